@@ -1,0 +1,875 @@
+//! The PCEC loop: Perceive, (Gene), Construct, Evaluate, Commit, Verify, Gene.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::evaluate::rank;
+use crate::event::{BlockReason, Event, EventKind, EventSink, TracingSink};
+use crate::failure::{Candidate, CandidateSource, Failure};
+use crate::gene::{Gene, GeneSource, Outcome, now_ms};
+use crate::patch::{PaymentView, Repairable, Violation, check_invariants, check_patches};
+use crate::policy::{Budget, Policy};
+use crate::signal::{ErrorSignal, IntoSignal};
+use crate::taxonomy::{Mode, StrategyId};
+use crate::traits::{
+    Adapter, CommitCtx, CommitError, Committed, GeneStore, MemoryGeneStore, Probe, Strategy,
+};
+
+/// The self-healing runtime. Cheap to clone; share one per process.
+///
+/// ```
+/// use helix_core::*;
+///
+/// // A request type: recipient and amount are guarded, the nonce may be patched.
+/// struct Pay { to: &'static str, amount: u128, nonce: u64 }
+/// impl Repairable for Pay {
+///     fn view(&self) -> PaymentView {
+///         PaymentView { recipient: Some(self.to.into()), amount: Some(self.amount),
+///                       nonce: Some(self.nonce), ..Default::default() }
+///     }
+///     fn apply(&mut self, p: &Patch) -> Result<(), Refused> {
+///         match p { Patch::Nonce { nonce } => { self.nonce = *nonce; Ok(()) }
+///                   other => Err(Refused::unsupported(other)) }
+///     }
+/// }
+///
+/// // A one-rule adapter and an executor that "reads" the chain's nonce.
+/// struct Nonces;
+/// impl Adapter for Nonces {
+///     fn name(&self) -> &'static str { "nonces" }
+///     fn perceive(&self, s: &ErrorSignal) -> Option<Failure> {
+///         s.message.contains("nonce too low").then(|| Failure {
+///             code: FailureCode::VerificationFailed, category: Category::Signature,
+///             severity: Severity::Medium, platform: Platform::Tempo,
+///             evidence: Evidence::Message, facts: Facts::default() })
+///     }
+///     fn construct(&self, _: &Failure) -> Vec<Candidate> {
+///         vec![Candidate::new(StrategyId::RefreshNonce, 0, 50)]
+///     }
+/// }
+/// struct ReadNonce(u64);
+/// #[async_trait::async_trait]
+/// impl Strategy for ReadNonce {
+///     fn id(&self) -> StrategyId { StrategyId::RefreshNonce }
+///     async fn commit(&self, _: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+///         Ok(Committed { patches: vec![Patch::Nonce { nonce: self.0 }], ..Default::default() })
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let helix = Helix::builder().adapter(Nonces).strategy(ReadNonce(7)).build();
+/// let pay = Pay { to: "0xbob", amount: 500_000, nonce: 3 };
+/// let receipt = helix
+///     .run(pay, async |p: &Pay| {
+///         if p.nonce == 7 { Ok("paid") } else { Err(format!("nonce too low: next nonce 7, tx nonce {}", p.nonce)) }
+///     })
+///     .await
+///     .unwrap();
+/// assert_eq!(receipt, "paid");
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Helix {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    adapters: Vec<Arc<dyn Adapter>>,
+    probes: Vec<Arc<dyn Probe>>,
+    executors: HashMap<StrategyId, Arc<dyn Strategy>>,
+    store: Arc<dyn GeneStore>,
+    sink: Arc<dyn EventSink>,
+    budget: Option<Arc<dyn Budget>>,
+    policy: Policy,
+}
+
+impl fmt::Debug for Helix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut strategies: Vec<_> = self.inner.executors.keys().map(|s| s.as_str()).collect();
+        strategies.sort_unstable();
+        f.debug_struct("Helix")
+            .field(
+                "adapters",
+                &self
+                    .inner
+                    .adapters
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>(),
+            )
+            .field("strategies", &strategies)
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Helix`].
+#[derive(Default)]
+pub struct HelixBuilder {
+    adapters: Vec<Arc<dyn Adapter>>,
+    probes: Vec<Arc<dyn Probe>>,
+    executors: HashMap<StrategyId, Arc<dyn Strategy>>,
+    store: Option<Arc<dyn GeneStore>>,
+    sink: Option<Arc<dyn EventSink>>,
+    budget: Option<Arc<dyn Budget>>,
+    policy: Policy,
+}
+
+impl HelixBuilder {
+    /// Adds an adapter; adapters are asked in the order they were added.
+    pub fn adapter(mut self, a: impl Adapter + 'static) -> Self {
+        self.adapters.push(Arc::new(a));
+        self
+    }
+
+    /// Adds a shared adapter.
+    pub fn adapter_arc(mut self, a: Arc<dyn Adapter>) -> Self {
+        self.adapters.push(a);
+        self
+    }
+
+    /// Adds a probe; probes run in order before Perceive.
+    pub fn probe(mut self, p: impl Probe + 'static) -> Self {
+        self.probes.push(Arc::new(p));
+        self
+    }
+
+    /// Registers an executor; a later one for the same strategy replaces it.
+    pub fn strategy(self, s: impl Strategy + 'static) -> Self {
+        self.strategy_arc(Arc::new(s))
+    }
+
+    /// Registers a shared executor.
+    pub fn strategy_arc(mut self, s: Arc<dyn Strategy>) -> Self {
+        self.executors.insert(s.id(), s);
+        self
+    }
+
+    /// Registers several executors.
+    pub fn strategies(mut self, all: impl IntoIterator<Item = Arc<dyn Strategy>>) -> Self {
+        for s in all {
+            self.executors.insert(s.id(), s);
+        }
+        self
+    }
+
+    /// Where genes live (default: in memory, lost on exit).
+    pub fn store(mut self, s: Arc<dyn GeneStore>) -> Self {
+        self.store = Some(s);
+        self
+    }
+
+    /// Where events go (default: `tracing`).
+    pub fn sink(mut self, s: Arc<dyn EventSink>) -> Self {
+        self.sink = Some(s);
+        self
+    }
+
+    /// A repair budget (default: none beyond the per-repair ceiling).
+    pub fn budget(mut self, b: Arc<dyn Budget>) -> Self {
+        self.budget = Some(b);
+        self
+    }
+
+    /// All limits at once.
+    pub fn policy(mut self, p: Policy) -> Self {
+        self.policy = p;
+        self
+    }
+
+    /// Observe, auto or full.
+    pub fn mode(mut self, m: Mode) -> Self {
+        self.policy.mode = m;
+        self
+    }
+
+    /// Repairs per run at most.
+    pub fn max_repairs(mut self, n: u32) -> Self {
+        self.policy.max_repairs = n;
+        self
+    }
+
+    /// The runtime.
+    pub fn build(self) -> Helix {
+        Helix {
+            inner: Arc::new(Inner {
+                adapters: self.adapters,
+                probes: self.probes,
+                executors: self.executors,
+                store: self
+                    .store
+                    .unwrap_or_else(|| Arc::new(MemoryGeneStore::new())),
+                sink: self.sink.unwrap_or_else(|| Arc::new(TracingSink)),
+                budget: self.budget,
+                policy: self.policy,
+            }),
+        }
+    }
+}
+
+/// One committed repair in a run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RepairStep {
+    /// The strategy.
+    pub strategy: StrategyId,
+    /// Chosen from a gene, without construct.
+    pub immune: bool,
+    /// Whether the retried call then succeeded.
+    pub verified: bool,
+    /// Commit plus retried call, ms.
+    pub ms: u64,
+    /// Money spent, micro-USD.
+    pub cost: u64,
+    /// Transactions the executor sent.
+    pub tx_hashes: Vec<String>,
+}
+
+/// What a run did. Empty (and allocation-free) when the first call succeeded.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Report {
+    /// Set once the first call failed.
+    pub repair_id: Option<u64>,
+    /// Calls made, including the first.
+    pub calls: u32,
+    /// The last classified failure.
+    pub failure: Option<Failure>,
+    /// Committed repairs, in order.
+    pub repairs: Vec<RepairStep>,
+}
+
+impl Report {
+    /// The run succeeded through a repair chosen from a gene.
+    pub fn immune(&self) -> bool {
+        self.repairs.last().is_some_and(|r| r.verified && r.immune)
+    }
+
+    /// The strategy that made the call succeed.
+    pub fn repaired_by(&self) -> Option<StrategyId> {
+        self.repairs.iter().find(|r| r.verified).map(|r| r.strategy)
+    }
+}
+
+/// Why a run ended without the call succeeding. Always carries the last error.
+#[derive(Debug)]
+pub enum HelixError<E> {
+    /// No adapter recognised the failure.
+    Unrecognised {
+        /// The call's last error.
+        error: E,
+    },
+    /// Helix did not repair: observe mode, nothing allowed, or every allowed
+    /// repair failed to commit.
+    NotRepaired {
+        /// The call's last error.
+        error: E,
+        /// The classification.
+        failure: Box<Failure>,
+        /// What would have been tried, best first.
+        recommended: Vec<StrategyId>,
+    },
+    /// The repair bound was reached.
+    Exhausted {
+        /// The call's last error.
+        error: E,
+        /// The classification.
+        failure: Box<Failure>,
+    },
+    /// A repair would have broken a payment invariant; nothing was retried.
+    Invariant {
+        /// The call's last error.
+        error: E,
+        /// The strategy that tried.
+        strategy: StrategyId,
+        /// What it would have broken.
+        violation: Violation,
+    },
+}
+
+impl<E> HelixError<E> {
+    /// The call's last error.
+    pub fn error(&self) -> &E {
+        match self {
+            HelixError::Unrecognised { error }
+            | HelixError::NotRepaired { error, .. }
+            | HelixError::Exhausted { error, .. }
+            | HelixError::Invariant { error, .. } => error,
+        }
+    }
+
+    /// Takes the call's last error.
+    pub fn into_error(self) -> E {
+        match self {
+            HelixError::Unrecognised { error }
+            | HelixError::NotRepaired { error, .. }
+            | HelixError::Exhausted { error, .. }
+            | HelixError::Invariant { error, .. } => error,
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for HelixError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HelixError::Unrecognised { error } => write!(f, "unrecognised failure: {error}"),
+            HelixError::NotRepaired {
+                error,
+                failure,
+                recommended,
+            } => {
+                write!(f, "not repaired ({}): {error}", failure.key())?;
+                if !recommended.is_empty() {
+                    let names: Vec<_> = recommended.iter().map(|s| s.as_str()).collect();
+                    write!(f, "; recommended: {}", names.join(", "))?;
+                }
+                Ok(())
+            }
+            HelixError::Exhausted { error, failure } => {
+                write!(f, "repair attempts exhausted ({}): {error}", failure.key())
+            }
+            HelixError::Invariant {
+                error,
+                strategy,
+                violation,
+            } => write!(
+                f,
+                "repair {strategy} refused: {violation} (last error: {error})"
+            ),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for HelixError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.error())
+    }
+}
+
+/// A repair committed and awaiting its retried call.
+struct Pending {
+    candidate: Candidate,
+    source: GeneSource,
+    started: Instant,
+    learned: serde_json::Value,
+    cost: u64,
+}
+
+enum Attempt {
+    Committed(Pending),
+    Failed,
+    Stop(StrategyId, Violation),
+}
+
+enum Stop {
+    NotRepaired(Vec<StrategyId>),
+    Invariant(StrategyId, Violation),
+}
+
+/// One run's bookkeeping (created on the first failure only).
+struct Run<'h> {
+    h: &'h Inner,
+    seq: u32,
+    tried: Vec<StrategyId>,
+    report: Report,
+}
+
+impl Run<'_> {
+    fn emit(&mut self, kind: EventKind) {
+        let e = Event {
+            repair_id: self.report.repair_id.unwrap_or(0),
+            seq: self.seq,
+            at: now_ms(),
+            kind,
+        };
+        self.seq += 1;
+        self.h.sink.emit(&e);
+    }
+
+    fn block(&mut self, strategy: StrategyId, reason: BlockReason) {
+        let mode = self.h.policy.mode;
+        self.emit(EventKind::Blocked {
+            strategy,
+            reason,
+            mode,
+        });
+    }
+
+    async fn record(&mut self, failure: &Failure, p: &Pending, success: bool, ms: u64) {
+        let params = if p.learned.is_null() {
+            p.candidate.params.clone()
+        } else {
+            p.learned.clone()
+        };
+        let outcome = Outcome {
+            key: failure.key(),
+            strategy: p.candidate.strategy,
+            params,
+            success,
+            ms,
+            cost: p.cost,
+            platform: failure.platform,
+            source: p.source,
+            at: now_ms(),
+        };
+        match self.h.store.record(&outcome).await {
+            Ok(gene) => self.emit(EventKind::GeneRecorded { gene }),
+            Err(e) => self.emit(EventKind::StoreError {
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    fn perceive(&self, signal: &ErrorSignal) -> Option<Failure> {
+        self.h.adapters.iter().find_map(|a| a.perceive(signal))
+    }
+
+    async fn lookup(&mut self, failure: &Failure) -> Option<Gene> {
+        let key = failure.key();
+        match self.h.store.lookup(key).await {
+            Ok(Some(g)) if g.q >= self.h.policy.min_gene_q => {
+                self.emit(EventKind::GeneHit { gene: g.clone() });
+                Some(g)
+            }
+            Ok(_) => {
+                self.emit(EventKind::GeneMiss { key });
+                None
+            }
+            Err(e) => {
+                // A dead gene store must not stop a payment: go on without immunity.
+                self.emit(EventKind::StoreError {
+                    message: e.to_string(),
+                });
+                None
+            }
+        }
+    }
+
+    /// Whether `c` may be committed now; emits the reason when not.
+    fn admissible(&mut self, c: &Candidate, view: &PaymentView) -> bool {
+        let policy = &self.h.policy;
+        let reason = if self.tried.contains(&c.strategy) {
+            Some(BlockReason::AlreadyTried)
+        } else if !c.strategy.allowed_in(policy.mode) {
+            Some(BlockReason::Mode)
+        } else if c.strategy.reduces_amount() && !view.partial_ok {
+            Some(BlockReason::PartialNotAllowed)
+        } else if c.est_cost > policy.per_repair_ceiling {
+            Some(BlockReason::Ceiling)
+        } else if !self.h.executors.contains_key(&c.strategy) {
+            Some(BlockReason::NoExecutor)
+        } else {
+            None
+        };
+        match reason {
+            Some(r) => {
+                self.block(c.strategy, r);
+                false
+            }
+            None => true,
+        }
+    }
+
+    async fn choose_and_commit<R: Repairable + ?Sized>(
+        &mut self,
+        req: &mut R,
+        failure: &Failure,
+        signal: &ErrorSignal,
+        view: &PaymentView,
+    ) -> Result<Pending, Stop> {
+        let gene = self.lookup(failure).await;
+        if let Some(g) = &gene {
+            let c = Candidate {
+                strategy: g.strategy,
+                params: g.params.clone(),
+                est_cost: g.mean_cost.round() as u64,
+                est_ms: g.mean_ms.round() as u64,
+                source: CandidateSource::Gene,
+            };
+            if self.admissible(&c, view) {
+                match self.commit(req, failure, signal, view, c, g.source).await {
+                    Attempt::Committed(p) => return Ok(p),
+                    Attempt::Stop(s, v) => return Err(Stop::Invariant(s, v)),
+                    Attempt::Failed => {}
+                }
+            }
+        }
+
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for a in &self.h.adapters {
+            for c in a.construct(failure) {
+                if !candidates.iter().any(|x| x.strategy == c.strategy) {
+                    candidates.push(c);
+                }
+            }
+        }
+        self.emit(EventKind::Constructed {
+            candidates: candidates.iter().map(|c| c.strategy).collect(),
+        });
+        let ranked = rank(candidates, gene.as_ref());
+        self.emit(EventKind::Evaluated {
+            ranked: ranked.iter().map(|(c, s)| (c.strategy, *s)).collect(),
+        });
+        let recommended: Vec<StrategyId> = ranked.iter().map(|(c, _)| c.strategy).collect();
+        if self.h.policy.mode == Mode::Observe {
+            for (c, _) in &ranked {
+                self.block(c.strategy, BlockReason::Mode);
+            }
+            self.emit(EventKind::Recommended {
+                strategies: recommended.clone(),
+            });
+            return Err(Stop::NotRepaired(recommended));
+        }
+        for (c, _) in ranked {
+            if !self.admissible(&c, view) {
+                continue;
+            }
+            match self
+                .commit(req, failure, signal, view, c, GeneSource::Pcec)
+                .await
+            {
+                Attempt::Committed(p) => return Ok(p),
+                Attempt::Stop(s, v) => return Err(Stop::Invariant(s, v)),
+                Attempt::Failed => {}
+            }
+        }
+        self.emit(EventKind::Recommended {
+            strategies: recommended.clone(),
+        });
+        Err(Stop::NotRepaired(recommended))
+    }
+
+    async fn commit<R: Repairable + ?Sized>(
+        &mut self,
+        req: &mut R,
+        failure: &Failure,
+        signal: &ErrorSignal,
+        view: &PaymentView,
+        c: Candidate,
+        source: GeneSource,
+    ) -> Attempt {
+        let Some(exec) = self.h.executors.get(&c.strategy).cloned() else {
+            self.block(c.strategy, BlockReason::NoExecutor);
+            return Attempt::Failed;
+        };
+        let reservation = match &self.h.budget {
+            Some(b) => match b.reserve(c.est_cost).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    self.block(c.strategy, BlockReason::Budget);
+                    self.emit(EventKind::CommitFailed {
+                        strategy: c.strategy,
+                        error: e.to_string(),
+                    });
+                    return Attempt::Failed;
+                }
+            },
+            None => None,
+        };
+        let immune = c.source == CandidateSource::Gene;
+        self.emit(EventKind::Committing {
+            strategy: c.strategy,
+            immune,
+        });
+        self.tried.push(c.strategy);
+        let started = Instant::now();
+        let ctx = CommitCtx {
+            failure,
+            signal,
+            request: view,
+            params: &c.params,
+            mode: self.h.policy.mode,
+            repairs_so_far: self.report.repairs.len() as u32,
+        };
+        let timeout = self.h.policy.commit_timeout;
+        let result = match tokio::time::timeout(timeout, exec.commit(&ctx)).await {
+            Ok(r) => r,
+            Err(_) => Err(CommitError::Timeout(timeout.as_millis() as u64)),
+        };
+        let committed = match result {
+            Ok(done) => done,
+            Err(e) => {
+                // A platform error may have spent gas; keep the estimate as spent.
+                let spent = match e {
+                    CommitError::Platform(_) | CommitError::Timeout(_) => c.est_cost,
+                    _ => 0,
+                };
+                self.settle(reservation, spent).await;
+                self.emit(EventKind::CommitFailed {
+                    strategy: c.strategy,
+                    error: e.to_string(),
+                });
+                let p = Pending {
+                    candidate: c,
+                    source,
+                    started,
+                    learned: serde_json::Value::Null,
+                    cost: spent,
+                };
+                self.record(failure, &p, false, started.elapsed().as_millis() as u64)
+                    .await;
+                return Attempt::Failed;
+            }
+        };
+        self.settle(reservation, committed.cost).await;
+        if let Err(v) = self.apply(req, c.strategy, view, &committed) {
+            self.emit(EventKind::InvariantViolated {
+                strategy: c.strategy,
+                violation: v.clone(),
+            });
+            return Attempt::Stop(c.strategy, v);
+        }
+        let ms = started.elapsed().as_millis() as u64;
+        self.report.repairs.push(RepairStep {
+            strategy: c.strategy,
+            immune,
+            verified: false,
+            ms,
+            cost: committed.cost,
+            tx_hashes: committed.tx_hashes.clone(),
+        });
+        let Committed {
+            patches,
+            cost,
+            tx_hashes,
+            params,
+        } = committed;
+        self.emit(EventKind::Committed {
+            strategy: c.strategy,
+            patches,
+            ms,
+            cost,
+            tx_hashes,
+        });
+        Attempt::Committed(Pending {
+            candidate: c,
+            source,
+            started,
+            learned: params,
+            cost,
+        })
+    }
+
+    fn apply<R: Repairable + ?Sized>(
+        &mut self,
+        req: &mut R,
+        strategy: StrategyId,
+        before: &PaymentView,
+        committed: &Committed,
+    ) -> Result<(), Violation> {
+        check_patches(strategy, before, &committed.patches)?;
+        for p in &committed.patches {
+            if let Err(refused) = req.apply(p) {
+                // The request keeps the patches before this one; they are
+                // independent fixes, and the invariants are checked below.
+                self.emit(EventKind::CommitFailed {
+                    strategy,
+                    error: refused.to_string(),
+                });
+                break;
+            }
+        }
+        check_invariants(strategy, before, &req.view())
+    }
+
+    async fn settle(&self, reservation: Option<crate::policy::Reservation>, actual: u64) {
+        if let (Some(b), Some(r)) = (&self.h.budget, reservation) {
+            if let Err(e) = b.settle(r, actual).await {
+                tracing::error!(target: "helix::budget", %e, "settling a reservation failed");
+            }
+        }
+    }
+}
+
+impl Helix {
+    /// Starts a builder.
+    pub fn builder() -> HelixBuilder {
+        HelixBuilder::default()
+    }
+
+    /// The limits in force.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// The gene store.
+    pub fn store(&self) -> &Arc<dyn GeneStore> {
+        &self.inner.store
+    }
+
+    /// Classifies a signal with the registered adapters (no I/O, no events).
+    pub fn classify(&self, signal: &ErrorSignal) -> Option<Failure> {
+        self.inner.adapters.iter().find_map(|a| a.perceive(signal))
+    }
+
+    /// Calls `op` with the request and repairs failures until it succeeds, a
+    /// bound is reached, or no allowed repair remains.
+    pub async fn run<R, T, E, F>(&self, mut req: R, op: F) -> Result<T, HelixError<E>>
+    where
+        R: Repairable,
+        E: IntoSignal,
+        F: AsyncFnMut(&R) -> Result<T, E>,
+    {
+        self.run_mut(&mut req, op).await.0
+    }
+
+    /// Like [`Helix::run`] on a borrowed request (which keeps the patches),
+    /// also returning what the run did.
+    pub async fn run_mut<R, T, E, F>(
+        &self,
+        req: &mut R,
+        mut op: F,
+    ) -> (Result<T, HelixError<E>>, Report)
+    where
+        R: Repairable + ?Sized,
+        E: IntoSignal,
+        F: AsyncFnMut(&R) -> Result<T, E>,
+    {
+        match op(req).await {
+            Ok(v) => (Ok(v), Report::default()),
+            // Boxed so the happy path's future stays small.
+            Err(e) => Box::pin(self.heal(req, op, e)).await,
+        }
+    }
+
+    /// A reusable wrapped operation: `wrap(op).call(req)`.
+    pub fn wrap<F>(&self, op: F) -> Wrapped<F> {
+        Wrapped {
+            helix: self.clone(),
+            op,
+        }
+    }
+
+    async fn heal<R, T, E, F>(
+        &self,
+        req: &mut R,
+        mut op: F,
+        first: E,
+    ) -> (Result<T, HelixError<E>>, Report)
+    where
+        R: Repairable + ?Sized,
+        E: IntoSignal,
+        F: AsyncFnMut(&R) -> Result<T, E>,
+    {
+        let h = &*self.inner;
+        let mut run = Run {
+            h,
+            seq: 0,
+            tried: Vec::new(),
+            report: Report {
+                repair_id: Some(rand::random::<u64>() >> 11),
+                calls: 1,
+                ..Report::default()
+            },
+        };
+        let mut err = first;
+        let mut pending: Option<(Pending, Failure)> = None;
+        loop {
+            let mut signal = err.to_signal();
+            run.emit(EventKind::CallFailed {
+                attempt: run.report.calls,
+                status: signal.http_status,
+                message: signal.message.clone(),
+            });
+            if let Some((p, f)) = pending.take() {
+                run.emit(EventKind::VerifyFailed {
+                    strategy: p.candidate.strategy,
+                });
+                let ms = p.started.elapsed().as_millis() as u64;
+                run.record(&f, &p, false, ms).await;
+            }
+            let view = req.view();
+            for probe in &h.probes {
+                probe.gather(&mut signal, &view).await;
+            }
+            let Some(failure) = run.perceive(&signal) else {
+                run.emit(EventKind::Unrecognised {
+                    message: signal.message.clone(),
+                });
+                run.emit(EventKind::GaveUp {
+                    reason: "unrecognised failure".into(),
+                });
+                return (Err(HelixError::Unrecognised { error: err }), run.report);
+            };
+            run.emit(EventKind::Perceived {
+                failure: failure.clone(),
+            });
+            run.report.failure = Some(failure.clone());
+            if run.report.repairs.len() as u32 >= h.policy.max_repairs {
+                run.emit(EventKind::GaveUp {
+                    reason: format!("{} repairs tried", h.policy.max_repairs),
+                });
+                let failure = Box::new(failure);
+                return (Err(HelixError::Exhausted { error: err, failure }), run.report);
+            }
+            match run.choose_and_commit(req, &failure, &signal, &view).await {
+                Ok(p) => pending = Some((p, failure)),
+                Err(Stop::NotRepaired(recommended)) => {
+                    run.emit(EventKind::GaveUp {
+                        reason: "no allowed repair".into(),
+                    });
+                    let failure = Box::new(failure);
+                    return (
+                        Err(HelixError::NotRepaired {
+                            error: err,
+                            failure,
+                            recommended,
+                        }),
+                        run.report,
+                    );
+                }
+                Err(Stop::Invariant(strategy, violation)) => {
+                    run.emit(EventKind::GaveUp {
+                        reason: violation.to_string(),
+                    });
+                    return (
+                        Err(HelixError::Invariant {
+                            error: err,
+                            strategy,
+                            violation,
+                        }),
+                        run.report,
+                    );
+                }
+            }
+            run.report.calls += 1;
+            match op(req).await {
+                Ok(v) => {
+                    if let Some((p, f)) = pending.take() {
+                        let ms = p.started.elapsed().as_millis() as u64;
+                        if let Some(step) = run.report.repairs.last_mut() {
+                            step.verified = true;
+                            step.ms = ms;
+                        }
+                        run.emit(EventKind::Verified {
+                            strategy: p.candidate.strategy,
+                            ms,
+                        });
+                        run.record(&f, &p, true, ms).await;
+                    }
+                    return (Ok(v), run.report);
+                }
+                Err(e) => err = e,
+            }
+        }
+    }
+}
+
+/// An operation bound to a [`Helix`]; see [`Helix::wrap`].
+pub struct Wrapped<F> {
+    helix: Helix,
+    op: F,
+}
+
+impl<F> Wrapped<F> {
+    /// Runs the wrapped operation on a request.
+    pub async fn call<R, T, E>(&mut self, req: R) -> Result<T, HelixError<E>>
+    where
+        R: Repairable,
+        E: IntoSignal,
+        F: AsyncFnMut(&R) -> Result<T, E>,
+    {
+        let mut req = req;
+        self.helix.run_mut(&mut req, &mut self.op).await.0
+    }
+}

@@ -1,0 +1,302 @@
+//! One typed event stream for every stage of the loop. The terminal view, the
+//! SSE stream, the event log and NATS all read these.
+
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::failure::{Failure, GeneKey};
+use crate::gene::Gene;
+use crate::patch::{Patch, Violation};
+use crate::taxonomy::{Mode, StrategyId};
+
+/// One event of one repair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Identifies the run (one logical payment).
+    pub repair_id: u64,
+    /// Order within the run, from 0.
+    pub seq: u32,
+    /// Unix ms.
+    pub at: i64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Why a candidate was not executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockReason {
+    /// The mode does not allow it.
+    Mode,
+    /// Its estimated cost is above the per-repair ceiling.
+    Ceiling,
+    /// The budget cannot reserve its cost.
+    Budget,
+    /// It lowers the amount and the caller did not allow partial payment.
+    PartialNotAllowed,
+    /// No executor is registered for it.
+    NoExecutor,
+    /// It already failed in this run.
+    AlreadyTried,
+}
+
+/// The stages of the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The call failed.
+    Call,
+    /// Classification.
+    Perceive,
+    /// Gene lookup.
+    Gene,
+    /// Candidate construction.
+    Construct,
+    /// Scoring.
+    Evaluate,
+    /// Acting.
+    Commit,
+    /// The retried call.
+    Verify,
+    /// Storing the outcome.
+    Record,
+    /// The run ended.
+    End,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The wrapped call failed.
+    CallFailed {
+        /// 1-based call number in this run.
+        attempt: u32,
+        /// HTTP status, if any.
+        status: Option<u16>,
+        /// The error's message.
+        message: String,
+    },
+    /// The failure was classified.
+    Perceived {
+        /// The classification.
+        failure: Failure,
+    },
+    /// No adapter recognised it.
+    Unrecognised {
+        /// The error's message.
+        message: String,
+    },
+    /// A live gene answers this failure.
+    GeneHit {
+        /// The gene.
+        gene: Gene,
+    },
+    /// No gene, or none usable.
+    GeneMiss {
+        /// The key looked up.
+        key: GeneKey,
+    },
+    /// The gene store failed; the run goes on without it.
+    StoreError {
+        /// What the store said.
+        message: String,
+    },
+    /// Candidates from the adapters.
+    Constructed {
+        /// Strategies in adapter order.
+        candidates: Vec<StrategyId>,
+    },
+    /// Ranked candidates.
+    Evaluated {
+        /// Strategy and score, best first.
+        ranked: Vec<(StrategyId, f64)>,
+    },
+    /// A candidate was not executed.
+    Blocked {
+        /// The strategy.
+        strategy: StrategyId,
+        /// Why.
+        reason: BlockReason,
+        /// The mode in force.
+        mode: Mode,
+    },
+    /// Observe mode (or nothing allowed): these would have been tried.
+    Recommended {
+        /// Best first.
+        strategies: Vec<StrategyId>,
+    },
+    /// An executor is acting.
+    Committing {
+        /// The strategy.
+        strategy: StrategyId,
+        /// Chosen from a gene without construct.
+        immune: bool,
+    },
+    /// It acted and returned patches.
+    Committed {
+        /// The strategy.
+        strategy: StrategyId,
+        /// Applied to the request.
+        patches: Vec<Patch>,
+        /// Time spent acting, ms.
+        ms: u64,
+        /// Money spent, micro-USD.
+        cost: u64,
+        /// Transactions it sent.
+        tx_hashes: Vec<String>,
+    },
+    /// It could not act.
+    CommitFailed {
+        /// The strategy.
+        strategy: StrategyId,
+        /// Why.
+        error: String,
+    },
+    /// A patch or the patched request broke an invariant; the run stops.
+    InvariantViolated {
+        /// The strategy.
+        strategy: StrategyId,
+        /// What broke.
+        violation: Violation,
+    },
+    /// The retried call succeeded.
+    Verified {
+        /// The strategy that repaired it.
+        strategy: StrategyId,
+        /// Repair time (commit plus retried call), ms.
+        ms: u64,
+    },
+    /// The retried call failed again.
+    VerifyFailed {
+        /// The strategy that did not repair it.
+        strategy: StrategyId,
+    },
+    /// The outcome was stored.
+    GeneRecorded {
+        /// The gene after learning.
+        gene: Gene,
+    },
+    /// The run ended without success.
+    GaveUp {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl EventKind {
+    /// The stage this event belongs to.
+    pub fn stage(&self) -> Stage {
+        use EventKind::*;
+        match self {
+            CallFailed { .. } => Stage::Call,
+            Perceived { .. } | Unrecognised { .. } => Stage::Perceive,
+            GeneHit { .. } | GeneMiss { .. } | StoreError { .. } => Stage::Gene,
+            Constructed { .. } => Stage::Construct,
+            Evaluated { .. } | Blocked { .. } | Recommended { .. } => Stage::Evaluate,
+            Committing { .. } | Committed { .. } | CommitFailed { .. } | InvariantViolated { .. } => {
+                Stage::Commit
+            }
+            Verified { .. } | VerifyFailed { .. } => Stage::Verify,
+            GeneRecorded { .. } => Stage::Record,
+            GaveUp { .. } => Stage::End,
+        }
+    }
+}
+
+/// Receives every event. Must be cheap and must not block: sinks that do I/O
+/// hand the event to a queue.
+pub trait EventSink: Send + Sync {
+    /// Called once per event, in order, from the repairing task.
+    fn emit(&self, event: &Event);
+}
+
+/// Writes each event as a `tracing` record (target `helix::event`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TracingSink;
+
+impl EventSink for TracingSink {
+    fn emit(&self, e: &Event) {
+        match serde_json::to_string(&e.kind) {
+            Ok(json) => tracing::info!(
+                target: "helix::event",
+                repair_id = e.repair_id,
+                seq = e.seq,
+                stage = ?e.kind.stage(),
+                "{json}"
+            ),
+            Err(err) => tracing::warn!(target: "helix::event", %err, "event not serialisable"),
+        }
+    }
+}
+
+/// Publishes events on a tokio broadcast channel (slow receivers lag, the
+/// repair never waits for them).
+#[derive(Debug, Clone)]
+pub struct BroadcastSink {
+    tx: tokio::sync::broadcast::Sender<Event>,
+}
+
+impl BroadcastSink {
+    /// A channel keeping `capacity` events for slow receivers.
+    pub fn new(capacity: usize) -> Self {
+        BroadcastSink {
+            tx: tokio::sync::broadcast::channel(capacity.max(1)).0,
+        }
+    }
+
+    /// A new receiver of every later event.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+}
+
+impl EventSink for BroadcastSink {
+    fn emit(&self, e: &Event) {
+        // No receivers is not an error: nobody is watching.
+        let _ = self.tx.send(e.clone());
+    }
+}
+
+/// Keeps every event in memory (tests, the demo's per-row report).
+#[derive(Debug, Default, Clone)]
+pub struct MemorySink {
+    events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl MemorySink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the events collected so far.
+    pub fn take(&self) -> Vec<Event> {
+        self.events
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+}
+
+impl EventSink for MemorySink {
+    fn emit(&self, e: &Event) {
+        if let Ok(mut v) = self.events.lock() {
+            v.push(e.clone());
+        }
+    }
+}
+
+/// Sends each event to several sinks.
+#[derive(Clone, Default)]
+pub struct Fanout(pub Vec<Arc<dyn EventSink>>);
+
+impl EventSink for Fanout {
+    fn emit(&self, e: &Event) {
+        for s in &self.0 {
+            s.emit(e);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The seams: where platforms, executors and stores plug into the engine.
+
+use std::sync::RwLock;
+
+use async_trait::async_trait;
+
+use crate::failure::{Candidate, Failure, GeneKey};
+use crate::gene::{Gene, Outcome, best_of, now_ms};
+use crate::patch::{Patch, PaymentView};
+use crate::signal::ErrorSignal;
+use crate::taxonomy::{Mode, StrategyId};
+
+/// Perceive and construct for one platform. Pure: no I/O, no clock, no
+/// randomness, so a logged signal always classifies the same way.
+pub trait Adapter: Send + Sync {
+    /// A short name for events and docs.
+    fn name(&self) -> &'static str;
+    /// Classifies the signal, or `None` when this adapter does not recognise it.
+    fn perceive(&self, signal: &ErrorSignal) -> Option<Failure>;
+    /// Repairs worth trying for a failure, preferred first.
+    fn construct(&self, failure: &Failure) -> Vec<Candidate>;
+}
+
+/// Gathers facts the error does not carry (a balance, a receipt, a chain id).
+/// I/O is allowed here and only here before Perceive.
+#[async_trait]
+pub trait Probe: Send + Sync {
+    /// Adds facts to the signal; failures to gather are logged, never fatal.
+    async fn gather(&self, signal: &mut ErrorSignal, request: &PaymentView);
+}
+
+/// What an executor gets to act on.
+#[derive(Debug)]
+pub struct CommitCtx<'a> {
+    /// The classified failure.
+    pub failure: &'a Failure,
+    /// The raw evidence.
+    pub signal: &'a ErrorSignal,
+    /// The caller's request as it stands.
+    pub request: &'a PaymentView,
+    /// Parameters from the candidate or the gene.
+    pub params: &'a serde_json::Value,
+    /// The mode in force (already checked by the engine).
+    pub mode: Mode,
+    /// Number of repairs already committed in this run.
+    pub repairs_so_far: u32,
+}
+
+/// What an executor did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Committed {
+    /// Changes for the caller's request.
+    pub patches: Vec<Patch>,
+    /// Money spent acting (swap fees, slippage, gas), micro-USD.
+    pub cost: u64,
+    /// Transactions sent.
+    pub tx_hashes: Vec<String>,
+    /// Parameters worth remembering in the gene (e.g. the slippage that worked).
+    pub params: serde_json::Value,
+}
+
+/// Why an executor could not act.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommitError {
+    /// The failure lacks what this repair needs (e.g. no alternative endpoint).
+    #[error("not applicable: {0}")]
+    NotApplicable(String),
+    /// The platform refused or failed (revert, HTTP error, RPC error).
+    #[error("platform error: {0}")]
+    Platform(String),
+    /// A safety bound would be broken (min-out, slippage, limit).
+    #[error("unsafe: {0}")]
+    Unsafe(String),
+    /// The executor ran out of time.
+    #[error("commit timed out after {0} ms")]
+    Timeout(u64),
+}
+
+/// The only place a repair acts.
+#[async_trait]
+pub trait Strategy: Send + Sync {
+    /// Which strategy this executes. Its mode and whether it moves funds come
+    /// from the taxonomy, never from the executor.
+    fn id(&self) -> StrategyId;
+    /// Acts (chain transaction, HTTP call, wait) and returns patches.
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError>;
+}
+
+/// A gene store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or answered an error.
+    #[error("gene store unavailable: {0}")]
+    Unavailable(String),
+    /// A stored row could not be read; it is skipped, never guessed at.
+    #[error("corrupt gene row {row}: {reason}")]
+    Corrupt {
+        /// Row identifier.
+        row: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The schema is newer than this build understands.
+    #[error("schema version {found} is newer than this build's {supported}")]
+    SchemaTooNew {
+        /// In the database.
+        found: i64,
+        /// Known here.
+        supported: i64,
+    },
+}
+
+/// Where genes live. Lookups never change anything; records apply
+/// [`Gene::learn`].
+#[async_trait]
+pub trait GeneStore: Send + Sync {
+    /// The best live gene for the key (highest q), or `None`.
+    async fn lookup(&self, key: GeneKey) -> Result<Option<Gene>, StoreError>;
+    /// Applies one outcome and returns the gene after learning.
+    async fn record(&self, outcome: &Outcome) -> Result<Gene, StoreError>;
+    /// Every gene, for listing.
+    async fn list(&self) -> Result<Vec<Gene>, StoreError>;
+}
+
+/// A gene store in process memory: the default when no database is given,
+/// and the hot cache in front of a database.
+#[derive(Debug, Default)]
+pub struct MemoryGeneStore {
+    genes: RwLock<Vec<Gene>>,
+}
+
+impl MemoryGeneStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Inserts or replaces a gene as it is (for seeding and replication).
+    pub fn put(&self, gene: Gene) {
+        if let Ok(mut v) = self.genes.write() {
+            match v
+                .iter_mut()
+                .find(|g| g.key == gene.key && g.strategy == gene.strategy)
+            {
+                Some(g) => *g = gene,
+                None => v.push(gene),
+            }
+        }
+    }
+
+    /// The lookup without the async wrapper.
+    pub fn lookup_now(&self, key: GeneKey) -> Option<Gene> {
+        let v = self.genes.read().ok()?;
+        best_of(v.iter().filter(|g| g.key == key), now_ms()).cloned()
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Unavailable("memory store lock poisoned".into())
+}
+
+#[async_trait]
+impl GeneStore for MemoryGeneStore {
+    async fn lookup(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
+        Ok(self.lookup_now(key))
+    }
+
+    async fn record(&self, o: &Outcome) -> Result<Gene, StoreError> {
+        let mut v = self.genes.write().map_err(|_| poisoned())?;
+        let idx = match v
+            .iter()
+            .position(|g| g.key == o.key && g.strategy == o.strategy)
+        {
+            Some(i) => i,
+            None => {
+                v.push(Gene::new(o));
+                v.len() - 1
+            }
+        };
+        v[idx].learn(o);
+        Ok(v[idx].clone())
+    }
+
+    async fn list(&self) -> Result<Vec<Gene>, StoreError> {
+        Ok(self.genes.read().map_err(|_| poisoned())?.clone())
+    }
+}
