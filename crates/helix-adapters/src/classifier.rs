@@ -1,0 +1,206 @@
+//! The built-in adapter: every platform table compiled into one classifier.
+//!
+//! Order of evidence (SCENARIOS.md): typed errors, then problem+json types,
+//! platform error codes, JSON-RPC codes and revert selectors, probe facts,
+//! unambiguous statuses (429, 408), then message rules, and last the bare
+//! status class (5xx). A message that reports success is never a failure;
+//! what nothing recognises stays unknown.
+
+use helix_core::{
+    Adapter, Candidate, Category, Evidence, ErrorSignal, Facts, Failure, FailureCode, GeneKey,
+    Platform, Severity, StrategyId,
+};
+
+use crate::rules::{Rule, RuleSet};
+
+/// A classification from structured evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// What went wrong.
+    pub code: FailureCode,
+    /// Where.
+    pub category: Category,
+    /// How bad.
+    pub severity: Severity,
+    /// Which evidence decided.
+    pub evidence: Evidence,
+}
+
+impl Verdict {
+    /// A verdict of medium severity.
+    pub const fn new(code: FailureCode, category: Category, evidence: Evidence) -> Self {
+        Verdict {
+            code,
+            category,
+            severity: Severity::Medium,
+            evidence,
+        }
+    }
+}
+
+/// A repair a platform offers for a gene key.
+#[derive(Debug, Clone, Copy)]
+pub struct Offer {
+    /// The strategy.
+    pub strategy: StrategyId,
+    /// Estimated cost, micro-USD.
+    pub est_cost: u64,
+    /// Estimated time, ms.
+    pub est_ms: u64,
+    /// Default parameters as JSON ("" for none).
+    pub params: &'static str,
+}
+
+/// Shorthand for table rows.
+pub const fn offer(strategy: StrategyId, est_cost: u64, est_ms: u64) -> Offer {
+    Offer {
+        strategy,
+        est_cost,
+        est_ms,
+        params: "",
+    }
+}
+
+/// What a platform folder contributes. Every folder has the same shape:
+/// `perceive.rs` (structured checks and message rules), `strategies.rs`
+/// (offers per gene key) and `tests.rs` (real error strings).
+#[derive(Clone, Copy)]
+pub struct PlatformTable {
+    /// The platform.
+    pub platform: Platform,
+    /// Checks on typed fields, before any message rule.
+    pub structured: fn(&ErrorSignal) -> Option<Verdict>,
+    /// Checks after the message rules found nothing (bare status classes).
+    pub fallback: fn(&ErrorSignal) -> Option<Verdict>,
+    /// Message rules, in priority order.
+    pub rules: &'static [Rule],
+    /// Repairs per gene key, preferred first.
+    pub offers: fn(GeneKey) -> &'static [Offer],
+}
+
+/// Classifies with a set of platform tables; an [`Adapter`].
+pub struct Classifier {
+    tables: Vec<PlatformTable>,
+    rules: RuleSet,
+}
+
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier")
+            .field(
+                "platforms",
+                &self.tables.iter().map(|t| t.platform).collect::<Vec<_>>(),
+            )
+            .field("rules", &self.rules.rules().len())
+            .finish()
+    }
+}
+
+impl Classifier {
+    /// Compiles the given tables; earlier tables' rules win ties.
+    pub fn new(tables: &[PlatformTable]) -> Self {
+        let rules = tables.iter().flat_map(|t| t.rules.iter().copied()).collect();
+        Classifier {
+            tables: tables.to_vec(),
+            rules: RuleSet::new(rules),
+        }
+    }
+
+    /// The compiled rules.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    fn failure(&self, s: &ErrorSignal, v: Verdict, platform: Platform, facts: Facts) -> Failure {
+        Failure {
+            code: v.code,
+            category: v.category,
+            severity: v.severity,
+            platform: s.platform.unwrap_or(platform),
+            evidence: v.evidence,
+            facts,
+        }
+    }
+
+    /// Classifies a bare message (as `helix classify` does).
+    pub fn classify_message(&self, message: &str) -> Option<Failure> {
+        self.perceive(&ErrorSignal::message(message))
+    }
+}
+
+impl Adapter for Classifier {
+    fn name(&self) -> &'static str {
+        "builtin"
+    }
+
+    fn perceive(&self, s: &ErrorSignal) -> Option<Failure> {
+        let mut best: Option<(Verdict, Platform)> = None;
+        for t in &self.tables {
+            if let Some(v) = (t.structured)(s) {
+                if best.as_ref().is_none_or(|(b, _)| v.evidence < b.evidence) {
+                    best = Some((v, t.platform));
+                }
+            }
+        }
+        let hits = if s.message.is_empty() {
+            None
+        } else {
+            Some(self.rules.scan(&s.message))
+        };
+        let rule = hits.as_ref().and_then(|h| self.rules.first_match(h));
+        if let Some((v, platform)) = best {
+            let mut facts = s.facts.clone();
+            // The message may still carry numbers the repair needs.
+            if let Some(r) = rule.filter(|r| r.code == v.code) {
+                if let Some(x) = r.extract {
+                    x(&s.message, &mut facts);
+                }
+            }
+            return Some(self.failure(s, v, platform, facts));
+        }
+        if let Some(h) = &hits {
+            if self.rules.reports_success(h) {
+                return None;
+            }
+        }
+        if let Some(r) = rule {
+            let mut facts = s.facts.clone();
+            if let Some(x) = r.extract {
+                x(&s.message, &mut facts);
+            }
+            let v = Verdict {
+                code: r.code,
+                category: r.category,
+                severity: r.severity,
+                evidence: Evidence::Message,
+            };
+            return Some(self.failure(s, v, r.platform, facts));
+        }
+        self.tables.iter().find_map(|t| {
+            (t.fallback)(s).map(|v| self.failure(s, v, t.platform, s.facts.clone()))
+        })
+    }
+
+    fn construct(&self, f: &Failure) -> Vec<Candidate> {
+        let mut out: Vec<Candidate> = Vec::new();
+        for t in &self.tables {
+            for o in (t.offers)(f.key()) {
+                if out.iter().any(|c| c.strategy == o.strategy) {
+                    continue;
+                }
+                let params = if o.params.is_empty() {
+                    serde_json::Value::Null
+                } else {
+                    serde_json::from_str(o.params).unwrap_or(serde_json::Value::Null)
+                };
+                out.push(Candidate::new(o.strategy, o.est_cost, o.est_ms).with_params(params));
+            }
+        }
+        out
+    }
+}
+
+/// No structured check.
+pub fn no_check(_: &ErrorSignal) -> Option<Verdict> {
+    None
+}

@@ -1,0 +1,20 @@
+//! Generic HTTP: 429 with Retry-After, 5xx, timeouts, and the outcome of a
+//! payment whose connection died (rows 18-20).
+
+mod perceive;
+mod strategies;
+#[cfg(test)]
+mod tests;
+
+use helix_core::Platform;
+
+use crate::classifier::PlatformTable;
+
+/// The generic HTTP table.
+pub const TABLE: PlatformTable = PlatformTable {
+    platform: Platform::Http,
+    structured: perceive::structured,
+    fallback: perceive::fallback,
+    rules: perceive::RULES,
+    offers: strategies::offers,
+};

@@ -1,0 +1,89 @@
+use helix_core::{
+    Category as K, ErrorSignal, Evidence as E, FailureCode as C, Platform, Severity, TransportKind as T,
+};
+
+use crate::classifier::Verdict;
+use crate::rules::Rule;
+
+pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
+    if let Some(t) = s.transport {
+        let sent = s.facts.payment_sent;
+        return Some(match t {
+            // A payment left and no answer came back: it may have landed.
+            T::Timeout | T::ConnectionDropped if sent => {
+                let mut v = Verdict::new(C::OutcomeUnknown, K::Service, E::Typed);
+                v.severity = Severity::Critical;
+                v
+            }
+            T::Timeout => Verdict::new(C::Timeout, K::Service, E::Typed),
+            T::Connect | T::ConnectionDropped => Verdict::new(C::ServerError, K::Service, E::Typed),
+            T::Io => return None,
+        });
+    }
+    match s.http_status? {
+        429 => Some(Verdict::new(C::RateLimited, K::Throttle, E::Status)),
+        408 => Some(Verdict::new(C::Timeout, K::Service, E::Status)),
+        _ => None,
+    }
+}
+
+pub fn fallback(s: &ErrorSignal) -> Option<Verdict> {
+    match s.http_status? {
+        500..=599 => Some(Verdict::new(C::ServerError, K::Service, E::Status)),
+        _ => None,
+    }
+}
+
+const fn rule(
+    name: &'static str,
+    code: C,
+    category: K,
+    all: &'static [&'static [&'static str]],
+    none: &'static [&'static str],
+) -> Rule {
+    Rule {
+        name,
+        code,
+        category,
+        severity: Severity::Low,
+        platform: Platform::Http,
+        all,
+        none,
+        extract: None,
+    }
+}
+
+/// Amount words: "500 USDC" is an amount, not a status.
+const AMOUNTS: &[&str] = &["usdc", "usd", "usdt", "tokens", "amount", "limit", "requested", "balance", "$"];
+
+pub const RULES: &[Rule] = &[
+    rule(
+        "rate-limit",
+        C::RateLimited,
+        K::Throttle,
+        &[&["rate limit", "rate limited", "rate-limited", "ratelimit*", "rate_limit", "too many requests", "throttl*", "slow down", "quota exceeded", "request limit exceeded", "retry after", "retry-after"]],
+        &[],
+    ),
+    rule("status-429", C::RateLimited, K::Throttle, &[&["429"], &["http", "status", "error", "code", "response", "got"]], AMOUNTS),
+    rule(
+        "server-error",
+        C::ServerError,
+        K::Service,
+        &[&["internal server error", "bad gateway", "service unavailable", "gateway timeout", "server error", "upstream error", "temporarily unavailable", "upstream connect error", "server is overloaded", "overloaded"]],
+        &[],
+    ),
+    rule(
+        "status-5xx",
+        C::ServerError,
+        K::Service,
+        &[&["500", "502", "503", "504"], &["http", "status", "error", "code", "response", "got", "returned"]],
+        AMOUNTS,
+    ),
+    rule(
+        "timeout",
+        C::Timeout,
+        K::Service,
+        &[&["timed out", "timeout", "time out", "deadline exceeded", "took too long", "no response within", "did not respond", "elapsed"]],
+        &[],
+    ),
+];

@@ -1,0 +1,95 @@
+use std::time::Duration;
+
+use helix_core::{Adapter, Category as K, ErrorSignal, Evidence, FailureCode as C, Platform::Http, TransportKind};
+
+use crate::testutil::{C as CL, all_classify, none_classify, signal};
+
+#[test]
+fn row_18_rate_limited() {
+    all_classify(
+        &[
+            "429 Too Many Requests",
+            "rate limit exceeded, retry after 2 seconds",
+            "You are being rate limited",
+            "Request throttled: quota exceeded for key",
+            "HTTP status 429 from upstream",
+            "Slow down! Too many requests",
+        ],
+        C::RateLimited,
+        K::Throttle,
+        Http,
+    );
+    let s = ErrorSignal::from_http(429, |h| (h == "retry-after").then_some("3"), b"");
+    let f = CL.perceive(&s).unwrap();
+    assert_eq!((f.code, f.evidence), (C::RateLimited, Evidence::Status));
+    assert_eq!(s.retry_after, Some(Duration::from_secs(3)));
+}
+
+#[test]
+fn row_19_server_error() {
+    all_classify(
+        &[
+            "500 Internal Server Error",
+            "502 Bad Gateway",
+            "Service Unavailable",
+            "upstream connect error or disconnect/reset before headers",
+            "The server is overloaded, try again later",
+            "request failed with status code 503",
+        ],
+        C::ServerError,
+        K::Service,
+        Http,
+    );
+    let s = signal(|s| {
+        s.http_status = Some(503);
+        s.message = "<html>oops</html>".into();
+    });
+    assert_eq!(CL.perceive(&s).unwrap().evidence, Evidence::Status);
+}
+
+#[test]
+fn row_20_timeout() {
+    all_classify(
+        &[
+            "operation timed out",
+            "request timeout after 30000ms",
+            "context deadline exceeded",
+            "The upstream took too long to respond",
+            "error sending request: timed out",
+        ],
+        C::Timeout,
+        K::Service,
+        Http,
+    );
+    let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "whatever");
+    let f = CL.perceive(&helix_core::IntoSignal::to_signal(&io)).unwrap();
+    assert_eq!((f.code, f.evidence), (C::Timeout, Evidence::Typed));
+}
+
+#[test]
+fn a_timeout_after_sending_a_payment_is_outcome_unknown() {
+    let s = signal(|s| {
+        s.transport = Some(TransportKind::ConnectionDropped);
+        s.facts.payment_sent = true;
+    });
+    assert_eq!(CL.perceive(&s).unwrap().code, C::OutcomeUnknown);
+    let s = signal(|s| s.transport = Some(TransportKind::ConnectionDropped));
+    assert_eq!(CL.perceive(&s).unwrap().code, C::ServerError);
+}
+
+#[test]
+fn amounts_are_not_statuses_and_success_is_not_failure() {
+    none_classify(&[
+        "Transferred 500 USDC to 0xabc",
+        "Requested: 2500 USDC",
+        "limit 429 tokens",
+        "Payment succeeded: tx 0xabc confirmed in block 500",
+        "Transaction confirmed",
+        "Payment completed successfully",
+        "status: settled",
+        "",
+        "the weather is nice",
+    ]);
+    // A success report that also says something failed is a failure.
+    assert!(CL.classify_message("payment succeeded but the service returned 500 internal server error").is_some());
+}

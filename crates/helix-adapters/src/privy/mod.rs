@@ -1,0 +1,22 @@
+//! Privy embedded and server wallets: policy engine, nonce desync, gas
+//! sponsorship, chain mismatch (rows 14-17). Privy answers
+//! `{"error": "...", "code": "..."}`; classification reads the message, since
+//! the codes are coarse (`invalid_data`, `policy_violation` ...).
+
+mod perceive;
+mod strategies;
+#[cfg(test)]
+mod tests;
+
+use helix_core::Platform;
+
+use crate::classifier::{PlatformTable, no_check};
+
+/// The Privy table.
+pub const TABLE: PlatformTable = PlatformTable {
+    platform: Platform::Privy,
+    structured: no_check,
+    fallback: no_check,
+    rules: perceive::RULES,
+    offers: strategies::offers,
+};

@@ -1,0 +1,21 @@
+//! Stripe: card errors with decline codes, rate limits, idempotency conflicts,
+//! authentication_required (rows 21-25). Stripe answers
+//! `{"error": {"type", "code", "decline_code", "message", "param"}}`.
+
+mod perceive;
+mod strategies;
+#[cfg(test)]
+mod tests;
+
+use helix_core::Platform;
+
+use crate::classifier::{PlatformTable, no_check};
+
+/// The Stripe table.
+pub const TABLE: PlatformTable = PlatformTable {
+    platform: Platform::Stripe,
+    structured: perceive::structured,
+    fallback: no_check,
+    rules: perceive::RULES,
+    offers: strategies::offers,
+};

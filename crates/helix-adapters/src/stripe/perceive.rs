@@ -1,0 +1,83 @@
+use helix_core::{Category as K, ErrorSignal, Evidence as E, FailureCode as C, Platform, Severity};
+
+use crate::classifier::Verdict;
+use crate::rules::Rule;
+
+pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
+    let code = s.platform_code.as_deref();
+    let decline = s.decline_code.as_deref();
+    let ty = s.error_type.as_deref();
+    let v = |c, k| Some(Verdict::new(c, k, E::PlatformCode));
+    if code == Some("authentication_required") || decline == Some("authentication_required") {
+        return v(C::ActionRequired, K::Card);
+    }
+    if code == Some("expired_card") || decline == Some("expired_card") {
+        return v(C::CardExpired, K::Card);
+    }
+    if code == Some("card_declined") || ty == Some("card_error") {
+        return v(C::CardDeclined, K::Card);
+    }
+    if ty == Some("rate_limit_error") || code == Some("rate_limit") {
+        return v(C::RateLimited, K::Throttle);
+    }
+    if ty == Some("idempotency_error") || code == Some("idempotency_key_in_use") {
+        return v(C::IdempotencyConflict, K::Request);
+    }
+    if ty == Some("api_error") {
+        return v(C::ServerError, K::Service);
+    }
+    None
+}
+
+const fn rule(
+    name: &'static str,
+    code: C,
+    category: K,
+    all: &'static [&'static [&'static str]],
+    none: &'static [&'static str],
+) -> Rule {
+    Rule {
+        name,
+        code,
+        category,
+        severity: Severity::Medium,
+        platform: Platform::Stripe,
+        all,
+        none,
+        extract: None,
+    }
+}
+
+pub const RULES: &[Rule] = &[
+    rule(
+        "authentication",
+        C::ActionRequired,
+        K::Card,
+        &[&["requires authentication", "authentication_required", "3d secure", "3-d secure", "3ds", "3ds2", "requires_action", "requires action", "strong customer authentication", "authenticate this payment", "authentication is required"]],
+        &[],
+    ),
+    rule(
+        "expired-card",
+        C::CardExpired,
+        K::Card,
+        &[&["card", "expired_card", "expiration", "exp_month", "exp_year", "expiry date"], &["expired", "expired_card", "has expired", "is expired", "invalid expiration", "past"]],
+        &[],
+    ),
+    rule(
+        "declined",
+        C::CardDeclined,
+        K::Card,
+        &[&["card_declined", "do_not_honor", "generic_decline", "insufficient_funds", "lost_card", "stolen_card", "card declined", "was declined", "card was declined", "card has been declined", "card has insufficient funds", "declined by the issuer", "issuer declined"]],
+        &[],
+    ),
+    rule(
+        "idempotency",
+        C::IdempotencyConflict,
+        K::Request,
+        &[
+            &["idempotent", "idempotency", "idempotency-key", "idempotency_key"],
+            &["same parameters", "different parameters", "other parameters", "reuse*", "reused", "already used", "in use", "conflict*", "mismatch*", "another request", "in-progress request", "in progress", "was used with", "does not match"],
+        ],
+        &[],
+    ),
+];

@@ -1,0 +1,22 @@
+//! Tempo and MPP: 402 problem types, TIP-20 and StablecoinDEX reverts,
+//! nonces, fee tokens, challenges, batches, networks (rows 1-13).
+
+mod perceive;
+mod strategies;
+#[cfg(test)]
+mod tests;
+
+use helix_core::Platform;
+
+use crate::classifier::{PlatformTable, no_check};
+
+/// The Tempo/MPP table.
+pub const TABLE: PlatformTable = PlatformTable {
+    platform: Platform::Tempo,
+    structured: perceive::structured,
+    fallback: no_check,
+    rules: perceive::RULES,
+    offers: strategies::offers,
+};
+
+pub use perceive::{MPP_PROBLEM_BASE, extract_chain_id, extract_nonce};

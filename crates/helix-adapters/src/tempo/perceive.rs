@@ -1,0 +1,287 @@
+use helix_core::{
+    Category as K, ErrorSignal, Evidence as E, Facts, FailureCode as C, Platform, Severity,
+};
+
+use crate::classifier::Verdict;
+use crate::extract::{amount_after, int_after};
+use crate::rules::Rule;
+use crate::selectors::{KNOWN, parse_hex, selector, selector_in_message};
+
+/// Where MPP problem types live.
+pub const MPP_PROBLEM_BASE: &str = "https://paymentauth.org/problems/";
+
+pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
+    if let Some(t) = &s.problem_type {
+        if let Some(v) = problem(t, &s.message) {
+            return Some(v);
+        }
+    }
+    if let Some(v) = revert(s) {
+        return Some(v);
+    }
+    if s.rpc_code == Some(-32003) {
+        // "Insufficient funds for gas * price + value": on Tempo the fee is paid
+        // in a TIP-20, often the charged one. A probe that saw the charged
+        // balance short says it is the charge, not the fee.
+        return Some(match (s.facts.payer_balance, s.facts.required_amount) {
+            (Some(b), Some(r)) if b < r => Verdict::new(C::PaymentInsufficient, K::Balance, E::Probe),
+            _ => Verdict::new(C::PaymentInsufficient, K::Fee, E::Rpc),
+        });
+    }
+    if let (Some(b), Some(r)) = (s.facts.payer_balance, s.facts.required_amount) {
+        if b < r {
+            return Some(Verdict::new(C::PaymentInsufficient, K::Balance, E::Probe));
+        }
+    }
+    if s.http_status.is_some_and(|st| st >= 500) && s.facts.payment_receipt.is_some() {
+        // The server issued a receipt and then failed: paid, not served.
+        return Some(Verdict::new(C::PaymentRequired, K::Service, E::Status));
+    }
+    None
+}
+
+fn mentions_fee(msg: &str) -> bool {
+    msg.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w.eq_ignore_ascii_case("fee") || w.eq_ignore_ascii_case("gas"))
+}
+
+fn problem(t: &str, msg: &str) -> Option<Verdict> {
+    let name = t.rsplit('/').next().unwrap_or(t);
+    Some(match name {
+        "payment-insufficient" if mentions_fee(msg) => Verdict::new(C::PaymentInsufficient, K::Fee, E::ProblemType),
+        "payment-insufficient" => Verdict::new(C::PaymentInsufficient, K::Balance, E::ProblemType),
+        "invalid-challenge" | "malformed-credential" => Verdict::new(C::InvalidChallenge, K::Session, E::ProblemType),
+        "payment-expired" => Verdict::new(C::PaymentExpired, K::Session, E::ProblemType),
+        "method-unsupported" => Verdict::new(C::MethodUnsupported, K::Currency, E::ProblemType),
+        "verification-failed" => Verdict::new(C::VerificationFailed, K::Signature, E::ProblemType),
+        "payment-required" => Verdict::new(C::PaymentRequired, K::Session, E::ProblemType),
+        _ => return None,
+    })
+}
+
+fn revert(s: &ErrorSignal) -> Option<Verdict> {
+    let sel: [u8; 4] = match s.revert_data.as_deref().and_then(parse_hex) {
+        Some(d) if d.len() >= 4 => [d[0], d[1], d[2], d[3]],
+        _ => selector_in_message(&s.message)?,
+    };
+    let known = KNOWN.iter().find(|k| selector(k.signature) == sel)?;
+    let mut v = Verdict::new(known.code, known.category, E::Rpc);
+    if known.code == C::Tip403 {
+        v.severity = Severity::High;
+    }
+    Some(v)
+}
+
+/// Reads the nonce the chain expects from the usual phrasings.
+pub fn extract_nonce(m: &str, f: &mut Facts) {
+    f.expected_nonce = ["next nonce", "chain nonce", "expected nonce", "expected", "state:", "account nonce"]
+        .iter()
+        .find_map(|k| int_after(m, k));
+}
+
+/// Reads a chain id ("chainId: 42069", "chain id 42431").
+pub fn extract_chain_id(m: &str, f: &mut Facts) {
+    f.expected_chain_id = ["chainid", "chain id", "chain_id"].iter().find_map(|k| int_after(m, k));
+}
+
+fn extract_balance(m: &str, f: &mut Facts) {
+    f.payer_balance = ["balance", "have", "available"].iter().find_map(|k| amount_after(m, k));
+    f.required_amount = ["want", "need", "required", "requested"].iter().find_map(|k| amount_after(m, k));
+}
+
+fn extract_call(m: &str, f: &mut Facts) {
+    f.failing_call = ["call index", "call #", "call", "index"]
+        .iter()
+        .find_map(|k| int_after(m, k))
+        .map(|i| i as usize);
+}
+
+const fn rule(
+    name: &'static str,
+    code: C,
+    category: K,
+    all: &'static [&'static [&'static str]],
+    none: &'static [&'static str],
+) -> Rule {
+    Rule {
+        name,
+        code,
+        category,
+        severity: Severity::Medium,
+        platform: Platform::Tempo,
+        all,
+        none,
+        extract: None,
+    }
+}
+
+const fn with(mut r: Rule, x: crate::rules::Extract) -> Rule {
+    r.extract = Some(x);
+    r
+}
+
+const fn severe(mut r: Rule) -> Rule {
+    r.severity = Severity::High;
+    r
+}
+
+const FAILED: &[&str] = &[
+    "fail*", "error", "unavailable", "down", "rejected", "could not", "unable", "503", "500",
+];
+
+pub const RULES: &[Rule] = &[
+    rule(
+        "cascade",
+        C::CascadeFailure,
+        K::Cascade,
+        &[&["cascade", "cascading", "downstream agent", "upstream agent", "dependent agent", "sub-agent", "subagent"], FAILED],
+        &[],
+    ),
+    with(
+        rule(
+            "nonce",
+            C::VerificationFailed,
+            K::Signature,
+            &[&["nonce"], &["too low", "too high", "mismatch*", "already used", "invalid", "expected", "gap", "out of sync", "desync*", "stale", "lower than", "higher than", "has already been", "conflict*"]],
+            &[],
+        ),
+        extract_nonce,
+    ),
+    rule(
+        "signature",
+        C::VerificationFailed,
+        K::Signature,
+        &[&["signature", "signer", "sig"], &["invalid", "verification failed", "mismatch*", "does not match", "could not be verified", "recover*", "malformed"]],
+        &["permit", "chain", "network"],
+    ),
+    with(
+        rule(
+            "batch",
+            C::TxReverted,
+            K::Batch,
+            &[&["batch", "batched", "multicall", "0x76", "calls list", "aa batch"], &["revert*", "fail*"]],
+            &[],
+        ),
+        extract_call,
+    ),
+    rule(
+        "slippage",
+        C::SwapReverted,
+        K::Dex,
+        &[&["slippage", "insufficientoutput", "insufficient output", "insufficient_output_amount", "min out", "minimum output", "min amount out", "minamountout", "price impact", "too little received", "output below minimum", "amountout"]],
+        &[],
+    ),
+    severe(rule(
+        "tip-403",
+        C::Tip403,
+        K::Compliance,
+        &[&["policyforbids", "policy forbids", "tip-403", "tip403", "transfer policy", "blacklisted", "blocklisted", "blacklist", "blocklist", "not whitelisted", "not allowlisted", "compliance", "sanctioned"]],
+        &[],
+    )),
+    severe(rule("paused-selector", C::Tip403, K::Compliance, &[&["contractpaused"]], &[])),
+    severe(rule(
+        "paused",
+        C::Tip403,
+        K::Compliance,
+        &[&["paused", "pause"], &["token", "contract", "transfer*", "tip-20", "tip20", "stablecoin", "issuer", "asset"]],
+        &["subscription", "unpause*"],
+    )),
+    rule(
+        "payment-after-accept",
+        C::PaymentRequired,
+        K::Service,
+        &[
+            &["payment", "paid", "charge", "charged", "credential", "receipt"],
+            &["accepted", "succeeded", "settled", "verified", "went through", "received", "captured", "was taken", "confirmed", "issued"],
+            &["internal server error", "500", "fail*", "error", "crash*", "not delivered", "did not deliver", "no content", "unavailable"],
+        ],
+        &["declin*", "refund*"],
+    ),
+    rule(
+        "offramp",
+        C::OfframpFailed,
+        K::Offramp,
+        &[&["off-ramp", "offramp", "off ramp", "payout", "fiat withdrawal", "bank withdrawal", "cash out", "cash-out", "withdrawal to bank", "sepa", "ach"], FAILED],
+        &[],
+    ),
+    with(
+        rule(
+            "fee",
+            C::PaymentInsufficient,
+            K::Fee,
+            &[
+                &["gas", "fee", "fees", "fee token", "fee payer", "feepayer", "sponsor", "sponsorship", "sponsored"],
+                &["insufficient", "exhausted", "depleted", "not enough", "cannot pay", "can't pay", "unable to pay", "empty", "ran out", "out of", "too low"],
+            ],
+            &["card"],
+        ),
+        extract_balance,
+    ),
+    with(
+        rule(
+            "balance",
+            C::PaymentInsufficient,
+            K::Balance,
+            &[&["insufficient balance", "insufficient funds", "balance too low", "not enough balance", "not enough funds", "exceeds balance", "insufficientbalance", "balance is insufficient", "balance is too low", "insufficient token balance", "lacks funds", "underfunded"]],
+            &["card"],
+        ),
+        extract_balance,
+    ),
+    rule(
+        "payment-expired",
+        C::PaymentExpired,
+        K::Session,
+        &[&["payment", "invoice", "quote"], &["expir*"]],
+        &["card", "challenge", "session", "credential"],
+    ),
+    rule(
+        "challenge",
+        C::InvalidChallenge,
+        K::Session,
+        &[
+            &["challenge", "session", "credential", "www-authenticate", "payment request"],
+            &["expir*", "stale", "no longer valid", "invalid", "unknown", "not found", "mismatch*", "already used", "replay*", "consumed"],
+        ],
+        &["card"],
+    ),
+    rule(
+        "currency",
+        C::MethodUnsupported,
+        K::Currency,
+        &[
+            &["currency", "currencies", "token", "asset", "method", "stablecoin"],
+            &["not accepted", "unsupported", "not supported", "does not accept", "doesn't accept", "only accepts", "accepts only", "not allowed for this", "not enabled"],
+        ],
+        &["chain", "network", "card"],
+    ),
+    rule(
+        "accepts-only",
+        C::MethodUnsupported,
+        K::Currency,
+        &[&["only accepts", "accepts only", "accepted currencies are", "only supports payment in"]],
+        &["chain", "network", "card"],
+    ),
+    with(
+        rule(
+            "uninitialized",
+            C::TokenUninitialized,
+            K::Network,
+            &[&["uninitialized", "not initialized", "uninitialised", "not deployed", "no code at", "does not exist on"]],
+            &[],
+        ),
+        extract_chain_id,
+    ),
+    with(
+        rule(
+            "chain-mismatch",
+            C::TokenUninitialized,
+            K::Network,
+            &[
+                &["chain id", "chainid", "chain_id", "network", "chain"],
+                &["mismatch*", "wrong", "does not match", "doesn't match", "different", "unsupported", "incorrect", "invalid"],
+            ],
+            &["nonce", "card"],
+        ),
+        extract_chain_id,
+    ),
+];

@@ -1,0 +1,36 @@
+use std::sync::LazyLock;
+
+use helix_core::{Adapter, Category, ErrorSignal, FailureCode, Platform};
+
+use crate::{Classifier, builtin};
+
+pub static C: LazyLock<Classifier> = LazyLock::new(builtin);
+
+/// Asserts every message classifies as (code, category) and names the platform.
+#[track_caller]
+pub fn all_classify(msgs: &[&str], code: FailureCode, category: Category, platform: Platform) {
+    assert!(msgs.len() >= 5, "at least five real-world strings per scenario");
+    for m in msgs {
+        let f = C
+            .perceive(&ErrorSignal::message(m))
+            .unwrap_or_else(|| panic!("unrecognised: {m}"));
+        assert_eq!((f.code, f.category), (code, category), "for: {m}");
+        assert_eq!(f.platform, platform, "platform for: {m}");
+    }
+}
+
+/// Asserts none of the messages is classified.
+#[track_caller]
+pub fn none_classify(msgs: &[&str]) {
+    for m in msgs {
+        if let Some(f) = C.perceive(&ErrorSignal::message(m)) {
+            panic!("{m} classified as {}/{}", f.code, f.category);
+        }
+    }
+}
+
+pub fn signal(f: impl FnOnce(&mut ErrorSignal)) -> ErrorSignal {
+    let mut s = ErrorSignal::default();
+    f(&mut s);
+    s
+}
