@@ -1,1 +1,32 @@
+//! # helix-genemap
+//!
+//! Where genes live. [`SqliteGeneStore`] is the embedded default: one file,
+//! WAL mode, numbered migrations applied at open. The migration list
+//! ([`migrations::MIGRATIONS`]) carries SQLite and PostgreSQL dialects side by
+//! side so the shared backend keeps the same logical schema.
+//!
+//! ```
+//! use helix_core::{Category, FailureCode, GeneKey, GeneSource, GeneStore, Outcome, Platform, StrategyId};
+//! use helix_genemap::SqliteGeneStore;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = SqliteGeneStore::in_memory().unwrap();
+//! let key = GeneKey { code: FailureCode::VerificationFailed, category: Category::Signature };
+//! assert!(store.lookup(key).await.unwrap().is_none());
+//! store.record(&Outcome {
+//!     key, strategy: StrategyId::RefreshNonce, params: serde_json::Value::Null,
+//!     success: true, ms: 40, cost: 0, platform: Platform::Tempo,
+//!     source: GeneSource::Pcec, at: 1,
+//! }).await.unwrap();
+//! let gene = store.lookup(key).await.unwrap().unwrap();
+//! assert_eq!(gene.strategy, StrategyId::RefreshNonce);
+//! assert_eq!(gene.successes, 1);
+//! # });
+//! ```
 
+#![warn(missing_docs)]
+
+pub mod migrations;
+mod sqlite;
+
+pub use sqlite::{SqliteGeneStore, migrate};

@@ -1,0 +1,96 @@
+//! The one migration list. SQLite and PostgreSQL share the logical schema:
+//! every migration carries both dialects, so a migration that exists for one
+//! backend exists for the other.
+
+/// One schema step.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Schema version after this step (1, 2, 3 ...).
+    pub version: i64,
+    /// What it does.
+    pub name: &'static str,
+    /// SQLite statements.
+    pub sqlite: &'static str,
+    /// PostgreSQL statements.
+    pub postgres: &'static str,
+}
+
+/// Every migration, in order. Append only; never edit a released step.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "genes",
+        sqlite: "
+            CREATE TABLE genes (
+                code TEXT NOT NULL,
+                category TEXT NOT NULL,
+                strategy TEXT NOT NULL,
+                params TEXT NOT NULL DEFAULT 'null',
+                q REAL NOT NULL,
+                successes INTEGER NOT NULL DEFAULT 0,
+                failures INTEGER NOT NULL DEFAULT 0,
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                mean_ms REAL NOT NULL DEFAULT 0,
+                platforms TEXT NOT NULL DEFAULT '',
+                created_at INTEGER NOT NULL,
+                last_used_at INTEGER NOT NULL,
+                PRIMARY KEY (code, category, strategy)
+            );",
+        postgres: "
+            CREATE TABLE genes (
+                code TEXT NOT NULL,
+                category TEXT NOT NULL,
+                strategy TEXT NOT NULL,
+                params TEXT NOT NULL DEFAULT 'null',
+                q DOUBLE PRECISION NOT NULL,
+                successes BIGINT NOT NULL DEFAULT 0,
+                failures BIGINT NOT NULL DEFAULT 0,
+                consecutive_failures BIGINT NOT NULL DEFAULT 0,
+                mean_ms DOUBLE PRECISION NOT NULL DEFAULT 0,
+                platforms TEXT NOT NULL DEFAULT '',
+                created_at BIGINT NOT NULL,
+                last_used_at BIGINT NOT NULL,
+                PRIMARY KEY (code, category, strategy)
+            );",
+    },
+    Migration {
+        version: 2,
+        name: "gene provenance: source, confidence, expiry",
+        sqlite: "
+            ALTER TABLE genes ADD COLUMN source TEXT NOT NULL DEFAULT 'pcec';
+            ALTER TABLE genes ADD COLUMN confidence REAL NOT NULL DEFAULT 1.0;
+            ALTER TABLE genes ADD COLUMN expires_at INTEGER;",
+        postgres: "
+            ALTER TABLE genes ADD COLUMN source TEXT NOT NULL DEFAULT 'pcec';
+            ALTER TABLE genes ADD COLUMN confidence DOUBLE PRECISION NOT NULL DEFAULT 1.0;
+            ALTER TABLE genes ADD COLUMN expires_at BIGINT;",
+    },
+    Migration {
+        version: 3,
+        name: "mean repair cost",
+        sqlite: "ALTER TABLE genes ADD COLUMN mean_cost REAL NOT NULL DEFAULT 0;",
+        postgres: "ALTER TABLE genes ADD COLUMN mean_cost DOUBLE PRECISION NOT NULL DEFAULT 0;",
+    },
+];
+
+/// The newest schema version this build knows.
+pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_and_both_dialects_exist() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+            assert!(!m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty());
+            assert_eq!(
+                m.sqlite.matches(';').count(),
+                m.postgres.matches(';').count(),
+                "migration {} has the same statements in both dialects",
+                m.version
+            );
+        }
+    }
+}
