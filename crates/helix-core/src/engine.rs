@@ -672,6 +672,21 @@ impl Run<'_> {
         check_invariants(strategy, before, &req.view())
     }
 
+    async fn settle_pending(&mut self, failure: &Failure, p: Pending, verified: bool) {
+        let ms = p.started.elapsed().as_millis() as u64;
+        let strategy = p.candidate.strategy;
+        if verified {
+            if let Some(step) = self.report.repairs.iter_mut().rev().find(|r| r.strategy == strategy) {
+                step.verified = true;
+                step.ms = ms;
+            }
+            self.emit(EventKind::Verified { strategy, ms });
+        } else {
+            self.emit(EventKind::VerifyFailed { strategy });
+        }
+        self.record(failure, &p, verified, ms).await;
+    }
+
     async fn settle(&self, reservation: Option<crate::policy::Reservation>, actual: u64) {
         if let (Some(b), Some(r)) = (&self.h.budget, reservation) {
             if let Err(e) = b.settle(r, actual).await {
@@ -771,18 +786,18 @@ impl Helix {
                 status: signal.http_status,
                 message: signal.message.clone(),
             });
-            if let Some((p, f)) = pending.take() {
-                run.emit(EventKind::VerifyFailed {
-                    strategy: p.candidate.strategy,
-                });
-                let ms = p.started.elapsed().as_millis() as u64;
-                run.record(&f, &p, false, ms).await;
-            }
             let view = req.view();
             for probe in &h.probes {
                 probe.gather(&mut signal, &view).await;
             }
-            let Some(failure) = run.perceive(&signal) else {
+            let perceived = run.perceive(&signal);
+            if let Some((p, f)) = pending.take() {
+                // The repair is verified when the failure it targeted is gone,
+                // even if the call now fails for another (recognised) reason.
+                let progressed = perceived.as_ref().is_some_and(|n| n.key() != f.key());
+                run.settle_pending(&f, p, progressed).await;
+            }
+            let Some(failure) = perceived else {
                 run.emit(EventKind::Unrecognised {
                     message: signal.message.clone(),
                 });
@@ -836,16 +851,7 @@ impl Helix {
             match op(req).await {
                 Ok(v) => {
                     if let Some((p, f)) = pending.take() {
-                        let ms = p.started.elapsed().as_millis() as u64;
-                        if let Some(step) = run.report.repairs.last_mut() {
-                            step.verified = true;
-                            step.ms = ms;
-                        }
-                        run.emit(EventKind::Verified {
-                            strategy: p.candidate.strategy,
-                            ms,
-                        });
-                        run.record(&f, &p, true, ms).await;
+                        run.settle_pending(&f, p, true).await;
                     }
                     return (Ok(v), run.report);
                 }
