@@ -66,6 +66,9 @@ pub struct Facts {
     /// A Payment-Receipt the server issued before failing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_receipt: Option<String>,
+    /// The platform object the failure is about (a Stripe payment intent id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<String>,
 }
 
 /// A failure as evidence: typed fields first, the message last.
@@ -192,6 +195,11 @@ impl ErrorSignal {
                     self.platform_code = str_of(e, "code");
                 }
                 self.error_type = str_of(e, "type");
+                self.facts.object_id = e
+                    .get("payment_intent")
+                    .and_then(|p| p.get("id"))
+                    .and_then(Value::as_str)
+                    .map(bounded);
                 self.decline_code = str_of(e, "decline_code");
                 self.message = str_of(e, "message").unwrap_or_default();
             }

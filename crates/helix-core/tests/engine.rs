@@ -421,3 +421,16 @@ async fn wrap_reuses_one_operation() {
     assert_eq!(paid.call(pay()).await.unwrap(), 500_000);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn runs_can_be_spawned_on_a_multithreaded_runtime() {
+    let (nonce, _) = Exec::new(StrategyId::RefreshNonce, vec![Patch::Nonce { nonce: 9 }]);
+    let helix = Helix::builder().adapter(Words(vec![StrategyId::RefreshNonce])).strategy(nonce).build();
+    let h = helix.clone();
+    let task = tokio::spawn(async move {
+        h.run(pay(), async |p: &Pay| if p.nonce == 9 { Ok(p.amount) } else { Err("nonce too low".to_string()) })
+            .await
+            .map_err(|e| e.to_string())
+    });
+    assert_eq!(task.await.unwrap().unwrap(), 500_000);
+}

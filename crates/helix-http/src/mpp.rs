@@ -1,0 +1,319 @@
+//! MPP (HTTP 402 "Payment" authentication): challenge parsing and the repairs
+//! that renew a challenge or present a receipt instead of paying again.
+//!
+//! A challenge travels as `WWW-Authenticate: Payment id="..", realm="..",
+//! method="tempo", intent="charge", request="<base64url JSON>", expires=".."`;
+//! a server may send several (one per currency).
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use serde::{Deserialize, Serialize};
+
+/// Why a challenge header could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChallengeError {
+    /// Not a `Payment` challenge.
+    #[error("not a Payment challenge")]
+    NotPayment,
+    /// The auth-params did not parse.
+    #[error("malformed WWW-Authenticate: {0}")]
+    Malformed(String),
+    /// A required parameter is missing.
+    #[error("challenge lacks `{0}`")]
+    Missing(&'static str),
+    /// The `request` parameter is not base64url JSON of the expected shape.
+    #[error("challenge request is not valid: {0}")]
+    BadRequest(String),
+}
+
+/// The charge a challenge asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChargeRequest {
+    /// Base units, decimal string.
+    pub amount: String,
+    /// Token address.
+    pub currency: String,
+    /// Who is paid.
+    pub recipient: String,
+    /// Chain the payment must land on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<u64>,
+}
+
+impl ChargeRequest {
+    /// The amount as a number; refuses negative, fractional or overflowing text.
+    pub fn amount_units(&self) -> Result<u128, ChallengeError> {
+        self.amount
+            .parse::<u128>()
+            .map_err(|e| ChallengeError::BadRequest(format!("amount `{}`: {e}", self.amount)))
+    }
+}
+
+/// One parsed challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Server-issued id (bound to the request by the server).
+    pub id: String,
+    /// Protection space.
+    pub realm: String,
+    /// Payment method, e.g. `tempo`.
+    pub method: String,
+    /// Intent, e.g. `charge`.
+    pub intent: String,
+    /// The decoded charge.
+    pub request: ChargeRequest,
+    /// Expiry as the server wrote it.
+    pub expires: Option<String>,
+    /// The header value this came from (to present it back unchanged).
+    pub raw: String,
+}
+
+/// Splits `a="x", b=y` into pairs; quoted strings may hold commas and `\"`.
+fn auth_params(s: &str) -> Result<Vec<(String, String)>, ChallengeError> {
+    let mut out = Vec::new();
+    let mut chars = s.char_indices().peekable();
+    loop {
+        while chars.peek().is_some_and(|(_, c)| c.is_whitespace() || *c == ',') {
+            chars.next();
+        }
+        let Some(&(start, _)) = chars.peek() else {
+            break;
+        };
+        let mut end = start;
+        while let Some(&(i, c)) = chars.peek() {
+            if c == '=' {
+                break;
+            }
+            if c == ',' {
+                return Err(ChallengeError::Malformed(format!("parameter without value near `{}`", &s[start..i])));
+            }
+            end = i + c.len_utf8();
+            chars.next();
+        }
+        let name = s[start..end].trim().to_ascii_lowercase();
+        if chars.next().is_none() || name.is_empty() {
+            return Err(ChallengeError::Malformed(format!("dangling `{}`", &s[start..])));
+        }
+        let mut value = String::new();
+        if chars.peek().is_some_and(|(_, c)| *c == '"') {
+            chars.next();
+            let mut closed = false;
+            while let Some((_, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, n)) = chars.next() {
+                            value.push(n);
+                        }
+                    }
+                    '"' => {
+                        closed = true;
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            if !closed {
+                return Err(ChallengeError::Malformed(format!("unterminated quote in `{name}`")));
+            }
+        } else {
+            while let Some(&(_, c)) = chars.peek() {
+                if c == ',' || c.is_whitespace() {
+                    break;
+                }
+                value.push(c);
+                chars.next();
+            }
+        }
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// Parses one `WWW-Authenticate` value holding a Payment challenge.
+pub fn parse_challenge(header: &str) -> Result<Challenge, ChallengeError> {
+    let header = header.trim();
+    if header.len() > 16 * 1024 {
+        return Err(ChallengeError::Malformed("header longer than 16 KiB".into()));
+    }
+    let rest = header
+        .get(..8)
+        .filter(|p| p.eq_ignore_ascii_case("payment "))
+        .map(|_| &header[8..])
+        .ok_or(ChallengeError::NotPayment)?;
+    let params = auth_params(rest)?;
+    let get = |k: &'static str| -> Result<String, ChallengeError> {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .ok_or(ChallengeError::Missing(k))
+    };
+    let encoded = get("request")?;
+    let json = URL_SAFE_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .map_err(|e| ChallengeError::BadRequest(format!("base64url: {e}")))?;
+    let request: ChargeRequest =
+        serde_json::from_slice(&json).map_err(|e| ChallengeError::BadRequest(e.to_string()))?;
+    request.amount_units()?;
+    Ok(Challenge {
+        id: get("id")?,
+        realm: get("realm").unwrap_or_default(),
+        method: get("method")?,
+        intent: get("intent")?,
+        request,
+        expires: get("expires").ok(),
+        raw: header.to_owned(),
+    })
+}
+
+/// Encodes a charge request as the `request` auth-param.
+pub fn encode_request(r: &ChargeRequest) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(r).unwrap_or_default())
+}
+
+/// renew_session: asks the resource for a fresh challenge (an unpaid request
+/// answered with 402) and hands it to the request, so the stale one is never
+/// presented again.
+#[derive(Debug, Clone)]
+pub struct RenewSession {
+    http: reqwest::Client,
+}
+
+impl RenewSession {
+    /// Uses this client.
+    pub fn new(http: reqwest::Client) -> Self {
+        RenewSession { http }
+    }
+}
+
+#[async_trait]
+impl Strategy for RenewSession {
+    fn id(&self) -> StrategyId {
+        StrategyId::RenewSession
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let url = ctx
+            .request
+            .endpoint
+            .as_deref()
+            .ok_or_else(|| CommitError::NotApplicable("request names no resource".into()))?;
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| CommitError::Platform(crate::signal::error_chain(&e)))?;
+        if resp.status().as_u16() != 402 {
+            return Err(CommitError::Platform(format!(
+                "expected 402 with a fresh challenge, got {}",
+                resp.status()
+            )));
+        }
+        let want = ctx.request.currency.as_deref();
+        let mut last_err = ChallengeError::Missing("WWW-Authenticate");
+        for v in resp.headers().get_all("www-authenticate") {
+            let Ok(text) = v.to_str() else { continue };
+            match parse_challenge(text) {
+                Ok(c) if want.is_none_or(|w| w.eq_ignore_ascii_case(&c.request.currency)) => {
+                    return Ok(Committed {
+                        patches: vec![Patch::Challenge { challenge: c.raw }],
+                        ..Default::default()
+                    });
+                }
+                Ok(_) => last_err = ChallengeError::BadRequest("no challenge in the request's currency".into()),
+                Err(e) => last_err = e,
+            }
+        }
+        Err(CommitError::Platform(last_err.to_string()))
+    }
+}
+
+/// retry_with_receipt: the server took the payment and then failed; the retry
+/// presents the server's receipt and pays nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RetryWithReceipt;
+
+#[async_trait]
+impl Strategy for RetryWithReceipt {
+    fn id(&self) -> StrategyId {
+        StrategyId::RetryWithReceipt
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let receipt = ctx
+            .failure
+            .facts
+            .payment_receipt
+            .clone()
+            .or_else(|| ctx.signal.facts.payment_receipt.clone())
+            .ok_or_else(|| CommitError::NotApplicable("the server issued no receipt".into()))?;
+        Ok(Committed {
+            patches: vec![Patch::Receipt { receipt }],
+            ..Default::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> ChargeRequest {
+        ChargeRequest {
+            amount: "500000".into(),
+            currency: "0x20c0000000000000000000000000000000000001".into(),
+            recipient: "0x00000000000000000000000000000000000000aa".into(),
+            chain_id: Some(42431),
+        }
+    }
+
+    #[test]
+    fn a_well_formed_challenge_parses() {
+        let h = format!(
+            r#"Payment id="c1", realm="lab", method="tempo", intent="charge", request="{}", expires="1700000000""#,
+            encode_request(&req())
+        );
+        let c = parse_challenge(&h).unwrap();
+        assert_eq!(c.id, "c1");
+        assert_eq!(c.request, req());
+        assert_eq!(c.request.amount_units().unwrap(), 500_000);
+        assert_eq!(c.raw, h);
+    }
+
+    #[test]
+    fn malformed_challenges_are_clear_errors() {
+        let ok_req = encode_request(&req());
+        let cases = [
+            ("Bearer realm=x".to_string(), "not a Payment"),
+            (r#"Payment id="c1"#.to_string(), "unterminated"),
+            (r#"Payment id="c1", method="tempo""#.to_string(), "lacks `request`"),
+            (r#"Payment id="c1", method="tempo", intent="charge", request="!!!""#.to_string(), "base64url"),
+            (format!(r#"Payment id="c1", method="tempo", intent="charge", request="{}""#, URL_SAFE_NO_PAD.encode(b"{}")), "not valid"),
+            (
+                format!(
+                    r#"Payment id="c1", method="tempo", intent="charge", request="{}""#,
+                    URL_SAFE_NO_PAD.encode(br#"{"amount":"-5","currency":"x","recipient":"y"}"#)
+                ),
+                "amount",
+            ),
+            (
+                format!(
+                    r#"Payment id="c1", method="tempo", intent="charge", request="{}""#,
+                    URL_SAFE_NO_PAD.encode(br#"{"amount":"999999999999999999999999999999999999999999","currency":"x","recipient":"y"}"#)
+                ),
+                "amount",
+            ),
+            ("Payment , , =".to_string(), "dangling"),
+            (format!("Payment id=\"{}\"", "x".repeat(20_000)), "16 KiB"),
+            (format!(r#"Payment id="c1", intent="charge", request="{ok_req}""#), "lacks `method`"),
+        ];
+        for (h, want) in cases {
+            let e = parse_challenge(&h).unwrap_err().to_string();
+            assert!(e.contains(want), "{h:.60} -> {e}");
+        }
+    }
+}
