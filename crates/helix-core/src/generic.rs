@@ -214,6 +214,77 @@ impl Strategy for SwitchTo {
     }
 }
 
+/// split_transaction: splits a payment into parts under the limit the
+/// platform named (facts `limit_amount` and `required_amount`). The total is
+/// unchanged; the request performs the parts and must track what it sent.
+#[derive(Debug, Clone, Copy)]
+pub struct SplitUnderLimit {
+    /// Most parts accepted.
+    pub max_parts: u32,
+}
+
+impl Default for SplitUnderLimit {
+    fn default() -> Self {
+        SplitUnderLimit { max_parts: 20 }
+    }
+}
+
+#[async_trait]
+impl Strategy for SplitUnderLimit {
+    fn id(&self) -> StrategyId {
+        StrategyId::SplitTransaction
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let f = &ctx.failure.facts;
+        let limit = f
+            .limit_amount
+            .filter(|l| *l > 0)
+            .ok_or_else(|| CommitError::NotApplicable("the platform named no limit".into()))?;
+        let total = f
+            .required_amount
+            .or(ctx.request.amount)
+            .ok_or_else(|| CommitError::NotApplicable("no amount to split".into()))?;
+        let parts = total.div_ceil(limit);
+        if parts < 2 || parts > u128::from(self.max_parts) {
+            return Err(CommitError::NotApplicable(format!(
+                "{parts} parts of at most {limit} (allowed 2..={})",
+                self.max_parts
+            )));
+        }
+        Ok(Committed {
+            patches: vec![Patch::Split {
+                parts: parts as u32,
+            }],
+            ..Default::default()
+        })
+    }
+}
+
+/// remove_and_resubmit: drops the call the chain named as failing from a
+/// batch (the request refuses to drop its payment call).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DropFailingCall;
+
+#[async_trait]
+impl Strategy for DropFailingCall {
+    fn id(&self) -> StrategyId {
+        StrategyId::RemoveAndResubmit
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let index = ctx
+            .failure
+            .facts
+            .failing_call
+            .ok_or_else(|| CommitError::NotApplicable("the failing call is not known".into()))?;
+        Ok(Committed {
+            patches: vec![Patch::DropCall { index }],
+            ..Default::default()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -117,6 +117,8 @@ pub struct PaymentView {
     pub amount: Option<u128>,
     /// Currency (token address or symbol).
     pub currency: Option<String>,
+    /// For swaps: the currency bought.
+    pub buy_currency: Option<String>,
     /// Fee token.
     pub fee_token: Option<String>,
     /// Account nonce.

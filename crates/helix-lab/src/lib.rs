@@ -1,1 +1,131 @@
+//! # helix-lab
+//!
+//! The scenario lab: local services that answer exactly as the platforms
+//! do, with fault injection, for the demo, the tests and the benchmarks.
+//! Never used by production code.
+//!
+//! What is real and what is a stand-in:
+//! - real: HTTP on loopback, the MPP 402 wire format (`WWW-Authenticate:
+//!   Payment`, problem+json), Ethereum JSON-RPC, Privy's and Stripe's error
+//!   shapes, Retry-After, timeouts; every repair acts through these.
+//! - stand-in: the chain ([`chain`]) is an in-process TIP-20 ledger with a
+//!   node's error codes and selectors, not Tempo; Privy and Stripe are local
+//!   services (they cannot be reached offline); the swap executors
+//!   ([`executors`]) act on the lab pools, not the StablecoinDEX.
 
+#![warn(missing_docs)]
+
+pub mod agent;
+pub mod chain;
+pub mod executors;
+pub mod scenarios;
+pub mod services;
+pub mod tokens;
+
+use std::sync::{Arc, MutexGuard};
+use std::time::Duration;
+
+use helix_core::generic::{Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, SplitUnderLimit, SwitchTo};
+use helix_core::{Probe, Strategy, StrategyId};
+use helix_http::mpp::{RenewSession, RetryWithReceipt};
+use helix_http::rpc::{BalanceProbe, RefreshNonce, SwitchFeeToken, SwitchNetwork};
+use helix_http::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
+
+use crate::chain::Chain;
+use crate::scenarios::{MAIN_CHAIN, OTHER_CHAIN};
+use crate::services::{LabState, Shared, lock, router};
+use crate::tokens::{ALPHA, BETA, FEE, PATH_USD, THETA};
+
+/// A running lab on a loopback port; stops when dropped.
+pub struct Lab {
+    base: String,
+    state: Shared,
+    /// The client agents and executors use.
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Lab {
+    /// Starts the lab on a free port of 127.0.0.1.
+    pub async fn start() -> std::io::Result<Lab> {
+        let mut st = LabState::default();
+        st.chains.insert(MAIN_CHAIN, Chain::new(MAIN_CHAIN, true));
+        st.chains.insert(OTHER_CHAIN, Chain::new(OTHER_CHAIN, false));
+        let state: Shared = Arc::new(std::sync::Mutex::new(st));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let app = router(state.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(target: "helix_lab", %e, "lab server stopped");
+            }
+        });
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .map_err(std::io::Error::other)?;
+        Ok(Lab { base, state, http, server })
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A URL on the lab.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// JSON-RPC endpoint of a lab chain.
+    pub fn rpc(&self, chain: u64) -> String {
+        self.url(&format!("/chain/{chain}/rpc"))
+    }
+
+    /// The lab's state (set-up and ground truth).
+    pub fn state(&self) -> MutexGuard<'_, LabState> {
+        lock(&self.state)
+    }
+
+    /// Every executor, configured for the lab's endpoints.
+    pub fn strategies(&self) -> Vec<Arc<dyn Strategy>> {
+        let http = self.http.clone();
+        let main = self.rpc(MAIN_CHAIN);
+        let coins: Vec<String> = [ALPHA, BETA, THETA, PATH_USD].iter().map(|s| s.to_string()).collect();
+        let stripe = StripeApi::new(http.clone(), self.url("/stripe"), None);
+        vec![
+            Arc::new(Backoff { default_wait: Duration::from_millis(250), max_wait: Duration::from_secs(30) }),
+            Arc::new(BackoffRetry { base: Duration::from_millis(50), cap: Duration::from_secs(1) }),
+            Arc::new(ExtendDeadline { factor: 3, max: Duration::from_secs(10), assumed: Duration::from_secs(5) }),
+            Arc::new(SwitchTo::endpoints(
+                StrategyId::SwitchOfframp,
+                [self.url("/offramp/alpha/payout"), self.url("/offramp/beta/payout")],
+            )),
+            Arc::new(SwitchTo::payment_methods(["pm_card_visa", "pm_card_mastercard"])),
+            Arc::new(SplitUnderLimit::default()),
+            Arc::new(DropFailingCall),
+            Arc::new(RenewSession::new(http.clone())),
+            Arc::new(RetryWithReceipt),
+            Arc::new(RefreshNonce::new(http.clone(), main.clone())),
+            Arc::new(SwitchNetwork::new(http.clone(), vec![self.rpc(OTHER_CHAIN), main.clone()])),
+            Arc::new(SwitchFeeToken::new(http.clone(), main.clone(), coins.clone(), 10 * FEE)),
+            Arc::new(ResolveIdempotency::new(stripe.clone())),
+            Arc::new(HoldAndNotify::new(stripe, self.url("/lab/notify"), Duration::from_secs(5))),
+            Arc::new(executors::LabSwap::new(StrategyId::SwapCurrency, http.clone(), main.clone(), coins.clone())),
+            Arc::new(executors::LabSwap::new(StrategyId::SwapDirect, http.clone(), main.clone(), coins.clone())),
+            Arc::new(executors::LabSwap::new(StrategyId::SwitchStablecoin, http.clone(), main.clone(), coins)),
+            Arc::new(executors::LabSplitSwap::new(http, main)),
+        ]
+    }
+
+    /// The probe that reads balances from the lab's main chain.
+    pub fn probe(&self) -> impl Probe + 'static {
+        BalanceProbe::new(self.http.clone(), self.rpc(MAIN_CHAIN))
+    }
+}

@@ -1,0 +1,183 @@
+//! Lab-only executors: swaps on the lab chain's pools.
+//!
+//! STAND-IN: these act on the lab chain through its JSON-RPC (`lab_quote`,
+//! `lab_swap`); the balances really move and the retried payment fails if
+//! they did not, but it is not Tempo's StablecoinDEX. The helix-tempo crate
+//! replaces them with swaps on a real chain.
+
+use async_trait::async_trait;
+use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_http::rpc;
+use serde_json::{Value, json};
+
+use crate::tokens::FEE;
+
+/// Default bound against par.
+pub const DEFAULT_SLIPPAGE_BPS: u32 = 50;
+
+/// The least a swap of `amount` may return: par less `bps`, never zero.
+pub fn min_out(amount: u128, bps: u32) -> u128 {
+    (amount.saturating_mul(u128::from(10_000 - bps.min(10_000))) / 10_000).max(1)
+}
+
+fn bps_of(params: &Value) -> u32 {
+    params
+        .get("max_slippage_bps")
+        .and_then(Value::as_u64)
+        .map_or(DEFAULT_SLIPPAGE_BPS, |b| b.min(500) as u32)
+}
+
+fn platform(e: rpc::RpcError) -> CommitError {
+    CommitError::Platform(e.to_string())
+}
+
+/// swap_currency / swap_direct / switch_stablecoin on the lab pools.
+#[derive(Debug, Clone)]
+pub struct LabSwap {
+    id: StrategyId,
+    http: reqwest::Client,
+    rpc: String,
+    stablecoins: Vec<String>,
+}
+
+impl LabSwap {
+    /// `stablecoins`: what the agent may sell or switch to, in preference order.
+    pub fn new(id: StrategyId, http: reqwest::Client, rpc: impl Into<String>, stablecoins: Vec<String>) -> Self {
+        LabSwap {
+            id,
+            http,
+            rpc: rpc.into(),
+            stablecoins,
+        }
+    }
+}
+
+#[async_trait]
+impl Strategy for LabSwap {
+    fn id(&self) -> StrategyId {
+        self.id
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let v = ctx.request;
+        let payer = v.payer.as_deref().ok_or_else(|| CommitError::NotApplicable("no payer".into()))?;
+        let amount = v.amount.ok_or_else(|| CommitError::NotApplicable("no amount".into()))?;
+        let current = v.currency.clone().unwrap_or_default();
+        let bps = bps_of(ctx.params);
+        let target = match self.id {
+            StrategyId::SwapCurrency => current.clone(),
+            StrategyId::SwapDirect => ctx
+                .failure
+                .facts
+                .accepted_currencies
+                .first()
+                .cloned()
+                .ok_or_else(|| CommitError::NotApplicable("the server named no accepted currency".into()))?,
+            _ => self
+                .stablecoins
+                .iter()
+                .find(|t| !t.eq_ignore_ascii_case(&current))
+                .cloned()
+                .ok_or_else(|| CommitError::NotApplicable("no other stablecoin configured".into()))?,
+        };
+        // Enough for the charge and its fee if the fee is paid in the target.
+        let need = amount + 4 * FEE;
+        let have = rpc::balance_of(&self.http, &self.rpc, &target, payer).await.map_err(platform)?;
+        let mut out = Committed {
+            params: json!({ "max_slippage_bps": bps }),
+            ..Default::default()
+        };
+        if have < need {
+            let shortfall = need - have;
+            let amount_in = shortfall.saturating_mul(10_000).div_ceil(u128::from(10_000 - bps.min(9_999)));
+            let mut source = None;
+            for t in self.stablecoins.iter().filter(|t| !t.eq_ignore_ascii_case(&target)) {
+                if self.id == StrategyId::SwitchStablecoin && t.eq_ignore_ascii_case(&current) {
+                    continue; // the blocked token cannot leave the wallet
+                }
+                let b = rpc::balance_of(&self.http, &self.rpc, t, payer).await.map_err(platform)?;
+                if b >= amount_in + FEE {
+                    source = Some(t.clone());
+                    break;
+                }
+            }
+            let source = source.ok_or_else(|| CommitError::NotApplicable(format!("no stablecoin holds {amount_in} to swap")))?;
+            let min = min_out(amount_in, bps);
+            let r = rpc::call(
+                &self.http,
+                &self.rpc,
+                "lab_swap",
+                json!([{"from": payer, "tokenIn": source, "tokenOut": target, "amountIn": amount_in.to_string(), "minAmountOut": min.to_string()}]),
+            )
+            .await
+            .map_err(platform)?;
+            let got: u128 = r.get("amountOut").and_then(Value::as_str).and_then(|a| a.parse().ok()).unwrap_or(0);
+            out.cost = (amount_in.saturating_sub(got) + FEE).min(u128::from(u64::MAX)) as u64;
+            out.tx_hashes.push(r.get("hash").and_then(Value::as_str).unwrap_or_default().to_owned());
+        }
+        if !target.eq_ignore_ascii_case(&current) {
+            out.patches.push(Patch::Currency { currency: target });
+        }
+        Ok(out)
+    }
+}
+
+/// split_swap: finds how many parts keep every part within the bound (the
+/// pool recovers between parts) and splits the order.
+#[derive(Debug, Clone)]
+pub struct LabSplitSwap {
+    http: reqwest::Client,
+    rpc: String,
+}
+
+impl LabSplitSwap {
+    /// Quotes against this endpoint.
+    pub fn new(http: reqwest::Client, rpc: impl Into<String>) -> Self {
+        LabSplitSwap { http, rpc: rpc.into() }
+    }
+}
+
+#[async_trait]
+impl Strategy for LabSplitSwap {
+    fn id(&self) -> StrategyId {
+        StrategyId::SplitSwap
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let v = ctx.request;
+        let (Some(amount), Some(tin), Some(tout)) = (v.amount, v.currency.as_deref(), v.buy_currency.as_deref()) else {
+            return Err(CommitError::NotApplicable("not a swap order".into()));
+        };
+        let bps = bps_of(ctx.params);
+        let mut parts: u32 = 2;
+        while parts <= 64 {
+            let part = amount.div_ceil(u128::from(parts));
+            let q = rpc::call(&self.http, &self.rpc, "lab_quote", json!([{"tokenIn": tin, "tokenOut": tout, "amountIn": part.to_string()}]))
+                .await
+                .map_err(platform)?;
+            let quoted: u128 = q.as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+            if quoted >= min_out(part, bps) {
+                return Ok(Committed {
+                    patches: vec![Patch::Split { parts }],
+                    params: json!({ "max_slippage_bps": bps, "parts": parts }),
+                    ..Default::default()
+                });
+            }
+            parts *= 2;
+        }
+        Err(CommitError::Unsafe("no split of up to 64 parts stays within the slippage bound".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_out_is_never_zero_and_respects_the_bound() {
+        assert_eq!(min_out(1_000_000, 50), 995_000);
+        assert_eq!(min_out(1, 50), 1);
+        assert_eq!(min_out(0, 50), 1);
+        assert_eq!(min_out(1_000, 20_000), 1);
+    }
+}

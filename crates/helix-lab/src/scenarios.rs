@@ -1,0 +1,461 @@
+//! Every scenario of SCENARIOS.md as a lab run: arm the fault, run the
+//! agent's operation through Helix, check the ground truth in the lab.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use helix_core::{Helix, HelixError, IntoSignal, Platform, Report};
+
+use crate::Lab;
+use crate::agent::{self, BatchCall, BatchPayment, HttpCall, MppPayment, Payout, PrivyTransfer, StripeCharge, SwapOrder};
+use crate::chain::{Tx, eq};
+use crate::services::{Intent, Resource};
+use crate::tokens::{AGENT, ALPHA, BETA, MERCHANT, PATH_USD, PRIVY_WALLET, THETA, UNIT, symbol};
+
+/// Chain id of the lab's main chain (Tempo testnet's id).
+pub const MAIN_CHAIN: u64 = 42431;
+/// Chain id of the lab's second chain, where no TIP-20 exists.
+pub const OTHER_CHAIN: u64 = 31337;
+
+/// One row of SCENARIOS.md.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    /// Row number.
+    pub row: u8,
+    /// Platform.
+    pub platform: Platform,
+    /// What fails.
+    pub title: &'static str,
+    /// Set when the row cannot run yet, with the reason.
+    pub waiting: Option<&'static str>,
+}
+
+const fn row(row: u8, platform: Platform, title: &'static str) -> Scenario {
+    Scenario {
+        row,
+        platform,
+        title,
+        waiting: None,
+    }
+}
+
+/// Every scenario, in order.
+pub const SCENARIOS: &[Scenario] = &[
+    row(1, Platform::Tempo, "insufficient balance in the charged stablecoin"),
+    row(2, Platform::Tempo, "MPP challenge expired"),
+    row(3, Platform::Tempo, "service requires a currency the agent lacks"),
+    row(4, Platform::Tempo, "stale nonce"),
+    row(5, Platform::Tempo, "batch transaction reverted"),
+    row(6, Platform::Tempo, "service failed after payment was accepted"),
+    row(7, Platform::Tempo, "DEX slippage"),
+    row(8, Platform::Tempo, "TIP-403 compliance block"),
+    Scenario {
+        row: 9,
+        platform: Platform::Tempo,
+        title: "cascade failure across agents A->B->C",
+        waiting: Some("needs the phase-3 agent mesh (refund waterfall across agents)"),
+    },
+    row(10, Platform::Tempo, "off-ramp failed"),
+    row(11, Platform::Tempo, "token paused mid-transfer"),
+    row(12, Platform::Tempo, "fee token exhausted"),
+    row(13, Platform::Tempo, "network mismatch"),
+    row(14, Platform::Privy, "policy spending limit"),
+    row(15, Platform::Privy, "nonce desync"),
+    row(16, Platform::Privy, "gas sponsor exhausted"),
+    row(17, Platform::Privy, "cross-chain mismatch"),
+    row(18, Platform::Http, "429 rate limited"),
+    row(19, Platform::Http, "5xx server error"),
+    row(20, Platform::Http, "timeout"),
+    row(21, Platform::Stripe, "card declined"),
+    row(22, Platform::Stripe, "expired card"),
+    row(23, Platform::Stripe, "rate limited"),
+    row(24, Platform::Stripe, "idempotency key reused with other parameters"),
+    row(25, Platform::Stripe, "3-D Secure authentication required"),
+];
+
+/// What one run of a row did.
+#[derive(Debug, Clone)]
+pub struct RowRun {
+    /// The run's report.
+    pub report: Report,
+    /// The payment succeeded and the lab's ground truth agrees.
+    pub ok: bool,
+    /// What was checked, or why it failed.
+    pub detail: String,
+    /// Wall time, ms.
+    pub ms: u64,
+}
+
+fn done(report: Report, t: Instant, check: Result<String, String>) -> RowRun {
+    let ms = t.elapsed().as_millis() as u64;
+    match check {
+        Ok(detail) => RowRun { report, ok: true, detail, ms },
+        Err(detail) => RowRun { report, ok: false, detail, ms },
+    }
+}
+
+fn outcome<T, E: std::fmt::Display + IntoSignal>(r: &Result<T, HelixError<E>>) -> Result<(), String> {
+    r.as_ref().map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn mpp(lab: &Lab, resource: &str, currency: &str, fee_token: &str) -> MppPayment {
+    MppPayment {
+        resource: lab.url(&format!("/mpp/{resource}")),
+        rpc: lab.rpc(MAIN_CHAIN),
+        payer: AGENT.into(),
+        recipient: MERCHANT.into(),
+        amount: UNIT / 2,
+        currency: currency.into(),
+        fee_token: fee_token.into(),
+        chain_id: MAIN_CHAIN,
+        nonce: None,
+        challenge: None,
+        receipt: None,
+        idempotency_key: format!("mpp-{resource}-{:x}", rand::random::<u32>()),
+    }
+}
+
+fn resource(lab: &Lab, name: &str, currencies: &[&str]) {
+    lab.state().resources.insert(
+        name.into(),
+        Resource {
+            price: UNIT / 2,
+            currencies: currencies.iter().map(|c| c.to_string()).collect(),
+            recipient: MERCHANT.into(),
+            chain_id: MAIN_CHAIN,
+            ttl_secs: 300,
+            fail_after_payment_once: false,
+        },
+    );
+}
+
+/// Gives `who` exactly these balances on the main chain (others zero) and
+/// clears every fault of the chain.
+fn fund(lab: &Lab, who: &str, balances: &[(&str, u128)]) {
+    let mut st = lab.state();
+    if let Some(c) = st.chains.get_mut(&MAIN_CHAIN) {
+        for t in [PATH_USD, ALPHA, BETA, THETA] {
+            c.set_balance(t, who, 0);
+        }
+        for (t, v) in balances {
+            c.set_balance(t, who, *v);
+        }
+        c.paused.clear();
+        c.blocked.clear();
+        for t in [PATH_USD, ALPHA, BETA, THETA] {
+            c.set_reserve(t, crate::tokens::PEG_RESERVE);
+        }
+    }
+}
+
+async fn run_mpp(lab: &Lab, helix: &Helix, mut req: MppPayment) -> RowRun {
+    let t = Instant::now();
+    let before = lab.state().transfers_to(MAIN_CHAIN, MERCHANT).len();
+    let http = lab.http.clone();
+    let (res, report) = helix.run_mut(&mut req, async |r: &MppPayment| agent::pay_mpp(&http, r).await).await;
+    let st = lab.state();
+    let landed = st.transfers_to(MAIN_CHAIN, MERCHANT);
+    let check = outcome(&res).and_then(|_| {
+        let new = &landed[before.min(landed.len())..];
+        match new {
+            [one] if one.tx.amount == req.amount && eq(&one.tx.from, &req.payer) => Ok(format!(
+                "merchant received {} {} once (tx {})",
+                one.tx.amount as f64 / UNIT as f64,
+                symbol(&one.tx.token),
+                &one.hash[..10]
+            )),
+            other => Err(format!("expected one transfer of {} to the merchant, saw {}", req.amount, other.len())),
+        }
+    });
+    done(report, t, check)
+}
+
+async fn run_privy(lab: &Lab, helix: &Helix, mut req: PrivyTransfer) -> RowRun {
+    let t = Instant::now();
+    let before = lab.state().chains.get(&MAIN_CHAIN).map_or(0, |c| c.balance(&req.token, &req.to));
+    let http = lab.http.clone();
+    let (res, report) = helix.run_mut(&mut req, async |r: &PrivyTransfer| agent::privy_send(&http, r).await).await;
+    let after = lab.state().chains.get(&MAIN_CHAIN).map_or(0, |c| c.balance(&req.token, &req.to));
+    let check = outcome(&res).and_then(|_| {
+        if after - before == req.amount {
+            Ok(format!("recipient received exactly {} in {} part(s)", req.amount / UNIT, req.parts))
+        } else {
+            Err(format!("recipient received {} instead of {}", after - before, req.amount))
+        }
+    });
+    done(report, t, check)
+}
+
+async fn run_http(lab: &Lab, helix: &Helix, mut req: HttpCall, name: &str) -> RowRun {
+    let t = Instant::now();
+    let before = lab.state().http_served.get(name).copied().unwrap_or(0);
+    let http = lab.http.clone();
+    let (res, report) = helix.run_mut(&mut req, async |c: &HttpCall| agent::call(&http, c).await).await;
+    let served = lab.state().http_served.get(name).copied().unwrap_or(0) - before;
+    let check = outcome(&res).and_then(|_| {
+        if served >= 1 {
+            Ok(format!("served after the repair ({served} successful call(s))"))
+        } else {
+            Err("never served".into())
+        }
+    });
+    done(report, t, check)
+}
+
+async fn run_stripe(lab: &Lab, helix: &Helix, mut req: StripeCharge) -> RowRun {
+    let t = Instant::now();
+    let http = lab.http.clone();
+    let (res, report) = helix.run_mut(&mut req, async |c: &StripeCharge| agent::stripe_charge(&http, c).await).await;
+    let st = lab.state();
+    let paid: Vec<&Intent> = st.intents.iter().filter(|i| i.helix_key == req.key && i.status == "succeeded").collect();
+    let check = outcome(&res).and_then(|_| match paid.as_slice() {
+        [one] => Ok(format!("one succeeded payment intent {} on {}", one.id, one.payment_method)),
+        other => Err(format!("expected one succeeded intent for {}, saw {}", req.key, other.len())),
+    });
+    done(report, t, check)
+}
+
+fn stripe_charge(lab: &Lab, row: u8, pm: &str) -> StripeCharge {
+    let key = format!("order-{row}-{:08x}", rand::random::<u32>());
+    StripeCharge {
+        base: lab.url("/stripe"),
+        amount: 2_000,
+        payment_method: pm.into(),
+        idempotency_key: key.clone(),
+        key,
+        existing: None,
+    }
+}
+
+fn privy_transfer(lab: &Lab, amount: u128) -> PrivyTransfer {
+    PrivyTransfer {
+        endpoint: lab.url("/privy/v1/wallets/wlt_helix01/rpc"),
+        wallet: PRIVY_WALLET.into(),
+        to: MERCHANT.into(),
+        token: ALPHA.into(),
+        amount,
+        caip2: format!("eip155:{MAIN_CHAIN}"),
+        nonce: None,
+        fee_token: None,
+        parts: 1,
+        sent: Arc::new(Mutex::new(0)),
+    }
+}
+
+/// Arms row `n`'s fault and runs it once through `helix`.
+pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
+    {
+        let mut st = lab.state();
+        st.privy_limit = 500 * UNIT;
+        st.privy_sponsor = 1_000 * UNIT;
+        st.privy_chain = MAIN_CHAIN;
+        st.stripe_rate_limited = 0;
+        st.http_limited = 0;
+        st.http_flaky = 0;
+        st.offramps_down.clear();
+    }
+    let ten = 10 * UNIT;
+    match n {
+        1 => {
+            resource(lab, "r1", &[ALPHA]);
+            fund(lab, AGENT, &[(BETA, ten)]);
+            run_mpp(lab, helix, mpp(lab, "r1", ALPHA, ALPHA)).await
+        }
+        2 => {
+            resource(lab, "r2", &[ALPHA]);
+            fund(lab, AGENT, &[(ALPHA, ten)]);
+            let mut req = mpp(lab, "r2", ALPHA, ALPHA);
+            req.challenge = lab.state().stale_challenge("r2");
+            run_mpp(lab, helix, req).await
+        }
+        3 => {
+            resource(lab, "r3", &[ALPHA]);
+            fund(lab, AGENT, &[(BETA, ten)]);
+            run_mpp(lab, helix, mpp(lab, "r3", BETA, BETA)).await
+        }
+        4 => {
+            resource(lab, "r4", &[ALPHA]);
+            fund(lab, AGENT, &[(ALPHA, ten)]);
+            let mut req = mpp(lab, "r4", ALPHA, ALPHA);
+            let mut st = lab.state();
+            if let Some(c) = st.chains.get_mut(&MAIN_CHAIN) {
+                let n = c.nonce(AGENT);
+                req.nonce = Some(n);
+                // Another process with the same key sent three transactions.
+                c.set_nonce(AGENT, n + 3);
+            }
+            drop(st);
+            run_mpp(lab, helix, req).await
+        }
+        5 => {
+            fund(lab, AGENT, &[(ALPHA, ten)]);
+            let t = Instant::now();
+            let before = lab.state().transfers_to(MAIN_CHAIN, MERCHANT).len();
+            let pay = Tx {
+                from: AGENT.into(),
+                to: MERCHANT.into(),
+                token: ALPHA.into(),
+                amount: UNIT / 2,
+                nonce: 0,
+                fee_token: ALPHA.into(),
+                chain_id: MAIN_CHAIN,
+            };
+            let approve = Tx { to: "0x000000000000000000000000000000000000dead".into(), amount: 0, ..pay.clone() };
+            let mut req = BatchPayment {
+                rpc: lab.rpc(MAIN_CHAIN),
+                payer: AGENT.into(),
+                calls: vec![
+                    BatchCall { tx: pay, data: "0xa9059cbb".into(), is_payment: true },
+                    BatchCall { tx: approve, data: "0xdead".into(), is_payment: false },
+                ],
+            };
+            let http = lab.http.clone();
+            let (res, report) = helix.run_mut(&mut req, async |b: &BatchPayment| agent::send_batch(&http, b).await).await;
+            let landed = lab.state().transfers_to(MAIN_CHAIN, MERCHANT).len() - before;
+            let check = outcome(&res).and_then(|_| {
+                if landed == 1 { Ok(format!("payment landed once; batch resubmitted with {} call(s)", req.calls.len())) } else { Err(format!("{landed} payments landed")) }
+            });
+            done(report, t, check)
+        }
+        6 => {
+            resource(lab, "r6", &[ALPHA]);
+            if let Some(r) = lab.state().resources.get_mut("r6") {
+                r.fail_after_payment_once = true;
+            }
+            fund(lab, AGENT, &[(ALPHA, ten)]);
+            run_mpp(lab, helix, mpp(lab, "r6", ALPHA, ALPHA)).await
+        }
+        7 => {
+            fund(lab, AGENT, &[(THETA, 200 * UNIT)]);
+            if let Some(c) = lab.state().chains.get_mut(&MAIN_CHAIN) {
+                c.set_reserve(THETA, 2_000 * UNIT);
+                c.set_reserve(ALPHA, 2_000 * UNIT);
+            }
+            let t = Instant::now();
+            let mut req = SwapOrder {
+                rpc: lab.rpc(MAIN_CHAIN),
+                payer: AGENT.into(),
+                token_in: THETA.into(),
+                token_out: ALPHA.into(),
+                amount_in: 100 * UNIT,
+                max_slippage_bps: 50,
+                parts: 1,
+                filled: Arc::new(Mutex::new(0)),
+            };
+            let http = lab.http.clone();
+            let (res, report) = helix.run_mut(&mut req, async |o: &SwapOrder| agent::swap(&http, o).await).await;
+            let got = lab.state().chains.get(&MAIN_CHAIN).map_or(0, |c| c.balance(ALPHA, AGENT));
+            let floor = crate::executors::min_out(req.amount_in, 50);
+            let check = outcome(&res).and_then(|_| {
+                if got >= floor {
+                    Ok(format!("bought {:.2} AlphaUSD for 100 ThetaUSD in {} parts (bound {:.2})", got as f64 / UNIT as f64, req.parts, floor as f64 / UNIT as f64))
+                } else {
+                    Err(format!("bought {got}, below the bound {floor}"))
+                }
+            });
+            done(report, t, check)
+        }
+        8 => {
+            resource(lab, "r8", &[ALPHA, BETA]);
+            fund(lab, AGENT, &[(ALPHA, ten), (BETA, ten)]);
+            if let Some(c) = lab.state().chains.get_mut(&MAIN_CHAIN) {
+                c.blocked.insert((ALPHA.to_ascii_lowercase(), AGENT.to_ascii_lowercase()));
+            }
+            run_mpp(lab, helix, mpp(lab, "r8", ALPHA, BETA)).await
+        }
+        10 => {
+            lab.state().offramps_down.insert("alpha".into());
+            let t = Instant::now();
+            let mut req = Payout { endpoint: lab.url("/offramp/alpha/payout"), amount: 25 * UNIT, account: "DE89 3704 0044 0532 0130 00".into() };
+            let http = lab.http.clone();
+            let before = lab.state().payouts.len();
+            let (res, report) = helix.run_mut(&mut req, async |p: &Payout| agent::payout(&http, p).await).await;
+            let st = lab.state();
+            let new = &st.payouts[before.min(st.payouts.len())..];
+            let check = outcome(&res).and_then(|_| match new {
+                [(p, a)] if *a == 25 * UNIT => Ok(format!("paid out once through off-ramp {p}")),
+                other => Err(format!("{} payouts", other.len())),
+            });
+            done(report, t, check)
+        }
+        11 => {
+            resource(lab, "r11", &[THETA, ALPHA]);
+            fund(lab, AGENT, &[(THETA, ten), (ALPHA, ten)]);
+            if let Some(c) = lab.state().chains.get_mut(&MAIN_CHAIN) {
+                c.paused.insert(THETA.to_ascii_lowercase());
+            }
+            run_mpp(lab, helix, mpp(lab, "r11", THETA, ALPHA)).await
+        }
+        12 => {
+            resource(lab, "r12", &[ALPHA]);
+            fund(lab, AGENT, &[(ALPHA, ten)]);
+            run_mpp(lab, helix, mpp(lab, "r12", ALPHA, BETA)).await
+        }
+        13 => {
+            resource(lab, "r13", &[ALPHA]);
+            fund(lab, AGENT, &[(ALPHA, ten)]);
+            let mut req = mpp(lab, "r13", ALPHA, ALPHA);
+            req.rpc = lab.rpc(OTHER_CHAIN);
+            run_mpp(lab, helix, req).await
+        }
+        14 => {
+            fund(lab, PRIVY_WALLET, &[(ALPHA, 3_000 * UNIT)]);
+            run_privy(lab, helix, privy_transfer(lab, 2_500 * UNIT)).await
+        }
+        15 => {
+            fund(lab, PRIVY_WALLET, &[(ALPHA, 100 * UNIT)]);
+            let mut req = privy_transfer(lab, 10 * UNIT);
+            if let Some(c) = lab.state().chains.get_mut(&MAIN_CHAIN) {
+                let n = c.nonce(PRIVY_WALLET);
+                req.nonce = Some(n + 2);
+            }
+            run_privy(lab, helix, req).await
+        }
+        16 => {
+            fund(lab, PRIVY_WALLET, &[(ALPHA, 100 * UNIT)]);
+            lab.state().privy_sponsor = 0;
+            run_privy(lab, helix, privy_transfer(lab, 10 * UNIT)).await
+        }
+        17 => {
+            fund(lab, PRIVY_WALLET, &[(ALPHA, 100 * UNIT)]);
+            let mut req = privy_transfer(lab, 10 * UNIT);
+            req.caip2 = "eip155:1".into();
+            run_privy(lab, helix, req).await
+        }
+        18 => {
+            lab.state().http_limited = 1;
+            run_http(lab, helix, HttpCall { url: lab.url("/http/limited"), deadline_ms: 5_000 }, "limited").await
+        }
+        19 => {
+            lab.state().http_flaky = 1;
+            run_http(lab, helix, HttpCall { url: lab.url("/http/flaky"), deadline_ms: 5_000 }, "flaky").await
+        }
+        20 => {
+            lab.state().http_slow_ms = 400;
+            run_http(lab, helix, HttpCall { url: lab.url("/http/slow"), deadline_ms: 200 }, "slow").await
+        }
+        21 => run_stripe(lab, helix, stripe_charge(lab, 21, "pm_card_chargeDeclined")).await,
+        22 => run_stripe(lab, helix, stripe_charge(lab, 22, "pm_card_chargeDeclinedExpiredCard")).await,
+        23 => {
+            lab.state().stripe_rate_limited = 1;
+            run_stripe(lab, helix, stripe_charge(lab, 23, "pm_card_visa")).await
+        }
+        24 => {
+            let req = stripe_charge(lab, 24, "pm_card_visa");
+            lab.state().seed_failed_attempt(&req.key);
+            run_stripe(lab, helix, req).await
+        }
+        25 => run_stripe(lab, helix, stripe_charge(lab, 25, "pm_card_authenticationRequired")).await,
+        _ => RowRun {
+            report: Report::default(),
+            ok: false,
+            detail: SCENARIOS
+                .iter()
+                .find(|s| s.row == n)
+                .and_then(|s| s.waiting)
+                .unwrap_or("no such row")
+                .into(),
+            ms: 0,
+        },
+    }
+}
