@@ -242,7 +242,7 @@ pub const RULES: &[Rule] = &[
             &["challenge", "session", "credential", "www-authenticate", "payment request"],
             &["expir*", "stale", "no longer valid", "invalid", "unknown", "not found", "mismatch*", "already used", "replay*", "consumed"],
         ],
-        &["card"],
+        &["card", "chain id", "chainid", "chain_id", "network"],
     ),
     rule(
         "currency",

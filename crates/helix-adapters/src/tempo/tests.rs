@@ -274,6 +274,7 @@ fn row_13_network() {
             "wrong network: the challenge targets chainId 42431",
             "token not initialized at 0x20c0000000000000000000000000000000000001",
             "invalid chain id for signer",
+            "chain id mismatch: the challenge expects chainId 42431 but http://127.0.0.1:4000/rpc serves chain 31337",
         ],
         C::TokenUninitialized,
         K::Network,

@@ -1,0 +1,219 @@
+//! `helix demo`: every scenario through the lab, twice.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use helix_core::{Event, EventKind, GeneKey, Helix, MemorySink, Mode, Platform, Report, Stage, StrategyId};
+use helix_genemap::SqliteGeneStore;
+use helix_lab::Lab;
+use helix_lab::scenarios::{SCENARIOS, Scenario, run_row};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+struct Row {
+    scenario: u8,
+    platform: Platform,
+    title: &'static str,
+    code: Option<String>,
+    category: Option<String>,
+    strategy: Option<StrategyId>,
+    repairs: Vec<StrategyId>,
+    repaired: bool,
+    immune_on_second_run: bool,
+    first_pass: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    immune_from: Option<Learned>,
+    first_ms: u64,
+    second_ms: u64,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiting: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Learned {
+    scenario: u8,
+    platform: Platform,
+}
+
+/// The first classified failure of a run.
+fn first_key(events: &[Event]) -> Option<GeneKey> {
+    events.iter().find_map(|e| match &e.kind {
+        EventKind::Perceived { failure } => Some(failure.key()),
+        _ => None,
+    })
+}
+
+/// Keys whose genes this run recorded as verified.
+fn learned(events: &[Event]) -> Vec<GeneKey> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::GeneRecorded { gene } if gene.successes > 0 => Some(gene.key),
+            _ => None,
+        })
+        .collect()
+}
+
+fn all_immune(report: &Report, events: &[Event]) -> bool {
+    !report.repairs.is_empty()
+        && report.repairs.iter().all(|r| r.immune)
+        && !events.iter().any(|e| e.kind.stage() == Stage::Construct)
+}
+
+pub fn run(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCode, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(demo(db, json, fresh, only))
+}
+
+async fn demo(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCode, String> {
+    let store = Arc::new(SqliteGeneStore::open(db).map_err(|e| format!("{}: {e}", db.display()))?);
+    if fresh {
+        let n = store.clear().map_err(|e| e.to_string())?;
+        eprintln!("helix: --fresh: removed {n} gene(s) from {}", db.display());
+    }
+    let lab = Lab::start().await.map_err(|e| format!("starting the lab: {e}"))?;
+    let sink = Arc::new(MemorySink::new());
+    let helix = Helix::builder()
+        .adapter(helix_adapters::builtin())
+        .probe(lab.probe())
+        .strategies(lab.strategies())
+        .store(store.clone())
+        .sink(sink.clone())
+        .mode(Mode::Full)
+        .build();
+
+    let rows: Vec<&Scenario> = SCENARIOS.iter().filter(|s| only.is_empty() || only.contains(&s.row)).collect();
+    let bar = ProgressBar::new(rows.len() as u64 * 2);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+
+    let mut out: Vec<Row> = Vec::new();
+    // Which row first taught each gene in this demo (for cross-platform immunity).
+    let mut teacher: HashMap<GeneKey, Learned> = HashMap::new();
+    for s in &rows {
+        bar.set_message(format!("row {} first pass: {}", s.row, s.title));
+        if let Some(why) = s.waiting {
+            out.push(Row {
+                scenario: s.row,
+                platform: s.platform,
+                title: s.title,
+                code: None,
+                category: None,
+                strategy: None,
+                repairs: vec![],
+                repaired: false,
+                immune_on_second_run: false,
+                first_pass: "waiting",
+                immune_from: None,
+                first_ms: 0,
+                second_ms: 0,
+                detail: why.into(),
+                waiting: Some(why),
+            });
+            bar.inc(2);
+            continue;
+        }
+        let first = run_row(&lab, &helix, s.row).await;
+        let ev1 = sink.take();
+        bar.inc(1);
+        let key = first_key(&ev1);
+        let immune_first = first.ok && all_immune(&first.report, &ev1);
+        let immune_from = if immune_first { key.and_then(|k| teacher.get(&k).copied()) } else { None };
+        for k in learned(&ev1) {
+            teacher.entry(k).or_insert(Learned { scenario: s.row, platform: s.platform });
+        }
+
+        bar.set_message(format!("row {} second pass", s.row));
+        let second = run_row(&lab, &helix, s.row).await;
+        let ev2 = sink.take();
+        bar.inc(1);
+        out.push(Row {
+            scenario: s.row,
+            platform: s.platform,
+            title: s.title,
+            code: key.map(|k| k.code.to_string()),
+            category: key.map(|k| k.category.to_string()),
+            strategy: first.report.repaired_by(),
+            repairs: first.report.repairs.iter().map(|r| r.strategy).collect(),
+            repaired: first.ok,
+            immune_on_second_run: second.ok && all_immune(&second.report, &ev2),
+            first_pass: match (first.ok, immune_first) {
+                (false, _) => "failed",
+                (true, true) => "immune",
+                (true, false) => "repaired",
+            },
+            immune_from,
+            first_ms: first.ms,
+            second_ms: second.ms,
+            detail: if first.ok && !second.ok { format!("second pass: {}", second.detail) } else { first.detail },
+            waiting: None,
+        });
+    }
+    bar.finish_and_clear();
+
+    let good = out.iter().filter(|r| r.waiting.is_none()).all(|r| r.repaired && r.immune_on_second_run);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
+    } else {
+        print_table(&out, db);
+    }
+    Ok(if good { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_table(rows: &[Row], db: &Path) {
+    println!(
+        "{:>3}  {:<7} {:<46} {:<31} {:<21} {:<9} {:>6} {:<7} {:>6}",
+        "#", "platform", "scenario", "failure", "repair", "1st pass", "ms", "2nd", "ms"
+    );
+    for r in rows {
+        let key = match (&r.code, &r.category) {
+            (Some(c), Some(k)) => format!("{c}/{k}"),
+            _ => "-".into(),
+        };
+        let first = match (r.first_pass, r.immune_from) {
+            ("immune", Some(l)) => format!("immune<{}", l.scenario),
+            (p, _) => p.to_string(),
+        };
+        println!(
+            "{:>3}  {:<7} {:<46} {:<31} {:<21} {:<9} {:>6} {:<7} {:>6}",
+            r.scenario,
+            r.platform.as_str(),
+            r.title,
+            key,
+            r.strategy.map_or("-", |s| s.as_str()),
+            first,
+            r.first_ms,
+            if r.waiting.is_some() { "-" } else if r.immune_on_second_run { "immune" } else { "NO" },
+            r.second_ms,
+        );
+    }
+    println!();
+    for r in rows {
+        if let Some(l) = r.immune_from {
+            if l.platform != r.platform {
+                println!(
+                    "row {:>2} ({}) was immune on its first run through the gene learned on row {} ({}): cross-platform immunity",
+                    r.scenario, r.platform, l.scenario, l.platform
+                );
+            }
+        }
+        if let Some(w) = r.waiting {
+            println!("row {:>2} waits: {w}", r.scenario);
+        }
+        if !r.repaired && r.waiting.is_none() {
+            println!("row {:>2} NOT repaired: {}", r.scenario, r.detail);
+        }
+    }
+    println!("genes stored in {} (list them: helix genes --db {})", db.display(), db.display());
+}
