@@ -7,7 +7,7 @@
 //! what nothing recognises stays unknown.
 
 use helix_core::{
-    Adapter, Candidate, Category, Evidence, ErrorSignal, Facts, Failure, FailureCode, GeneKey,
+    Adapter, Candidate, Category, ErrorSignal, Evidence, Facts, Failure, FailureCode, GeneKey,
     Platform, Severity, StrategyId,
 };
 
@@ -99,7 +99,10 @@ impl std::fmt::Debug for Classifier {
 impl Classifier {
     /// Compiles the given tables; earlier tables' rules win ties.
     pub fn new(tables: &[PlatformTable]) -> Self {
-        let rules = tables.iter().flat_map(|t| t.rules.iter().copied()).collect();
+        let rules = tables
+            .iter()
+            .flat_map(|t| t.rules.iter().copied())
+            .collect();
         Classifier {
             tables: tables.to_vec(),
             rules: RuleSet::new(rules),
@@ -136,10 +139,10 @@ impl Adapter for Classifier {
     fn perceive(&self, s: &ErrorSignal) -> Option<Failure> {
         let mut best: Option<(Verdict, Platform)> = None;
         for t in &self.tables {
-            if let Some(v) = (t.structured)(s) {
-                if best.as_ref().is_none_or(|(b, _)| v.evidence < b.evidence) {
-                    best = Some((v, t.platform));
-                }
+            if let Some(v) = (t.structured)(s)
+                && best.as_ref().is_none_or(|(b, _)| v.evidence < b.evidence)
+            {
+                best = Some((v, t.platform));
             }
         }
         let hits = if s.message.is_empty() {
@@ -151,17 +154,17 @@ impl Adapter for Classifier {
         if let Some((v, platform)) = best {
             let mut facts = s.facts.clone();
             // The message may still carry numbers the repair needs.
-            if let Some(r) = rule.filter(|r| r.code == v.code) {
-                if let Some(x) = r.extract {
-                    x(&s.message, &mut facts);
-                }
+            if let Some(r) = rule.filter(|r| r.code == v.code)
+                && let Some(x) = r.extract
+            {
+                x(&s.message, &mut facts);
             }
             return Some(self.failure(s, v, platform, facts));
         }
-        if let Some(h) = &hits {
-            if self.rules.reports_success(h) {
-                return None;
-            }
+        if let Some(h) = &hits
+            && self.rules.reports_success(h)
+        {
+            return None;
         }
         if let Some(r) = rule {
             let mut facts = s.facts.clone();
@@ -176,9 +179,9 @@ impl Adapter for Classifier {
             };
             return Some(self.failure(s, v, r.platform, facts));
         }
-        self.tables.iter().find_map(|t| {
-            (t.fallback)(s).map(|v| self.failure(s, v, t.platform, s.facts.clone()))
-        })
+        self.tables
+            .iter()
+            .find_map(|t| (t.fallback)(s).map(|v| self.failure(s, v, t.platform, s.facts.clone())))
     }
 
     fn construct(&self, f: &Failure) -> Vec<Candidate> {

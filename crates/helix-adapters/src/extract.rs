@@ -56,9 +56,15 @@ mod tests {
         let t = "limits single transfer to 500 USDC. Requested: 2,500.25 USDC";
         assert_eq!(amount_after(t, "transfer to"), Some(500 * UNIT));
         assert_eq!(amount_after(t, "requested"), Some(2_500_250_000));
-        assert_eq!(int_after("wallet internal nonce=47 but chain nonce=45", "chain nonce"), Some(45));
+        assert_eq!(
+            int_after("wallet internal nonce=47 but chain nonce=45", "chain nonce"),
+            Some(45)
+        );
         assert_eq!(int_after("no digits here at all, none", "no"), None);
-        assert_eq!(amount_after("amount 99999999999999999999999999999999999999", "amount"), None);
+        assert_eq!(
+            amount_after("amount 99999999999999999999999999999999999999", "amount"),
+            None
+        );
         assert_eq!(int_after("é", "é"), None);
     }
 }

@@ -200,7 +200,8 @@ impl RuleSet {
 
     /// Whether the message reports success and nothing that reads as failure.
     pub fn reports_success(&self, hits: &Hits) -> bool {
-        self.success.iter().any(|&p| hits.has(p)) && !self.failure_words.iter().any(|&p| hits.has(p))
+        self.success.iter().any(|&p| hits.has(p))
+            && !self.failure_words.iter().any(|&p| hits.has(p))
     }
 
     /// The first rule (in table order) that the hits satisfy.
@@ -234,7 +235,8 @@ impl RuleSet {
 
     fn satisfied(&self, ri: usize, hits: &Hits) -> bool {
         let c = &self.compiled[ri];
-        c.groups.iter().all(|g| g.iter().any(|&p| hits.has(p))) && !c.none.iter().any(|&p| hits.has(p))
+        c.groups.iter().all(|g| g.iter().any(|&p| hits.has(p)))
+            && !c.none.iter().any(|&p| hits.has(p))
     }
 
     /// Every rule, in order.

@@ -53,7 +53,11 @@ pub const ERROR_STRING: [u8; 4] = [0x08, 0xc3, 0x79, 0xa0];
 
 /// Parses `0x`-prefixed hex; `None` on anything else.
 pub fn parse_hex(data: &str) -> Option<Vec<u8>> {
-    hex::decode(data.strip_prefix("0x").or_else(|| data.strip_prefix("0X"))?).ok()
+    hex::decode(
+        data.strip_prefix("0x")
+            .or_else(|| data.strip_prefix("0X"))?,
+    )
+    .ok()
 }
 
 /// The revert reason of `Error(string)` data.
@@ -118,7 +122,10 @@ mod tests {
         let mut huge = ERROR_STRING.to_vec();
         huge.extend([0xffu8; 64]);
         assert_eq!(decode_error_string(&huge), None);
-        assert_eq!(selector_in_message("custom error 0x54cfe659)"), Some([0x54, 0xcf, 0xe6, 0x59]));
+        assert_eq!(
+            selector_in_message("custom error 0x54cfe659)"),
+            Some([0x54, 0xcf, 0xe6, 0x59])
+        );
         assert_eq!(selector_in_message("tx 0x54cfe659aa"), None);
     }
 }

@@ -9,7 +9,10 @@ pub static C: LazyLock<Classifier> = LazyLock::new(builtin);
 /// Asserts every message classifies as (code, category) and names the platform.
 #[track_caller]
 pub fn all_classify(msgs: &[&str], code: FailureCode, category: Category, platform: Platform) {
-    assert!(msgs.len() >= 5, "at least five real-world strings per scenario");
+    assert!(
+        msgs.len() >= 5,
+        "at least five real-world strings per scenario"
+    );
     for m in msgs {
         let f = C
             .perceive(&ErrorSignal::message(m))

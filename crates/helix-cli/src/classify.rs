@@ -11,7 +11,9 @@ pub fn run(text: &str, status: Option<u16>, body: bool, json: bool) -> Result<Ex
         s
     };
     let found = helix_adapters::builtin().perceive(&signal);
-    let f = found.clone().unwrap_or_else(|| Failure::unknown(signal.platform));
+    let f = found
+        .clone()
+        .unwrap_or_else(|| Failure::unknown(signal.platform));
     if json {
         let v = serde_json::json!({
             "code": f.code,
@@ -24,7 +26,10 @@ pub fn run(text: &str, status: Option<u16>, body: bool, json: bool) -> Result<Ex
         });
         println!("{v}");
     } else if found.is_some() {
-        println!("{}/{}  severity {}  platform {}  (from {:?})", f.code, f.category, f.severity, f.platform, f.evidence);
+        println!(
+            "{}/{}  severity {}  platform {}  (from {:?})",
+            f.code, f.category, f.severity, f.platform, f.evidence
+        );
     } else {
         println!("unknown: no adapter recognises this failure (it is not forced into a category)");
     }

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use helix_core::{Event, EventKind, GeneKey, Helix, MemorySink, Mode, Platform, Report, Stage, StrategyId};
+use helix_core::{
+    Event, EventKind, GeneKey, Helix, MemorySink, Mode, Platform, Report, Stage, StrategyId,
+};
 use helix_genemap::SqliteGeneStore;
 use helix_lab::Lab;
 use helix_lab::scenarios::{SCENARIOS, Scenario, run_row};
@@ -79,7 +81,9 @@ async fn demo(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCod
         let n = store.clear().map_err(|e| e.to_string())?;
         eprintln!("helix: --fresh: removed {n} gene(s) from {}", db.display());
     }
-    let lab = Lab::start().await.map_err(|e| format!("starting the lab: {e}"))?;
+    let lab = Lab::start()
+        .await
+        .map_err(|e| format!("starting the lab: {e}"))?;
     let sink = Arc::new(MemorySink::new());
     let helix = Helix::builder()
         .adapter(helix_adapters::builtin())
@@ -90,7 +94,10 @@ async fn demo(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCod
         .mode(Mode::Full)
         .build();
 
-    let rows: Vec<&Scenario> = SCENARIOS.iter().filter(|s| only.is_empty() || only.contains(&s.row)).collect();
+    let rows: Vec<&Scenario> = SCENARIOS
+        .iter()
+        .filter(|s| only.is_empty() || only.contains(&s.row))
+        .collect();
     let bar = ProgressBar::new(rows.len() as u64 * 2);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
@@ -129,9 +136,16 @@ async fn demo(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCod
         bar.inc(1);
         let key = first_key(&ev1);
         let immune_first = first.ok && all_immune(&first.report, &ev1);
-        let immune_from = if immune_first { key.and_then(|k| teacher.get(&k).copied()) } else { None };
+        let immune_from = if immune_first {
+            key.and_then(|k| teacher.get(&k).copied())
+        } else {
+            None
+        };
         for k in learned(&ev1) {
-            teacher.entry(k).or_insert(Learned { scenario: s.row, platform: s.platform });
+            teacher.entry(k).or_insert(Learned {
+                scenario: s.row,
+                platform: s.platform,
+            });
         }
 
         bar.set_message(format!("row {} second pass", s.row));
@@ -156,19 +170,33 @@ async fn demo(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCod
             immune_from,
             first_ms: first.ms,
             second_ms: second.ms,
-            detail: if first.ok && !second.ok { format!("second pass: {}", second.detail) } else { first.detail },
+            detail: if first.ok && !second.ok {
+                format!("second pass: {}", second.detail)
+            } else {
+                first.detail
+            },
             waiting: None,
         });
     }
     bar.finish_and_clear();
 
-    let good = out.iter().filter(|r| r.waiting.is_none()).all(|r| r.repaired && r.immune_on_second_run);
+    let good = out
+        .iter()
+        .filter(|r| r.waiting.is_none())
+        .all(|r| r.repaired && r.immune_on_second_run);
     if json {
-        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+        );
     } else {
         print_table(&out, db);
     }
-    Ok(if good { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if good {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print_table(rows: &[Row], db: &Path) {
@@ -194,19 +222,25 @@ fn print_table(rows: &[Row], db: &Path) {
             r.strategy.map_or("-", |s| s.as_str()),
             first,
             r.first_ms,
-            if r.waiting.is_some() { "-" } else if r.immune_on_second_run { "immune" } else { "NO" },
+            if r.waiting.is_some() {
+                "-"
+            } else if r.immune_on_second_run {
+                "immune"
+            } else {
+                "NO"
+            },
             r.second_ms,
         );
     }
     println!();
     for r in rows {
-        if let Some(l) = r.immune_from {
-            if l.platform != r.platform {
-                println!(
-                    "row {:>2} ({}) was immune on its first run through the gene learned on row {} ({}): cross-platform immunity",
-                    r.scenario, r.platform, l.scenario, l.platform
-                );
-            }
+        if let Some(l) = r.immune_from
+            && l.platform != r.platform
+        {
+            println!(
+                "row {:>2} ({}) was immune on its first run through the gene learned on row {} ({}): cross-platform immunity",
+                r.scenario, r.platform, l.scenario, l.platform
+            );
         }
         if let Some(w) = r.waiting {
             println!("row {:>2} waits: {w}", r.scenario);
@@ -215,5 +249,9 @@ fn print_table(rows: &[Row], db: &Path) {
             println!("row {:>2} NOT repaired: {}", r.scenario, r.detail);
         }
     }
-    println!("genes stored in {} (list them: helix genes --db {})", db.display(), db.display());
+    println!(
+        "genes stored in {} (list them: helix genes --db {})",
+        db.display(),
+        db.display()
+    );
 }

@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "helix", version, about = "Self-healing runtime for AI-agent payments")]
+#[command(
+    name = "helix",
+    version,
+    about = "Self-healing runtime for AI-agent payments"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -61,14 +65,25 @@ enum Cmd {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HELIX_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("HELIX_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Cmd::Demo { db, json, fresh, rows } => demo::run(&db, json, fresh, &rows),
-        Cmd::Classify { text, status, body, json } => classify::run(&text, status, body, json),
+        Cmd::Demo {
+            db,
+            json,
+            fresh,
+            rows,
+        } => demo::run(&db, json, fresh, &rows),
+        Cmd::Classify {
+            text,
+            status,
+            body,
+            json,
+        } => classify::run(&text, status, body, json),
         Cmd::Genes { db, json } => genes::run(&db, json),
     };
     match result {

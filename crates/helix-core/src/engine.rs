@@ -676,7 +676,13 @@ impl Run<'_> {
         let ms = p.started.elapsed().as_millis() as u64;
         let strategy = p.candidate.strategy;
         if verified {
-            if let Some(step) = self.report.repairs.iter_mut().rev().find(|r| r.strategy == strategy) {
+            if let Some(step) = self
+                .report
+                .repairs
+                .iter_mut()
+                .rev()
+                .find(|r| r.strategy == strategy)
+            {
                 step.verified = true;
                 step.ms = ms;
             }
@@ -688,10 +694,10 @@ impl Run<'_> {
     }
 
     async fn settle(&self, reservation: Option<crate::policy::Reservation>, actual: u64) {
-        if let (Some(b), Some(r)) = (&self.h.budget, reservation) {
-            if let Err(e) = b.settle(r, actual).await {
-                tracing::error!(target: "helix::budget", %e, "settling a reservation failed");
-            }
+        if let (Some(b), Some(r)) = (&self.h.budget, reservation)
+            && let Err(e) = b.settle(r, actual).await
+        {
+            tracing::error!(target: "helix::budget", %e, "settling a reservation failed");
         }
     }
 }
@@ -815,7 +821,13 @@ impl Helix {
                     reason: format!("{} repairs tried", h.policy.max_repairs),
                 });
                 let failure = Box::new(failure);
-                return (Err(HelixError::Exhausted { error: err, failure }), run.report);
+                return (
+                    Err(HelixError::Exhausted {
+                        error: err,
+                        failure,
+                    }),
+                    run.report,
+                );
             }
             match run.choose_and_commit(req, &failure, &signal, &view).await {
                 Ok(p) => pending = Some((p, failure)),

@@ -51,6 +51,10 @@ mod tests {
             ],
             None,
         );
-        assert_eq!(r[0].0.strategy, S::TopupFromReserve, "a $3 repair loses to a free one");
+        assert_eq!(
+            r[0].0.strategy,
+            S::TopupFromReserve,
+            "a $3 repair loses to a free one"
+        );
     }
 }

@@ -196,9 +196,10 @@ impl EventKind {
             GeneHit { .. } | GeneMiss { .. } | StoreError { .. } => Stage::Gene,
             Constructed { .. } => Stage::Construct,
             Evaluated { .. } | Blocked { .. } | Recommended { .. } => Stage::Evaluate,
-            Committing { .. } | Committed { .. } | CommitFailed { .. } | InvariantViolated { .. } => {
-                Stage::Commit
-            }
+            Committing { .. }
+            | Committed { .. }
+            | CommitFailed { .. }
+            | InvariantViolated { .. } => Stage::Commit,
             Verified { .. } | VerifyFailed { .. } => Stage::Verify,
             GeneRecorded { .. } => Stage::Record,
             GaveUp { .. } => Stage::End,

@@ -273,11 +273,10 @@ impl Strategy for DropFailingCall {
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
-        let index = ctx
-            .failure
-            .facts
-            .failing_call
-            .ok_or_else(|| CommitError::NotApplicable("the failing call is not known".into()))?;
+        let index =
+            ctx.failure.facts.failing_call.ok_or_else(|| {
+                CommitError::NotApplicable("the failing call is not known".into())
+            })?;
         Ok(Committed {
             patches: vec![Patch::DropCall { index }],
             ..Default::default()

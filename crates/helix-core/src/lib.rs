@@ -39,10 +39,14 @@ mod traits;
 
 pub use engine::{Helix, HelixBuilder, HelixError, RepairStep, Report, Wrapped};
 pub use evaluate::rank;
-pub use event::{BlockReason, BroadcastSink, Event, EventKind, EventSink, Fanout, MemorySink, Stage, TracingSink};
+pub use event::{
+    BlockReason, BroadcastSink, Event, EventKind, EventSink, Fanout, MemorySink, Stage, TracingSink,
+};
 pub use failure::{Candidate, CandidateSource, Evidence, Failure, GeneKey};
 pub use gene::{Gene, GeneSource, Outcome};
-pub use patch::{Patch, PaymentView, Refused, Repairable, Violation, check_invariants, check_patches};
+pub use patch::{
+    Patch, PaymentView, Refused, Repairable, Violation, check_invariants, check_patches,
+};
 pub use policy::{Budget, BudgetError, MemoryBudget, Policy, Reservation};
 pub use signal::{ErrorSignal, Facts, IntoSignal, TransportKind};
 pub use taxonomy::{Category, FailureCode, Mode, Platform, Severity, StrategyId};

@@ -186,10 +186,10 @@ impl ErrorSignal {
             Some(e @ Value::Object(_)) => {
                 if let Some(code) = e.get("code").and_then(Value::as_i64) {
                     self.rpc_code = Some(code);
-                    if let Some(d) = e.get("data").and_then(Value::as_str) {
-                        if d.starts_with("0x") {
-                            self.revert_data = Some(bounded(d));
-                        }
+                    if let Some(d) = e.get("data").and_then(Value::as_str)
+                        && d.starts_with("0x")
+                    {
+                        self.revert_data = Some(bounded(d));
                     }
                 } else {
                     self.platform_code = str_of(e, "code");
@@ -306,7 +306,11 @@ mod tests {
     use super::*;
 
     fn headers<'a>(h: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> {
-        move |k| h.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| *v)
+        move |k| {
+            h.iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                .map(|(_, v)| *v)
+        }
     }
 
     #[test]
@@ -346,7 +350,10 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
         let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(30)));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
@@ -372,6 +379,9 @@ mod tests {
         let e = std::io::Error::new(std::io::ErrorKind::TimedOut, "deadline");
         assert_eq!(e.to_signal().transport, Some(TransportKind::Timeout));
         let e = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-        assert_eq!(e.to_signal().transport, Some(TransportKind::ConnectionDropped));
+        assert_eq!(
+            e.to_signal().transport,
+            Some(TransportKind::ConnectionDropped)
+        );
     }
 }

@@ -69,7 +69,10 @@ impl Adapter for Words {
     }
     fn perceive(&self, s: &ErrorSignal) -> Option<Failure> {
         if s.message.contains("nonce") {
-            Some(failure(FailureCode::VerificationFailed, Category::Signature))
+            Some(failure(
+                FailureCode::VerificationFailed,
+                Category::Signature,
+            ))
         } else if s.message.contains("balance") {
             Some(failure(FailureCode::PaymentInsufficient, Category::Balance))
         } else {
@@ -77,7 +80,10 @@ impl Adapter for Words {
         }
     }
     fn construct(&self, _: &Failure) -> Vec<Candidate> {
-        self.0.iter().map(|s| Candidate::new(*s, 1_000, 10)).collect()
+        self.0
+            .iter()
+            .map(|s| Candidate::new(*s, 1_000, 10))
+            .collect()
     }
 }
 
@@ -142,9 +148,17 @@ async fn a_fresh_repair_then_an_immune_one() {
     let sink = Arc::new(MemorySink::new());
     let store = Arc::new(MemoryGeneStore::new());
     let (nonce, nonce_calls) = Exec::new(StrategyId::RefreshNonce, vec![Patch::Nonce { nonce: 9 }]);
-    let (swap, _) = Exec::new(StrategyId::SwapCurrency, vec![Patch::Currency { currency: "AlphaUSD".into() }]);
+    let (swap, _) = Exec::new(
+        StrategyId::SwapCurrency,
+        vec![Patch::Currency {
+            currency: "AlphaUSD".into(),
+        }],
+    );
     let helix = Helix::builder()
-        .adapter(Words(vec![StrategyId::RefreshNonce, StrategyId::SwapCurrency]))
+        .adapter(Words(vec![
+            StrategyId::RefreshNonce,
+            StrategyId::SwapCurrency,
+        ]))
         .strategy(nonce)
         .strategy(swap)
         .store(store.clone())
@@ -156,10 +170,17 @@ async fn a_fresh_repair_then_an_immune_one() {
     let (res, report) = helix.run_mut(&mut req, op).await;
     assert_eq!(res.unwrap(), "paid");
     assert_eq!(report.calls, 3);
-    let used: Vec<_> = report.repairs.iter().map(|r| (r.strategy, r.immune, r.verified)).collect();
+    let used: Vec<_> = report
+        .repairs
+        .iter()
+        .map(|r| (r.strategy, r.immune, r.verified))
+        .collect();
     assert_eq!(
         used,
-        vec![(StrategyId::RefreshNonce, false, true), (StrategyId::SwapCurrency, false, true)]
+        vec![
+            (StrategyId::RefreshNonce, false, true),
+            (StrategyId::SwapCurrency, false, true)
+        ]
     );
     assert!(stages(&sink.take()).contains(&Stage::Construct));
     assert_eq!(req.nonce, 9, "run_mut keeps the patched request");
@@ -170,10 +191,23 @@ async fn a_fresh_repair_then_an_immune_one() {
     assert!(report.repairs.iter().all(|r| r.immune && r.verified));
     assert!(report.immune());
     let ev = sink.take();
-    assert!(!stages(&ev).contains(&Stage::Construct), "immune runs skip construct");
-    assert_eq!(ev.iter().filter(|e| matches!(e.kind, EventKind::GeneHit { .. })).count(), 2);
+    assert!(
+        !stages(&ev).contains(&Stage::Construct),
+        "immune runs skip construct"
+    );
+    assert_eq!(
+        ev.iter()
+            .filter(|e| matches!(e.kind, EventKind::GeneHit { .. }))
+            .count(),
+        2
+    );
     assert_eq!(nonce_calls.load(Ordering::SeqCst), 2);
-    let g = store.lookup_now(GeneKey { code: FailureCode::VerificationFailed, category: Category::Signature }).unwrap();
+    let g = store
+        .lookup_now(GeneKey {
+            code: FailureCode::VerificationFailed,
+            category: Category::Signature,
+        })
+        .unwrap();
     assert_eq!(g.successes, 2);
 }
 
@@ -188,7 +222,13 @@ async fn observe_mode_never_acts_even_with_a_gene() {
         .strategy_arc(nonce.clone())
         .store(store.clone())
         .build();
-    let only_nonce = async |p: &Pay| if p.nonce == 9 { Ok(()) } else { Err("nonce too low".to_string()) };
+    let only_nonce = async |p: &Pay| {
+        if p.nonce == 9 {
+            Ok(())
+        } else {
+            Err("nonce too low".to_string())
+        }
+    };
     auto.run(pay(), only_nonce).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
@@ -202,20 +242,37 @@ async fn observe_mode_never_acts_even_with_a_gene() {
         .build();
     let err = observe.run(pay(), only_nonce).await.unwrap_err();
     match err {
-        HelixError::NotRepaired { recommended, .. } => assert_eq!(recommended, vec![StrategyId::RefreshNonce]),
+        HelixError::NotRepaired { recommended, .. } => {
+            assert_eq!(recommended, vec![StrategyId::RefreshNonce])
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1, "observe executed nothing");
     let ev = sink.take();
-    assert!(ev.iter().any(|e| matches!(e.kind, EventKind::GeneHit { .. })));
-    assert!(ev.iter().any(|e| matches!(e.kind, EventKind::Blocked { reason: BlockReason::Mode, .. })));
-    assert!(!ev.iter().any(|e| matches!(e.kind, EventKind::Committing { .. })));
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e.kind, EventKind::GeneHit { .. }))
+    );
+    assert!(ev.iter().any(|e| matches!(
+        e.kind,
+        EventKind::Blocked {
+            reason: BlockReason::Mode,
+            ..
+        }
+    )));
+    assert!(
+        !ev.iter()
+            .any(|e| matches!(e.kind, EventKind::Committing { .. }))
+    );
 }
 
 #[tokio::test]
 async fn auto_mode_does_not_run_a_fund_moving_gene() {
     let store = Arc::new(MemoryGeneStore::new());
-    let key = GeneKey { code: FailureCode::PaymentInsufficient, category: Category::Balance };
+    let key = GeneKey {
+        code: FailureCode::PaymentInsufficient,
+        category: Category::Balance,
+    };
     let mut g = Gene::new(&Outcome {
         key,
         strategy: StrategyId::SwapCurrency,
@@ -229,7 +286,12 @@ async fn auto_mode_does_not_run_a_fund_moving_gene() {
     });
     g.q = 0.99;
     store.put(g);
-    let (swap, calls) = Exec::new(StrategyId::SwapCurrency, vec![Patch::Currency { currency: "AlphaUSD".into() }]);
+    let (swap, calls) = Exec::new(
+        StrategyId::SwapCurrency,
+        vec![Patch::Currency {
+            currency: "AlphaUSD".into(),
+        }],
+    );
     let sink = Arc::new(MemorySink::new());
     let helix = Helix::builder()
         .adapter(Words(vec![StrategyId::SwapCurrency]))
@@ -247,13 +309,18 @@ async fn auto_mode_does_not_run_a_fund_moving_gene() {
         .take()
         .into_iter()
         .filter_map(|e| match e.kind {
-            EventKind::Blocked { strategy, reason, .. } => Some((strategy, reason)),
+            EventKind::Blocked {
+                strategy, reason, ..
+            } => Some((strategy, reason)),
             _ => None,
         })
         .collect();
     assert_eq!(
         blocked,
-        vec![(StrategyId::SwapCurrency, BlockReason::Mode), (StrategyId::SwapCurrency, BlockReason::Mode)],
+        vec![
+            (StrategyId::SwapCurrency, BlockReason::Mode),
+            (StrategyId::SwapCurrency, BlockReason::Mode)
+        ],
         "blocked as a gene and again as a fresh candidate"
     );
 }
@@ -265,7 +332,11 @@ async fn the_attempt_bound_holds_and_nothing_is_tried_twice() {
     let (b, b_calls) = Exec::new(StrategyId::SwapCurrency, vec![]);
     let (c, c_calls) = Exec::new(StrategyId::TopupFromReserve, vec![]);
     let helix = Helix::builder()
-        .adapter(Words(vec![StrategyId::RefreshNonce, StrategyId::SwapCurrency, StrategyId::TopupFromReserve]))
+        .adapter(Words(vec![
+            StrategyId::RefreshNonce,
+            StrategyId::SwapCurrency,
+            StrategyId::TopupFromReserve,
+        ]))
         .strategy(a)
         .strategy(b)
         .strategy(c)
@@ -281,7 +352,11 @@ async fn the_attempt_bound_holds_and_nothing_is_tried_twice() {
         .await;
     assert!(matches!(res, Err(HelixError::Exhausted { .. })));
     assert_eq!(report.repairs.len(), 2);
-    assert_eq!(calls.load(Ordering::SeqCst), 3, "first call plus one per repair");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "first call plus one per repair"
+    );
     assert_eq!(a_calls.load(Ordering::SeqCst), 1);
     assert_eq!(b_calls.load(Ordering::SeqCst), 1);
     assert_eq!(c_calls.load(Ordering::SeqCst), 0, "bound reached");
@@ -291,10 +366,18 @@ async fn the_attempt_bound_holds_and_nothing_is_tried_twice() {
 async fn a_failed_commit_moves_on_to_the_next_candidate() {
     let (mut bad, bad_calls) = Exec::new(StrategyId::SwapCurrency, vec![]);
     bad.fail = true;
-    let (good, _) = Exec::new(StrategyId::TopupFromReserve, vec![Patch::Currency { currency: "AlphaUSD".into() }]);
+    let (good, _) = Exec::new(
+        StrategyId::TopupFromReserve,
+        vec![Patch::Currency {
+            currency: "AlphaUSD".into(),
+        }],
+    );
     let store = Arc::new(MemoryGeneStore::new());
     let helix = Helix::builder()
-        .adapter(Words(vec![StrategyId::SwapCurrency, StrategyId::TopupFromReserve]))
+        .adapter(Words(vec![
+            StrategyId::SwapCurrency,
+            StrategyId::TopupFromReserve,
+        ]))
         .strategy(bad)
         .strategy(good)
         .store(store.clone())
@@ -307,13 +390,23 @@ async fn a_failed_commit_moves_on_to_the_next_candidate() {
     assert_eq!(bad_calls.load(Ordering::SeqCst), 1);
     assert_eq!(report.repaired_by(), Some(StrategyId::TopupFromReserve));
     let genes = store.list().await.unwrap();
-    let swap = genes.iter().find(|g| g.strategy == StrategyId::SwapCurrency).unwrap();
-    assert_eq!((swap.successes, swap.failures), (0, 1), "the failed commit is learned too");
+    let swap = genes
+        .iter()
+        .find(|g| g.strategy == StrategyId::SwapCurrency)
+        .unwrap();
+    assert_eq!(
+        (swap.successes, swap.failures),
+        (0, 1),
+        "the failed commit is learned too"
+    );
 }
 
 #[tokio::test]
 async fn a_repair_that_raises_the_amount_is_stopped_before_the_retry() {
-    let (evil, _) = Exec::new(StrategyId::RefreshNonce, vec![Patch::Amount { amount: 900_000 }]);
+    let (evil, _) = Exec::new(
+        StrategyId::RefreshNonce,
+        vec![Patch::Amount { amount: 900_000 }],
+    );
     let sink = Arc::new(MemorySink::new());
     let helix = Helix::builder()
         .adapter(Words(vec![StrategyId::RefreshNonce]))
@@ -328,15 +421,32 @@ async fn a_repair_that_raises_the_amount_is_stopped_before_the_retry() {
             op(p).await
         })
         .await;
-    assert!(matches!(res, Err(HelixError::Invariant { violation: Violation::PatchRaisesAmount { .. }, .. })));
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "no retry after a violation");
+    assert!(matches!(
+        res,
+        Err(HelixError::Invariant {
+            violation: Violation::PatchRaisesAmount { .. },
+            ..
+        })
+    ));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "no retry after a violation"
+    );
     assert_eq!(req.amount, 500_000, "the patch never reached the request");
-    assert!(sink.take().iter().any(|e| matches!(e.kind, EventKind::InvariantViolated { .. })));
+    assert!(
+        sink.take()
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::InvariantViolated { .. }))
+    );
 }
 
 #[tokio::test]
 async fn reductions_need_the_callers_consent() {
-    let (reduce, calls) = Exec::new(StrategyId::ReduceRequest, vec![Patch::Amount { amount: 300_000 }]);
+    let (reduce, calls) = Exec::new(
+        StrategyId::ReduceRequest,
+        vec![Patch::Amount { amount: 300_000 }],
+    );
     let reduce = Arc::new(reduce);
     let build = || {
         Helix::builder()
@@ -344,7 +454,13 @@ async fn reductions_need_the_callers_consent() {
             .strategy_arc(reduce.clone())
             .build()
     };
-    let op = async |p: &Pay| if p.amount <= 300_000 { Ok(()) } else { Err("balance too low".to_string()) };
+    let op = async |p: &Pay| {
+        if p.amount <= 300_000 {
+            Ok(())
+        } else {
+            Err("balance too low".to_string())
+        }
+    };
     assert!(build().run(pay(), op).await.is_err());
     assert_eq!(calls.load(Ordering::SeqCst), 0);
     let mut ok = pay();
@@ -378,10 +494,23 @@ async fn a_dead_gene_store_does_not_stop_a_payment() {
         .store(Arc::new(DeadStore))
         .sink(sink.clone())
         .build();
-    let only_nonce = async |p: &Pay| if p.nonce == 9 { Ok(()) } else { Err("nonce too low".to_string()) };
+    let only_nonce = async |p: &Pay| {
+        if p.nonce == 9 {
+            Ok(())
+        } else {
+            Err("nonce too low".to_string())
+        }
+    };
     helix.run(pay(), only_nonce).await.unwrap();
-    let store_errors = sink.take().iter().filter(|e| matches!(e.kind, EventKind::StoreError { .. })).count();
-    assert_eq!(store_errors, 2, "lookup and record failures are reported, not fatal");
+    let store_errors = sink
+        .take()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::StoreError { .. }))
+        .count();
+    assert_eq!(
+        store_errors, 2,
+        "lookup and record failures are reported, not fatal"
+    );
 }
 
 #[tokio::test]
@@ -393,8 +522,17 @@ async fn budget_refusal_blocks_the_repair() {
         .strategy(nonce)
         .budget(budget.clone())
         .build();
-    let only_nonce = async |p: &Pay| if p.nonce == 9 { Ok(()) } else { Err("nonce too low".to_string()) };
-    assert!(helix.run(pay(), only_nonce).await.is_err(), "estimated 1000 > cap 500");
+    let only_nonce = async |p: &Pay| {
+        if p.nonce == 9 {
+            Ok(())
+        } else {
+            Err("nonce too low".to_string())
+        }
+    };
+    assert!(
+        helix.run(pay(), only_nonce).await.is_err(),
+        "estimated 1000 > cap 500"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 0);
     assert_eq!(budget.usage(), (0, 0));
 }
@@ -403,11 +541,15 @@ async fn budget_refusal_blocks_the_repair() {
 async fn unknown_failures_stay_unknown_and_success_costs_nothing() {
     let helix = Helix::builder().adapter(Words(vec![])).build();
     let err = helix
-        .run(pay(), async |_: &Pay| Err::<(), _>("the moon is in the wrong phase".to_string()))
+        .run(pay(), async |_: &Pay| {
+            Err::<(), _>("the moon is in the wrong phase".to_string())
+        })
         .await
         .unwrap_err();
     assert!(matches!(err, HelixError::Unrecognised { .. }));
-    let (res, report) = helix.run_mut(&mut pay(), async |_: &Pay| Ok::<_, String>(1)).await;
+    let (res, report) = helix
+        .run_mut(&mut pay(), async |_: &Pay| Ok::<_, String>(1))
+        .await;
     assert_eq!(res.unwrap(), 1);
     assert_eq!(report, Report::default());
 }
@@ -415,8 +557,17 @@ async fn unknown_failures_stay_unknown_and_success_costs_nothing() {
 #[tokio::test]
 async fn wrap_reuses_one_operation() {
     let (nonce, calls) = Exec::new(StrategyId::RefreshNonce, vec![Patch::Nonce { nonce: 9 }]);
-    let helix = Helix::builder().adapter(Words(vec![StrategyId::RefreshNonce])).strategy(nonce).build();
-    let mut paid = helix.wrap(async |p: &Pay| if p.nonce == 9 { Ok(p.amount) } else { Err("nonce too low".to_string()) });
+    let helix = Helix::builder()
+        .adapter(Words(vec![StrategyId::RefreshNonce]))
+        .strategy(nonce)
+        .build();
+    let mut paid = helix.wrap(async |p: &Pay| {
+        if p.nonce == 9 {
+            Ok(p.amount)
+        } else {
+            Err("nonce too low".to_string())
+        }
+    });
     assert_eq!(paid.call(pay()).await.unwrap(), 500_000);
     assert_eq!(paid.call(pay()).await.unwrap(), 500_000);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -425,12 +576,21 @@ async fn wrap_reuses_one_operation() {
 #[tokio::test]
 async fn runs_can_be_spawned_on_a_multithreaded_runtime() {
     let (nonce, _) = Exec::new(StrategyId::RefreshNonce, vec![Patch::Nonce { nonce: 9 }]);
-    let helix = Helix::builder().adapter(Words(vec![StrategyId::RefreshNonce])).strategy(nonce).build();
+    let helix = Helix::builder()
+        .adapter(Words(vec![StrategyId::RefreshNonce]))
+        .strategy(nonce)
+        .build();
     let h = helix.clone();
     let task = tokio::spawn(async move {
-        h.run(pay(), async |p: &Pay| if p.nonce == 9 { Ok(p.amount) } else { Err("nonce too low".to_string()) })
-            .await
-            .map_err(|e| e.to_string())
+        h.run(pay(), async |p: &Pay| {
+            if p.nonce == 9 {
+                Ok(p.amount)
+            } else {
+                Err("nonce too low".to_string())
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())
     });
     assert_eq!(task.await.unwrap().unwrap(), 500_000);
 }

@@ -35,8 +35,8 @@ impl SqliteGeneStore {
     /// Opens (creating if needed) the file and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let conn = Connection::open(&path)
-            .map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
+        let conn =
+            Connection::open(&path).map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
         Self::init(conn, path)
     }
 
@@ -124,7 +124,9 @@ impl SqliteGeneStore {
         for r in rows {
             match r.map_err(unavailable)? {
                 Ok(g) => genes.push(g),
-                Err(e) => tracing::warn!(target: "helix::genemap", %e, "skipping unreadable gene row"),
+                Err(e) => {
+                    tracing::warn!(target: "helix::genemap", %e, "skipping unreadable gene row")
+                }
             }
         }
         Ok(best_of(&genes, now_ms()).cloned())
@@ -246,8 +248,7 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<Result<Gene, StoreError>> {
         Ok(Gene {
             key,
             strategy: strategy.parse().map_err(|e| corrupt(format!("{e}")))?,
-            params: serde_json::from_str(&params)
-                .map_err(|e| corrupt(format!("params: {e}")))?,
+            params: serde_json::from_str(&params).map_err(|e| corrupt(format!("params: {e}")))?,
             q: r.get(4).map_err(|e| corrupt(e.to_string()))?,
             successes: counts(5, r.get(5).map_err(|e| corrupt(e.to_string()))?)?,
             failures: counts(6, r.get(6).map_err(|e| corrupt(e.to_string()))?)?,

@@ -1,6 +1,7 @@
 use helix_core::gene::{DEMOTE_AFTER, now_ms};
 use helix_core::{
-    Category, FailureCode, GeneKey, GeneSource, GeneStore, Outcome, Platform, StoreError, StrategyId,
+    Category, FailureCode, GeneKey, GeneSource, GeneStore, Outcome, Platform, StoreError,
+    StrategyId,
 };
 use helix_genemap::migrations::{LATEST, MIGRATIONS};
 use helix_genemap::{SqliteGeneStore, migrate};
@@ -45,8 +46,18 @@ async fn a_lookup_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.db");
     let store = SqliteGeneStore::open(&path).unwrap();
-    store.record(&outcome(StrategyId::SwapCurrency, true, Platform::Tempo)).await.unwrap();
-    store.record(&outcome(StrategyId::TopupFromReserve, false, Platform::Tempo)).await.unwrap();
+    store
+        .record(&outcome(StrategyId::SwapCurrency, true, Platform::Tempo))
+        .await
+        .unwrap();
+    store
+        .record(&outcome(
+            StrategyId::TopupFromReserve,
+            false,
+            Platform::Tempo,
+        ))
+        .await
+        .unwrap();
     let before = dump(&path);
     for _ in 0..10 {
         store.lookup(KEY).await.unwrap();
@@ -60,16 +71,36 @@ async fn genes_persist_learn_and_pick_the_best_strategy() {
     let path = dir.path().join("g.db");
     {
         let store = SqliteGeneStore::open(&path).unwrap();
-        store.record(&outcome(StrategyId::TopupFromReserve, false, Platform::Tempo)).await.unwrap();
-        store.record(&outcome(StrategyId::SwapCurrency, true, Platform::Tempo)).await.unwrap();
-        store.record(&outcome(StrategyId::SwapCurrency, true, Platform::Privy)).await.unwrap();
+        store
+            .record(&outcome(
+                StrategyId::TopupFromReserve,
+                false,
+                Platform::Tempo,
+            ))
+            .await
+            .unwrap();
+        store
+            .record(&outcome(StrategyId::SwapCurrency, true, Platform::Tempo))
+            .await
+            .unwrap();
+        store
+            .record(&outcome(StrategyId::SwapCurrency, true, Platform::Privy))
+            .await
+            .unwrap();
     }
     let store = SqliteGeneStore::open(&path).unwrap();
     let g = store.lookup(KEY).await.unwrap().unwrap();
     assert_eq!(g.strategy, StrategyId::SwapCurrency);
     assert_eq!((g.successes, g.failures), (2, 0));
     assert!((g.q - 0.755).abs() < 1e-9);
-    assert_eq!(g.platforms, vec![Platform::Tempo, Platform::Privy].into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>());
+    assert_eq!(
+        g.platforms,
+        vec![Platform::Tempo, Platform::Privy]
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
     assert_eq!(g.params["max_slippage_bps"], 50);
     assert!((g.mean_cost - 2_000.0).abs() < 1e-9);
     assert_eq!(store.list().await.unwrap().len(), 2);
@@ -78,7 +109,10 @@ async fn genes_persist_learn_and_pick_the_best_strategy() {
 #[tokio::test]
 async fn expired_and_demoted_genes_are_misses() {
     let store = SqliteGeneStore::in_memory().unwrap();
-    let mut g = store.record(&outcome(StrategyId::SwapCurrency, true, Platform::Tempo)).await.unwrap();
+    let mut g = store
+        .record(&outcome(StrategyId::SwapCurrency, true, Platform::Tempo))
+        .await
+        .unwrap();
     g.expires_at = Some(now_ms() - 1);
     store.put(&g).unwrap();
     assert!(store.lookup(KEY).await.unwrap().is_none());
@@ -86,7 +120,10 @@ async fn expired_and_demoted_genes_are_misses() {
     store.put(&g).unwrap();
     assert!(store.lookup(KEY).await.unwrap().is_some());
     for _ in 0..DEMOTE_AFTER {
-        store.record(&outcome(StrategyId::SwapCurrency, false, Platform::Tempo)).await.unwrap();
+        store
+            .record(&outcome(StrategyId::SwapCurrency, false, Platform::Tempo))
+            .await
+            .unwrap();
     }
     assert!(store.lookup(KEY).await.unwrap().is_none(), "demoted");
 }
@@ -126,7 +163,9 @@ async fn migrates_from_every_earlier_version() {
         // A second open applies nothing twice.
         drop(store);
         let c = Connection::open(&path).unwrap();
-        let n: i64 = c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+        let n: i64 = c
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, MIGRATIONS.len() as i64);
         SqliteGeneStore::open(&path).unwrap();
     }
@@ -137,7 +176,10 @@ async fn corrupt_rows_are_reported_and_skipped_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.db");
     let store = SqliteGeneStore::open(&path).unwrap();
-    store.record(&outcome(StrategyId::SwapCurrency, true, Platform::Tempo)).await.unwrap();
+    store
+        .record(&outcome(StrategyId::SwapCurrency, true, Platform::Tempo))
+        .await
+        .unwrap();
     let c = Connection::open(&path).unwrap();
     c.execute(
         "INSERT INTO genes (code, category, strategy, params, q, created_at, last_used_at) \
@@ -150,7 +192,10 @@ async fn corrupt_rows_are_reported_and_skipped_not_fatal() {
     assert_eq!(bad.len(), 1);
     assert!(matches!(&bad[0], StoreError::Corrupt { row, .. } if row.contains("teleport_money")));
     // The lookup still answers with the good gene.
-    assert_eq!(store.lookup(KEY).await.unwrap().unwrap().strategy, StrategyId::SwapCurrency);
+    assert_eq!(
+        store.lookup(KEY).await.unwrap().unwrap().strategy,
+        StrategyId::SwapCurrency
+    );
 }
 
 #[test]
@@ -160,9 +205,15 @@ fn a_newer_schema_is_refused_and_a_bad_path_is_a_clear_error() {
     drop(SqliteGeneStore::open(&path).unwrap());
     Connection::open(&path)
         .unwrap()
-        .execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)", [])
+        .execute(
+            "INSERT INTO schema_migrations VALUES (999, 'future', 0)",
+            [],
+        )
         .unwrap();
-    assert!(matches!(SqliteGeneStore::open(&path), Err(StoreError::SchemaTooNew { found: 999, .. })));
+    assert!(matches!(
+        SqliteGeneStore::open(&path),
+        Err(StoreError::SchemaTooNew { found: 999, .. })
+    ));
     let err = SqliteGeneStore::open(dir.path().join("no/such/dir/g.db")).unwrap_err();
     assert!(err.to_string().contains("no/such/dir"), "{err}");
 }
@@ -177,8 +228,11 @@ async fn concurrent_records_from_two_connections_lose_no_update() {
     for i in 0..40 {
         let s = if i % 2 == 0 { a.clone() } else { b.clone() };
         tasks.push(std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-            rt.block_on(s.record(&outcome(StrategyId::SwapCurrency, true, Platform::Tempo))).unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            rt.block_on(s.record(&outcome(StrategyId::SwapCurrency, true, Platform::Tempo)))
+                .unwrap();
         }));
     }
     for t in tasks {

@@ -94,8 +94,8 @@ impl Repairable for Call {
 /// One failed send: either a response we keep whole, or a transport error.
 enum Failed {
     Status {
-        signal: ErrorSignal,
-        response: http::Response<Vec<u8>>,
+        signal: Box<ErrorSignal>,
+        response: Box<http::Response<Vec<u8>>>,
     },
     Transport(reqwest_middleware::Error),
     NotCloneable,
@@ -104,7 +104,7 @@ enum Failed {
 impl IntoSignal for Failed {
     fn to_signal(&self) -> ErrorSignal {
         match self {
-            Failed::Status { signal, .. } => signal.clone(),
+            Failed::Status { signal, .. } => (**signal).clone(),
             Failed::Transport(reqwest_middleware::Error::Reqwest(e)) => signal_of_reqwest(e),
             Failed::Transport(e) => ErrorSignal::message(e.to_string()),
             Failed::NotCloneable => ErrorSignal::message("request body cannot be cloned"),
@@ -126,7 +126,10 @@ async fn keep(resp: Response) -> Failed {
     *response.status_mut() = status;
     *response.version_mut() = version;
     *response.headers_mut() = headers;
-    Failed::Status { signal, response }
+    Failed::Status {
+        signal: Box::new(signal),
+        response: Box::new(response),
+    }
 }
 
 #[async_trait]
@@ -172,7 +175,7 @@ impl Middleware for HelixMiddleware {
         match result {
             Ok(resp) => Ok(resp),
             Err(e) => match e.into_error() {
-                Failed::Status { response, .. } => Ok(Response::from(response)),
+                Failed::Status { response, .. } => Ok(Response::from(*response)),
                 Failed::Transport(e) => Err(e),
                 Failed::NotCloneable => Err(reqwest_middleware::Error::middleware(
                     std::io::Error::other("request body cannot be cloned"),

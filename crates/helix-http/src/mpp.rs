@@ -76,7 +76,10 @@ fn auth_params(s: &str) -> Result<Vec<(String, String)>, ChallengeError> {
     let mut out = Vec::new();
     let mut chars = s.char_indices().peekable();
     loop {
-        while chars.peek().is_some_and(|(_, c)| c.is_whitespace() || *c == ',') {
+        while chars
+            .peek()
+            .is_some_and(|(_, c)| c.is_whitespace() || *c == ',')
+        {
             chars.next();
         }
         let Some(&(start, _)) = chars.peek() else {
@@ -88,14 +91,20 @@ fn auth_params(s: &str) -> Result<Vec<(String, String)>, ChallengeError> {
                 break;
             }
             if c == ',' {
-                return Err(ChallengeError::Malformed(format!("parameter without value near `{}`", &s[start..i])));
+                return Err(ChallengeError::Malformed(format!(
+                    "parameter without value near `{}`",
+                    &s[start..i]
+                )));
             }
             end = i + c.len_utf8();
             chars.next();
         }
         let name = s[start..end].trim().to_ascii_lowercase();
         if chars.next().is_none() || name.is_empty() {
-            return Err(ChallengeError::Malformed(format!("dangling `{}`", &s[start..])));
+            return Err(ChallengeError::Malformed(format!(
+                "dangling `{}`",
+                &s[start..]
+            )));
         }
         let mut value = String::new();
         if chars.peek().is_some_and(|(_, c)| *c == '"') {
@@ -116,7 +125,9 @@ fn auth_params(s: &str) -> Result<Vec<(String, String)>, ChallengeError> {
                 }
             }
             if !closed {
-                return Err(ChallengeError::Malformed(format!("unterminated quote in `{name}`")));
+                return Err(ChallengeError::Malformed(format!(
+                    "unterminated quote in `{name}`"
+                )));
             }
         } else {
             while let Some(&(_, c)) = chars.peek() {
@@ -136,7 +147,9 @@ fn auth_params(s: &str) -> Result<Vec<(String, String)>, ChallengeError> {
 pub fn parse_challenge(header: &str) -> Result<Challenge, ChallengeError> {
     let header = header.trim();
     if header.len() > 16 * 1024 {
-        return Err(ChallengeError::Malformed("header longer than 16 KiB".into()));
+        return Err(ChallengeError::Malformed(
+            "header longer than 16 KiB".into(),
+        ));
     }
     let rest = header
         .get(..8)
@@ -224,7 +237,10 @@ impl Strategy for RenewSession {
                         ..Default::default()
                     });
                 }
-                Ok(_) => last_err = ChallengeError::BadRequest("no challenge in the request's currency".into()),
+                Ok(_) => {
+                    last_err =
+                        ChallengeError::BadRequest("no challenge in the request's currency".into())
+                }
                 Err(e) => last_err = e,
             }
         }

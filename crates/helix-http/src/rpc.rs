@@ -95,7 +95,9 @@ pub fn quantity(v: &Value) -> Result<u128, RpcError> {
         return Ok(0);
     }
     if digits.len() > 32 {
-        return Err(RpcError::Transport(format!("quantity {s} exceeds 128 bits")));
+        return Err(RpcError::Transport(format!(
+            "quantity {s} exceeds 128 bits"
+        )));
     }
     u128::from_str_radix(digits, 16).map_err(|e| RpcError::Transport(format!("{s}: {e}")))
 }
@@ -108,7 +110,15 @@ pub async fn chain_id(http: &reqwest::Client, url: &str) -> Result<u64, RpcError
 
 /// `eth_getTransactionCount(addr, "pending")`.
 pub async fn pending_nonce(http: &reqwest::Client, url: &str, addr: &str) -> Result<u64, RpcError> {
-    let v = quantity(&call(http, url, "eth_getTransactionCount", json!([addr, "pending"])).await?)?;
+    let v = quantity(
+        &call(
+            http,
+            url,
+            "eth_getTransactionCount",
+            json!([addr, "pending"]),
+        )
+        .await?,
+    )?;
     u64::try_from(v).map_err(|_| RpcError::Transport("nonce out of range".into()))
 }
 
@@ -124,7 +134,13 @@ pub async fn balance_of(
         return Err(RpcError::Transport(format!("not an address: 0x{owner}")));
     }
     let data = format!("0x70a08231{owner:0>64}");
-    let v = call(http, url, "eth_call", json!([{"to": token, "data": data}, "latest"])).await?;
+    let v = call(
+        http,
+        url,
+        "eth_call",
+        json!([{"to": token, "data": data}, "latest"]),
+    )
+    .await?;
     quantity(&v)
 }
 
@@ -234,7 +250,12 @@ pub struct SwitchFeeToken {
 
 impl SwitchFeeToken {
     /// Tokens in order of preference.
-    pub fn new(http: reqwest::Client, rpc_url: impl Into<String>, tokens: Vec<String>, min_balance: u128) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        rpc_url: impl Into<String>,
+        tokens: Vec<String>,
+        min_balance: u128,
+    ) -> Self {
         SwitchFeeToken {
             http,
             rpc_url: rpc_url.into(),
@@ -310,7 +331,8 @@ impl Probe for BalanceProbe {
         if !may_be_about_funds(s) {
             return;
         }
-        let (Some(payer), Some(token), Some(amount)) = (&req.payer, &req.currency, req.amount) else {
+        let (Some(payer), Some(token), Some(amount)) = (&req.payer, &req.currency, req.amount)
+        else {
             return;
         };
         match balance_of(&self.http, &self.rpc_url, token, payer).await {

@@ -40,7 +40,10 @@ impl StripeApi {
     }
 
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        let rb = self.http.get(format!("{}{path}", self.base)).timeout(Duration::from_secs(10));
+        let rb = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .timeout(Duration::from_secs(10));
         match &self.key {
             Some(k) => rb.bearer_auth(k),
             None => rb,
@@ -66,11 +69,16 @@ impl StripeApi {
     /// Payment intents filed under a Helix key (Stripe's search API).
     pub async fn intents_for_key(&self, key: &str) -> Result<Vec<(String, String)>, CommitError> {
         if key.contains('\'') || key.contains('\\') {
-            return Err(CommitError::Unsafe("idempotency key has quote characters".into()));
+            return Err(CommitError::Unsafe(
+                "idempotency key has quote characters".into(),
+            ));
         }
         let query = format!("metadata['{KEY_METADATA}']:'{key}'");
         let v = self
-            .json(self.get("/v1/payment_intents/search").query(&[("query", query.as_str())]))
+            .json(
+                self.get("/v1/payment_intents/search")
+                    .query(&[("query", query.as_str())]),
+            )
             .await?;
         Ok(v.get("data")
             .and_then(Value::as_array)
@@ -90,9 +98,13 @@ impl StripeApi {
     /// The status of one payment intent.
     pub async fn intent_status(&self, id: &str) -> Result<String, CommitError> {
         if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(CommitError::Unsafe(format!("suspicious payment intent id {id:?}")));
+            return Err(CommitError::Unsafe(format!(
+                "suspicious payment intent id {id:?}"
+            )));
         }
-        let v = self.json(self.get(&format!("/v1/payment_intents/{id}"))).await?;
+        let v = self
+            .json(self.get(&format!("/v1/payment_intents/{id}")))
+            .await?;
         v.get("status")
             .and_then(Value::as_str)
             .map(str::to_owned)
@@ -125,11 +137,10 @@ impl Strategy for ResolveIdempotency {
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
-        let key = ctx
-            .request
-            .idempotency_key
-            .as_deref()
-            .ok_or_else(|| CommitError::NotApplicable("request has no idempotency key".into()))?;
+        let key =
+            ctx.request.idempotency_key.as_deref().ok_or_else(|| {
+                CommitError::NotApplicable("request has no idempotency key".into())
+            })?;
         let intents = self.api.intents_for_key(key).await?;
         if let Some((id, _)) = intents.iter().find(|(_, s)| PAID.contains(&s.as_str())) {
             return Ok(Committed {
@@ -195,12 +206,19 @@ impl Strategy for HoldAndNotify {
             .timeout(Duration::from_secs(10))
             .send()
             .await
-            .map_err(|e| CommitError::Platform(format!("notify: {}", crate::signal::error_chain(&e))))?;
+            .map_err(|e| {
+                CommitError::Platform(format!("notify: {}", crate::signal::error_chain(&e)))
+            })?;
         if !sent.status().is_success() {
-            return Err(CommitError::Platform(format!("notify: webhook answered {}", sent.status())));
+            return Err(CommitError::Platform(format!(
+                "notify: webhook answered {}",
+                sent.status()
+            )));
         }
         let Some(id) = intent else {
-            return Err(CommitError::NotApplicable("held: a person was notified; nothing to resume".into()));
+            return Err(CommitError::NotApplicable(
+                "held: a person was notified; nothing to resume".into(),
+            ));
         };
         let deadline = tokio::time::Instant::now() + self.max_wait;
         loop {
@@ -212,7 +230,11 @@ impl Strategy for HoldAndNotify {
                         ..Default::default()
                     });
                 }
-                "canceled" => return Err(CommitError::NotApplicable("the payment was canceled".into())),
+                "canceled" => {
+                    return Err(CommitError::NotApplicable(
+                        "the payment was canceled".into(),
+                    ));
+                }
                 _ if tokio::time::Instant::now() >= deadline => {
                     return Err(CommitError::NotApplicable(format!(
                         "held: still {status} after {} s",

@@ -90,7 +90,9 @@ impl Repairable for MppPayment {
                 // A challenge is bound to its currency.
                 self.challenge = None;
             }
-            Patch::Network { rpc_url, chain_id } if *chain_id == self.chain_id => self.rpc = rpc_url.clone(),
+            Patch::Network { rpc_url, chain_id } if *chain_id == self.chain_id => {
+                self.rpc = rpc_url.clone()
+            }
             Patch::Challenge { challenge } => self.challenge = Some(challenge.clone()),
             Patch::Receipt { receipt } => self.receipt = Some(receipt.clone()),
             other => return Err(Refused::unsupported(other)),
@@ -110,7 +112,11 @@ pub struct Paid {
 
 async fn ok_or_fail(resp: reqwest::Response, p: Platform, sent: bool) -> Result<Paid, HttpFailure> {
     if resp.status().is_success() {
-        let receipt = resp.headers().get("payment-receipt").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let receipt = resp
+            .headers()
+            .get("payment-receipt")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = resp.json().await.unwrap_or(Value::Null);
         return Ok(Paid { receipt, body });
     }
@@ -127,7 +133,11 @@ async fn ok_or_fail(resp: reqwest::Response, p: Platform, sent: bool) -> Result<
 pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, HttpFailure> {
     let t = Platform::Tempo;
     if let Some(receipt) = &r.receipt {
-        let resp = http.get(&r.resource).header("payment-receipt", receipt).send().await?;
+        let resp = http
+            .get(&r.resource)
+            .header("payment-receipt", receipt)
+            .send()
+            .await?;
         return ok_or_fail(resp, t, false).await;
     }
     let raw = match &r.challenge {
@@ -144,12 +154,24 @@ pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, Htt
                 .filter_map(|v| v.to_str().ok().map(str::to_owned))
                 .collect();
             let parsed: Vec<_> = all.iter().filter_map(|h| parse_challenge(h).ok()).collect();
-            match parsed.iter().find(|c| c.request.currency.eq_ignore_ascii_case(&r.currency)) {
+            match parsed
+                .iter()
+                .find(|c| c.request.currency.eq_ignore_ascii_case(&r.currency))
+            {
                 Some(c) => c.raw.clone(),
                 None => {
-                    let accepted: Vec<String> = parsed.iter().map(|c| c.request.currency.clone()).collect();
-                    let names: Vec<&str> = accepted.iter().map(|a| crate::tokens::symbol(a)).collect();
-                    let mut f = fail(t, format!("Unsupported currency {}: this service only accepts {}", crate::tokens::symbol(&r.currency), names.join(", ")));
+                    let accepted: Vec<String> =
+                        parsed.iter().map(|c| c.request.currency.clone()).collect();
+                    let names: Vec<&str> =
+                        accepted.iter().map(|a| crate::tokens::symbol(a)).collect();
+                    let mut f = fail(
+                        t,
+                        format!(
+                            "Unsupported currency {}: this service only accepts {}",
+                            crate::tokens::symbol(&r.currency),
+                            names.join(", ")
+                        ),
+                    );
                     f.signal.facts.accepted_currencies = accepted;
                     return Err(f);
                 }
@@ -158,20 +180,45 @@ pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, Htt
     };
     let ch = parse_challenge(&raw).map_err(|e| fail(t, format!("unusable challenge: {e}")))?;
     if !ch.request.recipient.eq_ignore_ascii_case(&r.recipient) {
-        return Err(fail(t, format!("refusing to pay {}: the agent pays {}", ch.request.recipient, r.recipient)));
+        return Err(fail(
+            t,
+            format!(
+                "refusing to pay {}: the agent pays {}",
+                ch.request.recipient, r.recipient
+            ),
+        ));
     }
-    let amount = ch.request.amount_units().map_err(|e| fail(t, e.to_string()))?;
+    let amount = ch
+        .request
+        .amount_units()
+        .map_err(|e| fail(t, e.to_string()))?;
     if amount != r.amount {
-        return Err(fail(t, format!("refusing a charge of {amount}: the agent agreed to {}", r.amount)));
+        return Err(fail(
+            t,
+            format!(
+                "refusing a charge of {amount}: the agent agreed to {}",
+                r.amount
+            ),
+        ));
     }
     let want_chain = ch.request.chain_id.unwrap_or(r.chain_id);
-    let have_chain = rpc::chain_id(http, &r.rpc).await.map_err(|e| rpc_fail(t, e))?;
+    let have_chain = rpc::chain_id(http, &r.rpc)
+        .await
+        .map_err(|e| rpc_fail(t, e))?;
     if have_chain != want_chain {
-        return Err(fail(t, format!("chain id mismatch: the challenge expects chainId {want_chain} but {} serves chain {have_chain}", r.rpc)));
+        return Err(fail(
+            t,
+            format!(
+                "chain id mismatch: the challenge expects chainId {want_chain} but {} serves chain {have_chain}",
+                r.rpc
+            ),
+        ));
     }
     let nonce = match r.nonce {
         Some(n) => n,
-        None => rpc::pending_nonce(http, &r.rpc, &r.payer).await.map_err(|e| rpc_fail(t, e))?,
+        None => rpc::pending_nonce(http, &r.rpc, &r.payer)
+            .await
+            .map_err(|e| rpc_fail(t, e))?,
     };
     let tx = Tx {
         from: r.payer.clone(),
@@ -182,8 +229,11 @@ pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, Htt
         fee_token: r.fee_token.clone(),
         chain_id: want_chain,
     };
-    rpc::call(http, &r.rpc, "eth_estimateGas", json!([tx])).await.map_err(|e| rpc_fail(t, e))?;
-    let cred = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&Credential { id: ch.id, tx }).unwrap_or_default());
+    rpc::call(http, &r.rpc, "eth_estimateGas", json!([tx]))
+        .await
+        .map_err(|e| rpc_fail(t, e))?;
+    let cred = URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&Credential { id: ch.id, tx }).unwrap_or_default());
     let resp = http
         .get(&r.resource)
         .header("authorization", format!("Payment {cred}"))
@@ -237,12 +287,18 @@ impl Repairable for BatchPayment {
     fn apply(&mut self, p: &Patch) -> Result<(), Refused> {
         match p {
             Patch::DropCall { index } => match self.calls.get(*index) {
-                Some(c) if c.is_payment => Err(Refused { patch: p.kind(), reason: "that call is the payment".into() }),
+                Some(c) if c.is_payment => Err(Refused {
+                    patch: p.kind(),
+                    reason: "that call is the payment".into(),
+                }),
                 Some(_) => {
                     self.calls.remove(*index);
                     Ok(())
                 }
-                None => Err(Refused { patch: p.kind(), reason: format!("no call {index}") }),
+                None => Err(Refused {
+                    patch: p.kind(),
+                    reason: format!("no call {index}"),
+                }),
             },
             other => Err(Refused::unsupported(other)),
         }
@@ -250,11 +306,23 @@ impl Repairable for BatchPayment {
 }
 
 /// Sends a batch.
-pub async fn send_batch(http: &reqwest::Client, b: &BatchPayment) -> Result<Vec<String>, HttpFailure> {
-    let calls: Vec<Value> = b.calls.iter().map(|c| json!({"tx": c.tx, "data": c.data})).collect();
-    let v = rpc::call(http, &b.rpc, "lab_sendBatch", json!([{"from": b.payer, "calls": calls}]))
-        .await
-        .map_err(|e| rpc_fail(Platform::Tempo, e))?;
+pub async fn send_batch(
+    http: &reqwest::Client,
+    b: &BatchPayment,
+) -> Result<Vec<String>, HttpFailure> {
+    let calls: Vec<Value> = b
+        .calls
+        .iter()
+        .map(|c| json!({"tx": c.tx, "data": c.data}))
+        .collect();
+    let v = rpc::call(
+        http,
+        &b.rpc,
+        "lab_sendBatch",
+        json!([{"from": b.payer, "calls": calls}]),
+    )
+    .await
+    .map_err(|e| rpc_fail(Platform::Tempo, e))?;
     Ok(serde_json::from_value(v).unwrap_or_default())
 }
 
@@ -322,7 +390,11 @@ pub async fn swap(http: &reqwest::Client, o: &SwapOrder) -> Result<u128, HttpFai
         )
         .await
         .map_err(|e| rpc_fail(Platform::Tempo, e))?;
-        out_total += v.get("amountOut").and_then(Value::as_str).and_then(|a| a.parse::<u128>().ok()).unwrap_or(0);
+        out_total += v
+            .get("amountOut")
+            .and_then(Value::as_str)
+            .and_then(|a| a.parse::<u128>().ok())
+            .unwrap_or(0);
         *o.filled.lock().unwrap_or_else(|p| p.into_inner()) += amount;
     }
 }
@@ -366,7 +438,9 @@ pub async fn payout(http: &reqwest::Client, p: &Payout) -> Result<Value, HttpFai
         .json(&json!({"amount": p.amount.to_string(), "account": p.account}))
         .send()
         .await?;
-    ok_or_fail(resp, Platform::Tempo, false).await.map(|p| p.body)
+    ok_or_fail(resp, Platform::Tempo, false)
+        .await
+        .map(|p| p.body)
 }
 
 /// A plain HTTP call with a deadline.
@@ -405,7 +479,9 @@ pub async fn call(http: &reqwest::Client, c: &HttpCall) -> Result<Value, HttpFai
         .send()
         .await
         .map_err(|e| HttpFailure::from(e).on(Platform::Http))?;
-    ok_or_fail(resp, Platform::Http, false).await.map(|p| p.body)
+    ok_or_fail(resp, Platform::Http, false)
+        .await
+        .map(|p| p.body)
 }
 
 /// A transfer through a Privy server wallet.
@@ -443,7 +519,10 @@ impl Repairable for PrivyTransfer {
             fee_token: self.fee_token.clone(),
             nonce: self.nonce,
             endpoint: Some(self.endpoint.clone()),
-            chain_id: self.caip2.strip_prefix("eip155:").and_then(|c| c.parse().ok()),
+            chain_id: self
+                .caip2
+                .strip_prefix("eip155:")
+                .and_then(|c| c.parse().ok()),
             calldata_digest: Some(digest(&[&self.to, &self.token])),
             ..Default::default()
         }
@@ -462,7 +541,10 @@ impl Repairable for PrivyTransfer {
 }
 
 /// Sends the transfer (in parts when split).
-pub async fn privy_send(http: &reqwest::Client, t: &PrivyTransfer) -> Result<Vec<String>, HttpFailure> {
+pub async fn privy_send(
+    http: &reqwest::Client,
+    t: &PrivyTransfer,
+) -> Result<Vec<String>, HttpFailure> {
     let part = t.amount.div_ceil(u128::from(t.parts.max(1)));
     let mut hashes = Vec::new();
     let mut nonce = t.nonce;
@@ -472,7 +554,8 @@ pub async fn privy_send(http: &reqwest::Client, t: &PrivyTransfer) -> Result<Vec
             return Ok(hashes);
         }
         let value = part.min(t.amount - done);
-        let mut tx = json!({"from": t.wallet, "to": t.to, "token": t.token, "value": value.to_string()});
+        let mut tx =
+            json!({"from": t.wallet, "to": t.to, "token": t.token, "value": value.to_string()});
         if let Some(n) = nonce {
             tx["nonce"] = json!(n);
         }
@@ -482,7 +565,12 @@ pub async fn privy_send(http: &reqwest::Client, t: &PrivyTransfer) -> Result<Vec
         let body = json!({"method": "eth_sendTransaction", "caip2": t.caip2, "params": {"transaction": tx}});
         let resp = http.post(&t.endpoint).json(&body).send().await?;
         let v = ok_or_fail(resp, Platform::Privy, false).await?.body;
-        hashes.push(v.pointer("/data/hash").and_then(Value::as_str).unwrap_or_default().to_owned());
+        hashes.push(
+            v.pointer("/data/hash")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        );
         *t.sent.lock().unwrap_or_else(|p| p.into_inner()) += value;
         nonce = nonce.map(|n| n + 1);
     }
@@ -537,15 +625,24 @@ impl Repairable for StripeCharge {
 pub async fn stripe_charge(http: &reqwest::Client, c: &StripeCharge) -> Result<Value, HttpFailure> {
     let s = Platform::Stripe;
     if let Some(id) = &c.existing {
-        let resp = http.get(format!("{}/v1/payment_intents/{id}", c.base)).send().await?;
+        let resp = http
+            .get(format!("{}/v1/payment_intents/{id}", c.base))
+            .send()
+            .await?;
         let intent = ok_or_fail(resp, s, false).await?.body;
         return match intent.get("status").and_then(Value::as_str) {
             Some("succeeded") => Ok(intent),
             Some("requires_confirmation") => {
-                let resp = http.post(format!("{}/v1/payment_intents/{id}/confirm", c.base)).send().await?;
+                let resp = http
+                    .post(format!("{}/v1/payment_intents/{id}/confirm", c.base))
+                    .send()
+                    .await?;
                 ok_or_fail(resp, s, false).await.map(|p| p.body)
             }
-            other => Err(fail(s, format!("payment intent {id} is {}", other.unwrap_or("unknown")))),
+            other => Err(fail(
+                s,
+                format!("payment intent {id} is {}", other.unwrap_or("unknown")),
+            )),
         };
     }
     let form = [

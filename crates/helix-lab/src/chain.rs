@@ -143,7 +143,10 @@ impl Chain {
 
     /// Next nonce of `addr`.
     pub fn nonce(&self, addr: &str) -> u64 {
-        self.nonces.get(&addr.to_ascii_lowercase()).copied().unwrap_or(0)
+        self.nonces
+            .get(&addr.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Sets the next nonce (lab set-up: transactions sent by another process).
@@ -169,38 +172,76 @@ impl Chain {
         h[..8].copy_from_slice(&self.tx_count.to_be_bytes());
         h[8..16].copy_from_slice(&self.id.to_be_bytes());
         h[16..24].copy_from_slice(&rand::random::<u64>().to_be_bytes());
-        format!("0x{}", h.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        format!(
+            "0x{}",
+            h.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
     }
 
     /// Checks a transaction exactly as gas estimation would.
     pub fn check(&self, tx: &Tx, extra_debit: u128) -> Result<(), NodeError> {
         if tx.chain_id != self.id {
-            return Err(NodeError::new(-32000, format!("invalid chain id for signer: have {} want {}", tx.chain_id, self.id)));
+            return Err(NodeError::new(
+                -32000,
+                format!(
+                    "invalid chain id for signer: have {} want {}",
+                    tx.chain_id, self.id
+                ),
+            ));
         }
         if !self.tokens_initialized {
-            return Err(NodeError::new(-32000, format!("TIP-20 token uninitialized: {} has no code on chain {}", tx.token, self.id)));
+            return Err(NodeError::new(
+                -32000,
+                format!(
+                    "TIP-20 token uninitialized: {} has no code on chain {}",
+                    tx.token, self.id
+                ),
+            ));
         }
         let next = self.nonce(&tx.from);
         if tx.nonce < next {
-            return Err(NodeError::new(-32000, format!("nonce too low: next nonce {next}, tx nonce {}", tx.nonce)));
+            return Err(NodeError::new(
+                -32000,
+                format!("nonce too low: next nonce {next}, tx nonce {}", tx.nonce),
+            ));
         }
         if tx.nonce > next {
-            return Err(NodeError::new(-32000, format!("nonce too high: next nonce {next}, tx nonce {}", tx.nonce)));
+            return Err(NodeError::new(
+                -32000,
+                format!("nonce too high: next nonce {next}, tx nonce {}", tx.nonce),
+            ));
         }
-        let fee_need = FEE + if eq(&tx.fee_token, &tx.token) { tx.amount + extra_debit } else { 0 };
+        let fee_need = FEE
+            + if eq(&tx.fee_token, &tx.token) {
+                tx.amount + extra_debit
+            } else {
+                0
+            };
         if self.balance(&tx.fee_token, &tx.from) < fee_need {
-            return Err(NodeError::new(-32003, "Insufficient funds for gas * price + value"));
+            return Err(NodeError::new(
+                -32003,
+                "Insufficient funds for gas * price + value",
+            ));
         }
         if self.paused.contains(&tx.token.to_ascii_lowercase()) {
             return Err(NodeError::revert(selectors::CONTRACT_PAUSED, ""));
         }
-        if self.blocked.contains(&key(&tx.token, &tx.from)) || self.blocked.contains(&key(&tx.token, &tx.to)) {
+        if self.blocked.contains(&key(&tx.token, &tx.from))
+            || self.blocked.contains(&key(&tx.token, &tx.to))
+        {
             return Err(NodeError::revert(selectors::POLICY_FORBIDS, ""));
         }
         let have = self.balance(&tx.token, &tx.from);
         if have < tx.amount + extra_debit {
-            let args = format!("{have:064x}{:064x}{:0>64}", tx.amount, tx.token.trim_start_matches("0x"));
-            return Err(NodeError::revert(&selector("InsufficientBalance(uint256,uint256,address)"), &args));
+            let args = format!(
+                "{have:064x}{:064x}{:0>64}",
+                tx.amount,
+                tx.token.trim_start_matches("0x")
+            );
+            return Err(NodeError::revert(
+                &selector("InsufficientBalance(uint256,uint256,address)"),
+                &args,
+            ));
         }
         Ok(())
     }
@@ -214,7 +255,10 @@ impl Chain {
         self.set_balance(&tx.token, &tx.to, to + tx.amount);
         self.set_nonce(&tx.from, tx.nonce + 1);
         let hash = self.next_hash();
-        self.landed.push(Landed { hash: hash.clone(), tx });
+        self.landed.push(Landed {
+            hash: hash.clone(),
+            tx,
+        });
         Ok(hash)
     }
 
@@ -232,16 +276,33 @@ impl Chain {
 
     /// Swaps with a min-out bound; the lab's arbitrageur restores the peg after
     /// each swap, which is why several small swaps beat one large one.
-    pub fn swap(&mut self, from: &str, token_in: &str, token_out: &str, amount_in: u128, min_out: u128) -> Result<(String, u128), NodeError> {
+    pub fn swap(
+        &mut self,
+        from: &str,
+        token_in: &str,
+        token_out: &str,
+        amount_in: u128,
+        min_out: u128,
+    ) -> Result<(String, u128), NodeError> {
         if min_out == 0 {
-            return Err(NodeError::new(-32602, "refusing a swap without a min-out bound"));
+            return Err(NodeError::new(
+                -32602,
+                "refusing a swap without a min-out bound",
+            ));
         }
         if !self.tokens_initialized {
             return Err(NodeError::new(-32000, "TIP-20 token uninitialized"));
         }
         if self.balance(token_in, from) < amount_in + FEE {
-            let args = format!("{:064x}{amount_in:064x}{:0>64}", self.balance(token_in, from), token_in.trim_start_matches("0x"));
-            return Err(NodeError::revert(&selector("InsufficientBalance(uint256,uint256,address)"), &args));
+            let args = format!(
+                "{:064x}{amount_in:064x}{:0>64}",
+                self.balance(token_in, from),
+                token_in.trim_start_matches("0x")
+            );
+            return Err(NodeError::revert(
+                &selector("InsufficientBalance(uint256,uint256,address)"),
+                &args,
+            ));
         }
         let out = self.quote(token_in, token_out, amount_in);
         if out < min_out {
@@ -261,13 +322,23 @@ impl Chain {
         match method {
             "eth_chainId" => Ok(json!(format!("0x{:x}", self.id))),
             "eth_getTransactionCount" => {
-                let a = p(0).as_str().map(str::to_owned).ok_or_else(|| bad("address"))?;
+                let a = p(0)
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| bad("address"))?;
                 Ok(json!(format!("0x{:x}", self.nonce(&a))))
             }
             "eth_call" => {
                 let call = p(0);
-                let to = call.get("to").and_then(Value::as_str).ok_or_else(|| bad("to"))?;
-                let data = call.get("data").or_else(|| call.get("input")).and_then(Value::as_str).ok_or_else(|| bad("data"))?;
+                let to = call
+                    .get("to")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("to"))?;
+                let data = call
+                    .get("data")
+                    .or_else(|| call.get("input"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("data"))?;
                 let owner = data
                     .strip_prefix("0x70a08231")
                     .filter(|a| a.len() == 64)
@@ -293,36 +364,64 @@ impl Chain {
             "lab_swap" => {
                 let v = p(0);
                 let (i, o, a) = swap_args(&v)?;
-                let from = v.get("from").and_then(Value::as_str).ok_or_else(|| bad("from"))?.to_owned();
-                let min = v.get("minAmountOut").and_then(Value::as_str).and_then(|s| s.parse().ok()).ok_or_else(|| bad("minAmountOut"))?;
+                let from = v
+                    .get("from")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("from"))?
+                    .to_owned();
+                let min = v
+                    .get("minAmountOut")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| bad("minAmountOut"))?;
                 let (hash, out) = self.swap(&from, &i, &o, a, min)?;
                 Ok(json!({"hash": hash, "amountOut": out.to_string()}))
             }
             "lab_sendBatch" => {
                 let v = p(0);
-                let from = v.get("from").and_then(Value::as_str).ok_or_else(|| bad("from"))?.to_owned();
-                let calls = v.get("calls").and_then(Value::as_array).ok_or_else(|| bad("calls"))?;
+                let from = v
+                    .get("from")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("from"))?
+                    .to_owned();
+                let calls = v
+                    .get("calls")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| bad("calls"))?;
                 for (i, c) in calls.iter().enumerate() {
                     if c.get("data").and_then(Value::as_str) == Some("0xdead") {
-                        return Err(NodeError::new(3, format!("batch call {i} reverted: execution reverted")));
+                        return Err(NodeError::new(
+                            3,
+                            format!("batch call {i} reverted: execution reverted"),
+                        ));
                     }
                 }
                 let mut hashes = Vec::new();
                 for c in calls {
-                    let mut tx: Tx = serde_json::from_value(c.get("tx").cloned().unwrap_or(Value::Null)).map_err(|e| bad(&e.to_string()))?;
+                    let mut tx: Tx =
+                        serde_json::from_value(c.get("tx").cloned().unwrap_or(Value::Null))
+                            .map_err(|e| bad(&e.to_string()))?;
                     tx.from = from.clone();
                     tx.nonce = self.nonce(&from);
                     hashes.push(self.send(tx)?);
                 }
                 Ok(json!(hashes))
             }
-            other => Err(NodeError::new(-32601, format!("the method {other} does not exist/is not available"))),
+            other => Err(NodeError::new(
+                -32601,
+                format!("the method {other} does not exist/is not available"),
+            )),
         }
     }
 }
 
 fn swap_args(v: &Value) -> Result<(String, String, u128), NodeError> {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| bad(k));
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| bad(k))
+    };
     let a = s("amountIn")?.parse().map_err(|_| bad("amountIn"))?;
     Ok((s("tokenIn")?, s("tokenOut")?, a))
 }
@@ -374,13 +473,26 @@ mod tests {
     #[test]
     fn errors_are_the_nodes_own() {
         let mut c = chain();
-        assert_eq!(c.check(&tx(10, 1), 0).unwrap_err().message, "nonce too high: next nonce 0, tx nonce 1");
+        assert_eq!(
+            c.check(&tx(10, 1), 0).unwrap_err().message,
+            "nonce too high: next nonce 0, tx nonce 1"
+        );
         assert_eq!(c.check(&tx(2_000_000, 0), 0).unwrap_err().code, -32003);
         c.paused.insert(ALPHA.to_ascii_lowercase());
-        assert!(c.check(&tx(10, 0), 0).unwrap_err().message.ends_with("0xab35696f"));
+        assert!(
+            c.check(&tx(10, 0), 0)
+                .unwrap_err()
+                .message
+                .ends_with("0xab35696f")
+        );
         c.paused.clear();
         c.blocked.insert(key(ALPHA, AGENT));
-        assert!(c.check(&tx(10, 0), 0).unwrap_err().message.ends_with("0x54cfe659"));
+        assert!(
+            c.check(&tx(10, 0), 0)
+                .unwrap_err()
+                .message
+                .ends_with("0x54cfe659")
+        );
     }
 
     #[test]
@@ -400,10 +512,18 @@ mod tests {
         c.set_reserve(BETA, 2_000_000_000);
         c.set_reserve(ALPHA, 2_000_000_000);
         let big = 100_000_000;
-        assert!(c.swap(AGENT, BETA, ALPHA, big, big * 9950 / 10_000).is_err());
+        assert!(
+            c.swap(AGENT, BETA, ALPHA, big, big * 9950 / 10_000)
+                .is_err()
+        );
         let part = big / 20;
-        let (_, out) = c.swap(AGENT, BETA, ALPHA, part, part * 9950 / 10_000).unwrap();
+        let (_, out) = c
+            .swap(AGENT, BETA, ALPHA, part, part * 9950 / 10_000)
+            .unwrap();
         assert!(out >= part * 9950 / 10_000);
-        assert!(c.swap(AGENT, BETA, ALPHA, part, 0).is_err(), "no zero bound");
+        assert!(
+            c.swap(AGENT, BETA, ALPHA, part, 0).is_err(),
+            "no zero bound"
+        );
     }
 }

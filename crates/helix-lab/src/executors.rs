@@ -42,7 +42,12 @@ pub struct LabSwap {
 
 impl LabSwap {
     /// `stablecoins`: what the agent may sell or switch to, in preference order.
-    pub fn new(id: StrategyId, http: reqwest::Client, rpc: impl Into<String>, stablecoins: Vec<String>) -> Self {
+    pub fn new(
+        id: StrategyId,
+        http: reqwest::Client,
+        rpc: impl Into<String>,
+        stablecoins: Vec<String>,
+    ) -> Self {
         LabSwap {
             id,
             http,
@@ -60,8 +65,13 @@ impl Strategy for LabSwap {
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
         let v = ctx.request;
-        let payer = v.payer.as_deref().ok_or_else(|| CommitError::NotApplicable("no payer".into()))?;
-        let amount = v.amount.ok_or_else(|| CommitError::NotApplicable("no amount".into()))?;
+        let payer = v
+            .payer
+            .as_deref()
+            .ok_or_else(|| CommitError::NotApplicable("no payer".into()))?;
+        let amount = v
+            .amount
+            .ok_or_else(|| CommitError::NotApplicable("no amount".into()))?;
         let current = v.currency.clone().unwrap_or_default();
         let bps = bps_of(ctx.params);
         let target = match self.id {
@@ -72,36 +82,52 @@ impl Strategy for LabSwap {
                 .accepted_currencies
                 .first()
                 .cloned()
-                .ok_or_else(|| CommitError::NotApplicable("the server named no accepted currency".into()))?,
+                .ok_or_else(|| {
+                    CommitError::NotApplicable("the server named no accepted currency".into())
+                })?,
             _ => self
                 .stablecoins
                 .iter()
                 .find(|t| !t.eq_ignore_ascii_case(&current))
                 .cloned()
-                .ok_or_else(|| CommitError::NotApplicable("no other stablecoin configured".into()))?,
+                .ok_or_else(|| {
+                    CommitError::NotApplicable("no other stablecoin configured".into())
+                })?,
         };
         // Enough for the charge and its fee if the fee is paid in the target.
         let need = amount + 4 * FEE;
-        let have = rpc::balance_of(&self.http, &self.rpc, &target, payer).await.map_err(platform)?;
+        let have = rpc::balance_of(&self.http, &self.rpc, &target, payer)
+            .await
+            .map_err(platform)?;
         let mut out = Committed {
             params: json!({ "max_slippage_bps": bps }),
             ..Default::default()
         };
         if have < need {
             let shortfall = need - have;
-            let amount_in = shortfall.saturating_mul(10_000).div_ceil(u128::from(10_000 - bps.min(9_999)));
+            let amount_in = shortfall
+                .saturating_mul(10_000)
+                .div_ceil(u128::from(10_000 - bps.min(9_999)));
             let mut source = None;
-            for t in self.stablecoins.iter().filter(|t| !t.eq_ignore_ascii_case(&target)) {
+            for t in self
+                .stablecoins
+                .iter()
+                .filter(|t| !t.eq_ignore_ascii_case(&target))
+            {
                 if self.id == StrategyId::SwitchStablecoin && t.eq_ignore_ascii_case(&current) {
                     continue; // the blocked token cannot leave the wallet
                 }
-                let b = rpc::balance_of(&self.http, &self.rpc, t, payer).await.map_err(platform)?;
+                let b = rpc::balance_of(&self.http, &self.rpc, t, payer)
+                    .await
+                    .map_err(platform)?;
                 if b >= amount_in + FEE {
                     source = Some(t.clone());
                     break;
                 }
             }
-            let source = source.ok_or_else(|| CommitError::NotApplicable(format!("no stablecoin holds {amount_in} to swap")))?;
+            let source = source.ok_or_else(|| {
+                CommitError::NotApplicable(format!("no stablecoin holds {amount_in} to swap"))
+            })?;
             let min = min_out(amount_in, bps);
             let r = rpc::call(
                 &self.http,
@@ -111,9 +137,18 @@ impl Strategy for LabSwap {
             )
             .await
             .map_err(platform)?;
-            let got: u128 = r.get("amountOut").and_then(Value::as_str).and_then(|a| a.parse().ok()).unwrap_or(0);
+            let got: u128 = r
+                .get("amountOut")
+                .and_then(Value::as_str)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(0);
             out.cost = (amount_in.saturating_sub(got) + FEE).min(u128::from(u64::MAX)) as u64;
-            out.tx_hashes.push(r.get("hash").and_then(Value::as_str).unwrap_or_default().to_owned());
+            out.tx_hashes.push(
+                r.get("hash")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
         }
         if !target.eq_ignore_ascii_case(&current) {
             out.patches.push(Patch::Currency { currency: target });
@@ -133,7 +168,10 @@ pub struct LabSplitSwap {
 impl LabSplitSwap {
     /// Quotes against this endpoint.
     pub fn new(http: reqwest::Client, rpc: impl Into<String>) -> Self {
-        LabSplitSwap { http, rpc: rpc.into() }
+        LabSplitSwap {
+            http,
+            rpc: rpc.into(),
+        }
     }
 }
 
@@ -145,16 +183,23 @@ impl Strategy for LabSplitSwap {
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
         let v = ctx.request;
-        let (Some(amount), Some(tin), Some(tout)) = (v.amount, v.currency.as_deref(), v.buy_currency.as_deref()) else {
+        let (Some(amount), Some(tin), Some(tout)) =
+            (v.amount, v.currency.as_deref(), v.buy_currency.as_deref())
+        else {
             return Err(CommitError::NotApplicable("not a swap order".into()));
         };
         let bps = bps_of(ctx.params);
         let mut parts: u32 = 2;
         while parts <= 64 {
             let part = amount.div_ceil(u128::from(parts));
-            let q = rpc::call(&self.http, &self.rpc, "lab_quote", json!([{"tokenIn": tin, "tokenOut": tout, "amountIn": part.to_string()}]))
-                .await
-                .map_err(platform)?;
+            let q = rpc::call(
+                &self.http,
+                &self.rpc,
+                "lab_quote",
+                json!([{"tokenIn": tin, "tokenOut": tout, "amountIn": part.to_string()}]),
+            )
+            .await
+            .map_err(platform)?;
             let quoted: u128 = q.as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
             if quoted >= min_out(part, bps) {
                 return Ok(Committed {
@@ -165,7 +210,9 @@ impl Strategy for LabSplitSwap {
             }
             parts *= 2;
         }
-        Err(CommitError::Unsafe("no split of up to 64 parts stays within the slippage bound".into()))
+        Err(CommitError::Unsafe(
+            "no split of up to 64 parts stays within the slippage bound".into(),
+        ))
     }
 }
 

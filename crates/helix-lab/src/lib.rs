@@ -25,7 +25,9 @@ pub mod tokens;
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
-use helix_core::generic::{Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, SplitUnderLimit, SwitchTo};
+use helix_core::generic::{
+    Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, SplitUnderLimit, SwitchTo,
+};
 use helix_core::{Probe, Strategy, StrategyId};
 use helix_http::mpp::{RenewSession, RetryWithReceipt};
 use helix_http::rpc::{BalanceProbe, RefreshNonce, SwitchFeeToken, SwitchNetwork};
@@ -56,7 +58,8 @@ impl Lab {
     pub async fn start() -> std::io::Result<Lab> {
         let mut st = LabState::default();
         st.chains.insert(MAIN_CHAIN, Chain::new(MAIN_CHAIN, true));
-        st.chains.insert(OTHER_CHAIN, Chain::new(OTHER_CHAIN, false));
+        st.chains
+            .insert(OTHER_CHAIN, Chain::new(OTHER_CHAIN, false));
         let state: Shared = Arc::new(std::sync::Mutex::new(st));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
@@ -70,7 +73,12 @@ impl Lab {
             .timeout(Duration::from_secs(20))
             .build()
             .map_err(std::io::Error::other)?;
-        Ok(Lab { base, state, http, server })
+        Ok(Lab {
+            base,
+            state,
+            http,
+            server,
+        })
     }
 
     /// `http://127.0.0.1:port`.
@@ -97,29 +105,75 @@ impl Lab {
     pub fn strategies(&self) -> Vec<Arc<dyn Strategy>> {
         let http = self.http.clone();
         let main = self.rpc(MAIN_CHAIN);
-        let coins: Vec<String> = [ALPHA, BETA, THETA, PATH_USD].iter().map(|s| s.to_string()).collect();
+        let coins: Vec<String> = [ALPHA, BETA, THETA, PATH_USD]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let stripe = StripeApi::new(http.clone(), self.url("/stripe"), None);
         vec![
-            Arc::new(Backoff { default_wait: Duration::from_millis(250), max_wait: Duration::from_secs(30) }),
-            Arc::new(BackoffRetry { base: Duration::from_millis(50), cap: Duration::from_secs(1) }),
-            Arc::new(ExtendDeadline { factor: 3, max: Duration::from_secs(10), assumed: Duration::from_secs(5) }),
+            Arc::new(Backoff {
+                default_wait: Duration::from_millis(250),
+                max_wait: Duration::from_secs(30),
+            }),
+            Arc::new(BackoffRetry {
+                base: Duration::from_millis(50),
+                cap: Duration::from_secs(1),
+            }),
+            Arc::new(ExtendDeadline {
+                factor: 3,
+                max: Duration::from_secs(10),
+                assumed: Duration::from_secs(5),
+            }),
             Arc::new(SwitchTo::endpoints(
                 StrategyId::SwitchOfframp,
-                [self.url("/offramp/alpha/payout"), self.url("/offramp/beta/payout")],
+                [
+                    self.url("/offramp/alpha/payout"),
+                    self.url("/offramp/beta/payout"),
+                ],
             )),
-            Arc::new(SwitchTo::payment_methods(["pm_card_visa", "pm_card_mastercard"])),
+            Arc::new(SwitchTo::payment_methods([
+                "pm_card_visa",
+                "pm_card_mastercard",
+            ])),
             Arc::new(SplitUnderLimit::default()),
             Arc::new(DropFailingCall),
             Arc::new(RenewSession::new(http.clone())),
             Arc::new(RetryWithReceipt),
             Arc::new(RefreshNonce::new(http.clone(), main.clone())),
-            Arc::new(SwitchNetwork::new(http.clone(), vec![self.rpc(OTHER_CHAIN), main.clone()])),
-            Arc::new(SwitchFeeToken::new(http.clone(), main.clone(), coins.clone(), 10 * FEE)),
+            Arc::new(SwitchNetwork::new(
+                http.clone(),
+                vec![self.rpc(OTHER_CHAIN), main.clone()],
+            )),
+            Arc::new(SwitchFeeToken::new(
+                http.clone(),
+                main.clone(),
+                coins.clone(),
+                10 * FEE,
+            )),
             Arc::new(ResolveIdempotency::new(stripe.clone())),
-            Arc::new(HoldAndNotify::new(stripe, self.url("/lab/notify"), Duration::from_secs(5))),
-            Arc::new(executors::LabSwap::new(StrategyId::SwapCurrency, http.clone(), main.clone(), coins.clone())),
-            Arc::new(executors::LabSwap::new(StrategyId::SwapDirect, http.clone(), main.clone(), coins.clone())),
-            Arc::new(executors::LabSwap::new(StrategyId::SwitchStablecoin, http.clone(), main.clone(), coins)),
+            Arc::new(HoldAndNotify::new(
+                stripe,
+                self.url("/lab/notify"),
+                Duration::from_secs(5),
+            )),
+            Arc::new(executors::LabSwap::new(
+                StrategyId::SwapCurrency,
+                http.clone(),
+                main.clone(),
+                coins.clone(),
+            )),
+            Arc::new(executors::LabSwap::new(
+                StrategyId::SwapDirect,
+                http.clone(),
+                main.clone(),
+                coins.clone(),
+            )),
+            Arc::new(executors::LabSwap::new(
+                StrategyId::SwitchStablecoin,
+                http.clone(),
+                main.clone(),
+                coins,
+            )),
             Arc::new(executors::LabSplitSwap::new(http, main)),
         ]
     }

@@ -7,7 +7,10 @@ use std::time::Instant;
 use helix_core::{Helix, HelixError, IntoSignal, Platform, Report};
 
 use crate::Lab;
-use crate::agent::{self, BatchCall, BatchPayment, HttpCall, MppPayment, Payout, PrivyTransfer, StripeCharge, SwapOrder};
+use crate::agent::{
+    self, BatchCall, BatchPayment, HttpCall, MppPayment, Payout, PrivyTransfer, StripeCharge,
+    SwapOrder,
+};
 use crate::chain::{Tx, eq};
 use crate::services::{Intent, Resource};
 use crate::tokens::{AGENT, ALPHA, BETA, MERCHANT, PATH_USD, PRIVY_WALLET, THETA, UNIT, symbol};
@@ -41,12 +44,24 @@ const fn row(row: u8, platform: Platform, title: &'static str) -> Scenario {
 
 /// Every scenario, in order.
 pub const SCENARIOS: &[Scenario] = &[
-    row(1, Platform::Tempo, "insufficient balance in the charged stablecoin"),
+    row(
+        1,
+        Platform::Tempo,
+        "insufficient balance in the charged stablecoin",
+    ),
     row(2, Platform::Tempo, "MPP challenge expired"),
-    row(3, Platform::Tempo, "service requires a currency the agent lacks"),
+    row(
+        3,
+        Platform::Tempo,
+        "service requires a currency the agent lacks",
+    ),
     row(4, Platform::Tempo, "stale nonce"),
     row(5, Platform::Tempo, "batch transaction reverted"),
-    row(6, Platform::Tempo, "service failed after payment was accepted"),
+    row(
+        6,
+        Platform::Tempo,
+        "service failed after payment was accepted",
+    ),
     row(7, Platform::Tempo, "DEX slippage"),
     row(8, Platform::Tempo, "TIP-403 compliance block"),
     Scenario {
@@ -69,7 +84,11 @@ pub const SCENARIOS: &[Scenario] = &[
     row(21, Platform::Stripe, "card declined"),
     row(22, Platform::Stripe, "expired card"),
     row(23, Platform::Stripe, "rate limited"),
-    row(24, Platform::Stripe, "idempotency key reused with other parameters"),
+    row(
+        24,
+        Platform::Stripe,
+        "idempotency key reused with other parameters",
+    ),
     row(25, Platform::Stripe, "3-D Secure authentication required"),
 ];
 
@@ -89,12 +108,24 @@ pub struct RowRun {
 fn done(report: Report, t: Instant, check: Result<String, String>) -> RowRun {
     let ms = t.elapsed().as_millis() as u64;
     match check {
-        Ok(detail) => RowRun { report, ok: true, detail, ms },
-        Err(detail) => RowRun { report, ok: false, detail, ms },
+        Ok(detail) => RowRun {
+            report,
+            ok: true,
+            detail,
+            ms,
+        },
+        Err(detail) => RowRun {
+            report,
+            ok: false,
+            detail,
+            ms,
+        },
     }
 }
 
-fn outcome<T, E: std::fmt::Display + IntoSignal>(r: &Result<T, HelixError<E>>) -> Result<(), String> {
+fn outcome<T, E: std::fmt::Display + IntoSignal>(
+    r: &Result<T, HelixError<E>>,
+) -> Result<(), String> {
     r.as_ref().map(|_| ()).map_err(|e| e.to_string())
 }
 
@@ -152,7 +183,11 @@ async fn run_mpp(lab: &Lab, helix: &Helix, mut req: MppPayment) -> RowRun {
     let t = Instant::now();
     let before = lab.state().transfers_to(MAIN_CHAIN, MERCHANT).len();
     let http = lab.http.clone();
-    let (res, report) = helix.run_mut(&mut req, async |r: &MppPayment| agent::pay_mpp(&http, r).await).await;
+    let (res, report) = helix
+        .run_mut(&mut req, async |r: &MppPayment| {
+            agent::pay_mpp(&http, r).await
+        })
+        .await;
     let st = lab.state();
     let landed = st.transfers_to(MAIN_CHAIN, MERCHANT);
     let check = outcome(&res).and_then(|_| {
@@ -164,7 +199,11 @@ async fn run_mpp(lab: &Lab, helix: &Helix, mut req: MppPayment) -> RowRun {
                 symbol(&one.tx.token),
                 &one.hash[..10]
             )),
-            other => Err(format!("expected one transfer of {} to the merchant, saw {}", req.amount, other.len())),
+            other => Err(format!(
+                "expected one transfer of {} to the merchant, saw {}",
+                req.amount,
+                other.len()
+            )),
         }
     });
     done(report, t, check)
@@ -172,15 +211,35 @@ async fn run_mpp(lab: &Lab, helix: &Helix, mut req: MppPayment) -> RowRun {
 
 async fn run_privy(lab: &Lab, helix: &Helix, mut req: PrivyTransfer) -> RowRun {
     let t = Instant::now();
-    let before = lab.state().chains.get(&MAIN_CHAIN).map_or(0, |c| c.balance(&req.token, &req.to));
+    let before = lab
+        .state()
+        .chains
+        .get(&MAIN_CHAIN)
+        .map_or(0, |c| c.balance(&req.token, &req.to));
     let http = lab.http.clone();
-    let (res, report) = helix.run_mut(&mut req, async |r: &PrivyTransfer| agent::privy_send(&http, r).await).await;
-    let after = lab.state().chains.get(&MAIN_CHAIN).map_or(0, |c| c.balance(&req.token, &req.to));
+    let (res, report) = helix
+        .run_mut(&mut req, async |r: &PrivyTransfer| {
+            agent::privy_send(&http, r).await
+        })
+        .await;
+    let after = lab
+        .state()
+        .chains
+        .get(&MAIN_CHAIN)
+        .map_or(0, |c| c.balance(&req.token, &req.to));
     let check = outcome(&res).and_then(|_| {
         if after - before == req.amount {
-            Ok(format!("recipient received exactly {} in {} part(s)", req.amount / UNIT, req.parts))
+            Ok(format!(
+                "recipient received exactly {} in {} part(s)",
+                req.amount / UNIT,
+                req.parts
+            ))
         } else {
-            Err(format!("recipient received {} instead of {}", after - before, req.amount))
+            Err(format!(
+                "recipient received {} instead of {}",
+                after - before,
+                req.amount
+            ))
         }
     });
     done(report, t, check)
@@ -190,11 +249,15 @@ async fn run_http(lab: &Lab, helix: &Helix, mut req: HttpCall, name: &str) -> Ro
     let t = Instant::now();
     let before = lab.state().http_served.get(name).copied().unwrap_or(0);
     let http = lab.http.clone();
-    let (res, report) = helix.run_mut(&mut req, async |c: &HttpCall| agent::call(&http, c).await).await;
+    let (res, report) = helix
+        .run_mut(&mut req, async |c: &HttpCall| agent::call(&http, c).await)
+        .await;
     let served = lab.state().http_served.get(name).copied().unwrap_or(0) - before;
     let check = outcome(&res).and_then(|_| {
         if served >= 1 {
-            Ok(format!("served after the repair ({served} successful call(s))"))
+            Ok(format!(
+                "served after the repair ({served} successful call(s))"
+            ))
         } else {
             Err("never served".into())
         }
@@ -205,12 +268,27 @@ async fn run_http(lab: &Lab, helix: &Helix, mut req: HttpCall, name: &str) -> Ro
 async fn run_stripe(lab: &Lab, helix: &Helix, mut req: StripeCharge) -> RowRun {
     let t = Instant::now();
     let http = lab.http.clone();
-    let (res, report) = helix.run_mut(&mut req, async |c: &StripeCharge| agent::stripe_charge(&http, c).await).await;
+    let (res, report) = helix
+        .run_mut(&mut req, async |c: &StripeCharge| {
+            agent::stripe_charge(&http, c).await
+        })
+        .await;
     let st = lab.state();
-    let paid: Vec<&Intent> = st.intents.iter().filter(|i| i.helix_key == req.key && i.status == "succeeded").collect();
+    let paid: Vec<&Intent> = st
+        .intents
+        .iter()
+        .filter(|i| i.helix_key == req.key && i.status == "succeeded")
+        .collect();
     let check = outcome(&res).and_then(|_| match paid.as_slice() {
-        [one] => Ok(format!("one succeeded payment intent {} on {}", one.id, one.payment_method)),
-        other => Err(format!("expected one succeeded intent for {}, saw {}", req.key, other.len())),
+        [one] => Ok(format!(
+            "one succeeded payment intent {} on {}",
+            one.id, one.payment_method
+        )),
+        other => Err(format!(
+            "expected one succeeded intent for {}, saw {}",
+            req.key,
+            other.len()
+        )),
     });
     done(report, t, check)
 }
@@ -277,14 +355,12 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
             resource(lab, "r4", &[ALPHA]);
             fund(lab, AGENT, &[(ALPHA, ten)]);
             let mut req = mpp(lab, "r4", ALPHA, ALPHA);
-            let mut st = lab.state();
-            if let Some(c) = st.chains.get_mut(&MAIN_CHAIN) {
+            if let Some(c) = lab.state().chains.get_mut(&MAIN_CHAIN) {
                 let n = c.nonce(AGENT);
                 req.nonce = Some(n);
                 // Another process with the same key sent three transactions.
                 c.set_nonce(AGENT, n + 3);
             }
-            drop(st);
             run_mpp(lab, helix, req).await
         }
         5 => {
@@ -300,20 +376,43 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
                 fee_token: ALPHA.into(),
                 chain_id: MAIN_CHAIN,
             };
-            let approve = Tx { to: "0x000000000000000000000000000000000000dead".into(), amount: 0, ..pay.clone() };
+            let approve = Tx {
+                to: "0x000000000000000000000000000000000000dead".into(),
+                amount: 0,
+                ..pay.clone()
+            };
             let mut req = BatchPayment {
                 rpc: lab.rpc(MAIN_CHAIN),
                 payer: AGENT.into(),
                 calls: vec![
-                    BatchCall { tx: pay, data: "0xa9059cbb".into(), is_payment: true },
-                    BatchCall { tx: approve, data: "0xdead".into(), is_payment: false },
+                    BatchCall {
+                        tx: pay,
+                        data: "0xa9059cbb".into(),
+                        is_payment: true,
+                    },
+                    BatchCall {
+                        tx: approve,
+                        data: "0xdead".into(),
+                        is_payment: false,
+                    },
                 ],
             };
             let http = lab.http.clone();
-            let (res, report) = helix.run_mut(&mut req, async |b: &BatchPayment| agent::send_batch(&http, b).await).await;
+            let (res, report) = helix
+                .run_mut(&mut req, async |b: &BatchPayment| {
+                    agent::send_batch(&http, b).await
+                })
+                .await;
             let landed = lab.state().transfers_to(MAIN_CHAIN, MERCHANT).len() - before;
             let check = outcome(&res).and_then(|_| {
-                if landed == 1 { Ok(format!("payment landed once; batch resubmitted with {} call(s)", req.calls.len())) } else { Err(format!("{landed} payments landed")) }
+                if landed == 1 {
+                    Ok(format!(
+                        "payment landed once; batch resubmitted with {} call(s)",
+                        req.calls.len()
+                    ))
+                } else {
+                    Err(format!("{landed} payments landed"))
+                }
             });
             done(report, t, check)
         }
@@ -343,12 +442,23 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
                 filled: Arc::new(Mutex::new(0)),
             };
             let http = lab.http.clone();
-            let (res, report) = helix.run_mut(&mut req, async |o: &SwapOrder| agent::swap(&http, o).await).await;
-            let got = lab.state().chains.get(&MAIN_CHAIN).map_or(0, |c| c.balance(ALPHA, AGENT));
+            let (res, report) = helix
+                .run_mut(&mut req, async |o: &SwapOrder| agent::swap(&http, o).await)
+                .await;
+            let got = lab
+                .state()
+                .chains
+                .get(&MAIN_CHAIN)
+                .map_or(0, |c| c.balance(ALPHA, AGENT));
             let floor = crate::executors::min_out(req.amount_in, 50);
             let check = outcome(&res).and_then(|_| {
                 if got >= floor {
-                    Ok(format!("bought {:.2} AlphaUSD for 100 ThetaUSD in {} parts (bound {:.2})", got as f64 / UNIT as f64, req.parts, floor as f64 / UNIT as f64))
+                    Ok(format!(
+                        "bought {:.2} AlphaUSD for 100 ThetaUSD in {} parts (bound {:.2})",
+                        got as f64 / UNIT as f64,
+                        req.parts,
+                        floor as f64 / UNIT as f64
+                    ))
                 } else {
                     Err(format!("bought {got}, below the bound {floor}"))
                 }
@@ -359,17 +469,24 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
             resource(lab, "r8", &[ALPHA, BETA]);
             fund(lab, AGENT, &[(ALPHA, ten), (BETA, ten)]);
             if let Some(c) = lab.state().chains.get_mut(&MAIN_CHAIN) {
-                c.blocked.insert((ALPHA.to_ascii_lowercase(), AGENT.to_ascii_lowercase()));
+                c.blocked
+                    .insert((ALPHA.to_ascii_lowercase(), AGENT.to_ascii_lowercase()));
             }
             run_mpp(lab, helix, mpp(lab, "r8", ALPHA, BETA)).await
         }
         10 => {
             lab.state().offramps_down.insert("alpha".into());
             let t = Instant::now();
-            let mut req = Payout { endpoint: lab.url("/offramp/alpha/payout"), amount: 25 * UNIT, account: "DE89 3704 0044 0532 0130 00".into() };
+            let mut req = Payout {
+                endpoint: lab.url("/offramp/alpha/payout"),
+                amount: 25 * UNIT,
+                account: "DE89 3704 0044 0532 0130 00".into(),
+            };
             let http = lab.http.clone();
             let before = lab.state().payouts.len();
-            let (res, report) = helix.run_mut(&mut req, async |p: &Payout| agent::payout(&http, p).await).await;
+            let (res, report) = helix
+                .run_mut(&mut req, async |p: &Payout| agent::payout(&http, p).await)
+                .await;
             let st = lab.state();
             let new = &st.payouts[before.min(st.payouts.len())..];
             let check = outcome(&res).and_then(|_| match new {
@@ -424,18 +541,52 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
         }
         18 => {
             lab.state().http_limited = 1;
-            run_http(lab, helix, HttpCall { url: lab.url("/http/limited"), deadline_ms: 5_000 }, "limited").await
+            run_http(
+                lab,
+                helix,
+                HttpCall {
+                    url: lab.url("/http/limited"),
+                    deadline_ms: 5_000,
+                },
+                "limited",
+            )
+            .await
         }
         19 => {
             lab.state().http_flaky = 1;
-            run_http(lab, helix, HttpCall { url: lab.url("/http/flaky"), deadline_ms: 5_000 }, "flaky").await
+            run_http(
+                lab,
+                helix,
+                HttpCall {
+                    url: lab.url("/http/flaky"),
+                    deadline_ms: 5_000,
+                },
+                "flaky",
+            )
+            .await
         }
         20 => {
             lab.state().http_slow_ms = 400;
-            run_http(lab, helix, HttpCall { url: lab.url("/http/slow"), deadline_ms: 200 }, "slow").await
+            run_http(
+                lab,
+                helix,
+                HttpCall {
+                    url: lab.url("/http/slow"),
+                    deadline_ms: 200,
+                },
+                "slow",
+            )
+            .await
         }
         21 => run_stripe(lab, helix, stripe_charge(lab, 21, "pm_card_chargeDeclined")).await,
-        22 => run_stripe(lab, helix, stripe_charge(lab, 22, "pm_card_chargeDeclinedExpiredCard")).await,
+        22 => {
+            run_stripe(
+                lab,
+                helix,
+                stripe_charge(lab, 22, "pm_card_chargeDeclinedExpiredCard"),
+            )
+            .await
+        }
         23 => {
             lab.state().stripe_rate_limited = 1;
             run_stripe(lab, helix, stripe_charge(lab, 23, "pm_card_visa")).await
@@ -445,7 +596,14 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
             lab.state().seed_failed_attempt(&req.key);
             run_stripe(lab, helix, req).await
         }
-        25 => run_stripe(lab, helix, stripe_charge(lab, 25, "pm_card_authenticationRequired")).await,
+        25 => {
+            run_stripe(
+                lab,
+                helix,
+                stripe_charge(lab, 25, "pm_card_authenticationRequired"),
+            )
+            .await
+        }
         _ => RowRun {
             report: Report::default(),
             ok: false,

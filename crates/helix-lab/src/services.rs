@@ -130,7 +130,10 @@ pub fn router(state: Shared) -> Router {
         .route("/stripe/v1/payment_intents", post(stripe_create))
         .route("/stripe/v1/payment_intents/search", get(stripe_search))
         .route("/stripe/v1/payment_intents/{id}", get(stripe_get))
-        .route("/stripe/v1/payment_intents/{id}/confirm", post(stripe_confirm))
+        .route(
+            "/stripe/v1/payment_intents/{id}/confirm",
+            post(stripe_confirm),
+        )
         .route("/lab/notify", post(notify))
         .with_state(state)
 }
@@ -160,7 +163,10 @@ async fn rpc(State(s): State<Shared>, Path(id): Path<u64>, body: Bytes) -> Respo
 fn problem(code: &str, status: StatusCode, detail: impl Into<String>) -> Response {
     let body = json!({"type": format!("{PROBLEMS}{code}"), "title": code, "status": status.as_u16(), "detail": detail.into()});
     let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     r
 }
 
@@ -180,16 +186,24 @@ async fn mpp(State(s): State<Shared>, Path(name): Path<String>, headers: HeaderM
     };
     if let Some(r) = headers.get("payment-receipt").and_then(|v| v.to_str().ok()) {
         return if st.receipts.get(r) == Some(&name) {
-            let mut resp = Json(json!({"data": format!("{name} content"), "receipt": r})).into_response();
+            let mut resp =
+                Json(json!({"data": format!("{name} content"), "receipt": r})).into_response();
             if let Ok(v) = HeaderValue::from_str(r) {
                 resp.headers_mut().insert("payment-receipt", v);
             }
             resp
         } else {
-            problem("verification-failed", StatusCode::PAYMENT_REQUIRED, "unknown receipt")
+            problem(
+                "verification-failed",
+                StatusCode::PAYMENT_REQUIRED,
+                "unknown receipt",
+            )
         };
     }
-    let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return challenge(&mut st, &name, &res);
     };
     let Some(cred) = auth
@@ -197,25 +211,56 @@ async fn mpp(State(s): State<Shared>, Path(name): Path<String>, headers: HeaderM
         .and_then(|c| URL_SAFE_NO_PAD.decode(c.trim()).ok())
         .and_then(|b| serde_json::from_slice::<Credential>(&b).ok())
     else {
-        return problem("malformed-credential", StatusCode::PAYMENT_REQUIRED, "credential is not base64url JSON");
+        return problem(
+            "malformed-credential",
+            StatusCode::PAYMENT_REQUIRED,
+            "credential is not base64url JSON",
+        );
     };
     let Some(issued) = st.challenges.get(&cred.id).cloned() else {
-        return problem("invalid-challenge", StatusCode::PAYMENT_REQUIRED, format!("unknown challenge id {}", cred.id));
+        return problem(
+            "invalid-challenge",
+            StatusCode::PAYMENT_REQUIRED,
+            format!("unknown challenge id {}", cred.id),
+        );
     };
     if issued.resource != name {
-        return problem("invalid-challenge", StatusCode::PAYMENT_REQUIRED, "challenge was issued for another resource");
+        return problem(
+            "invalid-challenge",
+            StatusCode::PAYMENT_REQUIRED,
+            "challenge was issued for another resource",
+        );
     }
     if issued.used {
-        return problem("invalid-challenge", StatusCode::PAYMENT_REQUIRED, "challenge already used (replay)");
+        return problem(
+            "invalid-challenge",
+            StatusCode::PAYMENT_REQUIRED,
+            "challenge already used (replay)",
+        );
     }
     if now_secs() >= issued.expires_at {
-        return problem("invalid-challenge", StatusCode::PAYMENT_REQUIRED, format!("Challenge expired at unix time {}", issued.expires_at));
+        return problem(
+            "invalid-challenge",
+            StatusCode::PAYMENT_REQUIRED,
+            format!("Challenge expired at unix time {}", issued.expires_at),
+        );
     }
     if !eq(&cred.tx.token, &issued.currency) {
-        return problem("method-unsupported", StatusCode::PAYMENT_REQUIRED, "credential pays in another currency than its challenge");
+        return problem(
+            "method-unsupported",
+            StatusCode::PAYMENT_REQUIRED,
+            "credential pays in another currency than its challenge",
+        );
     }
-    if !eq(&cred.tx.to, &res.recipient) || cred.tx.amount != res.price || cred.tx.chain_id != res.chain_id {
-        return problem("verification-failed", StatusCode::PAYMENT_REQUIRED, "transaction does not match the challenge");
+    if !eq(&cred.tx.to, &res.recipient)
+        || cred.tx.amount != res.price
+        || cred.tx.chain_id != res.chain_id
+    {
+        return problem(
+            "verification-failed",
+            StatusCode::PAYMENT_REQUIRED,
+            "transaction does not match the challenge",
+        );
     }
     let Some(chain) = st.chains.get_mut(&res.chain_id) else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
@@ -231,7 +276,10 @@ async fn mpp(State(s): State<Shared>, Path(name): Path<String>, headers: HeaderM
     if let Some(i) = st.challenges.get_mut(&cred.id) {
         i.used = true;
     }
-    let receipt = URL_SAFE_NO_PAD.encode(json!({"status": "success", "method": "tempo", "reference": hash, "challengeId": cred.id}).to_string());
+    let receipt = URL_SAFE_NO_PAD.encode(
+        json!({"status": "success", "method": "tempo", "reference": hash, "challengeId": cred.id})
+            .to_string(),
+    );
     st.receipts.insert(receipt.clone(), name.clone());
     let mut resp = if res.fail_after_payment_once {
         if let Some(r) = st.resources.get_mut(&name) {
@@ -248,7 +296,11 @@ async fn mpp(State(s): State<Shared>, Path(name): Path<String>, headers: HeaderM
 }
 
 fn challenge(st: &mut LabState, name: &str, res: &Resource) -> Response {
-    let mut resp = problem("payment-required", StatusCode::PAYMENT_REQUIRED, "payment required");
+    let mut resp = problem(
+        "payment-required",
+        StatusCode::PAYMENT_REQUIRED,
+        "payment required",
+    );
     for c in &res.currencies {
         let id = format!("{:016x}", rand::random::<u64>());
         let request = encode_request(&ChargeRequest {
@@ -267,7 +319,9 @@ fn challenge(st: &mut LabState, name: &str, res: &Resource) -> Response {
                 used: false,
             },
         );
-        let h = format!(r#"Payment id="{id}", realm="helix-lab", method="tempo", intent="charge", request="{request}", expires="{expires_at}""#);
+        let h = format!(
+            r#"Payment id="{id}", realm="helix-lab", method="tempo", intent="charge", request="{request}", expires="{expires_at}""#
+        );
         if let Ok(v) = HeaderValue::from_str(&h) {
             resp.headers_mut().append(header::WWW_AUTHENTICATE, v);
         }
@@ -280,7 +334,12 @@ impl LabState {
     pub fn stale_challenge(&mut self, name: &str) -> Option<String> {
         let res = self.resources.get(name)?.clone();
         let resp = challenge(self, name, &res);
-        let h = resp.headers().get(header::WWW_AUTHENTICATE)?.to_str().ok()?.to_owned();
+        let h = resp
+            .headers()
+            .get(header::WWW_AUTHENTICATE)?
+            .to_str()
+            .ok()?
+            .to_owned();
         let id = helix_http::mpp::parse_challenge(&h).ok()?.id;
         self.challenges.get_mut(&id)?.expires_at = now_secs().saturating_sub(60);
         Some(h)
@@ -301,7 +360,14 @@ impl LabState {
             StatusCode::PAYMENT_REQUIRED,
             json!({"type": "card_error", "code": "card_declined", "decline_code": "generic_decline", "message": "Your card was declined.", "payment_intent": intent_json(&intent)}),
         );
-        self.stripe_keys.insert(key.into(), ("seeded: payment_method=pm_card_chargeDeclined".into(), code, body));
+        self.stripe_keys.insert(
+            key.into(),
+            (
+                "seeded: payment_method=pm_card_chargeDeclined".into(),
+                code,
+                body,
+            ),
+        );
         self.intents.push(intent);
     }
 
@@ -309,17 +375,31 @@ impl LabState {
     pub fn transfers_to(&self, chain: u64, to: &str) -> Vec<crate::chain::Landed> {
         self.chains
             .get(&chain)
-            .map(|c| c.landed.iter().filter(|l| eq(&l.tx.to, to)).cloned().collect())
+            .map(|c| {
+                c.landed
+                    .iter()
+                    .filter(|l| eq(&l.tx.to, to))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
 
-async fn offramp(State(s): State<Shared>, Path(name): Path<String>, Json(body): Json<Value>) -> Response {
+async fn offramp(
+    State(s): State<Shared>,
+    Path(name): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let mut st = lock(&s);
     if st.offramps_down.contains(&name) {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"message": format!("payout failed: off-ramp provider {name} is unavailable")}))).into_response();
     }
-    let amount = body.get("amount").and_then(Value::as_str).and_then(|a| a.parse().ok()).unwrap_or(0);
+    let amount = body
+        .get("amount")
+        .and_then(Value::as_str)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0);
     st.payouts.push((name.clone(), amount));
     Json(json!({"status": "paid_out", "provider": name})).into_response()
 }
@@ -331,7 +411,8 @@ async fn http(State(s): State<Shared>, Path(name): Path<String>) -> Response {
             "limited" if st.http_limited > 0 => {
                 st.http_limited -= 1;
                 let mut r = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return r;
             }
             "flaky" if st.http_flaky > 0 => {
@@ -353,21 +434,40 @@ fn privy_error(status: StatusCode, msg: String, code: &str) -> Response {
     (status, Json(json!({"error": msg, "code": code}))).into_response()
 }
 
-async fn privy(State(s): State<Shared>, Path(wallet): Path<String>, Json(body): Json<Value>) -> Response {
+async fn privy(
+    State(s): State<Shared>,
+    Path(wallet): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let mut st = lock(&s);
     let caip2 = body.get("caip2").and_then(Value::as_str).unwrap_or("");
     let want = format!("eip155:{}", st.privy_chain);
     if caip2 != want {
         return privy_error(
             StatusCode::BAD_REQUEST,
-            format!("Privy wallet {wallet} is provisioned on Tempo (chainId: {}) but transaction targets {caip2}. Cannot sign for mismatched chain", st.privy_chain),
+            format!(
+                "Privy wallet {wallet} is provisioned on Tempo (chainId: {}) but transaction targets {caip2}. Cannot sign for mismatched chain",
+                st.privy_chain
+            ),
             "invalid_data",
         );
     }
-    let t = body.pointer("/params/transaction").cloned().unwrap_or(Value::Null);
+    let t = body
+        .pointer("/params/transaction")
+        .cloned()
+        .unwrap_or(Value::Null);
     let s_of = |k: &str| t.get(k).and_then(Value::as_str).map(str::to_owned);
-    let (Some(from), Some(to), Some(token), Some(value)) = (s_of("from"), s_of("to"), s_of("token"), s_of("value").and_then(|v| v.parse::<u128>().ok())) else {
-        return privy_error(StatusCode::BAD_REQUEST, "Invalid transaction: from, to, token and value are required".into(), "invalid_data");
+    let (Some(from), Some(to), Some(token), Some(value)) = (
+        s_of("from"),
+        s_of("to"),
+        s_of("token"),
+        s_of("value").and_then(|v| v.parse::<u128>().ok()),
+    ) else {
+        return privy_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid transaction: from, to, token and value are required".into(),
+            "invalid_data",
+        );
     };
     if value > st.privy_limit {
         return privy_error(
@@ -382,17 +482,23 @@ async fn privy(State(s): State<Shared>, Path(wallet): Path<String>, Json(body): 
     }
     let chain_id = st.privy_chain;
     let Some(chain) = st.chains.get(&chain_id) else {
-        return privy_error(StatusCode::INTERNAL_SERVER_ERROR, "chain unavailable".into(), "internal_error");
+        return privy_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "chain unavailable".into(),
+            "internal_error",
+        );
     };
     let chain_nonce = chain.nonce(&from);
-    if let Some(n) = t.get("nonce").and_then(Value::as_u64) {
-        if n != chain_nonce {
-            return privy_error(
-                StatusCode::BAD_REQUEST,
-                format!("Transaction nonce mismatch: wallet internal nonce={n} but chain nonce={chain_nonce}. Two pending transactions may be stuck in mempool"),
-                "invalid_data",
-            );
-        }
+    if let Some(n) = t.get("nonce").and_then(Value::as_u64)
+        && n != chain_nonce
+    {
+        return privy_error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Transaction nonce mismatch: wallet internal nonce={n} but chain nonce={chain_nonce}. Two pending transactions may be stuck in mempool"
+            ),
+            "invalid_data",
+        );
     }
     let fee_token = s_of("fee_token");
     if fee_token.is_none() && st.privy_sponsor == 0 {
@@ -413,7 +519,11 @@ async fn privy(State(s): State<Shared>, Path(wallet): Path<String>, Json(body): 
         chain_id,
     };
     let Some(chain) = st.chains.get_mut(&chain_id) else {
-        return privy_error(StatusCode::INTERNAL_SERVER_ERROR, "chain unavailable".into(), "internal_error");
+        return privy_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "chain unavailable".into(),
+            "internal_error",
+        );
     };
     if sponsored {
         // The sponsor pays the fee: credit it to the sender first.
@@ -425,7 +535,8 @@ async fn privy(State(s): State<Shared>, Path(wallet): Path<String>, Json(body): 
             if sponsored {
                 st.privy_sponsor = st.privy_sponsor.saturating_sub(crate::tokens::FEE);
             }
-            Json(json!({"method": "eth_sendTransaction", "data": {"hash": hash, "caip2": caip2}})).into_response()
+            Json(json!({"method": "eth_sendTransaction", "data": {"hash": hash, "caip2": caip2}}))
+                .into_response()
         }
         Err(e) => privy_error(StatusCode::BAD_REQUEST, e.message, "transaction_failed"),
     }
@@ -440,7 +551,11 @@ fn intent_json(i: &Intent) -> Value {
            "payment_method": i.payment_method, "status": i.status, "metadata": {"helix_key": i.helix_key}})
 }
 
-async fn stripe_create(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn stripe_create(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let mut st = lock(&s);
     if st.stripe_rate_limited > 0 {
         st.stripe_rate_limited -= 1;
@@ -448,46 +563,102 @@ async fn stripe_create(State(s): State<Shared>, headers: HeaderMap, Form(f): For
             StatusCode::TOO_MANY_REQUESTS,
             json!({"type": "rate_limit_error", "message": "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests."}),
         );
-        return (StatusCode::from_u16(code).unwrap_or(StatusCode::TOO_MANY_REQUESTS), Json(body)).into_response();
+        return (
+            StatusCode::from_u16(code).unwrap_or(StatusCode::TOO_MANY_REQUESTS),
+            Json(body),
+        )
+            .into_response();
     }
     let mut fields: Vec<_> = f.iter().collect();
     fields.sort();
     let fingerprint = format!("{fields:?}");
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    if let Some(k) = &key {
-        if let Some((fp, code, body)) = st.stripe_keys.get(k) {
-            let (code, body) = if *fp == fingerprint {
-                (*code, body.clone())
-            } else {
-                stripe_error(StatusCode::BAD_REQUEST, json!({"type": "idempotency_error", "message": format!(
-                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{k}' if you meant to execute a different request.")}))
-            };
-            return (StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST), Json(body)).into_response();
-        }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(k) = &key
+        && let Some((fp, code, body)) = st.stripe_keys.get(k)
+    {
+        let (code, body) = if *fp == fingerprint {
+            (*code, body.clone())
+        } else {
+            stripe_error(
+                StatusCode::BAD_REQUEST,
+                json!({"type": "idempotency_error", "message": format!(
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{k}' if you meant to execute a different request.")}),
+            )
+        };
+        return (
+            StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
+            Json(body),
+        )
+            .into_response();
     }
     let (code, body) = create_intent(&mut st, &f);
     if let Some(k) = key {
         st.stripe_keys.insert(k, (fingerprint, code, body.clone()));
     }
-    (StatusCode::from_u16(code).unwrap_or(StatusCode::OK), Json(body)).into_response()
+    (
+        StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
+        Json(body),
+    )
+        .into_response()
 }
 
 fn create_intent(st: &mut LabState, f: &HashMap<String, String>) -> (u16, Value) {
-    let Some(amount) = f.get("amount").and_then(|a| a.parse::<u64>().ok()).filter(|a| *a > 0) else {
-        return stripe_error(StatusCode::BAD_REQUEST, json!({"type": "invalid_request_error", "code": "parameter_invalid_integer", "param": "amount", "message": "Invalid positive integer"}));
+    let Some(amount) = f
+        .get("amount")
+        .and_then(|a| a.parse::<u64>().ok())
+        .filter(|a| *a > 0)
+    else {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            json!({"type": "invalid_request_error", "code": "parameter_invalid_integer", "param": "amount", "message": "Invalid positive integer"}),
+        );
     };
     let pm = f.get("payment_method").cloned().unwrap_or_default();
     let helix_key = f.get("metadata[helix_key]").cloned().unwrap_or_default();
     let id = format!("pi_{:012x}", rand::random::<u64>() >> 16);
     let (status, error) = match pm.as_str() {
         "pm_card_visa" | "pm_card_mastercard" => ("succeeded", None),
-        "pm_card_chargeDeclined" => ("requires_payment_method", Some(json!({"type": "card_error", "code": "card_declined", "decline_code": "generic_decline", "message": "Your card was declined."}))),
-        "pm_card_chargeDeclinedInsufficientFunds" => ("requires_payment_method", Some(json!({"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}))),
-        "pm_card_chargeDeclinedExpiredCard" => ("requires_payment_method", Some(json!({"type": "card_error", "code": "expired_card", "param": "exp_month", "message": "Your card has expired."}))),
-        "pm_card_authenticationRequired" => ("requires_action", Some(json!({"type": "card_error", "code": "authentication_required", "decline_code": "authentication_required", "message": "Your card was declined. This transaction requires authentication."}))),
-        _ => return stripe_error(StatusCode::BAD_REQUEST, json!({"type": "invalid_request_error", "code": "resource_missing", "param": "payment_method", "message": format!("No such PaymentMethod: '{pm}'")})),
+        "pm_card_chargeDeclined" => (
+            "requires_payment_method",
+            Some(
+                json!({"type": "card_error", "code": "card_declined", "decline_code": "generic_decline", "message": "Your card was declined."}),
+            ),
+        ),
+        "pm_card_chargeDeclinedInsufficientFunds" => (
+            "requires_payment_method",
+            Some(
+                json!({"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}),
+            ),
+        ),
+        "pm_card_chargeDeclinedExpiredCard" => (
+            "requires_payment_method",
+            Some(
+                json!({"type": "card_error", "code": "expired_card", "param": "exp_month", "message": "Your card has expired."}),
+            ),
+        ),
+        "pm_card_authenticationRequired" => (
+            "requires_action",
+            Some(
+                json!({"type": "card_error", "code": "authentication_required", "decline_code": "authentication_required", "message": "Your card was declined. This transaction requires authentication."}),
+            ),
+        ),
+        _ => {
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                json!({"type": "invalid_request_error", "code": "resource_missing", "param": "payment_method", "message": format!("No such PaymentMethod: '{pm}'")}),
+            );
+        }
     };
-    let intent = Intent { id, amount, payment_method: pm, status: status.into(), helix_key };
+    let intent = Intent {
+        id,
+        amount,
+        payment_method: pm,
+        status: status.into(),
+        helix_key,
+    };
     let json_intent = intent_json(&intent);
     st.intents.push(intent);
     match error {
@@ -499,14 +670,32 @@ fn create_intent(st: &mut LabState, f: &HashMap<String, String>) -> (u16, Value)
     }
 }
 
-async fn stripe_search(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn stripe_search(
+    State(s): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let st = lock(&s);
     let query = q.get("query").cloned().unwrap_or_default();
-    let Some(k) = query.strip_prefix("metadata['helix_key']:'").and_then(|r| r.strip_suffix('\'')) else {
-        let (code, body) = stripe_error(StatusCode::BAD_REQUEST, json!({"type": "invalid_request_error", "message": "the lab supports metadata['helix_key']:'...' queries only"}));
-        return (StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST), Json(body)).into_response();
+    let Some(k) = query
+        .strip_prefix("metadata['helix_key']:'")
+        .and_then(|r| r.strip_suffix('\''))
+    else {
+        let (code, body) = stripe_error(
+            StatusCode::BAD_REQUEST,
+            json!({"type": "invalid_request_error", "message": "the lab supports metadata['helix_key']:'...' queries only"}),
+        );
+        return (
+            StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
+            Json(body),
+        )
+            .into_response();
     };
-    let data: Vec<Value> = st.intents.iter().filter(|i| i.helix_key == k).map(intent_json).collect();
+    let data: Vec<Value> = st
+        .intents
+        .iter()
+        .filter(|i| i.helix_key == k)
+        .map(intent_json)
+        .collect();
     Json(json!({"object": "search_result", "data": data, "has_more": false})).into_response()
 }
 
@@ -536,10 +725,13 @@ async fn stripe_confirm(State(s): State<Shared>, Path(id): Path<String>) -> Resp
 /// 3-D Secure for the named intent when told to.
 async fn notify(State(s): State<Shared>, Json(note): Json<Value>) -> Response {
     let mut st = lock(&s);
-    if let Some(id) = note.get("payment_intent").and_then(Value::as_str) {
-        if let Some(i) = st.intents.iter_mut().find(|i| i.id == id && i.status == "requires_action") {
-            i.status = "requires_confirmation".into();
-        }
+    if let Some(id) = note.get("payment_intent").and_then(Value::as_str)
+        && let Some(i) = st
+            .intents
+            .iter_mut()
+            .find(|i| i.id == id && i.status == "requires_action")
+    {
+        i.status = "requires_confirmation".into();
     }
     st.notifications.push(note);
     StatusCode::NO_CONTENT.into_response()

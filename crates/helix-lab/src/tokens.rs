@@ -20,10 +20,22 @@ pub struct Token {
 
 /// Every lab token.
 pub const TOKENS: &[Token] = &[
-    Token { symbol: "pathUSD", address: PATH_USD },
-    Token { symbol: "AlphaUSD", address: ALPHA },
-    Token { symbol: "BetaUSD", address: BETA },
-    Token { symbol: "ThetaUSD", address: THETA },
+    Token {
+        symbol: "pathUSD",
+        address: PATH_USD,
+    },
+    Token {
+        symbol: "AlphaUSD",
+        address: ALPHA,
+    },
+    Token {
+        symbol: "BetaUSD",
+        address: BETA,
+    },
+    Token {
+        symbol: "ThetaUSD",
+        address: THETA,
+    },
 ];
 
 /// Symbol of an address (for tables and messages).

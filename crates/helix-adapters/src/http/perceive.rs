@@ -1,5 +1,6 @@
 use helix_core::{
-    Category as K, ErrorSignal, Evidence as E, FailureCode as C, Platform, Severity, TransportKind as T,
+    Category as K, ErrorSignal, Evidence as E, FailureCode as C, Platform, Severity,
+    TransportKind as T,
 };
 
 use crate::classifier::Verdict;
@@ -54,36 +55,93 @@ const fn rule(
 }
 
 /// Amount words: "500 USDC" is an amount, not a status.
-const AMOUNTS: &[&str] = &["usdc", "usd", "usdt", "tokens", "amount", "limit", "requested", "balance", "$"];
+const AMOUNTS: &[&str] = &[
+    "usdc",
+    "usd",
+    "usdt",
+    "tokens",
+    "amount",
+    "limit",
+    "requested",
+    "balance",
+    "$",
+];
 
 pub const RULES: &[Rule] = &[
     rule(
         "rate-limit",
         C::RateLimited,
         K::Throttle,
-        &[&["rate limit", "rate limited", "rate-limited", "ratelimit*", "rate_limit", "too many requests", "throttl*", "slow down", "quota exceeded", "request limit exceeded", "retry after", "retry-after"]],
+        &[&[
+            "rate limit",
+            "rate limited",
+            "rate-limited",
+            "ratelimit*",
+            "rate_limit",
+            "too many requests",
+            "throttl*",
+            "slow down",
+            "quota exceeded",
+            "request limit exceeded",
+            "retry after",
+            "retry-after",
+        ]],
         &[],
     ),
-    rule("status-429", C::RateLimited, K::Throttle, &[&["429"], &["http", "status", "error", "code", "response", "got"]], AMOUNTS),
+    rule(
+        "status-429",
+        C::RateLimited,
+        K::Throttle,
+        &[
+            &["429"],
+            &["http", "status", "error", "code", "response", "got"],
+        ],
+        AMOUNTS,
+    ),
     rule(
         "server-error",
         C::ServerError,
         K::Service,
-        &[&["internal server error", "bad gateway", "service unavailable", "gateway timeout", "server error", "upstream error", "temporarily unavailable", "upstream connect error", "server is overloaded", "overloaded"]],
+        &[&[
+            "internal server error",
+            "bad gateway",
+            "service unavailable",
+            "gateway timeout",
+            "server error",
+            "upstream error",
+            "temporarily unavailable",
+            "upstream connect error",
+            "server is overloaded",
+            "overloaded",
+        ]],
         &[],
     ),
     rule(
         "status-5xx",
         C::ServerError,
         K::Service,
-        &[&["500", "502", "503", "504"], &["http", "status", "error", "code", "response", "got", "returned"]],
+        &[
+            &["500", "502", "503", "504"],
+            &[
+                "http", "status", "error", "code", "response", "got", "returned",
+            ],
+        ],
         AMOUNTS,
     ),
     rule(
         "timeout",
         C::Timeout,
         K::Service,
-        &[&["timed out", "timeout", "time out", "deadline exceeded", "took too long", "no response within", "did not respond", "elapsed"]],
+        &[&[
+            "timed out",
+            "timeout",
+            "time out",
+            "deadline exceeded",
+            "took too long",
+            "no response within",
+            "did not respond",
+            "elapsed",
+        ]],
         &[],
     ),
 ];

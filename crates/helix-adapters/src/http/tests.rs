@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use helix_core::{Adapter, Category as K, ErrorSignal, Evidence, FailureCode as C, Platform::Http, TransportKind};
+use helix_core::{
+    Adapter, Category as K, ErrorSignal, Evidence, FailureCode as C, Platform::Http, TransportKind,
+};
 
 use crate::testutil::{C as CL, all_classify, none_classify, signal};
 
@@ -62,7 +64,9 @@ fn row_20_timeout() {
         Http,
     );
     let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "whatever");
-    let f = CL.perceive(&helix_core::IntoSignal::to_signal(&io)).unwrap();
+    let f = CL
+        .perceive(&helix_core::IntoSignal::to_signal(&io))
+        .unwrap();
     assert_eq!((f.code, f.evidence), (C::Timeout, Evidence::Typed));
 }
 
@@ -91,5 +95,8 @@ fn amounts_are_not_statuses_and_success_is_not_failure() {
         "the weather is nice",
     ]);
     // A success report that also says something failed is a failure.
-    assert!(CL.classify_message("payment succeeded but the service returned 500 internal server error").is_some());
+    assert!(
+        CL.classify_message("payment succeeded but the service returned 500 internal server error")
+            .is_some()
+    );
 }

@@ -5,9 +5,17 @@ use crate::rules::Rule;
 use crate::tempo::{extract_chain_id, extract_nonce};
 
 fn extract_limit(m: &str, f: &mut Facts) {
-    f.limit_amount = ["transfer to", "limit of", "limited to", "limit is", "max", "maximum", "limits"]
-        .iter()
-        .find_map(|k| amount_after(m, k));
+    f.limit_amount = [
+        "transfer to",
+        "limit of",
+        "limited to",
+        "limit is",
+        "max",
+        "maximum",
+        "limits",
+    ]
+    .iter()
+    .find_map(|k| amount_after(m, k));
     f.required_amount = ["requested:", "requested", "attempted", "amount:"]
         .iter()
         .find_map(|k| amount_after(m, k));
@@ -40,8 +48,25 @@ pub const RULES: &[Rule] = &[
         C::PolicyViolation,
         K::Policy,
         &[
-            &["policy", "policies", "amount_exceeds_limit", "spending limit", "spend limit", "transfer limit"],
-            &["exceed*", "limit*", "rejected", "denied", "violat*", "not allowed", "disallowed", "above", "over the"],
+            &[
+                "policy",
+                "policies",
+                "amount_exceeds_limit",
+                "spending limit",
+                "spend limit",
+                "transfer limit",
+            ],
+            &[
+                "exceed*",
+                "limit*",
+                "rejected",
+                "denied",
+                "violat*",
+                "not allowed",
+                "disallowed",
+                "above",
+                "over the",
+            ],
         ],
         extract_limit,
     ),
@@ -49,7 +74,18 @@ pub const RULES: &[Rule] = &[
         "wallet-nonce",
         C::VerificationFailed,
         K::Signature,
-        &[&["wallet", "embedded", "server wallet"], &["nonce"], &["mismatch*", "desync*", "out of sync", "stuck", "behind", "ahead"]],
+        &[
+            &["wallet", "embedded", "server wallet"],
+            &["nonce"],
+            &[
+                "mismatch*",
+                "desync*",
+                "out of sync",
+                "stuck",
+                "behind",
+                "ahead",
+            ],
+        ],
         extract_nonce,
     ),
     rule(
@@ -57,8 +93,27 @@ pub const RULES: &[Rule] = &[
         C::PaymentInsufficient,
         K::Fee,
         &[
-            &["sponsor", "sponsorship", "sponsored", "paymaster", "gas tank", "gas credits"],
-            &["depleted", "exhausted", "insufficient", "empty", "ran out", "out of funds", "no balance", "zero balance", "has 0", "cannot pay", "not enough"],
+            &[
+                "sponsor",
+                "sponsorship",
+                "sponsored",
+                "paymaster",
+                "gas tank",
+                "gas credits",
+            ],
+            &[
+                "depleted",
+                "exhausted",
+                "insufficient",
+                "empty",
+                "ran out",
+                "out of funds",
+                "no balance",
+                "zero balance",
+                "has 0",
+                "cannot pay",
+                "not enough",
+            ],
         ],
         no_facts,
     ),
@@ -68,8 +123,20 @@ pub const RULES: &[Rule] = &[
         K::Network,
         &[
             &["provisioned", "wallet"],
-            &["chain", "chainid", "chain id", "network", "mainnet", "caip2", "caip-2"],
-            &["mismatch*", "mismatched", "different", "wrong", "cannot sign", "not supported", "unsupported", "not enabled", "targets"],
+            &[
+                "chain", "chainid", "chain id", "network", "mainnet", "caip2", "caip-2",
+            ],
+            &[
+                "mismatch*",
+                "mismatched",
+                "different",
+                "wrong",
+                "cannot sign",
+                "not supported",
+                "unsupported",
+                "not enabled",
+                "targets",
+            ],
         ],
         extract_chain_id,
     ),

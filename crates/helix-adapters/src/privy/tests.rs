@@ -37,7 +37,12 @@ fn row_15_nonce_desync() {
         Privy,
     );
     assert_eq!(
-        CL.classify_message("Transaction nonce mismatch: wallet internal nonce=47 but chain nonce=45").unwrap().facts.expected_nonce,
+        CL.classify_message(
+            "Transaction nonce mismatch: wallet internal nonce=47 but chain nonce=45"
+        )
+        .unwrap()
+        .facts
+        .expected_nonce,
         Some(45)
     );
 }

@@ -1,4 +1,6 @@
-use helix_core::{Adapter, Category as K, ErrorSignal, Evidence, FailureCode as C, Platform::Stripe};
+use helix_core::{
+    Adapter, Category as K, ErrorSignal, Evidence, FailureCode as C, Platform::Stripe,
+};
 
 use crate::testutil::{C as CL, all_classify};
 
@@ -20,10 +22,24 @@ fn row_21_card_declined() {
         K::Card,
         Stripe,
     );
-    for decline in ["insufficient_funds", "do_not_honor", "generic_decline", "fraudulent"] {
-        let s = stripe(402, &format!(r#"{{"error":{{"type":"card_error","code":"card_declined","decline_code":"{decline}","message":"Your card was declined."}}}}"#));
+    for decline in [
+        "insufficient_funds",
+        "do_not_honor",
+        "generic_decline",
+        "fraudulent",
+    ] {
+        let s = stripe(
+            402,
+            &format!(
+                r#"{{"error":{{"type":"card_error","code":"card_declined","decline_code":"{decline}","message":"Your card was declined."}}}}"#
+            ),
+        );
         let f = CL.perceive(&s).unwrap();
-        assert_eq!((f.code, f.evidence), (C::CardDeclined, Evidence::PlatformCode), "{decline}");
+        assert_eq!(
+            (f.code, f.evidence),
+            (C::CardDeclined, Evidence::PlatformCode),
+            "{decline}"
+        );
     }
 }
 
@@ -41,15 +57,24 @@ fn row_22_card_expired() {
         K::Card,
         Stripe,
     );
-    let s = stripe(402, r#"{"error":{"type":"card_error","code":"expired_card","message":"Your card has expired.","param":"exp_month"}}"#);
+    let s = stripe(
+        402,
+        r#"{"error":{"type":"card_error","code":"expired_card","message":"Your card has expired.","param":"exp_month"}}"#,
+    );
     assert_eq!(CL.perceive(&s).unwrap().code, C::CardExpired);
 }
 
 #[test]
 fn row_23_rate_limit() {
-    let s = stripe(429, r#"{"error":{"type":"rate_limit_error","message":"Too many requests hit the API too quickly. We recommend an exponential backoff of your requests."}}"#);
+    let s = stripe(
+        429,
+        r#"{"error":{"type":"rate_limit_error","message":"Too many requests hit the API too quickly. We recommend an exponential backoff of your requests."}}"#,
+    );
     let f = CL.perceive(&s).unwrap();
-    assert_eq!((f.code, f.category, f.platform), (C::RateLimited, K::Throttle, Stripe));
+    assert_eq!(
+        (f.code, f.category, f.platform),
+        (C::RateLimited, K::Throttle, Stripe)
+    );
     for m in [
         "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.",
         "rate_limit: Request rate limit exceeded",
@@ -76,7 +101,10 @@ fn row_24_idempotency_conflict() {
         K::Request,
         Stripe,
     );
-    let s = stripe(400, r#"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}"#);
+    let s = stripe(
+        400,
+        r#"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}"#,
+    );
     assert_eq!(CL.perceive(&s).unwrap().code, C::IdempotencyConflict);
 }
 
@@ -94,6 +122,9 @@ fn row_25_authentication_required() {
         K::Card,
         Stripe,
     );
-    let s = stripe(402, r#"{"error":{"type":"card_error","code":"card_declined","decline_code":"authentication_required","message":"Your card was declined. This transaction requires authentication."}}"#);
+    let s = stripe(
+        402,
+        r#"{"error":{"type":"card_error","code":"card_declined","decline_code":"authentication_required","message":"Your card was declined. This transaction requires authentication."}}"#,
+    );
     assert_eq!(CL.perceive(&s).unwrap().code, C::ActionRequired);
 }

@@ -11,10 +11,10 @@ use crate::selectors::{KNOWN, parse_hex, selector, selector_in_message};
 pub const MPP_PROBLEM_BASE: &str = "https://paymentauth.org/problems/";
 
 pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
-    if let Some(t) = &s.problem_type {
-        if let Some(v) = problem(t, &s.message) {
-            return Some(v);
-        }
+    if let Some(t) = &s.problem_type
+        && let Some(v) = problem(t, &s.message)
+    {
+        return Some(v);
     }
     if let Some(v) = revert(s) {
         return Some(v);
@@ -24,14 +24,16 @@ pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
         // in a TIP-20, often the charged one. A probe that saw the charged
         // balance short says it is the charge, not the fee.
         return Some(match (s.facts.payer_balance, s.facts.required_amount) {
-            (Some(b), Some(r)) if b < r => Verdict::new(C::PaymentInsufficient, K::Balance, E::Probe),
+            (Some(b), Some(r)) if b < r => {
+                Verdict::new(C::PaymentInsufficient, K::Balance, E::Probe)
+            }
             _ => Verdict::new(C::PaymentInsufficient, K::Fee, E::Rpc),
         });
     }
-    if let (Some(b), Some(r)) = (s.facts.payer_balance, s.facts.required_amount) {
-        if b < r {
-            return Some(Verdict::new(C::PaymentInsufficient, K::Balance, E::Probe));
-        }
+    if let (Some(b), Some(r)) = (s.facts.payer_balance, s.facts.required_amount)
+        && b < r
+    {
+        return Some(Verdict::new(C::PaymentInsufficient, K::Balance, E::Probe));
     }
     if s.http_status.is_some_and(|st| st >= 500) && s.facts.payment_receipt.is_some() {
         // The server issued a receipt and then failed: paid, not served.
@@ -48,9 +50,13 @@ fn mentions_fee(msg: &str) -> bool {
 fn problem(t: &str, msg: &str) -> Option<Verdict> {
     let name = t.rsplit('/').next().unwrap_or(t);
     Some(match name {
-        "payment-insufficient" if mentions_fee(msg) => Verdict::new(C::PaymentInsufficient, K::Fee, E::ProblemType),
+        "payment-insufficient" if mentions_fee(msg) => {
+            Verdict::new(C::PaymentInsufficient, K::Fee, E::ProblemType)
+        }
         "payment-insufficient" => Verdict::new(C::PaymentInsufficient, K::Balance, E::ProblemType),
-        "invalid-challenge" | "malformed-credential" => Verdict::new(C::InvalidChallenge, K::Session, E::ProblemType),
+        "invalid-challenge" | "malformed-credential" => {
+            Verdict::new(C::InvalidChallenge, K::Session, E::ProblemType)
+        }
         "payment-expired" => Verdict::new(C::PaymentExpired, K::Session, E::ProblemType),
         "method-unsupported" => Verdict::new(C::MethodUnsupported, K::Currency, E::ProblemType),
         "verification-failed" => Verdict::new(C::VerificationFailed, K::Signature, E::ProblemType),
@@ -74,19 +80,32 @@ fn revert(s: &ErrorSignal) -> Option<Verdict> {
 
 /// Reads the nonce the chain expects from the usual phrasings.
 pub fn extract_nonce(m: &str, f: &mut Facts) {
-    f.expected_nonce = ["next nonce", "chain nonce", "expected nonce", "expected", "state:", "account nonce"]
-        .iter()
-        .find_map(|k| int_after(m, k));
+    f.expected_nonce = [
+        "next nonce",
+        "chain nonce",
+        "expected nonce",
+        "expected",
+        "state:",
+        "account nonce",
+    ]
+    .iter()
+    .find_map(|k| int_after(m, k));
 }
 
 /// Reads a chain id ("chainId: 42069", "chain id 42431").
 pub fn extract_chain_id(m: &str, f: &mut Facts) {
-    f.expected_chain_id = ["chainid", "chain id", "chain_id"].iter().find_map(|k| int_after(m, k));
+    f.expected_chain_id = ["chainid", "chain id", "chain_id"]
+        .iter()
+        .find_map(|k| int_after(m, k));
 }
 
 fn extract_balance(m: &str, f: &mut Facts) {
-    f.payer_balance = ["balance", "have", "available"].iter().find_map(|k| amount_after(m, k));
-    f.required_amount = ["want", "need", "required", "requested"].iter().find_map(|k| amount_after(m, k));
+    f.payer_balance = ["balance", "have", "available"]
+        .iter()
+        .find_map(|k| amount_after(m, k));
+    f.required_amount = ["want", "need", "required", "requested"]
+        .iter()
+        .find_map(|k| amount_after(m, k));
 }
 
 fn extract_call(m: &str, f: &mut Facts) {
@@ -126,7 +145,15 @@ const fn severe(mut r: Rule) -> Rule {
 }
 
 const FAILED: &[&str] = &[
-    "fail*", "error", "unavailable", "down", "rejected", "could not", "unable", "503", "500",
+    "fail*",
+    "error",
+    "unavailable",
+    "down",
+    "rejected",
+    "could not",
+    "unable",
+    "503",
+    "500",
 ];
 
 pub const RULES: &[Rule] = &[
@@ -134,7 +161,18 @@ pub const RULES: &[Rule] = &[
         "cascade",
         C::CascadeFailure,
         K::Cascade,
-        &[&["cascade", "cascading", "downstream agent", "upstream agent", "dependent agent", "sub-agent", "subagent"], FAILED],
+        &[
+            &[
+                "cascade",
+                "cascading",
+                "downstream agent",
+                "upstream agent",
+                "dependent agent",
+                "sub-agent",
+                "subagent",
+            ],
+            FAILED,
+        ],
         &[],
     ),
     with(
@@ -142,7 +180,25 @@ pub const RULES: &[Rule] = &[
             "nonce",
             C::VerificationFailed,
             K::Signature,
-            &[&["nonce"], &["too low", "too high", "mismatch*", "already used", "invalid", "expected", "gap", "out of sync", "desync*", "stale", "lower than", "higher than", "has already been", "conflict*"]],
+            &[
+                &["nonce"],
+                &[
+                    "too low",
+                    "too high",
+                    "mismatch*",
+                    "already used",
+                    "invalid",
+                    "expected",
+                    "gap",
+                    "out of sync",
+                    "desync*",
+                    "stale",
+                    "lower than",
+                    "higher than",
+                    "has already been",
+                    "conflict*",
+                ],
+            ],
             &[],
         ),
         extract_nonce,
@@ -151,7 +207,18 @@ pub const RULES: &[Rule] = &[
         "signature",
         C::VerificationFailed,
         K::Signature,
-        &[&["signature", "signer", "sig"], &["invalid", "verification failed", "mismatch*", "does not match", "could not be verified", "recover*", "malformed"]],
+        &[
+            &["signature", "signer", "sig"],
+            &[
+                "invalid",
+                "verification failed",
+                "mismatch*",
+                "does not match",
+                "could not be verified",
+                "recover*",
+                "malformed",
+            ],
+        ],
         &["permit", "chain", "network"],
     ),
     with(
@@ -159,7 +226,17 @@ pub const RULES: &[Rule] = &[
             "batch",
             C::TxReverted,
             K::Batch,
-            &[&["batch", "batched", "multicall", "0x76", "calls list", "aa batch"], &["revert*", "fail*"]],
+            &[
+                &[
+                    "batch",
+                    "batched",
+                    "multicall",
+                    "0x76",
+                    "calls list",
+                    "aa batch",
+                ],
+                &["revert*", "fail*"],
+            ],
             &[],
         ),
         extract_call,
@@ -168,22 +245,67 @@ pub const RULES: &[Rule] = &[
         "slippage",
         C::SwapReverted,
         K::Dex,
-        &[&["slippage", "insufficientoutput", "insufficient output", "insufficient_output_amount", "min out", "minimum output", "min amount out", "minamountout", "price impact", "too little received", "output below minimum", "amountout"]],
+        &[&[
+            "slippage",
+            "insufficientoutput",
+            "insufficient output",
+            "insufficient_output_amount",
+            "min out",
+            "minimum output",
+            "min amount out",
+            "minamountout",
+            "price impact",
+            "too little received",
+            "output below minimum",
+            "amountout",
+        ]],
         &[],
     ),
     severe(rule(
         "tip-403",
         C::Tip403,
         K::Compliance,
-        &[&["policyforbids", "policy forbids", "tip-403", "tip403", "transfer policy", "blacklisted", "blocklisted", "blacklist", "blocklist", "not whitelisted", "not allowlisted", "compliance", "sanctioned"]],
+        &[&[
+            "policyforbids",
+            "policy forbids",
+            "tip-403",
+            "tip403",
+            "transfer policy",
+            "blacklisted",
+            "blocklisted",
+            "blacklist",
+            "blocklist",
+            "not whitelisted",
+            "not allowlisted",
+            "compliance",
+            "sanctioned",
+        ]],
         &[],
     )),
-    severe(rule("paused-selector", C::Tip403, K::Compliance, &[&["contractpaused"]], &[])),
+    severe(rule(
+        "paused-selector",
+        C::Tip403,
+        K::Compliance,
+        &[&["contractpaused"]],
+        &[],
+    )),
     severe(rule(
         "paused",
         C::Tip403,
         K::Compliance,
-        &[&["paused", "pause"], &["token", "contract", "transfer*", "tip-20", "tip20", "stablecoin", "issuer", "asset"]],
+        &[
+            &["paused", "pause"],
+            &[
+                "token",
+                "contract",
+                "transfer*",
+                "tip-20",
+                "tip20",
+                "stablecoin",
+                "issuer",
+                "asset",
+            ],
+        ],
         &["subscription", "unpause*"],
     )),
     rule(
@@ -191,9 +313,37 @@ pub const RULES: &[Rule] = &[
         C::PaymentRequired,
         K::Service,
         &[
-            &["payment", "paid", "charge", "charged", "credential", "receipt"],
-            &["accepted", "succeeded", "settled", "verified", "went through", "received", "captured", "was taken", "confirmed", "issued"],
-            &["internal server error", "500", "fail*", "error", "crash*", "not delivered", "did not deliver", "no content", "unavailable"],
+            &[
+                "payment",
+                "paid",
+                "charge",
+                "charged",
+                "credential",
+                "receipt",
+            ],
+            &[
+                "accepted",
+                "succeeded",
+                "settled",
+                "verified",
+                "went through",
+                "received",
+                "captured",
+                "was taken",
+                "confirmed",
+                "issued",
+            ],
+            &[
+                "internal server error",
+                "500",
+                "fail*",
+                "error",
+                "crash*",
+                "not delivered",
+                "did not deliver",
+                "no content",
+                "unavailable",
+            ],
         ],
         &["declin*", "refund*"],
     ),
@@ -201,7 +351,22 @@ pub const RULES: &[Rule] = &[
         "offramp",
         C::OfframpFailed,
         K::Offramp,
-        &[&["off-ramp", "offramp", "off ramp", "payout", "fiat withdrawal", "bank withdrawal", "cash out", "cash-out", "withdrawal to bank", "sepa", "ach"], FAILED],
+        &[
+            &[
+                "off-ramp",
+                "offramp",
+                "off ramp",
+                "payout",
+                "fiat withdrawal",
+                "bank withdrawal",
+                "cash out",
+                "cash-out",
+                "withdrawal to bank",
+                "sepa",
+                "ach",
+            ],
+            FAILED,
+        ],
         &[],
     ),
     with(
@@ -210,8 +375,30 @@ pub const RULES: &[Rule] = &[
             C::PaymentInsufficient,
             K::Fee,
             &[
-                &["gas", "fee", "fees", "fee token", "fee payer", "feepayer", "sponsor", "sponsorship", "sponsored"],
-                &["insufficient", "exhausted", "depleted", "not enough", "cannot pay", "can't pay", "unable to pay", "empty", "ran out", "out of", "too low"],
+                &[
+                    "gas",
+                    "fee",
+                    "fees",
+                    "fee token",
+                    "fee payer",
+                    "feepayer",
+                    "sponsor",
+                    "sponsorship",
+                    "sponsored",
+                ],
+                &[
+                    "insufficient",
+                    "exhausted",
+                    "depleted",
+                    "not enough",
+                    "cannot pay",
+                    "can't pay",
+                    "unable to pay",
+                    "empty",
+                    "ran out",
+                    "out of",
+                    "too low",
+                ],
             ],
             &["card"],
         ),
@@ -222,7 +409,20 @@ pub const RULES: &[Rule] = &[
             "balance",
             C::PaymentInsufficient,
             K::Balance,
-            &[&["insufficient balance", "insufficient funds", "balance too low", "not enough balance", "not enough funds", "exceeds balance", "insufficientbalance", "balance is insufficient", "balance is too low", "insufficient token balance", "lacks funds", "underfunded"]],
+            &[&[
+                "insufficient balance",
+                "insufficient funds",
+                "balance too low",
+                "not enough balance",
+                "not enough funds",
+                "exceeds balance",
+                "insufficientbalance",
+                "balance is insufficient",
+                "balance is too low",
+                "insufficient token balance",
+                "lacks funds",
+                "underfunded",
+            ]],
             &["card"],
         ),
         extract_balance,
@@ -239,8 +439,25 @@ pub const RULES: &[Rule] = &[
         C::InvalidChallenge,
         K::Session,
         &[
-            &["challenge", "session", "credential", "www-authenticate", "payment request"],
-            &["expir*", "stale", "no longer valid", "invalid", "unknown", "not found", "mismatch*", "already used", "replay*", "consumed"],
+            &[
+                "challenge",
+                "session",
+                "credential",
+                "www-authenticate",
+                "payment request",
+            ],
+            &[
+                "expir*",
+                "stale",
+                "no longer valid",
+                "invalid",
+                "unknown",
+                "not found",
+                "mismatch*",
+                "already used",
+                "replay*",
+                "consumed",
+            ],
         ],
         &["card", "chain id", "chainid", "chain_id", "network"],
     ),
@@ -249,8 +466,25 @@ pub const RULES: &[Rule] = &[
         C::MethodUnsupported,
         K::Currency,
         &[
-            &["currency", "currencies", "token", "asset", "method", "stablecoin"],
-            &["not accepted", "unsupported", "not supported", "does not accept", "doesn't accept", "only accepts", "accepts only", "not allowed for this", "not enabled"],
+            &[
+                "currency",
+                "currencies",
+                "token",
+                "asset",
+                "method",
+                "stablecoin",
+            ],
+            &[
+                "not accepted",
+                "unsupported",
+                "not supported",
+                "does not accept",
+                "doesn't accept",
+                "only accepts",
+                "accepts only",
+                "not allowed for this",
+                "not enabled",
+            ],
         ],
         &["chain", "network", "card"],
     ),
@@ -258,7 +492,12 @@ pub const RULES: &[Rule] = &[
         "accepts-only",
         C::MethodUnsupported,
         K::Currency,
-        &[&["only accepts", "accepts only", "accepted currencies are", "only supports payment in"]],
+        &[&[
+            "only accepts",
+            "accepts only",
+            "accepted currencies are",
+            "only supports payment in",
+        ]],
         &["chain", "network", "card"],
     ),
     with(
@@ -266,7 +505,14 @@ pub const RULES: &[Rule] = &[
             "uninitialized",
             C::TokenUninitialized,
             K::Network,
-            &[&["uninitialized", "not initialized", "uninitialised", "not deployed", "no code at", "does not exist on"]],
+            &[&[
+                "uninitialized",
+                "not initialized",
+                "uninitialised",
+                "not deployed",
+                "no code at",
+                "does not exist on",
+            ]],
             &[],
         ),
         extract_chain_id,
@@ -278,7 +524,16 @@ pub const RULES: &[Rule] = &[
             K::Network,
             &[
                 &["chain id", "chainid", "chain_id", "network", "chain"],
-                &["mismatch*", "wrong", "does not match", "doesn't match", "different", "unsupported", "incorrect", "invalid"],
+                &[
+                    "mismatch*",
+                    "wrong",
+                    "does not match",
+                    "doesn't match",
+                    "different",
+                    "unsupported",
+                    "incorrect",
+                    "invalid",
+                ],
             ],
             &["nonce", "card"],
         ),

@@ -27,7 +27,10 @@ fn row_01_structured_evidence_beats_words() {
         s.message = "balance too low".into();
     });
     let f = CL.perceive(&s).unwrap();
-    assert_eq!((f.code, f.category, f.evidence), (C::PaymentInsufficient, K::Balance, Evidence::ProblemType));
+    assert_eq!(
+        (f.code, f.category, f.evidence),
+        (C::PaymentInsufficient, K::Balance, Evidence::ProblemType)
+    );
     // A bare 500 from pympp after a reverted transfer: only the probe's facts tell.
     let bare = signal(|s| {
         s.http_status = Some(500);
@@ -41,9 +44,14 @@ fn row_01_structured_evidence_beats_words() {
         s.facts.required_amount = Some(500_000);
     });
     let f = CL.perceive(&probed).unwrap();
-    assert_eq!((f.code, f.category, f.evidence), (C::PaymentInsufficient, K::Balance, Evidence::Probe));
+    assert_eq!(
+        (f.code, f.category, f.evidence),
+        (C::PaymentInsufficient, K::Balance, Evidence::Probe)
+    );
     // InsufficientBalance(uint256,uint256,address) as revert data.
-    let sel = hex::encode(crate::selectors::selector("InsufficientBalance(uint256,uint256,address)"));
+    let sel = hex::encode(crate::selectors::selector(
+        "InsufficientBalance(uint256,uint256,address)",
+    ));
     let s = signal(|s| {
         s.rpc_code = Some(3);
         s.revert_data = Some(format!("0x{sel}{}", "00".repeat(96)));
@@ -78,7 +86,9 @@ fn row_02_challenge_expired() {
         K::Session,
         Tempo,
     );
-    let s = signal(|s| s.problem_type = Some("https://paymentauth.org/problems/payment-expired".into()));
+    let s = signal(|s| {
+        s.problem_type = Some("https://paymentauth.org/problems/payment-expired".into())
+    });
     assert_eq!(CL.perceive(&s).unwrap().code, C::PaymentExpired);
 }
 
@@ -114,7 +124,9 @@ fn row_04_nonce() {
         K::Signature,
         Tempo,
     );
-    let f = CL.classify_message("nonce too low: next nonce 5, tx nonce 3").unwrap();
+    let f = CL
+        .classify_message("nonce too low: next nonce 5, tx nonce 3")
+        .unwrap();
     assert_eq!(f.facts.expected_nonce, Some(5));
 }
 
@@ -132,7 +144,13 @@ fn row_05_batch_reverted() {
         K::Batch,
         Tempo,
     );
-    assert_eq!(CL.classify_message("batch call 2 reverted").unwrap().facts.failing_call, Some(2));
+    assert_eq!(
+        CL.classify_message("batch call 2 reverted")
+            .unwrap()
+            .facts
+            .failing_call,
+        Some(2)
+    );
 }
 
 #[test]
@@ -154,7 +172,10 @@ fn row_06_failed_after_payment() {
         s.message = "Internal Server Error".into();
         s.facts.payment_receipt = Some("eyJtZXRob2QiOiJ0ZW1wbyJ9".into());
     });
-    assert_eq!(CL.perceive(&s).unwrap().key().to_string(), "payment-required/service");
+    assert_eq!(
+        CL.perceive(&s).unwrap().key().to_string(),
+        "payment-required/service"
+    );
 }
 
 #[test]
@@ -262,7 +283,11 @@ fn row_12_fee() {
         s.facts.payer_balance = Some(0);
         s.facts.required_amount = Some(500_000);
     });
-    assert_eq!(CL.perceive(&s).unwrap().category, K::Balance, "the probe says it is the charge");
+    assert_eq!(
+        CL.perceive(&s).unwrap().category,
+        K::Balance,
+        "the probe says it is the charge"
+    );
 }
 
 #[test]
@@ -281,16 +306,24 @@ fn row_13_network() {
         Tempo,
     );
     assert_eq!(
-        CL.classify_message("chain id mismatch: expected 42431, got 31337").unwrap().facts.expected_chain_id,
+        CL.classify_message("chain id mismatch: expected 42431, got 31337")
+            .unwrap()
+            .facts
+            .expected_chain_id,
         Some(42431)
     );
 }
 
 #[test]
 fn unknown_problem_types_and_selectors_stay_unknown() {
-    let s = signal(|s| s.problem_type = Some("https://paymentauth.org/problems/never-heard-of-it".into()));
+    let s = signal(|s| {
+        s.problem_type = Some("https://paymentauth.org/problems/never-heard-of-it".into())
+    });
     assert!(CL.perceive(&s).is_none());
     let s = signal(|s| s.revert_data = Some("0xdeadbeef".into()));
     assert!(CL.perceive(&s).is_none());
-    none_classify(&["execution reverted: custom error 0xdeadbeef", "tx 0x54cfe659aa confirmed"]);
+    none_classify(&[
+        "execution reverted: custom error 0xdeadbeef",
+        "tx 0x54cfe659aa confirmed",
+    ]);
 }

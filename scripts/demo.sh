@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The demo, from a fresh machine: builds and runs `helix demo` (every
+# scenario through the lab, twice). Extra arguments go to `helix demo`
+# (e.g. --json, --db PATH, --fresh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo >/dev/null || { echo "demo: cargo (stable Rust) is required" >&2; exit 1; }
+cargo run --locked --release -q -p helix-cli --bin helix -- demo "$@"
