@@ -8,7 +8,10 @@ use std::hint::black_box;
 
 fn classify(c: &mut Criterion) {
     let classifier = helix_adapters::builtin();
-    let plain: Vec<ErrorSignal> = plain_corpus().into_iter().map(ErrorSignal::message).collect();
+    let plain: Vec<ErrorSignal> = plain_corpus()
+        .into_iter()
+        .map(ErrorSignal::message)
+        .collect();
     let structured: Vec<ErrorSignal> = structured_corpus()
         .iter()
         .map(|(st, body)| ErrorSignal::from_http(*st, |_| None, body.as_bytes()))

@@ -74,7 +74,9 @@ fn happy_path(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("happy_path");
     g.bench_function("bare_call", |b| b.iter(|| ready(op(black_box(&req)))));
-    g.bench_function("helix_run", |b| b.iter(|| ready(helix.run_mut(&mut req, op)).0.ok()));
+    g.bench_function("helix_run", |b| {
+        b.iter(|| ready(helix.run_mut(&mut req, op)).0.ok())
+    });
     g.finish();
 }
 

@@ -594,3 +594,47 @@ async fn runs_can_be_spawned_on_a_multithreaded_runtime() {
     });
     assert_eq!(task.await.unwrap().unwrap(), 500_000);
 }
+
+#[tokio::test]
+async fn every_stage_reaches_a_broadcast_subscriber_in_order() {
+    let bus = Arc::new(BroadcastSink::new(64));
+    let mut rx = bus.subscribe();
+    let (nonce, _) = Exec::new(StrategyId::RefreshNonce, vec![Patch::Nonce { nonce: 9 }]);
+    let helix = Helix::builder()
+        .adapter(Words(vec![StrategyId::RefreshNonce]))
+        .strategy(nonce)
+        .sink(Arc::new(Fanout(vec![bus.clone(), Arc::new(TracingSink)])))
+        .build();
+    let only_nonce = async |p: &Pay| {
+        if p.nonce == 9 {
+            Ok(())
+        } else {
+            Err("nonce too low".to_string())
+        }
+    };
+    helix.run(pay(), only_nonce).await.unwrap();
+    let mut got = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        got.push(e);
+    }
+    let seqs: Vec<u32> = got.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (0..got.len() as u32).collect::<Vec<_>>());
+    assert!(
+        got.iter()
+            .all(|e| e.repair_id == got[0].repair_id && e.repair_id != 0)
+    );
+    assert_eq!(
+        got.iter().map(|e| e.kind.stage()).collect::<Vec<_>>(),
+        vec![
+            Stage::Call,
+            Stage::Perceive,
+            Stage::Gene,
+            Stage::Construct,
+            Stage::Evaluate,
+            Stage::Commit,
+            Stage::Commit,
+            Stage::Verify,
+            Stage::Record
+        ]
+    );
+}
