@@ -10,7 +10,7 @@ use crate::event::{BlockReason, Event, EventKind, EventSink, TracingSink};
 use crate::failure::{Candidate, CandidateSource, Failure};
 use crate::gene::{Gene, GeneSource, Outcome, now_ms};
 use crate::patch::{PaymentView, Repairable, Violation, check_invariants, check_patches};
-use crate::policy::{Budget, Policy};
+use crate::policy::{Budget, BudgetError, Policy};
 use crate::signal::{ErrorSignal, IntoSignal};
 use crate::taxonomy::{Mode, StrategyId};
 use crate::traits::{
@@ -276,6 +276,15 @@ pub enum HelixError<E> {
         /// The classification.
         failure: Box<Failure>,
     },
+    /// The repair budget refused the repairs that could have helped.
+    Budget {
+        /// The call's last error.
+        error: E,
+        /// The classification.
+        failure: Box<Failure>,
+        /// What the budget said.
+        refusal: BudgetError,
+    },
     /// A repair would have broken a payment invariant; nothing was retried.
     Invariant {
         /// The call's last error.
@@ -294,6 +303,7 @@ impl<E> HelixError<E> {
             HelixError::Unrecognised { error }
             | HelixError::NotRepaired { error, .. }
             | HelixError::Exhausted { error, .. }
+            | HelixError::Budget { error, .. }
             | HelixError::Invariant { error, .. } => error,
         }
     }
@@ -304,6 +314,7 @@ impl<E> HelixError<E> {
             HelixError::Unrecognised { error }
             | HelixError::NotRepaired { error, .. }
             | HelixError::Exhausted { error, .. }
+            | HelixError::Budget { error, .. }
             | HelixError::Invariant { error, .. } => error,
         }
     }
@@ -328,6 +339,15 @@ impl<E: fmt::Display> fmt::Display for HelixError<E> {
             HelixError::Exhausted { error, failure } => {
                 write!(f, "repair attempts exhausted ({}): {error}", failure.key())
             }
+            HelixError::Budget {
+                error,
+                failure,
+                refusal,
+            } => write!(
+                f,
+                "repair refused by the budget ({}): {refusal}; last error: {error}",
+                failure.key()
+            ),
             HelixError::Invariant {
                 error,
                 strategy,
@@ -372,6 +392,7 @@ struct Run<'h> {
     seq: u32,
     tried: Vec<StrategyId>,
     report: Report,
+    refusal: Option<BudgetError>,
 }
 
 impl Run<'_> {
@@ -561,6 +582,7 @@ impl Run<'_> {
                         strategy: c.strategy,
                         error: e.to_string(),
                     });
+                    self.refusal = Some(e);
                     return Attempt::Failed;
                 }
             },
@@ -735,7 +757,8 @@ impl Helix {
     }
 
     /// Like [`Helix::run`] on a borrowed request (which keeps the patches),
-    /// also returning what the run did.
+    /// also returning what the run did. After [`HelixError::Invariant`] the
+    /// request may hold the offending patch (it was never sent): discard it.
     pub async fn run_mut<R, T, E, F>(
         &self,
         req: &mut R,
@@ -777,6 +800,7 @@ impl Helix {
             h,
             seq: 0,
             tried: Vec::new(),
+            refusal: None,
             report: Report {
                 repair_id: Some(rand::random::<u64>() >> 11),
                 calls: 1,
@@ -832,10 +856,21 @@ impl Helix {
             match run.choose_and_commit(req, &failure, &signal, &view).await {
                 Ok(p) => pending = Some((p, failure)),
                 Err(Stop::NotRepaired(recommended)) => {
+                    let failure = Box::new(failure);
+                    if let Some(refusal) = run.refusal.take() {
+                        run.emit(EventKind::GaveUp {
+                            reason: refusal.to_string(),
+                        });
+                        let err = HelixError::Budget {
+                            error: err,
+                            failure,
+                            refusal,
+                        };
+                        return (Err(err), run.report);
+                    }
                     run.emit(EventKind::GaveUp {
                         reason: "no allowed repair".into(),
                     });
-                    let failure = Box::new(failure);
                     return (
                         Err(HelixError::NotRepaired {
                             error: err,

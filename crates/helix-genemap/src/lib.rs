@@ -26,7 +26,9 @@
 
 #![warn(missing_docs)]
 
+mod budget;
 pub mod migrations;
 mod sqlite;
 
+pub use budget::SqliteBudget;
 pub use sqlite::{SqliteGeneStore, migrate};

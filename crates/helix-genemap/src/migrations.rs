@@ -71,6 +71,30 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "ALTER TABLE genes ADD COLUMN mean_cost REAL NOT NULL DEFAULT 0;",
         postgres: "ALTER TABLE genes ADD COLUMN mean_cost DOUBLE PRECISION NOT NULL DEFAULT 0;",
     },
+    Migration {
+        version: 4,
+        name: "repair budget reservations",
+        sqlite: "
+            CREATE TABLE budget_reservations (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                month TEXT NOT NULL,
+                amount INTEGER NOT NULL,
+                settled INTEGER NOT NULL DEFAULT 0,
+                actual INTEGER NOT NULL DEFAULT 0,
+                created_at INTEGER NOT NULL
+            );
+            CREATE INDEX budget_by_month ON budget_reservations (month, settled);",
+        postgres: "
+            CREATE TABLE budget_reservations (
+                id BIGSERIAL PRIMARY KEY,
+                month TEXT NOT NULL,
+                amount BIGINT NOT NULL,
+                settled BOOLEAN NOT NULL DEFAULT FALSE,
+                actual BIGINT NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL
+            );
+            CREATE INDEX budget_by_month ON budget_reservations (month, settled);",
+    },
 ];
 
 /// The newest schema version this build knows.

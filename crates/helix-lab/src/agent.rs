@@ -237,6 +237,7 @@ pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, Htt
     let resp = http
         .get(&r.resource)
         .header("authorization", format!("Payment {cred}"))
+        .header("idempotency-key", &r.idempotency_key)
         .send()
         .await
         .map_err(|e| HttpFailure::from(e).after_payment_sent())?;

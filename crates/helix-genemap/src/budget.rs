@@ -1,0 +1,129 @@
+//! The monthly repair budget, persisted next to the genes.
+//!
+//! A reservation is an insert under `BEGIN IMMEDIATE`, after summing the
+//! month's settled spend and open reservations in the same transaction, so
+//! concurrent tasks and processes sharing the file can never reserve past the
+//! cap together. A reservation left open by a crashed process keeps counting
+//! (never overspend on a guess); settle replaces it with the actual cost.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use helix_core::gene::now_ms;
+use helix_core::policy::current_month;
+use helix_core::{Budget, BudgetError, Reservation, StoreError};
+use rusqlite::{Connection, TransactionBehavior, params};
+
+use crate::migrations::LATEST;
+
+/// A monthly cap in a SQLite file (usually the Gene Map's).
+#[derive(Debug)]
+pub struct SqliteBudget {
+    conn: Mutex<Connection>,
+    cap: u64,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> BudgetError {
+    BudgetError::Unavailable(e.to_string())
+}
+
+impl SqliteBudget {
+    /// Opens the file (migrating it like the gene store does) with a cap in
+    /// micro-USD per calendar month (UTC).
+    pub fn open(path: impl AsRef<Path>, cap: u64) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path.as_ref())
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.as_ref().display())))?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        crate::migrate(&mut conn, LATEST)?;
+        Ok(SqliteBudget {
+            conn: Mutex::new(conn),
+            cap,
+        })
+    }
+
+    /// The cap.
+    pub fn cap(&self) -> u64 {
+        self.cap
+    }
+
+    /// Settled spend and open reservations of the current month.
+    pub fn usage(&self) -> Result<(u64, u64), BudgetError> {
+        let conn = self.conn.lock().map_err(|_| unavailable("lock poisoned"))?;
+        usage(&conn, &current_month())
+    }
+}
+
+fn usage(conn: &Connection, month: &str) -> Result<(u64, u64), BudgetError> {
+    conn.query_row(
+        "SELECT COALESCE(SUM(CASE WHEN settled = 1 THEN actual ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN settled = 0 THEN amount ELSE 0 END), 0)
+         FROM budget_reservations WHERE month = ?1",
+        params![month],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?.max(0) as u64,
+                r.get::<_, i64>(1)?.max(0) as u64,
+            ))
+        },
+    )
+    .map_err(unavailable)
+}
+
+fn as_i64(v: u64) -> Result<i64, BudgetError> {
+    i64::try_from(v).map_err(|_| unavailable(format!("amount {v} out of range")))
+}
+
+#[async_trait]
+impl Budget for SqliteBudget {
+    async fn reserve(&self, amount: u64) -> Result<Reservation, BudgetError> {
+        let mut conn = self.conn.lock().map_err(|_| unavailable("lock poisoned"))?;
+        let month = current_month();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let (spent, reserved) = usage(&tx, &month)?;
+        if spent.saturating_add(reserved).saturating_add(amount) > self.cap {
+            return Err(BudgetError::CapExceeded {
+                spent,
+                reserved,
+                asked: amount,
+                cap: self.cap,
+            });
+        }
+        tx.execute(
+            "INSERT INTO budget_reservations (month, amount, created_at) VALUES (?1, ?2, ?3)",
+            params![month, as_i64(amount)?, now_ms()],
+        )
+        .map_err(unavailable)?;
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(unavailable)?;
+        Ok(Reservation {
+            id: id as u64,
+            amount,
+            month,
+        })
+    }
+
+    async fn settle(&self, r: Reservation, actual: u64) -> Result<(), BudgetError> {
+        let conn = self.conn.lock().map_err(|_| unavailable("lock poisoned"))?;
+        let n = conn
+            .execute(
+                "UPDATE budget_reservations SET settled = 1, actual = ?2 WHERE id = ?1 AND settled = 0",
+                params![r.id as i64, as_i64(actual)?],
+            )
+            .map_err(unavailable)?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(unavailable(format!(
+                "reservation {} unknown or already settled",
+                r.id
+            )))
+        }
+    }
+}
