@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod anvil;
 pub mod chain;
 pub mod executors;
 pub mod scenarios;

@@ -1,0 +1,138 @@
+//! A real Tempo chain for the lab: anvil in tempo mode on a free port.
+//!
+//! The binary comes from `scripts/tools.sh` (npm, into `.tools/`); its path
+//! is `HELIX_ANVIL`, else the project's `.tools`, else `anvil` on PATH.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use helix_tempo::{SendOpts, TempoChain, Wallet};
+
+/// Anvil's first dev account key (public test key, holds every TIP-20).
+pub const DEV_KEY_0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+/// Anvil's second dev account key (the lab's liquidity provider).
+pub const DEV_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+/// A running anvil; killed on drop.
+pub struct Anvil {
+    child: Child,
+    /// JSON-RPC endpoint.
+    pub url: String,
+    /// Chain id it serves.
+    pub chain_id: u64,
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where the anvil binary is.
+pub fn binary() -> PathBuf {
+    if let Ok(p) = std::env::var("HELIX_ANVIL") {
+        return PathBuf::from(p);
+    }
+    let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+    if tools.exists() {
+        return tools;
+    }
+    PathBuf::from("anvil")
+}
+
+impl Anvil {
+    /// Starts `anvil --network tempo` (chain id 31337 unless given) and waits
+    /// until it answers.
+    pub async fn start(chain_id: Option<u64>) -> std::io::Result<Anvil> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut cmd = Command::new(binary());
+        cmd.args([
+            "--network",
+            "tempo",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        if let Some(id) = chain_id {
+            cmd.args(["--chain-id", &id.to_string()]);
+        }
+        let child = cmd.spawn().map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "starting {} (run scripts/tools.sh): {e}",
+                    binary().display()
+                ),
+            )
+        })?;
+        let url = format!("http://127.0.0.1:{port}");
+        let anvil = Anvil {
+            child,
+            url,
+            chain_id: chain_id.unwrap_or(31337),
+        };
+        let probe =
+            TempoChain::connect(&anvil.url, &Wallet::random()).map_err(std::io::Error::other)?;
+        let t = Instant::now();
+        loop {
+            match probe.chain_id().await {
+                Ok(id) if id == anvil.chain_id => return Ok(anvil),
+                _ if t.elapsed() > Duration::from_secs(15) => {
+                    return Err(std::io::Error::other("anvil did not answer within 15 s"));
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// A client for a key.
+    pub fn client(&self, key: &str) -> Result<TempoChain, helix_tempo::ChainError> {
+        TempoChain::connect(&self.url, &Wallet::from_hex(key)?)
+    }
+}
+
+/// Opens StablecoinDEX books for `tokens` against their quote token at par
+/// (tick 0), bids and asks of `depth` each, from dev account 1.
+pub async fn provide_liquidity(
+    anvil: &Anvil,
+    tokens: &[alloy_address::Address],
+    depth: u128,
+) -> Result<(), helix_tempo::ChainError> {
+    use tempo_dex::*;
+    let lp = anvil.client(DEV_KEY_1)?;
+    let o = SendOpts::default();
+    for t in std::iter::once(&PATH_USD).chain(tokens) {
+        lp.approve(*t, DEX, u128::MAX, o).await?;
+    }
+    for t in tokens {
+        lp.create_pair(*t, o).await?;
+        lp.place(*t, depth, true, 0, o).await?;
+        lp.place(*t, depth, false, 0, o).await?;
+    }
+    Ok(())
+}
+
+/// Re-exports for lab set-up without naming alloy in callers.
+pub mod alloy_address {
+    pub use helix_tempo::Address;
+}
+
+mod tempo_dex {
+    use helix_tempo::Address;
+    /// pathUSD.
+    pub const PATH_USD: Address = Address::new([
+        0x20, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    /// The StablecoinDEX.
+    pub const DEX: Address = Address::new([
+        0xde, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+}

@@ -1,0 +1,142 @@
+//! Scenarios on a real Tempo chain: anvil in tempo mode, the StablecoinDEX,
+//! TIP-20 transfers signed locally. Each asserts balances or nonces on chain.
+
+use std::sync::Arc;
+
+use helix_core::{Event, EventKind, Helix, MemorySink, Mode, StrategyId};
+use helix_genemap::SqliteGeneStore;
+use helix_http::rpc::{BalanceProbe, RefreshNonce, SwitchFeeToken, SwitchNetwork};
+use helix_lab::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
+use helix_tempo::{Address, DexSwap, SendOpts, TempoChain, Tip20Payment, Wallet, pay};
+
+const UNIT: u128 = 1_000_000;
+
+fn token(n: u8) -> Address {
+    let mut a = [0u8; 20];
+    a[0] = 0x20;
+    a[1] = 0xc0;
+    a[19] = n;
+    Address::new(a)
+}
+
+fn coins() -> Vec<Address> {
+    vec![token(1), token(2), token(3), token(0)]
+}
+
+fn helix(
+    anvils: &[&Anvil],
+    agent: &Wallet,
+    store: Arc<SqliteGeneStore>,
+    sink: Arc<MemorySink>,
+) -> Helix {
+    let http = reqwest::Client::new();
+    let main = anvils[0].url.clone();
+    let names: Vec<String> = coins().iter().map(|c| c.to_string()).collect();
+    let mut b = Helix::builder()
+        .adapter(helix_adapters::builtin())
+        .probe(BalanceProbe::new(http.clone(), main.clone()))
+        .strategy(RefreshNonce::new(http.clone(), main.clone()))
+        .strategy(SwitchFeeToken::new(
+            http.clone(),
+            main.clone(),
+            names,
+            100_000,
+        ))
+        .strategy(SwitchNetwork::new(
+            http.clone(),
+            anvils.iter().rev().map(|a| a.url.clone()).collect(),
+        ))
+        .store(store)
+        .sink(sink)
+        .mode(Mode::Full);
+    for id in [
+        StrategyId::SwapCurrency,
+        StrategyId::SwapDirect,
+        StrategyId::SwitchStablecoin,
+    ] {
+        b = b.strategy(DexSwap::new(id, main.clone(), agent.clone(), coins()));
+    }
+    b.build()
+}
+
+fn first_error(events: &[Event]) -> String {
+    events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::CallFailed { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn payment(
+    anvil: &Anvil,
+    agent: &Wallet,
+    to: Address,
+    token: Address,
+    fee: Address,
+) -> Tip20Payment {
+    Tip20Payment {
+        rpc: anvil.url.clone(),
+        chain_id: anvil.chain_id,
+        payer: agent.address(),
+        to,
+        token,
+        amount: UNIT / 2,
+        fee_token: Some(fee),
+        nonce: None,
+    }
+}
+
+async fn funded(funder: &TempoChain, tokens: &[(Address, u128)]) -> Wallet {
+    let w = Wallet::random();
+    for (t, v) in tokens {
+        funder
+            .transfer(*t, w.address(), *v, SendOpts::default())
+            .await
+            .unwrap();
+    }
+    w
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_01_swap_on_the_stablecoin_dex_then_pay_then_immune() {
+    let anvil = Anvil::start(None)
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    provide_liquidity(&anvil, &[token(1), token(2)], 1_000 * UNIT)
+        .await
+        .unwrap();
+    let funder = anvil.client(DEV_KEY_0).unwrap();
+    let merchant = Wallet::random().address();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteGeneStore::open(dir.path().join("genes.db")).unwrap());
+    for run in 0..2 {
+        let agent = funded(&funder, &[(token(2), 10 * UNIT)]).await;
+        let sink = Arc::new(MemorySink::new());
+        let h = helix(&[&anvil], &agent, store.clone(), sink.clone());
+        let mut req = payment(&anvil, &agent, merchant, token(1), token(1));
+        let before = funder.balance(token(1), merchant).await.unwrap();
+        let (res, report) = h
+            .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
+            .await;
+        let events = sink.take();
+        println!("run {run}: first error: {}", first_error(&events));
+        res.unwrap_or_else(|e| panic!("run {run}: {e}\n{events:#?}"));
+        let after = funder.balance(token(1), merchant).await.unwrap();
+        assert_eq!(
+            after - before,
+            UNIT / 2,
+            "the merchant got exactly the charge"
+        );
+        assert_eq!(report.repaired_by(), Some(StrategyId::SwapCurrency));
+        let txs = &report.repairs[0].tx_hashes;
+        assert_eq!(txs.len(), 2, "an exact approval and one swap");
+        let agent_alpha = funder.balance(token(1), agent.address()).await.unwrap();
+        assert!(
+            agent_alpha < 100_000,
+            "the agent bought only what it needed (left {agent_alpha})"
+        );
+        assert_eq!(report.immune(), run == 1, "second run answered by the gene");
+    }
+}

@@ -1,0 +1,255 @@
+//! A Tempo client: reads, TIP-20 transfers and StablecoinDEX calls, signed
+//! locally, with the nonce and fee token under the caller's control.
+
+use alloy::network::{EthereumWallet, ReceiptResponse, TransactionBuilder};
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use tempo_alloy::TempoNetwork;
+use tempo_alloy::contracts::precompiles::{IStablecoinDEX, ITIP20, STABLECOIN_DEX_ADDRESS};
+use tempo_alloy::rpc::TempoTransactionRequest;
+
+use crate::error::ChainError;
+
+/// A signing key. Debug never shows it.
+#[derive(Clone)]
+pub struct Wallet(PrivateKeySigner);
+
+impl std::fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Wallet({})", self.0.address())
+    }
+}
+
+impl Wallet {
+    /// From a hex private key.
+    pub fn from_hex(key: &str) -> Result<Self, ChainError> {
+        key.parse::<PrivateKeySigner>()
+            .map(Wallet)
+            .map_err(|_| ChainError::Transport("invalid private key (not shown)".into()))
+    }
+
+    /// A new random key (lab accounts).
+    pub fn random() -> Self {
+        Wallet(PrivateKeySigner::random())
+    }
+
+    /// Its address.
+    pub fn address(&self) -> Address {
+        self.0.address()
+    }
+}
+
+/// How to send: an explicit nonce and fee token, or the node's defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SendOpts {
+    /// Use this nonce (else the pending nonce).
+    pub nonce: Option<u64>,
+    /// Pay the fee in this TIP-20 (else the chain's default for the sender).
+    pub fee_token: Option<Address>,
+}
+
+/// One endpoint, one signer.
+#[derive(Debug, Clone)]
+pub struct TempoChain {
+    provider: DynProvider<TempoNetwork>,
+    from: Address,
+    url: String,
+}
+
+impl TempoChain {
+    /// Connects (no I/O until the first call).
+    pub fn connect(url: &str, wallet: &Wallet) -> Result<Self, ChainError> {
+        let parsed = url
+            .parse()
+            .map_err(|e| ChainError::Transport(format!("{url}: {e}")))?;
+        let provider = ProviderBuilder::new_with_network::<TempoNetwork>()
+            .wallet(EthereumWallet::from(wallet.0.clone()))
+            .connect_http(parsed)
+            .erased();
+        Ok(TempoChain {
+            provider,
+            from: wallet.address(),
+            url: url.to_owned(),
+        })
+    }
+
+    /// The endpoint.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The signer's address.
+    pub fn address(&self) -> Address {
+        self.from
+    }
+
+    /// `eth_chainId`.
+    pub async fn chain_id(&self) -> Result<u64, ChainError> {
+        self.provider
+            .get_chain_id()
+            .await
+            .map_err(ChainError::from_rpc)
+    }
+
+    /// The pending nonce of the signer.
+    pub async fn nonce(&self) -> Result<u64, ChainError> {
+        self.provider
+            .get_transaction_count(self.from)
+            .pending()
+            .await
+            .map_err(ChainError::from_rpc)
+    }
+
+    /// TIP-20 balance.
+    pub async fn balance(&self, token: Address, owner: Address) -> Result<u128, ChainError> {
+        let v = ITIP20::new(token, &self.provider)
+            .balanceOf(owner)
+            .call()
+            .await
+            .map_err(contract)?;
+        u128::try_from(v).map_err(|_| ChainError::Transport("balance exceeds 128 bits".into()))
+    }
+
+    /// Sends a call and waits for its receipt; a revert is an error.
+    pub async fn send(
+        &self,
+        to: Address,
+        input: Bytes,
+        opts: SendOpts,
+    ) -> Result<B256, ChainError> {
+        let mut tx = TempoTransactionRequest::default()
+            .with_from(self.from)
+            .with_to(to)
+            .with_input(input);
+        if let Some(n) = opts.nonce {
+            tx.set_nonce(n);
+        }
+        if let Some(f) = opts.fee_token {
+            tx.set_fee_token(f);
+        }
+        let pending = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .map_err(ChainError::from_rpc)?;
+        let hash = *pending.tx_hash();
+        let receipt = pending
+            .get_receipt()
+            .await
+            .map_err(|e| ChainError::Transport(format!("receipt of {hash}: {e}")))?;
+        if !receipt.status() {
+            return Err(ChainError::Reverted {
+                hash: hash.to_string(),
+            });
+        }
+        Ok(hash)
+    }
+
+    /// TIP-20 `transfer`.
+    pub async fn transfer(
+        &self,
+        token: Address,
+        to: Address,
+        amount: u128,
+        opts: SendOpts,
+    ) -> Result<B256, ChainError> {
+        let input = ITIP20::transferCall {
+            to,
+            amount: U256::from(amount),
+        }
+        .abi_encode();
+        self.send(token, input.into(), opts).await
+    }
+
+    /// TIP-20 `approve`.
+    pub async fn approve(
+        &self,
+        token: Address,
+        spender: Address,
+        amount: u128,
+        opts: SendOpts,
+    ) -> Result<B256, ChainError> {
+        let input = ITIP20::approveCall {
+            spender,
+            amount: U256::from(amount),
+        }
+        .abi_encode();
+        self.send(token, input.into(), opts).await
+    }
+
+    /// StablecoinDEX `quoteSwapExactAmountIn`.
+    pub async fn quote(
+        &self,
+        token_in: Address,
+        token_out: Address,
+        amount_in: u128,
+    ) -> Result<u128, ChainError> {
+        IStablecoinDEX::new(STABLECOIN_DEX_ADDRESS, &self.provider)
+            .quoteSwapExactAmountIn(token_in, token_out, amount_in)
+            .call()
+            .await
+            .map_err(contract)
+    }
+
+    /// StablecoinDEX `swapExactAmountIn`; `min_out` must be non-zero.
+    pub async fn swap(
+        &self,
+        token_in: Address,
+        token_out: Address,
+        amount_in: u128,
+        min_out: u128,
+        opts: SendOpts,
+    ) -> Result<B256, ChainError> {
+        if min_out == 0 {
+            return Err(ChainError::Transport(
+                "refusing a swap without a min-out bound".into(),
+            ));
+        }
+        let input = IStablecoinDEX::swapExactAmountInCall {
+            tokenIn: token_in,
+            tokenOut: token_out,
+            amountIn: amount_in,
+            minAmountOut: min_out,
+        }
+        .abi_encode();
+        self.send(STABLECOIN_DEX_ADDRESS, input.into(), opts).await
+    }
+
+    /// StablecoinDEX `createPair` (a pair that exists already is fine).
+    pub async fn create_pair(&self, base: Address, opts: SendOpts) -> Result<(), ChainError> {
+        let input = IStablecoinDEX::createPairCall { base }.abi_encode();
+        match self.send(STABLECOIN_DEX_ADDRESS, input.into(), opts).await {
+            Ok(_) => Ok(()),
+            Err(ChainError::Rpc { message, .. }) if message.contains("PairAlreadyExists") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// StablecoinDEX `place` (a limit order; amounts of at least 100 tokens).
+    pub async fn place(
+        &self,
+        token: Address,
+        amount: u128,
+        is_bid: bool,
+        tick: i16,
+        opts: SendOpts,
+    ) -> Result<B256, ChainError> {
+        let input = IStablecoinDEX::placeCall {
+            token,
+            amount,
+            isBid: is_bid,
+            tick,
+        }
+        .abi_encode();
+        self.send(STABLECOIN_DEX_ADDRESS, input.into(), opts).await
+    }
+}
+
+fn contract(e: alloy::contract::Error) -> ChainError {
+    match e {
+        alloy::contract::Error::TransportError(t) => ChainError::from_rpc(t),
+        other => ChainError::Transport(other.to_string()),
+    }
+}

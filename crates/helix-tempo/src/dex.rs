@@ -1,0 +1,181 @@
+//! Repairs that move funds on the StablecoinDEX: acquire the charged
+//! currency (swap_currency), an accepted one (swap_direct), or another
+//! stablecoin when one is blocked or paused (switch_stablecoin). Every swap
+//! is quoted first and carries a min-out bound.
+
+use alloy::primitives::Address;
+use async_trait::async_trait;
+use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use serde_json::{Value, json};
+
+use tempo_alloy::contracts::precompiles::STABLECOIN_DEX_ADDRESS;
+
+use crate::chain::{SendOpts, TempoChain, Wallet};
+use crate::error::ChainError;
+
+/// Default bound, basis points below par.
+pub const DEFAULT_SLIPPAGE_BPS: u32 = 50;
+
+/// Margin acquired on top of the charge, for the payment's own fee.
+const FEE_MARGIN: u128 = 50_000;
+
+/// The least a swap of `amount` may return: par less `bps`, never zero.
+pub fn min_out(amount: u128, bps: u32) -> u128 {
+    (amount.saturating_mul(u128::from(10_000 - bps.min(10_000))) / 10_000).max(1)
+}
+
+fn parse(a: &str) -> Result<Address, CommitError> {
+    a.parse()
+        .map_err(|_| CommitError::NotApplicable(format!("not an address: {a}")))
+}
+
+fn platform(e: ChainError) -> CommitError {
+    CommitError::Platform(e.to_string())
+}
+
+/// A StablecoinDEX swap on behalf of the wallet it holds.
+#[derive(Debug, Clone)]
+pub struct DexSwap {
+    id: StrategyId,
+    rpc: String,
+    wallet: Wallet,
+    stablecoins: Vec<Address>,
+}
+
+impl DexSwap {
+    /// `id` is one of swap_currency, swap_direct, switch_stablecoin;
+    /// `stablecoins` are what the wallet may sell or switch to, in order.
+    pub fn new(
+        id: StrategyId,
+        rpc: impl Into<String>,
+        wallet: Wallet,
+        stablecoins: Vec<Address>,
+    ) -> Self {
+        DexSwap {
+            id,
+            rpc: rpc.into(),
+            wallet,
+            stablecoins,
+        }
+    }
+}
+
+#[async_trait]
+impl Strategy for DexSwap {
+    fn id(&self) -> StrategyId {
+        self.id
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let v = ctx.request;
+        let payer = parse(v.payer.as_deref().unwrap_or_default())?;
+        if payer != self.wallet.address() {
+            return Err(CommitError::NotApplicable(
+                "the request is paid by another wallet".into(),
+            ));
+        }
+        let amount = v
+            .amount
+            .ok_or_else(|| CommitError::NotApplicable("no amount".into()))?;
+        let current = parse(v.currency.as_deref().unwrap_or_default())?;
+        let bps = ctx
+            .params
+            .get("max_slippage_bps")
+            .and_then(Value::as_u64)
+            .map_or(DEFAULT_SLIPPAGE_BPS, |b| b.min(500) as u32);
+        let target = match self.id {
+            StrategyId::SwapCurrency => current,
+            StrategyId::SwapDirect => parse(
+                ctx.failure
+                    .facts
+                    .accepted_currencies
+                    .first()
+                    .ok_or_else(|| {
+                        CommitError::NotApplicable("no accepted currency named".into())
+                    })?,
+            )?,
+            _ => *self
+                .stablecoins
+                .iter()
+                .find(|t| **t != current)
+                .ok_or_else(|| {
+                    CommitError::NotApplicable("no other stablecoin configured".into())
+                })?,
+        };
+        let chain = TempoChain::connect(&self.rpc, &self.wallet).map_err(platform)?;
+        let need = amount + FEE_MARGIN;
+        let have = chain.balance(target, payer).await.map_err(platform)?;
+        let mut out = Committed {
+            params: json!({ "max_slippage_bps": bps }),
+            ..Default::default()
+        };
+        if have < need {
+            let shortfall = need - have;
+            let amount_in = shortfall
+                .saturating_mul(10_000)
+                .div_ceil(u128::from(10_000 - bps.min(9_999)));
+            let mut source = None;
+            for t in self.stablecoins.iter().filter(|t| **t != target) {
+                if self.id == StrategyId::SwitchStablecoin && *t == current {
+                    continue; // a blocked or paused token cannot leave the wallet
+                }
+                if chain.balance(*t, payer).await.map_err(platform)? >= amount_in + FEE_MARGIN {
+                    source = Some(*t);
+                    break;
+                }
+            }
+            let source = source.ok_or_else(|| {
+                CommitError::NotApplicable(format!("no stablecoin holds {amount_in} to swap"))
+            })?;
+            let bound = min_out(amount_in, bps);
+            let quoted = chain
+                .quote(source, target, amount_in)
+                .await
+                .map_err(platform)?;
+            if quoted < bound {
+                return Err(CommitError::Unsafe(format!(
+                    "quote {quoted} for {amount_in} is below the {bps} bps bound {bound}"
+                )));
+            }
+            let before = chain.balance(target, payer).await.map_err(platform)?;
+            let fee = SendOpts {
+                nonce: None,
+                fee_token: Some(source),
+            };
+            // Exactly what this swap sells, nothing standing beyond it.
+            let approval = chain
+                .approve(source, STABLECOIN_DEX_ADDRESS, amount_in, fee)
+                .await
+                .map_err(platform)?;
+            out.tx_hashes.push(approval.to_string());
+            let hash = chain
+                .swap(
+                    source,
+                    target,
+                    amount_in,
+                    bound,
+                    SendOpts {
+                        nonce: None,
+                        fee_token: Some(source),
+                    },
+                )
+                .await
+                .map_err(platform)?;
+            let after = chain.balance(target, payer).await.map_err(platform)?;
+            let got = after.saturating_sub(before);
+            if got < bound {
+                return Err(CommitError::Unsafe(format!(
+                    "swap returned {got}, below the bound {bound}"
+                )));
+            }
+            out.cost = u64::try_from(amount_in.saturating_sub(got)).unwrap_or(u64::MAX);
+            out.tx_hashes.push(hash.to_string());
+        }
+        if target != current {
+            out.patches.push(Patch::Currency {
+                currency: target.to_string(),
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,21 @@
+//! # helix-tempo
+//!
+//! Helix on a real Tempo chain, with Tempo's own crates (alloy +
+//! tempo-alloy): a signing client ([`TempoChain`]) that controls nonce and
+//! fee token, chain errors as signals ([`ChainError`]), and the repairs that
+//! move funds on the StablecoinDEX ([`DexSwap`]). Nonce, chain-id and
+//! fee-token repairs that only read the chain live in `helix-http::rpc` and
+//! work here unchanged.
+
+#![warn(missing_docs)]
+
+mod chain;
+mod dex;
+mod error;
+mod payment;
+
+pub use alloy::primitives::Address;
+pub use chain::{SendOpts, TempoChain, Wallet};
+pub use dex::{DEFAULT_SLIPPAGE_BPS, DexSwap, min_out};
+pub use error::ChainError;
+pub use payment::{Tip20Payment, pay};

@@ -1,0 +1,84 @@
+//! A TIP-20 payment as Helix sees it, and the operation that makes it.
+
+use alloy::primitives::Address;
+use helix_core::{Patch, PaymentView, Refused, Repairable};
+
+use crate::chain::{SendOpts, TempoChain, Wallet};
+use crate::error::ChainError;
+
+/// Pay `amount` of `token` to `to` on chain `chain_id` through `rpc`.
+#[derive(Debug, Clone)]
+pub struct Tip20Payment {
+    /// RPC endpoint.
+    pub rpc: String,
+    /// Chain the payment must land on.
+    pub chain_id: u64,
+    /// Who pays.
+    pub payer: Address,
+    /// Who is paid. Never changes.
+    pub to: Address,
+    /// Token paid.
+    pub token: Address,
+    /// Base units. Never increases.
+    pub amount: u128,
+    /// Fee token, or the chain's default.
+    pub fee_token: Option<Address>,
+    /// Explicit nonce, or the pending one.
+    pub nonce: Option<u64>,
+}
+
+impl Repairable for Tip20Payment {
+    fn view(&self) -> PaymentView {
+        PaymentView {
+            payer: Some(self.payer.to_string()),
+            recipient: Some(self.to.to_string()),
+            amount: Some(self.amount),
+            currency: Some(self.token.to_string()),
+            fee_token: self.fee_token.map(|f| f.to_string()),
+            nonce: self.nonce,
+            endpoint: Some(self.rpc.clone()),
+            chain_id: Some(self.chain_id),
+            ..Default::default()
+        }
+    }
+
+    fn apply(&mut self, p: &Patch) -> Result<(), Refused> {
+        let addr = |a: &str| {
+            a.parse::<Address>().map_err(|_| Refused {
+                patch: p.kind(),
+                reason: format!("not an address: {a}"),
+            })
+        };
+        match p {
+            Patch::Nonce { nonce } => self.nonce = Some(*nonce),
+            Patch::FeeToken { token } => self.fee_token = Some(addr(token)?),
+            Patch::Currency { currency } => self.token = addr(currency)?,
+            Patch::Network { rpc_url, chain_id } if *chain_id == self.chain_id => {
+                self.rpc = rpc_url.clone()
+            }
+            other => return Err(Refused::unsupported(other)),
+        }
+        Ok(())
+    }
+}
+
+/// Makes the payment: checks the endpoint's chain, then sends the transfer
+/// and waits for its receipt. Returns the transaction hash.
+pub async fn pay(wallet: &Wallet, p: &Tip20Payment) -> Result<String, ChainError> {
+    let chain = TempoChain::connect(&p.rpc, wallet)?;
+    let have = chain.chain_id().await?;
+    if have != p.chain_id {
+        return Err(ChainError::WrongChain {
+            want: p.chain_id,
+            have,
+        });
+    }
+    let opts = SendOpts {
+        nonce: p.nonce,
+        fee_token: p.fee_token,
+    };
+    chain
+        .transfer(p.token, p.to, p.amount, opts)
+        .await
+        .map(|h| h.to_string())
+}
