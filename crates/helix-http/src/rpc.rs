@@ -298,6 +298,117 @@ impl Strategy for SwitchFeeToken {
     }
 }
 
+/// reconcile: a payment transaction was sent and no receipt came. Before
+/// anything is resent, find out what happened to it:
+/// - it landed: the request is told to use it (nothing is paid again);
+/// - it reverted, or its nonce was consumed by another transaction so it can
+///   never land: resending with the next nonce is safe;
+/// - otherwise it may still land: refuse (a second payment could follow).
+#[derive(Debug, Clone)]
+pub struct ReconcileTx {
+    http: reqwest::Client,
+    rpc_url: String,
+}
+
+impl ReconcileTx {
+    /// Reads from this endpoint.
+    pub fn new(http: reqwest::Client, rpc_url: impl Into<String>) -> Self {
+        ReconcileTx {
+            http,
+            rpc_url: rpc_url.into(),
+        }
+    }
+
+    async fn nonce(&self, payer: &str, tag: &str) -> Result<u64, CommitError> {
+        let v = call(
+            &self.http,
+            &self.rpc_url,
+            "eth_getTransactionCount",
+            json!([payer, tag]),
+        )
+        .await
+        .map_err(platform)?;
+        u64::try_from(quantity(&v).map_err(platform)?)
+            .map_err(|_| CommitError::Platform("nonce out of range".into()))
+    }
+}
+
+#[async_trait]
+impl Strategy for ReconcileTx {
+    fn id(&self) -> StrategyId {
+        StrategyId::Reconcile
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let hash =
+            ctx.failure.facts.tx_hash.as_deref().ok_or_else(|| {
+                CommitError::NotApplicable("no transaction hash to reconcile".into())
+            })?;
+        let payer = ctx
+            .request
+            .payer
+            .as_deref()
+            .ok_or_else(|| CommitError::NotApplicable("request names no payer".into()))?;
+        let receipt = call(
+            &self.http,
+            &self.rpc_url,
+            "eth_getTransactionReceipt",
+            json!([hash]),
+        )
+        .await
+        .map_err(platform)?;
+        if !receipt.is_null() {
+            let ok = receipt
+                .get("status")
+                .map(quantity)
+                .transpose()
+                .map_err(platform)?
+                == Some(1);
+            if ok {
+                return Ok(Committed {
+                    patches: vec![Patch::UseExisting {
+                        id: hash.to_owned(),
+                    }],
+                    params: json!({ "outcome": "landed" }),
+                    ..Default::default()
+                });
+            }
+            let nonce = self.nonce(payer, "pending").await?;
+            return Ok(Committed {
+                patches: vec![Patch::Nonce { nonce }],
+                params: json!({ "outcome": "reverted" }),
+                ..Default::default()
+            });
+        }
+        let tx = call(
+            &self.http,
+            &self.rpc_url,
+            "eth_getTransactionByHash",
+            json!([hash]),
+        )
+        .await
+        .map_err(platform)?;
+        let tx_nonce = match tx.get("nonce") {
+            Some(n) => Some(u64::try_from(quantity(n).map_err(platform)?).unwrap_or(u64::MAX)),
+            None => ctx.request.nonce,
+        };
+        let mined = self.nonce(payer, "latest").await?;
+        match tx_nonce {
+            Some(n) if mined > n => {
+                let nonce = self.nonce(payer, "pending").await?.max(mined);
+                Ok(Committed {
+                    patches: vec![Patch::Nonce { nonce }],
+                    params: json!({ "outcome": "nonce consumed elsewhere" }),
+                    ..Default::default()
+                })
+            }
+            _ => Err(CommitError::Unsafe(format!(
+                "transaction {hash} may still land (nonce {tx_nonce:?}, mined up to {mined}); not resending"
+            ))),
+        }
+    }
+}
+
 /// Probe: when a failure may be about funds, reads the payer's balance in
 /// the request's currency, so Perceive can tell "cannot pay the charge" from
 /// "cannot pay the fee" (and a bare 500 from an underfunded transfer).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use helix_core::{Event, EventKind, Helix, MemorySink, Mode, StrategyId};
 use helix_genemap::SqliteGeneStore;
-use helix_http::rpc::{BalanceProbe, RefreshNonce, SwitchFeeToken, SwitchNetwork};
+use helix_http::rpc::{BalanceProbe, ReconcileTx, RefreshNonce, SwitchFeeToken, SwitchNetwork};
 use helix_lab::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
 use helix_tempo::{Address, DexSwap, SendOpts, TempoChain, Tip20Payment, Wallet, pay};
 
@@ -36,6 +36,7 @@ fn helix(
         .adapter(helix_adapters::builtin())
         .probe(BalanceProbe::new(http.clone(), main.clone()))
         .strategy(RefreshNonce::new(http.clone(), main.clone()))
+        .strategy(ReconcileTx::new(http.clone(), main.clone()))
         .strategy(SwitchFeeToken::new(
             http.clone(),
             main.clone(),
@@ -85,6 +86,7 @@ fn payment(
         amount: UNIT / 2,
         fee_token: Some(fee),
         nonce: None,
+        landed: None,
     }
 }
 
@@ -139,4 +141,128 @@ async fn row_01_swap_on_the_stablecoin_dex_then_pay_then_immune() {
         );
         assert_eq!(report.immune(), run == 1, "second run answered by the gene");
     }
+}
+
+/// Row 4 as anvil really behaves: a 0x76 transaction with a stale nonce is
+/// accepted and never mined. Helix sees a sent payment without a receipt
+/// (outcome unknown), reconciles on chain (the nonce was consumed by another
+/// transaction, so the stale one can never land), resends once with the next
+/// nonce, and exactly one transfer reaches the merchant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_04_a_stale_nonce_is_reconciled_and_paid_exactly_once() {
+    let anvil = Anvil::start(None)
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let funder = anvil.client(DEV_KEY_0).unwrap();
+    let agent = funded(&funder, &[(token(1), 10 * UNIT)]).await;
+    let merchant = Wallet::random().address();
+    let me = TempoChain::connect(&anvil.url, &agent).unwrap();
+    let stale = me.nonce().await.unwrap();
+    let alpha_fee = SendOpts {
+        nonce: None,
+        fee_token: Some(token(1)),
+    };
+    // Another process with the same key sends a transaction first.
+    me.transfer(token(1), funder.address(), 1, alpha_fee)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Arc::new(MemorySink::new());
+    let h = helix(
+        &[&anvil],
+        &agent,
+        Arc::new(SqliteGeneStore::open(dir.path().join("g.db")).unwrap()),
+        sink.clone(),
+    );
+    let mut req = payment(&anvil, &agent, merchant, token(1), token(1));
+    req.nonce = Some(stale);
+    let (res, report) = h
+        .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
+        .await;
+    let err = first_error(&sink.take());
+    println!("first error: {err}");
+    res.unwrap_or_else(|e| panic!("{e}"));
+    assert!(err.contains("no receipt"), "{err}");
+    assert_eq!(report.repaired_by(), Some(StrategyId::Reconcile));
+    assert_eq!(req.nonce, Some(stale + 1), "resent with the next nonce");
+    assert_eq!(
+        me.nonce().await.unwrap(),
+        stale + 2,
+        "exactly one more transaction landed"
+    );
+    assert_eq!(
+        funder.balance(token(1), merchant).await.unwrap(),
+        UNIT / 2,
+        "paid exactly once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_12_the_fee_is_paid_in_another_token_the_agent_holds() {
+    let anvil = Anvil::start(None)
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let funder = anvil.client(DEV_KEY_0).unwrap();
+    let agent = funded(&funder, &[(token(1), 10 * UNIT)]).await;
+    let merchant = Wallet::random().address();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Arc::new(MemorySink::new());
+    let h = helix(
+        &[&anvil],
+        &agent,
+        Arc::new(SqliteGeneStore::open(dir.path().join("g.db")).unwrap()),
+        sink.clone(),
+    );
+    // Pays AlphaUSD, fee asked in BetaUSD, which the agent does not hold.
+    let mut req = payment(&anvil, &agent, merchant, token(1), token(2));
+    let (res, report) = h
+        .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
+        .await;
+    let err = first_error(&sink.take());
+    println!("first error: {err}");
+    res.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.repaired_by(), Some(StrategyId::SwitchFeeToken));
+    assert_eq!(req.fee_token, Some(token(1)));
+    assert_eq!(funder.balance(token(1), merchant).await.unwrap(), UNIT / 2);
+    let left = funder.balance(token(1), agent.address()).await.unwrap();
+    assert!(
+        left < 10 * UNIT - UNIT / 2,
+        "the fee was paid in AlphaUSD ({left} left)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_13_the_endpoint_serving_the_payments_chain_is_chosen() {
+    let wrong = Anvil::start(None)
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let right = Anvil::start(Some(42431))
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let funder = right.client(DEV_KEY_0).unwrap();
+    let agent = funded(&funder, &[(token(1), 10 * UNIT)]).await;
+    let merchant = Wallet::random().address();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Arc::new(MemorySink::new());
+    let h = helix(
+        &[&wrong, &right],
+        &agent,
+        Arc::new(SqliteGeneStore::open(dir.path().join("g.db")).unwrap()),
+        sink.clone(),
+    );
+    let mut req = payment(&wrong, &agent, merchant, token(1), token(1));
+    req.chain_id = 42431;
+    let (res, report) = h
+        .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
+        .await;
+    let err = first_error(&sink.take());
+    println!("first error: {err}");
+    res.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.repaired_by(), Some(StrategyId::SwitchNetwork));
+    assert_eq!(req.rpc, right.url);
+    assert_eq!(
+        funder.balance(token(1), merchant).await.unwrap(),
+        UNIT / 2,
+        "landed on chain 42431"
+    );
 }

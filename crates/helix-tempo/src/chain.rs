@@ -56,6 +56,7 @@ pub struct TempoChain {
     provider: DynProvider<TempoNetwork>,
     from: Address,
     url: String,
+    receipt_timeout: std::time::Duration,
 }
 
 impl TempoChain {
@@ -72,7 +73,14 @@ impl TempoChain {
             provider,
             from: wallet.address(),
             url: url.to_owned(),
+            receipt_timeout: std::time::Duration::from_secs(30),
         })
+    }
+
+    /// How long to wait for a receipt before the outcome is unknown (default 30 s).
+    pub fn with_receipt_timeout(mut self, t: std::time::Duration) -> Self {
+        self.receipt_timeout = t;
+        self
     }
 
     /// The endpoint.
@@ -136,9 +144,13 @@ impl TempoChain {
             .map_err(ChainError::from_rpc)?;
         let hash = *pending.tx_hash();
         let receipt = pending
+            .with_timeout(Some(self.receipt_timeout))
             .get_receipt()
             .await
-            .map_err(|e| ChainError::Transport(format!("receipt of {hash}: {e}")))?;
+            .map_err(|e| ChainError::NoReceipt {
+                hash: hash.to_string(),
+                reason: e.to_string(),
+            })?;
         if !receipt.status() {
             return Err(ChainError::Reverted {
                 hash: hash.to_string(),

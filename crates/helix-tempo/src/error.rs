@@ -22,6 +22,15 @@ pub enum ChainError {
         /// Its hash.
         hash: String,
     },
+    /// The transaction was sent and no receipt came: its outcome is unknown
+    /// until it is reconciled (it may still land).
+    #[error("transaction {hash} sent, no receipt: {reason}")]
+    NoReceipt {
+        /// Its hash.
+        hash: String,
+        /// Why waiting stopped.
+        reason: String,
+    },
     /// The payment targets another chain than the endpoint serves.
     #[error(
         "chain id mismatch: the payment expects chainId {want} but the endpoint serves chain {have}"
@@ -65,6 +74,11 @@ impl IntoSignal for ChainError {
             ChainError::Reverted { hash } => {
                 s.facts.tx_hash = Some(hash.clone());
                 s.facts.payment_sent = true;
+            }
+            ChainError::NoReceipt { hash, .. } => {
+                s.facts.tx_hash = Some(hash.clone());
+                s.facts.payment_sent = true;
+                s.transport = Some(TransportKind::Timeout);
             }
             ChainError::WrongChain { want, .. } => s.facts.expected_chain_id = Some(*want),
             ChainError::Transport(_) => s.transport = Some(TransportKind::Io),
