@@ -19,6 +19,7 @@ pub mod agent;
 pub mod anvil;
 pub mod chain;
 pub mod executors;
+pub mod issuer;
 pub mod scenarios;
 pub mod services;
 pub mod tokens;

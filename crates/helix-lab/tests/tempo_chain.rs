@@ -266,3 +266,59 @@ async fn row_13_the_endpoint_serving_the_payments_chain_is_chosen() {
         "landed on chain 42431"
     );
 }
+
+/// Rows 8 and 11: a token the agent holds is blocked for it (TIP-403
+/// blacklist) or paused. The transfer fails at the node with the token's own
+/// custom error; Helix pays in another stablecoin the agent holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_08_11_a_blocked_or_paused_token_is_switched_for_another() {
+    use helix_lab::issuer::{blacklist, issue, pause};
+    let anvil = Anvil::start(None)
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let funder = anvil.client(DEV_KEY_0).unwrap();
+    let merchant = Wallet::random().address();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteGeneStore::open(dir.path().join("g.db")).unwrap());
+    for (row, block) in [(8, true), (11, false)] {
+        let agent = funded(&funder, &[(token(1), 10 * UNIT)]).await;
+        let lab_usd = issue(&funder, &format!("LAB{row}"), agent.address(), 10 * UNIT)
+            .await
+            .unwrap();
+        if block {
+            blacklist(&funder, lab_usd, agent.address()).await.unwrap();
+        } else {
+            pause(&funder, lab_usd).await.unwrap();
+        }
+        let sink = Arc::new(MemorySink::new());
+        let h = helix(&[&anvil], &agent, store.clone(), sink.clone());
+        let mut req = payment(&anvil, &agent, merchant, lab_usd, token(1));
+        let before = funder.balance(token(1), merchant).await.unwrap();
+        let (res, report) = h
+            .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
+            .await;
+        let err = first_error(&sink.take());
+        println!("row {row}: first error: {err}");
+        res.unwrap_or_else(|e| panic!("row {row}: {e}"));
+        let selector = if block { "0x54cfe659" } else { "0xab35696f" };
+        assert!(
+            err.contains(selector),
+            "row {row}: the token's own error {selector}: {err}"
+        );
+        assert_eq!(report.repaired_by(), Some(StrategyId::SwitchStablecoin));
+        assert_eq!(
+            report.immune(),
+            row == 11,
+            "row 11 heals through row 8's gene"
+        );
+        assert_eq!(
+            funder.balance(token(1), merchant).await.unwrap() - before,
+            UNIT / 2
+        );
+        assert_eq!(
+            funder.balance(lab_usd, merchant).await.unwrap(),
+            0,
+            "nothing moved in the blocked token"
+        );
+    }
+}

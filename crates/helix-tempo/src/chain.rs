@@ -159,6 +159,15 @@ impl TempoChain {
         Ok(hash)
     }
 
+    /// `eth_call` from the signer; returns the raw return data.
+    pub async fn call(&self, to: Address, input: Bytes) -> Result<Bytes, ChainError> {
+        let tx = TempoTransactionRequest::default()
+            .with_from(self.from)
+            .with_to(to)
+            .with_input(input);
+        self.provider.call(tx).await.map_err(ChainError::from_rpc)
+    }
+
     /// TIP-20 `transfer`.
     pub async fn transfer(
         &self,
