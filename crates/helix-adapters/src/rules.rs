@@ -34,6 +34,46 @@ pub struct Rule {
     pub extract: Option<Extract>,
 }
 
+impl Rule {
+    /// A rule of medium severity with no veto and no extraction.
+    pub const fn new(
+        platform: Platform,
+        name: &'static str,
+        code: FailureCode,
+        category: Category,
+        all: &'static [&'static [&'static str]],
+    ) -> Self {
+        Rule {
+            name,
+            code,
+            category,
+            severity: Severity::Medium,
+            platform,
+            all,
+            none: &[],
+            extract: None,
+        }
+    }
+
+    /// Builder-style: phrases that veto the rule.
+    pub const fn unless(mut self, none: &'static [&'static str]) -> Self {
+        self.none = none;
+        self
+    }
+
+    /// Builder-style: severity.
+    pub const fn severity(mut self, s: Severity) -> Self {
+        self.severity = s;
+        self
+    }
+
+    /// Builder-style: fact extraction.
+    pub const fn extract(mut self, x: Extract) -> Self {
+        self.extract = Some(x);
+        self
+    }
+}
+
 const WORDS: usize = 8;
 
 /// Which phrases occur in a message (up to 512 distinct phrases).

@@ -144,6 +144,13 @@ pub async fn balance_of(
     quantity(&v)
 }
 
+fn payer<'a>(ctx: &'a CommitCtx<'_>) -> Result<&'a str, CommitError> {
+    ctx.request
+        .payer
+        .as_deref()
+        .ok_or_else(|| CommitError::NotApplicable("request names no payer".into()))
+}
+
 fn platform(e: RpcError) -> CommitError {
     CommitError::Platform(e.to_string())
 }
@@ -172,11 +179,7 @@ impl Strategy for RefreshNonce {
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
-        let payer = ctx
-            .request
-            .payer
-            .as_deref()
-            .ok_or_else(|| CommitError::NotApplicable("request names no payer".into()))?;
+        let payer = payer(ctx)?;
         let nonce = pending_nonce(&self.http, &self.rpc_url, payer)
             .await
             .map_err(platform)?;
@@ -272,11 +275,7 @@ impl Strategy for SwitchFeeToken {
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
-        let payer = ctx
-            .request
-            .payer
-            .as_deref()
-            .ok_or_else(|| CommitError::NotApplicable("request names no payer".into()))?;
+        let payer = payer(ctx)?;
         let current = ctx.request.fee_token.as_deref();
         for token in self.tokens.iter().filter(|t| Some(t.as_str()) != current) {
             let bal = balance_of(&self.http, &self.rpc_url, token, payer)
@@ -344,11 +343,7 @@ impl Strategy for ReconcileTx {
             ctx.failure.facts.tx_hash.as_deref().ok_or_else(|| {
                 CommitError::NotApplicable("no transaction hash to reconcile".into())
             })?;
-        let payer = ctx
-            .request
-            .payer
-            .as_deref()
-            .ok_or_else(|| CommitError::NotApplicable("request names no payer".into()))?;
+        let payer = payer(ctx)?;
         let receipt = call(
             &self.http,
             &self.rpc_url,

@@ -42,16 +42,9 @@ const fn rule(
     all: &'static [&'static [&'static str]],
     none: &'static [&'static str],
 ) -> Rule {
-    Rule {
-        name,
-        code,
-        category,
-        severity: Severity::Low,
-        platform: Platform::Http,
-        all,
-        none,
-        extract: None,
-    }
+    Rule::new(Platform::Http, name, code, category, all)
+        .unless(none)
+        .severity(Severity::Low)
 }
 
 /// Amount words: "500 USDC" is an amount, not a status.

@@ -1,4 +1,4 @@
-use helix_core::{Category as K, Facts, FailureCode as C, Platform, Severity};
+use helix_core::{Category as K, Facts, FailureCode as C, Platform};
 
 use crate::extract::amount_after;
 use crate::rules::Rule;
@@ -28,16 +28,9 @@ const fn rule(
     all: &'static [&'static [&'static str]],
     extract: crate::rules::Extract,
 ) -> Rule {
-    Rule {
-        name,
-        code,
-        category,
-        severity: Severity::Medium,
-        platform: Platform::Privy,
-        all,
-        none: &["transfer policy", "tip-403", "tip403"],
-        extract: Some(extract),
-    }
+    Rule::new(Platform::Privy, name, code, category, all)
+        .unless(&["transfer policy", "tip-403", "tip403"])
+        .extract(extract)
 }
 
 fn no_facts(_: &str, _: &mut Facts) {}

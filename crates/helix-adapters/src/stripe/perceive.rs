@@ -1,4 +1,4 @@
-use helix_core::{Category as K, ErrorSignal, Evidence as E, FailureCode as C, Platform, Severity};
+use helix_core::{Category as K, ErrorSignal, Evidence as E, FailureCode as C, Platform};
 
 use crate::classifier::Verdict;
 use crate::rules::Rule;
@@ -36,16 +36,7 @@ const fn rule(
     all: &'static [&'static [&'static str]],
     none: &'static [&'static str],
 ) -> Rule {
-    Rule {
-        name,
-        code,
-        category,
-        severity: Severity::Medium,
-        platform: Platform::Stripe,
-        all,
-        none,
-        extract: None,
-    }
+    Rule::new(Platform::Stripe, name, code, category, all).unless(none)
 }
 
 pub const RULES: &[Rule] = &[

@@ -122,26 +122,15 @@ const fn rule(
     all: &'static [&'static [&'static str]],
     none: &'static [&'static str],
 ) -> Rule {
-    Rule {
-        name,
-        code,
-        category,
-        severity: Severity::Medium,
-        platform: Platform::Tempo,
-        all,
-        none,
-        extract: None,
-    }
+    Rule::new(Platform::Tempo, name, code, category, all).unless(none)
 }
 
-const fn with(mut r: Rule, x: crate::rules::Extract) -> Rule {
-    r.extract = Some(x);
-    r
+const fn with(r: Rule, x: crate::rules::Extract) -> Rule {
+    r.extract(x)
 }
 
-const fn severe(mut r: Rule) -> Rule {
-    r.severity = Severity::High;
-    r
+const fn severe(r: Rule) -> Rule {
+    r.severity(Severity::High)
 }
 
 const FAILED: &[&str] = &[
