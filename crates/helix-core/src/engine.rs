@@ -634,7 +634,17 @@ impl Run<'_> {
             }
         };
         self.settle(reservation, committed.cost).await;
-        if let Err(v) = self.apply(req, c.strategy, view, &committed) {
+        let ceiling = self.h.policy.per_repair_ceiling;
+        // The estimate passed the ceiling; the actual cost must too.
+        let checked = if committed.cost > ceiling {
+            Err(Violation::CostOverCeiling {
+                cost: committed.cost,
+                ceiling,
+            })
+        } else {
+            self.apply(req, c.strategy, view, &committed)
+        };
+        if let Err(v) = checked {
             self.emit(EventKind::InvariantViolated {
                 strategy: c.strategy,
                 violation: v.clone(),

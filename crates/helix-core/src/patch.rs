@@ -221,6 +221,14 @@ pub enum Violation {
         /// After.
         after: u128,
     },
+    /// The repair spent more than the per-repair ceiling.
+    #[error("the repair cost {cost} micro-USD, above the per-repair ceiling of {ceiling}")]
+    CostOverCeiling {
+        /// What it spent.
+        cost: u64,
+        /// The ceiling.
+        ceiling: u64,
+    },
     /// A patch tried to set an amount greater than the request's.
     #[error("a patch sets amount {patch} above the request's {request}")]
     PatchRaisesAmount {

@@ -638,3 +638,58 @@ async fn every_stage_reaches_a_broadcast_subscriber_in_order() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_repair_that_spent_more_than_the_ceiling_stops_the_run() {
+    struct Pricey;
+    #[async_trait]
+    impl Strategy for Pricey {
+        fn id(&self) -> StrategyId {
+            StrategyId::RefreshNonce
+        }
+        async fn commit(&self, _: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+            Ok(Committed {
+                patches: vec![Patch::Nonce { nonce: 9 }],
+                cost: 9_000_000,
+                ..Default::default()
+            })
+        }
+    }
+    let budget = Arc::new(MemoryBudget::new(100_000_000));
+    let helix = Helix::builder()
+        .adapter(Words(vec![StrategyId::RefreshNonce]))
+        .strategy(Pricey)
+        .budget(budget.clone())
+        .build();
+    let calls = AtomicU32::new(0);
+    let err = helix
+        .run(pay(), async |p: &Pay| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            if p.nonce == 9 {
+                Ok(())
+            } else {
+                Err("nonce too low".to_string())
+            }
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HelixError::Invariant {
+                violation: Violation::CostOverCeiling {
+                    cost: 9_000_000,
+                    ceiling: 5_000_000
+                },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "not retried");
+    assert_eq!(
+        budget.usage(),
+        (9_000_000, 0),
+        "the real spend is on the books"
+    );
+}

@@ -12,9 +12,38 @@ use tempo_alloy::rpc::TempoTransactionRequest;
 
 use crate::error::ChainError;
 
-/// A signing key. Debug never shows it.
+/// A signing key behind a handle: Debug shows only the address, errors
+/// never echo key material, and the key is zeroized on drop (the ecdsa
+/// signing key inside implements `ZeroizeOnDrop`).
 #[derive(Clone)]
 pub struct Wallet(PrivateKeySigner);
+
+/// A key could not be loaded. No variant carries key material.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The environment variable is not set.
+    #[error("environment variable {0} is not set")]
+    MissingEnv(String),
+    /// The file could not be read.
+    #[error("cannot read key file {path}: {reason}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Group or others may read the file.
+    #[error("key file {path} is readable by group or others (mode {mode:o}); chmod 600 it")]
+    TooOpen {
+        /// The file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The text is not a private key (the text is not shown).
+    #[error("not a valid secp256k1 private key (value not shown)")]
+    Invalid,
+}
 
 impl std::fmt::Debug for Wallet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25,9 +54,45 @@ impl std::fmt::Debug for Wallet {
 impl Wallet {
     /// From a hex private key.
     pub fn from_hex(key: &str) -> Result<Self, ChainError> {
-        key.parse::<PrivateKeySigner>()
+        Self::parse(key).map_err(|e| ChainError::Transport(e.to_string()))
+    }
+
+    fn parse(key: &str) -> Result<Self, KeyError> {
+        key.trim()
+            .parse::<PrivateKeySigner>()
             .map(Wallet)
-            .map_err(|_| ChainError::Transport("invalid private key (not shown)".into()))
+            .map_err(|_| KeyError::Invalid)
+    }
+
+    /// From an environment variable holding the hex key.
+    pub fn from_env(var: &str) -> Result<Self, KeyError> {
+        let v = std::env::var(var).map_err(|_| KeyError::MissingEnv(var.into()))?;
+        Self::parse(&v)
+    }
+
+    /// From a file holding the hex key; refused if group or others may read it.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, KeyError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| KeyError::Unreadable {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(KeyError::TooOpen { path: shown, mode });
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = meta;
+        let text = std::fs::read_to_string(path).map_err(|e| KeyError::Unreadable {
+            path: shown,
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text)
     }
 
     /// A new random key (lab accounts).

@@ -15,7 +15,7 @@ mod error;
 mod payment;
 
 pub use alloy::primitives::Address;
-pub use chain::{SendOpts, TempoChain, Wallet};
+pub use chain::{KeyError, SendOpts, TempoChain, Wallet};
 pub use dex::{DEFAULT_SLIPPAGE_BPS, DexSwap, min_out};
 pub use error::ChainError;
 pub use payment::{Tip20Payment, pay};
