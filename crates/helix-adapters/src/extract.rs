@@ -5,15 +5,22 @@
 pub const UNIT: u128 = 1_000_000;
 
 /// Position just after the first case-insensitive occurrence of `key`.
+/// Scans for the key's first byte (either case) and compares only there.
 fn after<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let hay = text.as_bytes();
     let k = key.as_bytes();
-    if k.is_empty() || hay.len() < k.len() {
-        return None;
+    let (&first, _) = k.split_first()?;
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let last = hay.len().checked_sub(k.len())?;
+    let mut i = 0;
+    while i <= last {
+        i += hay[i..=last].iter().position(|&b| b == lo || b == up)?;
+        if hay[i..i + k.len()].eq_ignore_ascii_case(k) {
+            return text.get(i + k.len()..);
+        }
+        i += 1;
     }
-    (0..=hay.len() - k.len())
-        .find(|&i| hay[i..i + k.len()].eq_ignore_ascii_case(k))
-        .and_then(|i| text.get(i + k.len()..))
+    None
 }
 
 /// The first unsigned integer within 24 bytes after `key` (allowing `=`, `:`, spaces).

@@ -81,19 +81,29 @@ pub fn decode_error_string(data: &[u8]) -> Option<String> {
 /// ("execution reverted: custom error 0x54cfe659").
 pub fn selector_in_message(msg: &str) -> Option<[u8; 4]> {
     let b = msg.as_bytes();
-    let mut i = 0;
-    while i + 10 <= b.len() {
-        if b[i] == b'0' && (b[i + 1] == b'x' || b[i + 1] == b'X') {
-            let hexs = &b[i + 2..i + 10];
-            let end_ok = b.get(i + 10).is_none_or(|c| !c.is_ascii_hexdigit());
-            if hexs.iter().all(u8::is_ascii_hexdigit) && end_ok {
-                let v = hex::decode(hexs).ok()?;
-                return v.try_into().ok();
-            }
+    let mut from = 0;
+    while let Some(p) = b.get(from..)?.iter().position(|&c| c == b'0') {
+        let i = from + p;
+        from = i + 1;
+        if !matches!(b.get(i + 1), Some(b'x' | b'X')) {
+            continue;
         }
-        i += 1;
+        let Some(hexs) = b.get(i + 2..i + 10) else {
+            return None;
+        };
+        let end_ok = b.get(i + 10).is_none_or(|c| !c.is_ascii_hexdigit());
+        if end_ok && hexs.iter().all(u8::is_ascii_hexdigit) {
+            return hex::decode(hexs).ok()?.try_into().ok();
+        }
     }
     None
+}
+
+/// The known errors with their selectors, computed once.
+pub fn known_by_selector(sel: [u8; 4]) -> Option<&'static KnownError> {
+    static TABLE: std::sync::LazyLock<Vec<([u8; 4], &'static KnownError)>> =
+        std::sync::LazyLock::new(|| KNOWN.iter().map(|k| (selector(k.signature), k)).collect());
+    TABLE.iter().find(|(s, _)| *s == sel).map(|(_, k)| *k)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use helix_core::{
 use crate::classifier::Verdict;
 use crate::extract::{amount_after, int_after};
 use crate::rules::Rule;
-use crate::selectors::{KNOWN, parse_hex, selector, selector_in_message};
+use crate::selectors::{known_by_selector, parse_hex, selector_in_message};
 
 /// Where MPP problem types live.
 pub const MPP_PROBLEM_BASE: &str = "https://paymentauth.org/problems/";
@@ -70,7 +70,7 @@ fn revert(s: &ErrorSignal) -> Option<Verdict> {
         Some(d) if d.len() >= 4 => [d[0], d[1], d[2], d[3]],
         _ => selector_in_message(&s.message)?,
     };
-    let known = KNOWN.iter().find(|k| selector(k.signature) == sel)?;
+    let known = known_by_selector(sel)?;
     let mut v = Verdict::new(known.code, known.category, E::Rpc);
     if known.code == C::Tip403 {
         v.severity = Severity::High;
