@@ -88,9 +88,7 @@ pub fn selector_in_message(msg: &str) -> Option<[u8; 4]> {
         if !matches!(b.get(i + 1), Some(b'x' | b'X')) {
             continue;
         }
-        let Some(hexs) = b.get(i + 2..i + 10) else {
-            return None;
-        };
+        let hexs = b.get(i + 2..i + 10)?;
         let end_ok = b.get(i + 10).is_none_or(|c| !c.is_ascii_hexdigit());
         if end_ok && hexs.iter().all(u8::is_ascii_hexdigit) {
             return hex::decode(hexs).ok()?.try_into().ok();
