@@ -100,6 +100,12 @@ impl Wallet {
         Wallet(PrivateKeySigner::random())
     }
 
+    /// The signer, to hand to another signing client (the mpp payer). Never
+    /// log it or put it in an error.
+    pub fn signer(&self) -> PrivateKeySigner {
+        self.0.clone()
+    }
+
     /// Its address.
     pub fn address(&self) -> Address {
         self.0.address()

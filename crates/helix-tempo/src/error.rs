@@ -86,3 +86,38 @@ impl IntoSignal for ChainError {
         s
     }
 }
+
+/// The signal of a chain error that reached us only as text (the mpp client
+/// wraps node errors in its own): the JSON-RPC code and any custom-error
+/// selector are recovered from the words the node used.
+pub fn signal_from_text(text: &str) -> ErrorSignal {
+    let mut s = ErrorSignal::message(text).with_platform(Platform::Tempo);
+    if let Some(i) = text.find("error code ") {
+        let rest = &text[i + "error code ".len()..];
+        let end = rest
+            .char_indices()
+            .find(|(j, c)| !(c.is_ascii_digit() || (*j == 0 && *c == '-')))
+            .map_or(rest.len(), |(j, _)| j);
+        s.rpc_code = rest[..end].parse().ok();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_recovered_from_wrapped_text() {
+        let s = signal_from_text(
+            "Payment(Http(\"gas estimation failed: server returned an error response: error code -32003: Insufficient funds for gas * price + value\"))",
+        );
+        assert_eq!(s.rpc_code, Some(-32003));
+        assert_eq!(
+            signal_from_text("error code 3: execution reverted").rpc_code,
+            Some(3)
+        );
+        assert_eq!(signal_from_text("no code here").rpc_code, None);
+        assert_eq!(signal_from_text("error code -").rpc_code, None);
+    }
+}

@@ -17,5 +17,5 @@ mod payment;
 pub use alloy::primitives::Address;
 pub use chain::{KeyError, SendOpts, TempoChain, Wallet};
 pub use dex::{DEFAULT_SLIPPAGE_BPS, DexSwap, min_out};
-pub use error::ChainError;
+pub use error::{ChainError, signal_from_text};
 pub use payment::{Tip20Payment, pay};

@@ -1,0 +1,178 @@
+//! Interop with an MPP server nobody here wrote: pympp verifies payments on
+//! a real Tempo chain (anvil). The agent holds only BetaUSD; the service
+//! charges AlphaUSD. Helix must acquire AlphaUSD on the StablecoinDEX before
+//! Tempo's own mpp client can pay.
+
+use std::sync::Arc;
+
+use helix_core::{
+    EventKind, Helix, MemorySink, Mode, Patch, PaymentView, Refused, Repairable, Stage, StrategyId,
+};
+use helix_genemap::SqliteGeneStore;
+use helix_http::HttpFailure;
+use helix_http::rpc::BalanceProbe;
+use helix_lab::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
+use helix_lab::pympp::Pympp;
+use helix_tempo::{Address, DexSwap, SendOpts, Wallet, signal_from_text};
+use mpp::client::{PaymentMiddleware, TempoProvider};
+
+const UNIT: u128 = 1_000_000;
+
+fn token(n: u8) -> Address {
+    let mut a = [0u8; 20];
+    a[0] = 0x20;
+    a[1] = 0xc0;
+    a[19] = n;
+    Address::new(a)
+}
+
+/// A paid GET, as Helix sees it.
+struct PaidGet {
+    url: String,
+    payer: Address,
+    currency: Address,
+    amount: u128,
+    recipient: Address,
+}
+
+impl Repairable for PaidGet {
+    fn view(&self) -> PaymentView {
+        PaymentView {
+            payer: Some(self.payer.to_string()),
+            recipient: Some(self.recipient.to_string()),
+            amount: Some(self.amount),
+            currency: Some(self.currency.to_string()),
+            endpoint: Some(self.url.clone()),
+            ..Default::default()
+        }
+    }
+    fn apply(&mut self, p: &Patch) -> Result<(), Refused> {
+        Err(Refused::unsupported(p))
+    }
+}
+
+/// Pays with Tempo's mpp client; returns the Payment-Receipt.
+async fn get_paid(
+    client: &reqwest_middleware::ClientWithMiddleware,
+    r: &PaidGet,
+) -> Result<String, HttpFailure> {
+    let resp = client
+        .get(&r.url)
+        .header("Accept-Payment", "tempo/charge")
+        .send()
+        .await
+        .map_err(|e| {
+            HttpFailure::from_signal(signal_from_text(&helix_http::signal::error_chain(&e)))
+        })?;
+    if !resp.status().is_success() {
+        return Err(helix_http::failure_from_response(resp).await);
+    }
+    resp.headers()
+        .get("payment-receipt")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            HttpFailure::from_signal(helix_core::ErrorSignal::message(
+                "200 without a Payment-Receipt",
+            ))
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pympp_is_paid_after_a_real_dex_swap_then_immune() {
+    let anvil = Anvil::start(None)
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    provide_liquidity(&anvil, &[token(1), token(2)], 1_000 * UNIT)
+        .await
+        .unwrap();
+    let funder = anvil.client(DEV_KEY_0).unwrap();
+    let merchant = Wallet::random().address();
+    let server = Pympp::start(
+        &anvil.url,
+        anvil.chain_id,
+        &merchant.to_string(),
+        &token(1).to_string(),
+        "0.50",
+    )
+    .await
+    .expect("pympp (run scripts/tools.sh)");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteGeneStore::open(dir.path().join("genes.db")).unwrap());
+
+    for run in 0..2 {
+        let agent = Wallet::random();
+        funder
+            .transfer(token(2), agent.address(), 10 * UNIT, SendOpts::default())
+            .await
+            .unwrap();
+        let provider = TempoProvider::new(agent.signer(), &anvil.url)
+            .unwrap()
+            .with_expected_chain_id(anvil.chain_id);
+        let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(PaymentMiddleware::new(provider))
+            .build();
+        let sink = Arc::new(MemorySink::new());
+        let helix = Helix::builder()
+            .adapter(helix_adapters::builtin())
+            .probe(BalanceProbe::new(reqwest::Client::new(), anvil.url.clone()))
+            .strategy(DexSwap::new(
+                StrategyId::SwapCurrency,
+                anvil.url.clone(),
+                agent.clone(),
+                vec![token(1), token(2)],
+            ))
+            .store(store.clone())
+            .sink(sink.clone())
+            .mode(Mode::Full)
+            .build();
+        let mut req = PaidGet {
+            url: format!("{}/paid", server.url),
+            payer: agent.address(),
+            currency: token(1),
+            amount: UNIT / 2,
+            recipient: merchant,
+        };
+        let before = funder.balance(token(1), merchant).await.unwrap();
+        let (res, report) = helix
+            .run_mut(&mut req, async |r: &PaidGet| get_paid(&client, r).await)
+            .await;
+        let events = sink.take();
+        let first = events
+            .iter()
+            .find_map(|e| match &e.kind {
+                EventKind::CallFailed { message, .. } => Some(message.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        println!("run {run}: first attempt failed with: {first}");
+        let receipt = res.unwrap_or_else(|e| panic!("run {run}: {e}"));
+        assert!(!receipt.is_empty(), "a Payment-Receipt came back");
+        assert!(
+            first.contains("-32003") || first.contains("0x832f98b5"),
+            "the real node error: {first}"
+        );
+        assert_eq!(report.repaired_by(), Some(StrategyId::SwapCurrency));
+        let swap = &report.repairs[0];
+        assert_eq!(swap.tx_hashes.len(), 2, "an exact approval and the swap");
+        let after = funder.balance(token(1), merchant).await.unwrap();
+        assert_eq!(
+            after - before,
+            UNIT / 2,
+            "the recipient got exactly the charge"
+        );
+        let immune = !events.iter().any(|e| e.kind.stage() == Stage::Construct);
+        assert_eq!(
+            immune,
+            run == 1,
+            "run {run}: the second run is immune (no construct stage)"
+        );
+    }
+    let genes = helix_core::GeneStore::list(store.as_ref()).await.unwrap();
+    let g = genes
+        .iter()
+        .find(|g| g.strategy == StrategyId::SwapCurrency)
+        .expect("gene stored");
+    assert_eq!(g.key.to_string(), "payment-insufficient/balance");
+    assert_eq!(g.successes, 2);
+}
