@@ -69,10 +69,9 @@ impl Pympp {
         let t = Instant::now();
         let http = reqwest::Client::new();
         loop {
-            if let Ok(r) = http.get(format!("{}/health", server.url)).send().await {
-                if r.status().is_success() {
-                    return Ok(server);
-                }
+            let up = http.get(format!("{}/health", server.url)).send().await;
+            if up.is_ok_and(|r| r.status().is_success()) {
+                return Ok(server);
             }
             if t.elapsed() > Duration::from_secs(30) {
                 return Err(std::io::Error::other("pympp did not answer within 30 s"));
