@@ -38,12 +38,31 @@ pub struct ChargeRequest {
     pub currency: String,
     /// Who is paid.
     pub recipient: String,
-    /// Chain the payment must land on.
+    /// Chain the payment must land on (servers may send it at the top level
+    /// or, as pympp does, under `methodDetails`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<u64>,
+    /// Method-specific details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method_details: Option<MethodDetails>,
+}
+
+/// `methodDetails` of a tempo/charge request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodDetails {
+    /// Chain id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain_id: Option<u64>,
 }
 
 impl ChargeRequest {
+    /// The chain id, wherever the server put it.
+    pub fn chain(&self) -> Option<u64> {
+        self.chain_id
+            .or_else(|| self.method_details.as_ref().and_then(|m| m.chain_id))
+    }
+
     /// The amount as a number; refuses negative, fractional or overflowing text.
     pub fn amount_units(&self) -> Result<u128, ChallengeError> {
         self.amount
@@ -284,7 +303,22 @@ mod tests {
             currency: "0x20c0000000000000000000000000000000000001".into(),
             recipient: "0x00000000000000000000000000000000000000aa".into(),
             chain_id: Some(42431),
+            method_details: None,
         }
+    }
+
+    #[test]
+    fn a_pympp_challenge_parses_with_its_nested_chain_id() {
+        // As pympp 0.16 sends it (scope and opaque included).
+        let h = r#"Payment id="IYmNMzEvCif2-70XmWvt9UWooRv4HkGn4_Y2xpVEmbc", realm="helix-lab-pympp", method="tempo", intent="charge", request="eyJfbXBweF9zY29wZSI6eyJodHRwX21ldGhvZCI6IkdFVCIsInJlc291cmNlIjoiL3BhaWQiLCJyb3V0ZSI6Ii9wYWlkIn0sImFtb3VudCI6IjUwMDAwMCIsImN1cnJlbmN5IjoiMHgyMGMwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAxIiwibWV0aG9kRGV0YWlscyI6eyJjaGFpbklkIjozMTMzN30sInJlY2lwaWVudCI6IjB4MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwY2FmZSJ9", expires="2026-11-25T04:42:18.226349Z", opaque="eyJfbXBwX25vbmNlIjoiN2FmNzcyYjZkMzdhMjRmNmUxMWQwZWEzZTAzNDBjMzFkZGE2NDE5OGQzZWUyOWExMmRmZGM1OTNmNjFkN2IyZiJ9""#;
+        let c = parse_challenge(h).unwrap();
+        assert_eq!(c.request.amount_units().unwrap(), 500_000);
+        assert_eq!(c.request.chain(), Some(31337));
+        assert_eq!(
+            c.request.recipient,
+            "0x000000000000000000000000000000000000cafe"
+        );
+        assert_eq!(c.expires.as_deref(), Some("2026-11-25T04:42:18.226349Z"));
     }
 
     #[test]

@@ -201,7 +201,7 @@ pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, Htt
             ),
         ));
     }
-    let want_chain = ch.request.chain_id.unwrap_or(r.chain_id);
+    let want_chain = ch.request.chain().unwrap_or(r.chain_id);
     let have_chain = rpc::chain_id(http, &r.rpc)
         .await
         .map_err(|e| rpc_fail(t, e))?;

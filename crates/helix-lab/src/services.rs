@@ -307,7 +307,10 @@ fn challenge(st: &mut LabState, name: &str, res: &Resource) -> Response {
             amount: res.price.to_string(),
             currency: c.clone(),
             recipient: res.recipient.clone(),
-            chain_id: Some(res.chain_id),
+            chain_id: None,
+            method_details: Some(helix_http::mpp::MethodDetails {
+                chain_id: Some(res.chain_id),
+            }),
         });
         let expires_at = now_secs() + res.ttl_secs;
         st.challenges.insert(
