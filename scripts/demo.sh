@@ -5,4 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "demo: cargo (stable Rust) is required" >&2; exit 1; }
+# anvil for the Tempo rows that run on a real chain (the demo starts it).
+HELIX_ANVIL=$(scripts/tools.sh) || echo "demo: tools could not be installed; Tempo rows run on the lab chain" >&2
+export HELIX_ANVIL
 cargo run --locked --release -q -p helix-cli --bin helix -- demo "$@"

@@ -10,15 +10,32 @@ use helix_core::{
 };
 use helix_genemap::SqliteGeneStore;
 use helix_lab::Lab;
+use helix_lab::onchain::{self, ChainLab};
 use helix_lab::scenarios::{SCENARIOS, Scenario, run_row};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
+
+/// Where the Tempo rows that exist on a real chain run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChainMode {
+    /// anvil if its binary can be found, else the lab chain.
+    Auto,
+    /// anvil --network tempo (fails if it cannot start).
+    Anvil,
+    /// The lab's in-process chain for every row.
+    Lab,
+}
 
 #[derive(Debug, Serialize)]
 struct Row {
     scenario: u8,
     platform: Platform,
     title: &'static str,
+    chain: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tx_hashes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipts_ok: Option<bool>,
     code: Option<String>,
     category: Option<String>,
     strategy: Option<StrategyId>,
@@ -66,16 +83,77 @@ fn all_immune(report: &Report, events: &[Event]) -> bool {
         && !events.iter().any(|e| e.kind.stage() == Stage::Construct)
 }
 
-pub fn run(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCode, String> {
+/// One pass of one row, wherever it ran.
+struct Pass {
+    ok: bool,
+    detail: String,
+    report: Report,
+    ms: u64,
+    tx_hashes: Vec<String>,
+    receipts_ok: Option<bool>,
+}
+
+async fn pass(
+    lab: &Lab,
+    helix: &Helix,
+    chain: Option<&ChainLab>,
+    store: &Arc<SqliteGeneStore>,
+    sink: &Arc<MemorySink>,
+    row: u8,
+) -> Pass {
+    if let Some(c) = chain.filter(|_| onchain::ROWS.contains(&row)) {
+        return match c.run(row, store.clone(), sink.clone()).await {
+            Ok(r) => Pass {
+                ok: r.ok,
+                detail: r.detail,
+                report: r.report,
+                ms: r.ms,
+                tx_hashes: r.tx_hashes,
+                receipts_ok: Some(r.receipts_ok),
+            },
+            Err(e) => Pass {
+                ok: false,
+                detail: format!("chain set-up failed: {e}"),
+                report: Report::default(),
+                ms: 0,
+                tx_hashes: vec![],
+                receipts_ok: None,
+            },
+        };
+    }
+    let r = run_row(lab, helix, row).await;
+    Pass {
+        ok: r.ok,
+        detail: r.detail,
+        tx_hashes: vec![],
+        receipts_ok: None,
+        ms: r.ms,
+        report: r.report,
+    }
+}
+
+pub fn run(
+    db: &Path,
+    json: bool,
+    fresh: bool,
+    only: &[u8],
+    chain: ChainMode,
+) -> Result<ExitCode, String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(demo(db, json, fresh, only))
+    rt.block_on(demo(db, json, fresh, only, chain))
 }
 
-async fn demo(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCode, String> {
+async fn demo(
+    db: &Path,
+    json: bool,
+    fresh: bool,
+    only: &[u8],
+    mode: ChainMode,
+) -> Result<ExitCode, String> {
     let store = Arc::new(SqliteGeneStore::open(db).map_err(|e| format!("{}: {e}", db.display()))?);
     if fresh {
         let n = store.clear().map_err(|e| e.to_string())?;
@@ -84,6 +162,32 @@ async fn demo(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCod
     let lab = Lab::start()
         .await
         .map_err(|e| format!("starting the lab: {e}"))?;
+    // Each on-chain row gets fresh chains (both of its passes share them):
+    // rows left state behind that changed later rows on one shared anvil
+    // (see the notes). Here we only learn whether anvil can start at all.
+    let chains = match mode {
+        ChainMode::Lab => false,
+        ChainMode::Anvil => {
+            drop(
+                ChainLab::start()
+                    .await
+                    .map_err(|e| format!("starting anvil: {e}"))?,
+            );
+            true
+        }
+        ChainMode::Auto => match ChainLab::start().await {
+            Ok(c) => {
+                drop(c);
+                true
+            }
+            Err(e) => {
+                eprintln!(
+                    "helix: anvil unavailable ({e}); every row runs on the lab chain (scripts/tools.sh installs anvil)"
+                );
+                false
+            }
+        },
+    };
     let sink = Arc::new(MemorySink::new());
     let helix = Helix::builder()
         .adapter(helix_adapters::builtin())
@@ -115,6 +219,9 @@ async fn demo(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCod
                 scenario: s.row,
                 platform: s.platform,
                 title: s.title,
+                chain: "-",
+                tx_hashes: vec![],
+                receipts_ok: None,
                 code: None,
                 category: None,
                 strategy: None,
@@ -131,7 +238,13 @@ async fn demo(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCod
             bar.inc(2);
             continue;
         }
-        let first = run_row(&lab, &helix, s.row).await;
+        let chain = if chains && onchain::ROWS.contains(&s.row) {
+            ChainLab::start().await.ok()
+        } else {
+            None
+        };
+        let first = pass(&lab, &helix, chain.as_ref(), &store, &sink, s.row).await;
+        let on_chain = first.receipts_ok.is_some();
         let ev1 = sink.take();
         bar.inc(1);
         let key = first_key(&ev1);
@@ -149,13 +262,24 @@ async fn demo(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCod
         }
 
         bar.set_message(format!("row {} second pass", s.row));
-        let second = run_row(&lab, &helix, s.row).await;
+        let second = pass(&lab, &helix, chain.as_ref(), &store, &sink, s.row).await;
         let ev2 = sink.take();
         bar.inc(1);
         out.push(Row {
             scenario: s.row,
             platform: s.platform,
             title: s.title,
+            chain: if on_chain { "anvil-tempo" } else { "lab" },
+            tx_hashes: first
+                .tx_hashes
+                .iter()
+                .chain(&second.tx_hashes)
+                .cloned()
+                .collect(),
+            receipts_ok: first
+                .receipts_ok
+                .zip(second.receipts_ok)
+                .map(|(a, b)| a && b),
             code: key.map(|k| k.code.to_string()),
             category: key.map(|k| k.category.to_string()),
             strategy: first.report.repaired_by(),
@@ -201,8 +325,8 @@ async fn demo(db: &Path, json: bool, fresh: bool, only: &[u8]) -> Result<ExitCod
 
 fn print_table(rows: &[Row], db: &Path) {
     println!(
-        "{:>3}  {:<7} {:<46} {:<31} {:<21} {:<9} {:>6} {:<7} {:>6}",
-        "#", "platform", "scenario", "failure", "repair", "1st pass", "ms", "2nd", "ms"
+        "{:>3}  {:<7} {:<46} {:<12} {:<31} {:<21} {:<9} {:>6} {:<7} {:>6}",
+        "#", "platform", "scenario", "chain", "failure", "repair", "1st pass", "ms", "2nd", "ms"
     );
     for r in rows {
         let key = match (&r.code, &r.category) {
@@ -214,10 +338,11 @@ fn print_table(rows: &[Row], db: &Path) {
             (p, _) => p.to_string(),
         };
         println!(
-            "{:>3}  {:<7} {:<46} {:<31} {:<21} {:<9} {:>6} {:<7} {:>6}",
+            "{:>3}  {:<7} {:<46} {:<12} {:<31} {:<21} {:<9} {:>6} {:<7} {:>6}",
             r.scenario,
             r.platform.as_str(),
             r.title,
+            r.chain,
             key,
             r.strategy.map_or("-", |s| s.as_str()),
             first,

@@ -36,6 +36,9 @@ enum Cmd {
         /// Only these rows (e.g. --rows 1,4,15).
         #[arg(long, value_delimiter = ',')]
         rows: Vec<u8>,
+        /// Where the Tempo rows that exist on a real chain (1, 4, 8, 11, 12, 13) run.
+        #[arg(long, value_enum, default_value = "auto")]
+        chain: demo::ChainMode,
     },
     /// Classify an error message.
     Classify {
@@ -77,7 +80,8 @@ fn main() -> ExitCode {
             json,
             fresh,
             rows,
-        } => demo::run(&db, json, fresh, &rows),
+            chain,
+        } => demo::run(&db, json, fresh, &rows, chain),
         Cmd::Classify {
             text,
             status,

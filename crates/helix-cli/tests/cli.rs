@@ -60,6 +60,26 @@ fn demo_repairs_every_row_then_is_immune_and_genes_are_listed() {
         assert_eq!(r["immune_on_second_run"], true, "row {n}: {}", r["detail"]);
         assert!(r["strategy"].is_string(), "row {n}");
     }
+    // With anvil available (scripts/test.sh exports HELIX_ANVIL), the Tempo
+    // rows that exist on a real chain ran there and checked their receipts.
+    if std::env::var("HELIX_ANVIL").is_ok() {
+        for n in [1usize, 8, 11, 12, 13] {
+            let r = &rows[n - 1];
+            assert_eq!(r["chain"], "anvil-tempo", "row {n}");
+            assert_eq!(r["receipts_ok"], true, "row {n}");
+            let txs = r["tx_hashes"].as_array().unwrap();
+            assert!(txs.len() >= 2, "row {n}: a payment per pass");
+            assert!(txs.iter().all(|h| {
+                h.as_str()
+                    .is_some_and(|h| h.len() == 66 && h.starts_with("0x"))
+            }));
+        }
+        assert_eq!(
+            rows[0]["tx_hashes"].as_array().unwrap().len(),
+            6,
+            "approval, swap, payment per pass"
+        );
+    }
     // Cross-platform immunity: Privy rows heal through genes learned on Tempo.
     for (privy, tempo) in [(15, 4), (16, 12), (17, 13)] {
         let r = &rows[privy - 1];

@@ -20,6 +20,7 @@ pub mod anvil;
 pub mod chain;
 pub mod executors;
 pub mod issuer;
+pub mod onchain;
 pub mod pympp;
 pub mod scenarios;
 pub mod services;

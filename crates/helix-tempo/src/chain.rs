@@ -181,6 +181,16 @@ impl TempoChain {
             .map_err(ChainError::from_rpc)
     }
 
+    /// Whether the transaction has a receipt with success status.
+    pub async fn receipt_ok(&self, hash: B256) -> Result<bool, ChainError> {
+        Ok(self
+            .provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(ChainError::from_rpc)?
+            .is_some_and(|r| r.status()))
+    }
+
     /// TIP-20 balance.
     pub async fn balance(&self, token: Address, owner: Address) -> Result<u128, ChainError> {
         let v = ITIP20::new(token, &self.provider)
