@@ -25,6 +25,23 @@ async fn call_then_send<C: SolCall>(
     Ok(out)
 }
 
+/// Reads a role id from the token and grants it to the chain's signer.
+async fn take_role<C: SolCall<Return = B256>>(
+    chain: &TempoChain,
+    token: Address,
+    role_call: C,
+) -> Result<(), ChainError> {
+    let role = decode::<C>(&chain.call(token, role_call.abi_encode().into()).await?)?;
+    let grant = IRolesAuth::grantRoleCall {
+        role,
+        account: chain.address(),
+    };
+    chain
+        .send(token, grant.abi_encode().into(), SendOpts::default())
+        .await?;
+    Ok(())
+}
+
 /// Creates a USD TIP-20 quoted in pathUSD with `admin` (the chain's signer)
 /// as admin and issuer, and mints `amount` to `holder`.
 pub async fn issue(
@@ -47,23 +64,7 @@ pub async fn issue(
         },
     )
     .await?;
-    let role = decode::<ITIP20::ISSUER_ROLECall>(
-        &chain
-            .call(token, ITIP20::ISSUER_ROLECall {}.abi_encode().into())
-            .await?,
-    )?;
-    chain
-        .send(
-            token,
-            IRolesAuth::grantRoleCall {
-                role,
-                account: admin,
-            }
-            .abi_encode()
-            .into(),
-            SendOpts::default(),
-        )
-        .await?;
+    take_role(chain, token, ITIP20::ISSUER_ROLECall {}).await?;
     chain
         .send(
             token,
@@ -111,23 +112,7 @@ pub async fn blacklist(
 
 /// Pauses `token` (the signer takes PAUSE_ROLE first).
 pub async fn pause(chain: &TempoChain, token: Address) -> Result<(), ChainError> {
-    let role = decode::<ITIP20::PAUSE_ROLECall>(
-        &chain
-            .call(token, ITIP20::PAUSE_ROLECall {}.abi_encode().into())
-            .await?,
-    )?;
-    chain
-        .send(
-            token,
-            IRolesAuth::grantRoleCall {
-                role,
-                account: chain.address(),
-            }
-            .abi_encode()
-            .into(),
-            SendOpts::default(),
-        )
-        .await?;
+    take_role(chain, token, ITIP20::PAUSE_ROLECall {}).await?;
     chain
         .send(
             token,
