@@ -145,32 +145,34 @@ impl Adapter for Classifier {
                 best = Some((v, t.platform));
             }
         }
-        let hits = if s.message.is_empty() {
+        let scan = if s.message.is_empty() {
             None
         } else {
-            Some(self.rules.scan(&s.message))
+            Some(self.rules.scan_all(&s.message))
         };
-        let rule = hits.as_ref().and_then(|h| self.rules.first_match(h));
+        let matched = scan
+            .as_ref()
+            .and_then(|sc| self.rules.first_match_at(&sc.hits));
+        let rule = matched.map(|i| &self.rules.rules()[i]);
         if let Some((v, platform)) = best {
             let mut facts = s.facts.clone();
             // The message may still carry numbers the repair needs.
-            if let Some(r) = rule.filter(|r| r.code == v.code)
-                && let Some(x) = r.extract
-            {
-                x(&s.message, &mut facts);
+            if let (Some(i), Some(sc)) = (
+                matched.filter(|&i| self.rules.rules()[i].code == v.code),
+                &scan,
+            ) {
+                self.rules.extract(i, &s.message, sc, &mut facts);
             }
             return Some(self.failure(s, v, platform, facts));
         }
-        if let Some(h) = &hits
-            && self.rules.reports_success(h)
+        if let Some(sc) = &scan
+            && self.rules.reports_success(&sc.hits)
         {
             return None;
         }
-        if let Some(r) = rule {
+        if let (Some(r), Some(i), Some(sc)) = (rule, matched, &scan) {
             let mut facts = s.facts.clone();
-            if let Some(x) = r.extract {
-                x(&s.message, &mut facts);
-            }
+            self.rules.extract(i, &s.message, sc, &mut facts);
             let v = Verdict {
                 code: r.code,
                 category: r.category,

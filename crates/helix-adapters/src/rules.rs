@@ -7,11 +7,12 @@
 //! Every phrase of every rule goes into one Aho-Corasick automaton, so a
 //! message is scanned once however many rules there are.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use helix_core::{Category, Facts, FailureCode, Platform, Severity};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind};
+use helix_core::{Category, FailureCode, Platform, Severity};
 
-/// Reads numbers and names out of a matched message into facts.
-pub type Extract = fn(&str, &mut Facts);
+use crate::extract::{Extractor, Located};
 
 /// One message rule.
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +32,7 @@ pub struct Rule {
     /// Any of these phrases vetoes the rule.
     pub none: &'static [&'static str],
     /// Optional fact extraction.
-    pub extract: Option<Extract>,
+    pub extract: Option<&'static Extractor>,
 }
 
 impl Rule {
@@ -68,7 +69,7 @@ impl Rule {
     }
 
     /// Builder-style: fact extraction.
-    pub const fn extract(mut self, x: Extract) -> Self {
+    pub const fn extract(mut self, x: &'static Extractor) -> Self {
         self.extract = Some(x);
         self
     }
@@ -96,16 +97,39 @@ impl Hits {
     }
 }
 
+/// Extraction keys the scan locates (see [`crate::extract`]).
+const MAX_KEYS: usize = 64;
+/// Extraction keys of one rule.
+const MAX_RULE_KEYS: usize = 16;
+
+/// What one scan found: the phrases, and where each extraction key first ends.
+pub struct Scan {
+    /// Phrases on word boundaries.
+    pub hits: Hits,
+    key_end: [u16; MAX_KEYS],
+}
+
 struct Compiled {
     groups: Vec<Vec<u16>>,
     none: Vec<u16>,
+    /// Global key slot of each of the rule's extraction keys (flattened).
+    key_slots: Vec<u16>,
+}
+
+/// What an automaton pattern stands for.
+#[derive(Clone, Copy)]
+enum Pat {
+    /// A rule phrase: its id, and whether it matches any word it starts.
+    Phrase(u16, bool),
+    /// An extraction key (matched anywhere, no word bounds): its slot.
+    Key(u16),
 }
 
 /// All rules of all platforms, compiled.
 pub struct RuleSet {
-    ac: AhoCorasick,
-    /// For each pattern of the automaton: the phrase id and whether it is a prefix.
-    patterns: Vec<(u16, bool)>,
+    dfa: DFA,
+    /// What each pattern of the automaton stands for.
+    patterns: Vec<Pat>,
     rules: Vec<Rule>,
     compiled: Vec<Compiled>,
     /// For each phrase id, the rules it can start (sorted, deduplicated).
@@ -164,8 +188,9 @@ impl RuleSet {
     /// # Panics
     ///
     /// At construction only, on a rule table with more than 512 distinct
-    /// phrases or an empty phrase: a programming error in a built-in table,
-    /// caught by the crate's tests.
+    /// phrases, more than 64 extraction keys (16 for one rule) or an empty
+    /// phrase: a programming error in a built-in table, caught by the
+    /// crate's tests.
     pub fn new(rules: Vec<Rule>) -> Self {
         let mut phrases: Vec<&'static str> = Vec::new();
         let mut id_of = |p: &'static str| -> u16 {
@@ -178,6 +203,7 @@ impl RuleSet {
                 }
             }
         };
+        let mut keys: Vec<&'static str> = Vec::new();
         let compiled: Vec<Compiled> = rules
             .iter()
             .map(|r| Compiled {
@@ -187,8 +213,28 @@ impl RuleSet {
                     .map(|g| g.iter().map(|p| id_of(p)).collect())
                     .collect(),
                 none: r.none.iter().map(|p| id_of(p)).collect(),
+                key_slots: r
+                    .extract
+                    .iter()
+                    .flat_map(|x| x.keys.iter().flat_map(|g| g.iter()))
+                    .map(|k| {
+                        let slot = match keys.iter().position(|q| q.eq_ignore_ascii_case(k)) {
+                            Some(i) => i,
+                            None => {
+                                keys.push(k);
+                                keys.len() - 1
+                            }
+                        };
+                        slot as u16
+                    })
+                    .collect(),
             })
             .collect();
+        assert!(keys.len() <= MAX_KEYS, "too many extraction keys");
+        assert!(
+            compiled.iter().all(|c| c.key_slots.len() <= MAX_RULE_KEYS),
+            "a rule with too many extraction keys"
+        );
         let success: Vec<u16> = SUCCESS.iter().map(|p| id_of(p)).collect();
         let failure_words: Vec<u16> = FAILURE_WORDS.iter().map(|p| id_of(p)).collect();
         assert!(phrases.len() <= WORDS * 64, "too many phrases");
@@ -201,21 +247,28 @@ impl RuleSet {
                 }
             }
         }
-        let patterns: Vec<(u16, bool)> = phrases
+        let patterns: Vec<Pat> = phrases
             .iter()
             .enumerate()
-            .map(|(i, p)| (i as u16, p.ends_with('*')))
+            .map(|(i, p)| Pat::Phrase(i as u16, p.ends_with('*')))
+            .chain((0..keys.len()).map(|i| Pat::Key(i as u16)))
             .collect();
-        let needles: Vec<&str> = phrases.iter().map(|p| p.trim_end_matches('*')).collect();
-        let ac = AhoCorasickBuilder::new()
+        let needles: Vec<&str> = phrases
+            .iter()
+            .map(|p| p.trim_end_matches('*'))
+            .chain(keys.iter().copied())
+            .collect();
+        // A full DFA (a few hundred KiB, built once), walked byte by byte in
+        // `scan`: the fastest overlapping search per message.
+        let dfa = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            // A full DFA: a few hundred KiB once, the fastest scan per message.
-            .kind(Some(AhoCorasickKind::DFA))
+            .start_kind(aho_corasick::StartKind::Unanchored)
+            .prefilter(false)
             .build(&needles)
             .expect("phrase automaton builds");
         RuleSet {
-            ac,
+            dfa,
             patterns,
             rules,
             compiled,
@@ -227,17 +280,67 @@ impl RuleSet {
 
     /// Which phrases occur in `text`, on word boundaries.
     pub fn scan(&self, text: &str) -> Hits {
+        self.scan_all(text).hits
+    }
+
+    /// The phrases of `text` and where its extraction keys end.
+    ///
+    /// The automaton is walked directly: one table lookup a byte, and work
+    /// only in match states, where every pattern ending at that byte is
+    /// listed (standard semantics), so overlapping phrases are all seen.
+    pub fn scan_all(&self, text: &str) -> Scan {
         let bytes = text.as_bytes();
-        let mut hits = Hits::default();
-        for m in self.ac.find_overlapping_iter(text) {
-            let (id, prefix) = self.patterns[m.pattern().as_usize()];
-            let start_ok = m.start() == 0 || !is_word(bytes[m.start() - 1]);
-            let end_ok = prefix || m.end() == bytes.len() || !is_word(bytes[m.end()]);
-            if start_ok && end_ok {
-                hits.set(id as usize);
+        let mut out = Scan {
+            hits: Hits::default(),
+            key_end: [0; MAX_KEYS],
+        };
+        let dfa = &self.dfa;
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return out;
+        };
+        for (i, &b) in bytes.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if !dfa.is_special(sid) || !dfa.is_match(sid) {
+                continue;
+            }
+            let end = i + 1;
+            let end_is_boundary = bytes.get(end).is_none_or(|&c| !is_word(c));
+            for k in 0..dfa.match_len(sid) {
+                let pid = dfa.match_pattern(sid, k);
+                match self.patterns[pid.as_usize()] {
+                    Pat::Phrase(id, prefix) => {
+                        let start = end - dfa.pattern_len(pid);
+                        let start_ok = start == 0 || !is_word(bytes[start - 1]);
+                        if start_ok && (prefix || end_is_boundary) {
+                            out.hits.set(id as usize);
+                        }
+                    }
+                    // Messages are bounded far below u16::MAX; a longer
+                    // text's later keys are simply not located.
+                    Pat::Key(slot) => {
+                        let e = &mut out.key_end[slot as usize];
+                        if *e == 0 {
+                            *e = u16::try_from(end).unwrap_or(0);
+                        }
+                    }
+                }
             }
         }
-        hits
+        out
+    }
+
+    /// Runs rule `ri`'s extraction (if any) with the key positions of `scan`.
+    pub fn extract(&self, ri: usize, text: &str, scan: &Scan, facts: &mut helix_core::Facts) {
+        let Some(x) = self.rules.get(ri).and_then(|r| r.extract) else {
+            return;
+        };
+        let mut ends = [None; MAX_RULE_KEYS];
+        for (j, &slot) in self.compiled[ri].key_slots.iter().enumerate() {
+            let e = scan.key_end[slot as usize];
+            ends[j] = (e != 0).then_some(e);
+        }
+        let n = self.compiled[ri].key_slots.len();
+        (x.run)(&Located::new(text, x.keys, &ends[..n]), facts);
     }
 
     /// Whether the message reports success and nothing that reads as failure.
@@ -248,6 +351,11 @@ impl RuleSet {
 
     /// The first rule (in table order) that the hits satisfy.
     pub fn first_match(&self, hits: &Hits) -> Option<&Rule> {
+        self.first_match_at(hits).map(|i| &self.rules[i])
+    }
+
+    /// The index of the first rule (in table order) that the hits satisfy.
+    pub fn first_match_at(&self, hits: &Hits) -> Option<usize> {
         if hits.is_empty() {
             return None;
         }
@@ -272,7 +380,7 @@ impl RuleSet {
                 }
             }
         }
-        best.map(|i| &self.rules[i as usize])
+        best.map(usize::from)
     }
 
     fn satisfied(&self, ri: usize, hits: &Hits) -> bool {
@@ -337,5 +445,52 @@ mod tests {
         assert!(rs.reports_success(&rs.scan("Payment succeeded, tx confirmed")));
         assert!(!rs.reports_success(&rs.scan("payment succeeded but delivery failed")));
         assert!(!rs.reports_success(&rs.scan("not successful")));
+    }
+}
+
+#[cfg(test)]
+mod located {
+    use crate::extract::Located;
+    use helix_core::Facts;
+
+    /// Facts read at the positions the scan found equal facts read by
+    /// searching the message, for every rule that extracts and messages
+    /// that put its keys in different places, cases and repeats.
+    #[test]
+    fn located_extraction_equals_searching() {
+        let c = crate::builtin();
+        let rs = c.rules();
+        let texts = [
+            "nonce too low: next nonce 7, tx nonce 3",
+            "Nonce too high. Expected nonce to be 12 but got 9; expected 12",
+            "wallet internal nonce=47 but CHAIN NONCE=45",
+            "insufficient balance: have 100 want 250",
+            "Balance 1,000.5 available 3 required 2.25 requested 9",
+            "batch call 2 reverted: execution reverted",
+            "call index 4 failed, call 1 ok",
+            "chain id mismatch: expected 42431, got 1 (chainId: 42431)",
+            "limits single transfer to 500 USDC. Requested: 2,500.25 USDC",
+            "max 10 maximum 20 limit is 30 amount: 7",
+            "nothing numeric here: next nonce, have, want",
+        ];
+        let mut checked = 0;
+        for (ri, r) in rs.rules().iter().enumerate() {
+            let Some(x) = r.extract else { continue };
+            for t in texts {
+                let scan = rs.scan_all(t);
+                let mut located = Facts::default();
+                rs.extract(ri, t, &scan, &mut located);
+                let mut searched = Facts::default();
+                (x.run)(&Located::unscanned(t), &mut searched);
+                assert_eq!(
+                    serde_json::to_value(&located).unwrap(),
+                    serde_json::to_value(&searched).unwrap(),
+                    "rule {} on {t:?}",
+                    r.name
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 50, "{checked}");
     }
 }

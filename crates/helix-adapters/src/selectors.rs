@@ -82,7 +82,7 @@ pub fn decode_error_string(data: &[u8]) -> Option<String> {
 pub fn selector_in_message(msg: &str) -> Option<[u8; 4]> {
     let b = msg.as_bytes();
     let mut from = 0;
-    while let Some(p) = b.get(from..)?.iter().position(|&c| c == b'0') {
+    while let Some(p) = memchr::memchr(b'0', b.get(from..)?) {
         let i = from + p;
         from = i + 1;
         if !matches!(b.get(i + 1), Some(b'x' | b'X')) {

@@ -3,15 +3,12 @@
 //! SQLite.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, Waker};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use helix_core::gene::now_ms;
+use helix_bench::decision::{decide, outcome, ready, signal};
 use helix_core::*;
 use helix_genemap::SqliteGeneStore;
 
@@ -31,15 +28,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// Polls a future that completes without waiting.
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("benchmarked future must not wait"),
-    }
-}
 
 struct Pay {
     amount: u128,
@@ -82,33 +70,14 @@ fn happy_path(c: &mut Criterion) {
 
 fn immune_decision(c: &mut Criterion) {
     let classifier = helix_adapters::builtin();
-    let signal = ErrorSignal::message("nonce too low: next nonce 9, tx nonce 7");
-    let key = GeneKey {
-        code: FailureCode::VerificationFailed,
-        category: Category::Signature,
-    };
-    let outcome = Outcome {
-        key,
-        strategy: StrategyId::RefreshNonce,
-        params: serde_json::Value::Null,
-        success: true,
-        ms: 40,
-        cost: 0,
-        platform: Platform::Tempo,
-        source: GeneSource::Pcec,
-        at: now_ms(),
-    };
+    let signal = signal();
     let memory = MemoryGeneStore::new();
-    ready(memory.record(&outcome)).ok();
+    ready(memory.record(&outcome())).ok();
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = Arc::new(SqliteGeneStore::open(dir.path().join("bench.db")).expect("open"));
-    ready(sqlite.record(&outcome)).ok();
+    ready(sqlite.record(&outcome())).ok();
 
-    let decide = |store: &dyn GeneStore| {
-        let f = classifier.perceive(&signal)?;
-        let g = ready(store.lookup(f.key())).ok()??;
-        g.strategy.allowed_in(Mode::Auto).then_some(g.strategy)
-    };
+    let decide = |store: &dyn GeneStore| decide(&classifier, &signal, store);
     assert_eq!(decide(&memory), Some(StrategyId::RefreshNonce));
     assert_eq!(decide(sqlite.as_ref()), Some(StrategyId::RefreshNonce));
 

@@ -1,5 +1,8 @@
 //! Shared inputs of the Helix benchmarks: a deterministic corpus of
-//! real-world error strings (plain and structured), varied by value.
+//! real-world error strings (plain and structured), varied by value, and
+//! the immune decision they time ([`decision`]).
+
+pub mod decision;
 
 /// Plain-text error messages in the wordings platforms use, with values
 /// varied so no two are identical. Deterministic: the same 1,200 strings

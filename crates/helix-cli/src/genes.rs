@@ -1,21 +1,36 @@
-use std::path::Path;
 use std::process::ExitCode;
 
-use helix_genemap::SqliteGeneStore;
+use crate::store::Store;
 
-pub fn run(db: &Path, json: bool) -> Result<ExitCode, String> {
-    if !db.exists() {
+pub fn run(db: &str, settings: &crate::config::Config, json: bool) -> Result<ExitCode, String> {
+    let is_url = db.contains("://") && !db.starts_with("sqlite://");
+    let path = db.strip_prefix("sqlite://").unwrap_or(db);
+    if !is_url && !std::path::Path::new(path).exists() {
         return Err(format!(
-            "no Gene Map at {} (run `helix demo --db {}` first)",
-            db.display(),
-            db.display()
+            "no Gene Map at {path} (run `helix demo --db {db}` first)"
         ));
     }
-    let store = SqliteGeneStore::open(db).map_err(|e| e.to_string())?;
-    let (genes, bad) = store.scan().map_err(|e| e.to_string())?;
-    for e in &bad {
-        eprintln!("helix: skipped: {e}");
-    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let genes = rt.block_on(async {
+        match Store::open(db, settings).await? {
+            Store::Sqlite(s) => {
+                let (genes, bad) = s.scan().map_err(|e| e.to_string())?;
+                for e in &bad {
+                    eprintln!("helix: skipped: {e}");
+                }
+                Ok::<_, String>(genes)
+            }
+            other => other
+                .shared(db, settings)
+                .await
+                .list()
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    })?;
     if json {
         println!(
             "{}",
@@ -24,7 +39,7 @@ pub fn run(db: &Path, json: bool) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     if genes.is_empty() {
-        println!("{}: no genes yet", db.display());
+        println!("{db}: no genes yet");
     }
     println!(
         "{:<34} {:<26} {:>5} {:>4} {:>4} {:>8} {:<7} platforms",

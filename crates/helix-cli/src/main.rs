@@ -1,8 +1,12 @@
 //! `helix`: run the scenario demo, classify an error, list a Gene Map.
 
+mod bench;
 mod classify;
+mod config;
 mod demo;
+mod events;
 mod genes;
+mod store;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,17 +20,35 @@ use clap::{Parser, Subcommand};
     about = "Self-healing runtime for AI-agent payments"
 )]
 struct Cli {
+    /// Settings file (default ./helix.toml; absent is fine). The
+    /// environment overrides it; --db overrides both.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Check every configured URL; exit 1 if one is unreachable.
+    Check {
+        /// The TOML file (default ./helix.toml; absent is fine).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
 enum Cmd {
     /// Run every scenario through the lab twice: repaired, then immune.
     Demo {
-        /// Gene Map file.
-        #[arg(long, default_value = "./helix-genes.db", env = "HELIX_DB")]
-        db: PathBuf,
+        /// Gene Map: a SQLite file (or sqlite://path), or a PostgreSQL URL
+        /// (postgres://user@host:port/db) shared by many instances.
+        #[arg(long)]
+        db: Option<String>,
         /// Print one JSON object per scenario instead of a table.
         #[arg(long)]
         json: bool,
@@ -36,9 +58,62 @@ enum Cmd {
         /// Only these rows (e.g. --rows 1,4,15).
         #[arg(long, value_delimiter = ',')]
         rows: Vec<u8>,
-        /// Where the Tempo rows that exist on a real chain (1, 4, 8, 11, 12, 13) run.
+        /// Where the Tempo rows that exist on a real chain (1, 2, 3, 5, 6, 7, 8, 11, 12, 13) run.
         #[arg(long, value_enum, default_value = "auto")]
         chain: demo::ChainMode,
+        /// The on-chain agent's key, from a file only its owner can read
+        /// (hex); a new random key per row when not given.
+        #[arg(long, env = "HELIX_AGENT_KEY_FILE")]
+        agent_key_file: Option<PathBuf>,
+    },
+    /// Fault-injection benchmark: N payments through three arms (no retry,
+    /// blind retry, Helix) on one seeded schedule of scenario faults.
+    Bench {
+        /// Payments per arm.
+        #[arg(short = 'n', long, default_value_t = 1000)]
+        n: usize,
+        /// Schedule seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Print one JSON object keyed by arm.
+        #[arg(long)]
+        json: bool,
+        /// Only faults from these rows (e.g. --rows 1,6,18).
+        #[arg(long, value_delimiter = ',')]
+        rows: Vec<u8>,
+        /// Where rows 1, 8, 11, 12, 13 run.
+        #[arg(long, value_enum, default_value = "auto")]
+        chain: demo::ChainMode,
+    },
+    /// Print the event log of a Gene Map file: recent repairs, or one repair's events.
+    Events {
+        /// Gene Map file.
+        #[arg(long)]
+        db: Option<String>,
+        /// Only this repair.
+        #[arg(long)]
+        repair: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-run perceive, construct and evaluate of a logged repair from its
+    /// logged inputs and gene snapshot; exit 1 if a decision differs.
+    Replay {
+        /// The repair id (see `helix events`).
+        repair: u64,
+        /// Gene Map file.
+        #[arg(long)]
+        db: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Configuration: `helix config check` prints every setting (from
+    /// helix.toml and the environment) and whether it is reachable.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
     },
     /// Classify an error message.
     Classify {
@@ -56,9 +131,9 @@ enum Cmd {
     },
     /// List the genes of a Gene Map file.
     Genes {
-        /// Gene Map file.
-        #[arg(long, default_value = "./helix-genes.db", env = "HELIX_DB")]
-        db: PathBuf,
+        /// Gene Map: a SQLite file (or sqlite://path), or a PostgreSQL URL.
+        #[arg(long)]
+        db: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -74,6 +149,15 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let named = cli.config.is_some();
+    let path = cli.config.unwrap_or_else(|| PathBuf::from("helix.toml"));
+    let settings = match config::Config::load(&path, named) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("helix: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.cmd {
         Cmd::Demo {
             db,
@@ -81,14 +165,38 @@ fn main() -> ExitCode {
             fresh,
             rows,
             chain,
-        } => demo::run(&db, json, fresh, &rows, chain),
+            agent_key_file,
+        } => demo::run(
+            &settings.db(db),
+            &settings,
+            json,
+            fresh,
+            &rows,
+            chain,
+            agent_key_file.as_deref(),
+        ),
+        Cmd::Bench {
+            n,
+            seed,
+            json,
+            rows,
+            chain,
+        } => bench::run(n, seed, json, &rows, chain),
         Cmd::Classify {
             text,
             status,
             body,
             json,
         } => classify::run(&text, status, body, json),
-        Cmd::Genes { db, json } => genes::run(&db, json),
+        Cmd::Genes { db, json } => genes::run(&settings.db(db), &settings, json),
+        Cmd::Config {
+            cmd: ConfigCmd::Check { config, json },
+        } => match config {
+            Some(p) => config::run_check(&p, true, json),
+            None => config::run_check(&path, named, json),
+        },
+        Cmd::Events { db, repair, json } => events::list(&settings.db(db), repair, json),
+        Cmd::Replay { repair, db, json } => events::replay(&settings.db(db), repair, json),
     };
     match result {
         Ok(code) => code,

@@ -193,3 +193,330 @@ fn genes_on_a_missing_file_is_a_clear_error() {
         String::from_utf8_lossy(&out.stderr).contains("no Gene Map at /nonexistent/dir/genes.db")
     );
 }
+
+/// After a full demo at TRACE logging, with the on-chain agent using a key
+/// loaded from a file, the key's hex appears in no log line, event (the
+/// demo logs every event), error message, JSON row or database file.
+#[test]
+fn a_full_demo_at_trace_level_never_shows_the_agent_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("genes.db");
+    let key_bytes: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
+    let key_hex: String = key_bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let key_file = dir.path().join("agent.key");
+    std::fs::write(&key_file, format!("0x{key_hex}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let address = helix_tempo::Wallet::from_file(&key_file)
+        .unwrap()
+        .address()
+        .to_string()
+        .to_lowercase();
+
+    let out = helix()
+        .args(["demo", "--json", "--chain", "anvil", "--db"])
+        .arg(&db)
+        .arg("--agent-key-file")
+        .arg(&key_file)
+        .env("HELIX_LOG", "trace")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(out.status.success(), "demo failed: {stderr:.4000}");
+    // The key was really used, and the log really is at TRACE.
+    assert!(stdout.contains("anvil-tempo"), "on-chain rows ran");
+    assert!(
+        stderr.contains(&address),
+        "the agent's address appears in the trace log"
+    );
+    assert!(stderr.contains("helix::event"), "events are logged");
+
+    let mut files = Vec::new();
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let p = f.unwrap().path();
+        if p != key_file {
+            files.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    let files = String::from_utf8_lossy(&files).to_lowercase();
+    for (name, text) in [("stdout", &stdout), ("log", &stderr), ("database", &files)] {
+        assert!(!text.contains(&key_hex), "the key appears in the {name}");
+        assert!(
+            !text.contains(&key_hex[..16]),
+            "a key prefix appears in the {name}"
+        );
+    }
+}
+
+/// `helix bench --json`: three arms on one schedule, keyed by arm name;
+/// Helix completes every payment without paying anyone twice, and the
+/// baselines' real figures are reported beside it.
+#[test]
+fn bench_reports_three_arms_on_one_schedule() {
+    let out = helix()
+        .args(["bench", "--json", "-n", "40", "--seed", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out);
+    for arm in ["none", "blind_retry", "helix"] {
+        let a = &v[arm];
+        for field in ["completed_pct", "double_payments", "p50_ms", "p99_ms"] {
+            assert!(a[field].is_number(), "{arm} lacks {field}: {a}");
+        }
+        assert_eq!(a["payments"], 40);
+    }
+    assert!(v["helix"]["completed_pct"].as_f64().unwrap() >= 99.5, "{v}");
+    assert_eq!(v["helix"]["double_payments"], 0);
+    assert!(
+        v["none"]["completed_pct"].as_f64().unwrap()
+            < v["helix"]["completed_pct"].as_f64().unwrap(),
+        "every payment carries a fault, so one attempt fails: {v}"
+    );
+    let immunity = v["helix"]["immunity"].as_object().unwrap();
+    assert!(
+        immunity
+            .values()
+            .any(|i| i["later_immune"].as_u64().unwrap() > 0),
+        "repeated scenarios are answered by genes: {v}"
+    );
+}
+
+#[test]
+fn bench_refuses_an_empty_run() {
+    let out = helix().args(["bench", "-n", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-n must be at least 1"));
+}
+
+/// Two processes share one PostgreSQL Gene Map: the first repairs the
+/// scenario and stores the gene; the second meets the same failure for the
+/// first time and is immune at once (its first pass runs no construct
+/// stage). `HELIX_TEST_POSTGRES` names the server (scripts/test.sh starts
+/// it); the test works in a schema of its own.
+#[test]
+fn two_processes_share_a_postgres_gene_map_and_the_second_is_immune() {
+    let base = std::env::var("HELIX_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("helix_cli_{}", std::process::id());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+            .await
+            .expect("PostgreSQL (scripts/services.sh starts it)");
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .await
+            .unwrap();
+    });
+    let url = format!("{base}?options=-c%20search_path%3D{schema}");
+    let first_pass = |who: &str| {
+        let out = helix()
+            .args([
+                "demo", "--json", "--chain", "lab", "--rows", "4,21", "--db", &url,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "process {who}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_of(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["first_pass"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let a = first_pass("A");
+    assert!(a.iter().all(|p| p != "immune"), "A starts empty: {a:?}");
+    let b = first_pass("B");
+    assert!(
+        b.iter().all(|p| p == "immune"),
+        "B is immune from A's genes: {b:?}"
+    );
+    let listed = helix()
+        .args(["genes", "--json", "--db", &url])
+        .output()
+        .unwrap();
+    let genes = json_of(&listed);
+    assert!(genes.as_array().unwrap().len() >= 2, "{genes}");
+    // The shared log holds both processes' repairs; A's replays the same.
+    let listed = helix()
+        .args(["events", "--json", "--db", &url])
+        .output()
+        .unwrap();
+    let repairs = json_of(&listed);
+    assert!(repairs.as_array().unwrap().len() >= 4, "{repairs}");
+    for r in repairs.as_array().unwrap() {
+        let id = r["repair_id"].as_u64().unwrap().to_string();
+        let out = helix()
+            .args(["replay", &id, "--db", &url])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// Every repair a demo logs replays, from its logged inputs, to the same
+/// decisions; `helix events` prints a repair's log.
+#[test]
+fn logged_repairs_replay_to_the_same_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("genes.db");
+    let out = helix()
+        .args([
+            "demo",
+            "--json",
+            "--chain",
+            "lab",
+            "--rows",
+            "1,4,12,21,24",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<u64> = json_of(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["repair_id"].as_u64())
+        .collect();
+    assert_eq!(ids.len(), 5);
+    for id in ids {
+        let r = helix()
+            .args(["replay", &id.to_string(), "--json", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        let v = json_of(&r);
+        assert_eq!(r.status.code(), Some(0), "repair {id}: {v}");
+        assert!(v["decisions"].as_u64().unwrap() >= 1, "{v}");
+        assert_eq!(v["differences"].as_array().unwrap().len(), 0, "{v}");
+        let log = helix()
+            .args(["events", "--repair", &id.to_string(), "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&log.stdout);
+        assert!(
+            text.contains("observed") && text.contains("perceived"),
+            "{text}"
+        );
+    }
+    let missing = helix()
+        .args(["replay", "42", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+/// `helix config check` reads the TOML file and the environment, hides
+/// passwords, says what answers, and exits 1 when something does not.
+#[test]
+fn config_check_reports_what_is_reachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("helix.toml");
+    std::fs::write(
+        &file,
+        "[gene_map]\nurl = \"postgres://postgres:hunter2@127.0.0.1:5432/test\"\n\
+         [cache]\nredis = \"redis://127.0.0.1:6379\"\n\
+         [chain]\nrpc = \"http://127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let out = helix()
+        .args(["config", "check", "--json", "--config"])
+        .arg(&file)
+        .env("HELIX_NATS_URL", "nats://127.0.0.1:4222")
+        .env_remove("HELIX_DB")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!text.contains("hunter2"), "{text}");
+    let v = json_of(&out);
+    let ok = |s: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["setting"] == s)
+            .map(|c| c["ok"].as_bool().unwrap())
+    };
+    assert_eq!(ok("gene_map.url"), Some(true), "{v}");
+    assert_eq!(ok("cache.redis"), Some(true), "{v}");
+    assert_eq!(ok("events.nats"), Some(true), "from the environment: {v}");
+    assert_eq!(ok("chain.rpc"), Some(false), "nothing listens there: {v}");
+    assert_eq!(out.status.code(), Some(1));
+
+    std::fs::write(&file, "[gene_map]\nurl = 3\n").unwrap();
+    let bad = helix()
+        .args(["config", "check", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("helix.toml"));
+}
+
+/// The settings file chooses the Gene Map when --db is not given.
+#[test]
+fn the_settings_file_chooses_the_gene_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("from-settings.db");
+    let file = dir.path().join("helix.toml");
+    std::fs::write(
+        &file,
+        format!("[gene_map]\nurl = {:?}\n", db.display().to_string()),
+    )
+    .unwrap();
+    let out = helix()
+        .args([
+            "demo", "--json", "--chain", "lab", "--rows", "21", "--config",
+        ])
+        .arg(&file)
+        .env_remove("HELIX_DB")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(db.exists(), "the demo used the Gene Map the file names");
+    let missing = helix()
+        .args(["genes", "--config"])
+        .arg(dir.path().join("nope.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "a named settings file must exist"
+    );
+}

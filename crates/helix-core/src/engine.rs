@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::evaluate::rank;
+use crate::evaluate::{construct, rank};
 use crate::event::{BlockReason, Event, EventKind, EventSink, TracingSink};
 use crate::failure::{Candidate, CandidateSource, Failure};
 use crate::gene::{Gene, GeneSource, Outcome, now_ms};
@@ -516,14 +516,7 @@ impl Run<'_> {
             }
         }
 
-        let mut candidates: Vec<Candidate> = Vec::new();
-        for a in &self.h.adapters {
-            for c in a.construct(failure) {
-                if !candidates.iter().any(|x| x.strategy == c.strategy) {
-                    candidates.push(c);
-                }
-            }
-        }
+        let candidates = construct(&self.h.adapters, failure);
         self.emit(EventKind::Constructed {
             candidates: candidates.iter().map(|c| c.strategy).collect(),
         });
@@ -830,6 +823,9 @@ impl Helix {
             for probe in &h.probes {
                 probe.gather(&mut signal, &view).await;
             }
+            run.emit(EventKind::Observed {
+                signal: signal.clone(),
+            });
             let perceived = run.perceive(&signal);
             if let Some((p, f)) = pending.take() {
                 // The repair is verified when the failure it targeted is gone,

@@ -10,6 +10,23 @@
 use crate::failure::Candidate;
 use crate::gene::Gene;
 
+/// Every adapter's candidates for `failure`, in adapter order, each
+/// strategy once (the first adapter to offer it wins).
+pub fn construct(
+    adapters: &[std::sync::Arc<dyn crate::Adapter>],
+    failure: &crate::Failure,
+) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
+    for a in adapters {
+        for c in a.construct(failure) {
+            if !out.iter().any(|x| x.strategy == c.strategy) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 /// Candidates with scores, best first. Ties keep adapter order.
 pub fn rank(candidates: Vec<Candidate>, gene: Option<&Gene>) -> Vec<(Candidate, f64)> {
     let mut scored: Vec<(Candidate, f64)> = candidates

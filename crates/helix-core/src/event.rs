@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::failure::{Failure, GeneKey};
 use crate::gene::Gene;
 use crate::patch::{Patch, Violation};
+use crate::signal::ErrorSignal;
 use crate::taxonomy::{Mode, StrategyId};
 
 /// One event of one repair.
@@ -78,6 +79,12 @@ pub enum EventKind {
         status: Option<u16>,
         /// The error's message.
         message: String,
+    },
+    /// The evidence Perceive classified: the call's error signal after the
+    /// probes ran. Logged so a repair can be replayed from its inputs.
+    Observed {
+        /// The signal.
+        signal: ErrorSignal,
     },
     /// The failure was classified.
     Perceived {
@@ -192,7 +199,7 @@ impl EventKind {
         use EventKind::*;
         match self {
             CallFailed { .. } => Stage::Call,
-            Perceived { .. } | Unrecognised { .. } => Stage::Perceive,
+            Observed { .. } | Perceived { .. } | Unrecognised { .. } => Stage::Perceive,
             GeneHit { .. } | GeneMiss { .. } | StoreError { .. } => Stage::Gene,
             Constructed { .. } => Stage::Construct,
             Evaluated { .. } | Blocked { .. } | Recommended { .. } => Stage::Evaluate,

@@ -25,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+mod amount;
 mod engine;
 mod evaluate;
 pub mod event;
@@ -33,6 +34,7 @@ pub mod gene;
 pub mod generic;
 mod patch;
 pub mod policy;
+pub mod replay;
 pub mod signal;
 pub mod taxonomy;
 mod traits;

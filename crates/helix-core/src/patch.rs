@@ -28,6 +28,10 @@ pub enum Patch {
     /// Pay this (smaller) amount; only with the caller's consent.
     Amount {
         /// Base units.
+        #[serde(
+            serialize_with = "crate::amount::ser",
+            deserialize_with = "crate::amount::de"
+        )]
         amount: u128,
     },
     /// Send to this endpoint (service, provider, off-ramp) instead.
@@ -209,16 +213,32 @@ pub enum Violation {
     #[error("the amount increased from {before} to {after}")]
     AmountIncreased {
         /// Before the repair.
+        #[serde(
+            serialize_with = "crate::amount::ser",
+            deserialize_with = "crate::amount::de"
+        )]
         before: u128,
         /// After.
+        #[serde(
+            serialize_with = "crate::amount::ser",
+            deserialize_with = "crate::amount::de"
+        )]
         after: u128,
     },
     /// The amount went down without the caller's consent or by a strategy that may not.
     #[error("the amount was reduced from {before} to {after} without the caller's consent")]
     AmountReduced {
         /// Before the repair.
+        #[serde(
+            serialize_with = "crate::amount::ser",
+            deserialize_with = "crate::amount::de"
+        )]
         before: u128,
         /// After.
+        #[serde(
+            serialize_with = "crate::amount::ser",
+            deserialize_with = "crate::amount::de"
+        )]
         after: u128,
     },
     /// The repair spent more than the per-repair ceiling.
@@ -233,8 +253,16 @@ pub enum Violation {
     #[error("a patch sets amount {patch} above the request's {request}")]
     PatchRaisesAmount {
         /// The patch's amount.
+        #[serde(
+            serialize_with = "crate::amount::ser",
+            deserialize_with = "crate::amount::de"
+        )]
         patch: u128,
         /// The request's amount.
+        #[serde(
+            serialize_with = "crate::amount::ser",
+            deserialize_with = "crate::amount::de"
+        )]
         request: u128,
     },
 }

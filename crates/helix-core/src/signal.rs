@@ -30,13 +30,28 @@ pub enum TransportKind {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Facts {
     /// The payer's balance in the charged currency, base units.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::amount::ser_opt",
+        deserialize_with = "crate::amount::de_opt"
+    )]
     pub payer_balance: Option<u128>,
     /// The amount the payment needed, base units.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::amount::ser_opt",
+        deserialize_with = "crate::amount::de_opt"
+    )]
     pub required_amount: Option<u128>,
     /// A limit named by the platform (policy limit, max per transfer), base units.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::amount::ser_opt",
+        deserialize_with = "crate::amount::de_opt"
+    )]
     pub limit_amount: Option<u128>,
     /// The currency (token address or symbol) the failure is about.
     #[serde(skip_serializing_if = "Option::is_none")]

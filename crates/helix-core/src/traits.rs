@@ -93,7 +93,7 @@ pub enum StoreError {
     #[error("gene store unavailable: {0}")]
     Unavailable(String),
     /// A stored row could not be read; it is skipped, never guessed at.
-    #[error("corrupt gene row {row}: {reason}")]
+    #[error("corrupt row {row}: {reason}")]
     Corrupt {
         /// Row identifier.
         row: String,

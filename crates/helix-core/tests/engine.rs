@@ -50,6 +50,7 @@ fn pay() -> Pay {
 }
 
 /// Classifies by keyword; offers what the test asks for.
+#[derive(Clone)]
 struct Words(Vec<StrategyId>);
 
 fn failure(code: FailureCode, category: Category) -> Failure {
@@ -627,6 +628,7 @@ async fn every_stage_reaches_a_broadcast_subscriber_in_order() {
         got.iter().map(|e| e.kind.stage()).collect::<Vec<_>>(),
         vec![
             Stage::Call,
+            Stage::Perceive, // observed: the signal, for replay
             Stage::Perceive,
             Stage::Gene,
             Stage::Construct,
@@ -692,4 +694,47 @@ async fn a_repair_that_spent_more_than_the_ceiling_stops_the_run() {
         (9_000_000, 0),
         "the real spend is on the books"
     );
+}
+
+/// A logged repair replays to the same decisions; a log whose decision
+/// differs from what the inputs give is caught, at the event that differs.
+#[tokio::test]
+async fn a_logged_repair_replays_to_the_same_decision_and_a_changed_one_is_caught() {
+    let log = Arc::new(MemorySink::new());
+    let (nonce, _) = Exec::new(StrategyId::RefreshNonce, vec![Patch::Nonce { nonce: 9 }]);
+    let adapter = Words(vec![StrategyId::RefreshNonce, StrategyId::BackoffRetry]);
+    let helix = Helix::builder()
+        .adapter(adapter.clone())
+        .strategy(nonce)
+        .sink(log.clone())
+        .build();
+    let only_nonce = async |p: &Pay| {
+        if p.nonce == 9 {
+            Ok(())
+        } else {
+            Err("nonce too low".to_string())
+        }
+    };
+    helix.run(pay(), only_nonce).await.unwrap();
+    let events = log.take();
+    let adapters: Vec<Arc<dyn Adapter>> = vec![Arc::new(adapter)];
+    let r = helix_core::replay::replay(&adapters, &events);
+    assert!(r.same(), "{r:?}");
+    assert_eq!(r.decisions, 1);
+
+    // The same log, but the run had ranked differently.
+    let mut changed = events.clone();
+    for e in &mut changed {
+        if let EventKind::Evaluated { ranked } = &mut e.kind {
+            ranked.reverse();
+        }
+    }
+    let r = helix_core::replay::replay(&adapters, &changed);
+    assert!(!r.same());
+    assert!(r.differences[0].contains("evaluate gives"), "{r:?}");
+
+    // Adapters that classify differently now.
+    let other: Vec<Arc<dyn Adapter>> = vec![Arc::new(Words(vec![]))];
+    let r = helix_core::replay::replay(&other, &events);
+    assert!(!r.same(), "{r:?}");
 }

@@ -27,8 +27,21 @@
 #![warn(missing_docs)]
 
 mod budget;
+mod event_log;
+mod fallback;
 pub mod migrations;
+mod nats;
+mod pg_event_log;
+mod postgres;
+mod redis_cache;
+mod row;
 mod sqlite;
 
 pub use budget::SqliteBudget;
+pub use event_log::{LoggedRepair, SqliteEventLog};
+pub use fallback::FallbackGeneStore;
+pub use nats::{NatsConfig, NatsPublisher};
+pub use pg_event_log::PostgresEventLog;
+pub use postgres::{PostgresGeneStore, ping as ping_postgres, redact as redact_url};
+pub use redis_cache::{CachedGeneStore, TTL as CACHE_TTL, ping as ping_redis};
 pub use sqlite::{SqliteGeneStore, migrate};

@@ -95,6 +95,58 @@ pub const MIGRATIONS: &[Migration] = &[
             );
             CREATE INDEX budget_by_month ON budget_reservations (month, settled);",
     },
+    Migration {
+        version: 5,
+        name: "append-only event log",
+        sqlite: "
+            CREATE TABLE events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                repair_id INTEGER NOT NULL,
+                seq INTEGER NOT NULL,
+                at INTEGER NOT NULL,
+                stage TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL
+            );
+            CREATE INDEX events_by_repair ON events (repair_id, seq);
+            CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+                BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+            CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+                BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+        postgres: "
+            CREATE TABLE events (
+                id BIGSERIAL PRIMARY KEY,
+                repair_id BIGINT NOT NULL,
+                seq INTEGER NOT NULL,
+                at BIGINT NOT NULL,
+                stage TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL
+            );
+            CREATE INDEX events_by_repair ON events (repair_id, seq);
+            CREATE FUNCTION helix_events_append_only() RETURNS trigger LANGUAGE plpgsql AS
+                'BEGIN RAISE EXCEPTION ''events are append-only''; END';
+            CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+                FOR EACH ROW EXECUTE FUNCTION helix_events_append_only();
+            CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+                FOR EACH ROW EXECUTE FUNCTION helix_events_append_only();",
+    },
+    Migration {
+        version: 6,
+        name: "outcomes waiting for the shared Gene Map",
+        sqlite: "
+            CREATE TABLE outcome_queue (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                payload TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            );",
+        postgres: "
+            CREATE TABLE outcome_queue (
+                id BIGSERIAL PRIMARY KEY,
+                payload TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            );",
+    },
 ];
 
 /// The newest schema version this build knows.

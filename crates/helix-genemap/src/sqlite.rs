@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use helix_core::gene::{best_of, now_ms};
-use helix_core::{Gene, GeneKey, GeneSource, GeneStore, Outcome, Platform, StoreError};
+use helix_core::{Gene, GeneKey, GeneStore, Outcome, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::migrations::{LATEST, MIGRATIONS};
+use crate::row::{COLUMNS, RawGene};
 
-const COLUMNS: &str = "code, category, strategy, params, q, successes, failures, \
-    consecutive_failures, mean_ms, platforms, created_at, last_used_at, source, confidence, \
-    expires_at, mean_cost";
+/// A waiting outcome: its queue id, and the outcome or why it is unreadable.
+pub type Queued = (i64, Result<Outcome, StoreError>);
 
 /// A Gene Map in a SQLite file.
 #[derive(Debug)]
@@ -110,6 +110,48 @@ impl SqliteGeneStore {
         write(&*self.conn()?, g)
     }
 
+    /// Keeps an outcome for a shared Gene Map that could not take it now.
+    pub fn enqueue(&self, o: &Outcome) -> Result<(), StoreError> {
+        let payload = serde_json::to_string(o).map_err(unavailable)?;
+        self.conn()?
+            .execute(
+                "INSERT INTO outcome_queue (payload, created_at) VALUES (?1, ?2)",
+                params![payload, now_ms()],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The waiting outcomes, oldest first, with their queue ids. A row that
+    /// does not decode is reported as corrupt (and left in place).
+    pub fn queued(&self) -> Result<Vec<Queued>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT id, payload FROM outcome_queue ORDER BY id")
+            .map_err(unavailable)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(unavailable)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, payload) = row.map_err(unavailable)?;
+            let o = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt {
+                row: format!("queued outcome {id}"),
+                reason: e.to_string(),
+            });
+            out.push((id, o));
+        }
+        Ok(out)
+    }
+
+    /// Removes a delivered outcome from the queue.
+    pub fn dequeue(&self, id: i64) -> Result<(), StoreError> {
+        self.conn()?
+            .execute("DELETE FROM outcome_queue WHERE id = ?1", params![id])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     fn lookup_sync(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn
@@ -188,86 +230,69 @@ impl GeneStore for SqliteGeneStore {
 }
 
 fn write(conn: &Connection, g: &Gene) -> Result<(), StoreError> {
-    let platforms: Vec<&str> = g.platforms.iter().map(|p| p.as_str()).collect();
+    let r = RawGene::encode(g);
     conn.execute(
         &format!(
             "INSERT OR REPLACE INTO genes ({COLUMNS}) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
         ),
         params![
-            g.key.code.as_str(),
-            g.key.category.as_str(),
-            g.strategy.as_str(),
-            g.params.to_string(),
-            g.q,
-            g.successes as i64,
-            g.failures as i64,
-            i64::from(g.consecutive_failures),
-            g.mean_ms,
-            platforms.join(","),
-            g.created_at,
-            g.last_used_at,
-            g.source.as_str(),
-            g.confidence,
-            g.expires_at,
-            g.mean_cost,
+            r.code,
+            r.category,
+            r.strategy,
+            r.params,
+            r.q,
+            r.successes,
+            r.failures,
+            r.consecutive_failures,
+            r.mean_ms,
+            r.platforms,
+            r.created_at,
+            r.last_used_at,
+            r.source,
+            r.confidence,
+            r.expires_at,
+            r.mean_cost,
         ],
     )
     .map_err(unavailable)?;
     Ok(())
 }
 
-/// Reads one row; a row that does not parse is an `Err` inside the `Ok`, so
-/// one bad row never hides the others.
+/// Reads a row; a column of the wrong type is a corrupt row, not an error
+/// of the whole read.
 fn read_row(r: &Row<'_>) -> rusqlite::Result<Result<Gene, StoreError>> {
     let code: String = r.get(0)?;
     let category: String = r.get(1)?;
     let strategy: String = r.get(2)?;
-    let id = format!("{code}/{category}/{strategy}");
-    let corrupt = |reason: String| StoreError::Corrupt {
-        row: id.clone(),
-        reason,
-    };
-    let params: String = r.get(3)?;
-    let platforms: String = r.get(9)?;
-    let source: String = r.get(12)?;
-    let parsed = (|| {
-        let key = GeneKey {
-            code: code.parse().map_err(|e| corrupt(format!("{e}")))?,
-            category: category.parse().map_err(|e| corrupt(format!("{e}")))?,
-        };
-        let platforms = platforms
-            .split(',')
-            .filter(|p| !p.is_empty())
-            .map(|p| p.parse::<Platform>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| corrupt(format!("{e}")))?;
-        let counts = |i: usize, v: i64| {
-            u64::try_from(v).map_err(|_| corrupt(format!("negative count in column {i}")))
-        };
-        Ok(Gene {
-            key,
-            strategy: strategy.parse().map_err(|e| corrupt(format!("{e}")))?,
-            params: serde_json::from_str(&params).map_err(|e| corrupt(format!("params: {e}")))?,
-            q: r.get(4).map_err(|e| corrupt(e.to_string()))?,
-            successes: counts(5, r.get(5).map_err(|e| corrupt(e.to_string()))?)?,
-            failures: counts(6, r.get(6).map_err(|e| corrupt(e.to_string()))?)?,
-            consecutive_failures: u32::try_from(
-                r.get::<_, i64>(7).map_err(|e| corrupt(e.to_string()))?,
-            )
-            .map_err(|_| corrupt("consecutive_failures out of range".into()))?,
-            mean_ms: r.get(8).map_err(|e| corrupt(e.to_string()))?,
-            platforms,
-            source: GeneSource::parse(&source)
-                .ok_or_else(|| corrupt(format!("unknown source `{source}`")))?,
-            confidence: r.get(13).map_err(|e| corrupt(e.to_string()))?,
-            expires_at: r.get(14).map_err(|e| corrupt(e.to_string()))?,
-            created_at: r.get(10).map_err(|e| corrupt(e.to_string()))?,
-            last_used_at: r.get(11).map_err(|e| corrupt(e.to_string()))?,
-            mean_cost: r.get(15).map_err(|e| corrupt(e.to_string()))?,
+    let id = format!("gene {code}/{category}/{strategy}");
+    let raw = (|| {
+        Ok::<_, rusqlite::Error>(RawGene {
+            code: code.clone(),
+            category: category.clone(),
+            strategy: strategy.clone(),
+            params: r.get(3)?,
+            q: r.get(4)?,
+            successes: r.get(5)?,
+            failures: r.get(6)?,
+            consecutive_failures: r.get(7)?,
+            mean_ms: r.get(8)?,
+            platforms: r.get(9)?,
+            created_at: r.get(10)?,
+            last_used_at: r.get(11)?,
+            source: r.get(12)?,
+            confidence: r.get(13)?,
+            expires_at: r.get(14)?,
+            mean_cost: r.get(15)?,
         })
     })();
-    Ok(parsed)
+    Ok(match raw {
+        Ok(raw) => raw.decode(),
+        Err(e) => Err(StoreError::Corrupt {
+            row: id,
+            reason: e.to_string(),
+        }),
+    })
 }
 
 fn version(conn: &Connection) -> Result<i64, StoreError> {

@@ -14,6 +14,11 @@
 //! endpoint, a longer deadline ...) and the request is sent again. Requests
 //! whose body cannot be cloned (streams) pass through untouched. When Helix
 //! cannot repair, the caller gets the last response (or error) unchanged.
+//!
+//! A request that is not safe to repeat (any method but GET, HEAD, OPTIONS)
+//! and carries no `Idempotency-Key` is given one before its first attempt,
+//! so every retry of that logical request carries the same key and the
+//! server can tell a retry from a new payment. A key the caller set is kept.
 
 use std::time::Duration;
 
@@ -143,6 +148,8 @@ impl Middleware for HelixMiddleware {
         if req.try_clone().is_none() {
             return next.run(req, extensions).await;
         }
+        let mut req = req;
+        ensure_idempotency_key(&mut req);
         let mut call = Call { req };
         // The repair loop owns only a sender; `next` (which borrows the
         // client) runs in a sibling future of this task. Async closures that
@@ -182,5 +189,18 @@ impl Middleware for HelixMiddleware {
                 )),
             },
         }
+    }
+}
+
+fn ensure_idempotency_key(req: &mut Request) {
+    use http::Method;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || req.headers().contains_key("idempotency-key")
+    {
+        return;
+    }
+    let key = format!("helix-{:032x}", rand::random::<u128>());
+    if let Ok(v) = http::HeaderValue::from_str(&key) {
+        req.headers_mut().insert("idempotency-key", v);
     }
 }

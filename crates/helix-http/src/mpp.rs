@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, ErrorSignal, Patch, Strategy, StrategyId};
 use serde::{Deserialize, Serialize};
 
 /// Why a challenge header could not be used.
@@ -233,9 +233,13 @@ impl Strategy for RenewSession {
             .endpoint
             .as_deref()
             .ok_or_else(|| CommitError::NotApplicable("request names no resource".into()))?;
-        let resp = self
-            .http
-            .get(url)
+        let mut get = self.http.get(url);
+        // The renewal belongs to the same logical payment as every other
+        // request of this run: the server sees one key throughout.
+        if let Some(key) = &ctx.request.idempotency_key {
+            get = get.header("idempotency-key", key);
+        }
+        let resp = get
             .send()
             .await
             .map_err(|e| CommitError::Platform(crate::signal::error_chain(&e)))?;
@@ -364,6 +368,66 @@ mod tests {
         for (h, want) in cases {
             let e = parse_challenge(&h).unwrap_err().to_string();
             assert!(e.contains(want), "{h:.60} -> {e}");
+        }
+    }
+}
+
+/// Probe: a payer refused every challenge the server offered ("no supported
+/// challenge"), or the server refused the currency, and the error does not
+/// say what the server accepts. Asks the resource for its challenges (a
+/// plain GET, nothing paid) and records their currencies, so swap_direct
+/// knows what to buy.
+#[derive(Debug, Clone)]
+pub struct ChallengeProbe {
+    http: reqwest::Client,
+}
+
+impl ChallengeProbe {
+    /// Uses this client.
+    pub fn new(http: reqwest::Client) -> Self {
+        ChallengeProbe { http }
+    }
+}
+
+fn about_currency(s: &ErrorSignal) -> bool {
+    let m = s.message.to_ascii_lowercase();
+    m.contains("supported challenge")
+        || m.contains("supported payment challenges")
+        || s.problem_type
+            .as_deref()
+            .is_some_and(|t| t.ends_with("method-unsupported"))
+}
+
+#[async_trait]
+impl helix_core::Probe for ChallengeProbe {
+    async fn gather(&self, s: &mut ErrorSignal, req: &helix_core::PaymentView) {
+        if !s.facts.accepted_currencies.is_empty() || !about_currency(s) {
+            return;
+        }
+        let Some(url) = req.endpoint.as_deref() else {
+            return;
+        };
+        let resp = match self.http.get(url).send().await {
+            Ok(r) if r.status().as_u16() == 402 => r,
+            Ok(r) => {
+                tracing::debug!(target: "helix::probe", status = %r.status(), "no challenge to read");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(target: "helix::probe", %e, "challenge probe failed");
+                return;
+            }
+        };
+        for v in resp.headers().get_all("www-authenticate") {
+            if let Some(c) = v.to_str().ok().and_then(|h| parse_challenge(h).ok())
+                && !s
+                    .facts
+                    .accepted_currencies
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(&c.request.currency))
+            {
+                s.facts.accepted_currencies.push(c.request.currency);
+            }
         }
     }
 }

@@ -136,6 +136,7 @@ pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, Htt
         let resp = http
             .get(&r.resource)
             .header("payment-receipt", receipt)
+            .header("idempotency-key", &r.idempotency_key)
             .send()
             .await?;
         return ok_or_fail(resp, t, false).await;
@@ -143,7 +144,11 @@ pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, Htt
     let raw = match &r.challenge {
         Some(c) => c.clone(),
         None => {
-            let resp = http.get(&r.resource).send().await?;
+            let resp = http
+                .get(&r.resource)
+                .header("idempotency-key", &r.idempotency_key)
+                .send()
+                .await?;
             if resp.status().as_u16() != 402 {
                 return ok_or_fail(resp, t, false).await;
             }

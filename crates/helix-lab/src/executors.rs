@@ -189,26 +189,22 @@ impl Strategy for LabSplitSwap {
             return Err(CommitError::NotApplicable("not a swap order".into()));
         };
         let bps = bps_of(ctx.params);
-        let mut parts: u32 = 2;
-        while parts <= 64 {
-            let part = amount.div_ceil(u128::from(parts));
-            let q = rpc::call(
-                &self.http,
-                &self.rpc,
-                "lab_quote",
-                json!([{"tokenIn": tin, "tokenOut": tout, "amountIn": part.to_string()}]),
-            )
-            .await
-            .map_err(platform)?;
-            let quoted: u128 = q.as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
-            if quoted >= min_out(part, bps) {
-                return Ok(Committed {
-                    patches: vec![Patch::Split { parts }],
-                    params: json!({ "max_slippage_bps": bps, "parts": parts }),
-                    ..Default::default()
-                });
+        let parts = helix_tempo::fewest_parts(amount, bps, |part| {
+            let (http, rpc_url) = (self.http.clone(), self.rpc.clone());
+            let ask = json!([{"tokenIn": tin, "tokenOut": tout, "amountIn": part.to_string()}]);
+            async move {
+                let q = rpc::call(&http, &rpc_url, "lab_quote", ask).await?;
+                Ok::<_, rpc::RpcError>(q.as_str().and_then(|s| s.parse().ok()).unwrap_or(0))
             }
-            parts *= 2;
+        })
+        .await
+        .map_err(platform)?;
+        if let Some(parts) = parts {
+            return Ok(Committed {
+                patches: vec![Patch::Split { parts }],
+                params: json!({ "max_slippage_bps": bps, "parts": parts }),
+                ..Default::default()
+            });
         }
         Err(CommitError::Unsafe(
             "no split of up to 64 parts stays within the slippage bound".into(),

@@ -18,12 +18,18 @@
 pub mod agent;
 pub mod anvil;
 pub mod chain;
+pub mod drop_proxy;
 pub mod executors;
 pub mod issuer;
+pub mod maker;
+pub mod mpp_payer;
+pub mod mpp_server;
 pub mod onchain;
 pub mod pympp;
+pub mod runner;
 pub mod scenarios;
 pub mod services;
+pub mod tcp_gate;
 pub mod tokens;
 
 use std::sync::{Arc, MutexGuard};

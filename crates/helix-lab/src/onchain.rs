@@ -3,21 +3,31 @@
 //! demo and the tests; each run checks balances, nonces and receipts.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use helix_core::generic::DropFailingCall;
 use helix_core::{EventSink, GeneStore, Helix, Mode, Report, StrategyId};
+use helix_http::mpp::{ChallengeProbe, RenewSession, RetryWithReceipt};
 use helix_http::rpc::{BalanceProbe, ReconcileTx, RefreshNonce, SwitchFeeToken, SwitchNetwork};
-use helix_tempo::{Address, ChainError, DexSwap, SendOpts, TempoChain, Tip20Payment, Wallet, pay};
+use helix_tempo::{
+    Address, BatchCall, ChainError, DexOrder, DexSplit, DexSwap, SendOpts, TempoChain, Tip20Batch,
+    Tip20Payment, Wallet, pay, pay_batch, swap_order,
+};
 
 use crate::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
 use crate::issuer::{blacklist, issue, pause};
+use crate::maker::Maker;
+use crate::mpp_payer::{MppGet, get_paid};
+use crate::mpp_server::MppServer;
+use crate::runner::Runner;
 
 /// The rows the demo runs on a real chain. Row 4 also runs here (see
 /// `ChainLab::run` and the tests), but on anvil a stale 0x76 nonce is
 /// accepted and never mined, so the failure is outcome-unknown (repaired by
 /// reconcile) rather than the node's "nonce too low" that teaches the nonce
 /// gene Privy's row 15 inherits; the demo keeps row 4 on the lab chain.
-pub const ROWS: &[u8] = &[1, 8, 11, 12, 13];
+pub const ROWS: &[u8] = &[1, 2, 3, 5, 6, 7, 8, 11, 12, 13];
 
 const UNIT: u128 = 1_000_000;
 
@@ -47,6 +57,8 @@ pub struct ChainLab {
     pub other_funder: TempoChain,
     /// Who is paid.
     pub merchant: Address,
+    /// The agent's key for every row; a new random key per row when unset.
+    pub agent_key: Option<Wallet>,
 }
 
 /// What one on-chain row run did.
@@ -64,6 +76,58 @@ pub struct ChainRun {
     pub receipts_ok: bool,
     /// Wall time, ms.
     pub ms: u64,
+    /// The recipient received more than the one payment (read on chain).
+    pub double_paid: bool,
+}
+
+/// Every transaction a run sent (its repairs', then the operation's) and
+/// whether each has a successful receipt.
+async fn receipts(
+    on: &TempoChain,
+    report: &Report,
+    paid: Vec<String>,
+) -> Result<(Vec<String>, bool), ChainError> {
+    let mut tx_hashes: Vec<String> = report
+        .repairs
+        .iter()
+        .flat_map(|r| r.tx_hashes.clone())
+        .collect();
+    tx_hashes.extend(paid);
+    let mut ok = true;
+    for h in &tx_hashes {
+        let hash = h
+            .parse()
+            .map_err(|_| ChainError::Transport(format!("bad hash {h}")))?;
+        ok &= on.receipt_ok(hash).await?;
+    }
+    Ok((tx_hashes, ok))
+}
+
+/// Where and what a run's ground truth is read.
+struct Seen<'a> {
+    on: &'a TempoChain,
+    chain_id: u64,
+    token: Address,
+    before: u128,
+    t: Instant,
+}
+
+/// How a chain row's payment is attempted (see [`crate::runner::Runner`]).
+pub enum Attempt {
+    /// Once.
+    Once,
+    /// The same request again, up to `attempts` calls in all.
+    Blind {
+        /// Calls in all.
+        attempts: u32,
+    },
+    /// Through Helix with this Gene Map and event sink.
+    Helix {
+        /// Gene Map.
+        store: Arc<dyn GeneStore>,
+        /// Events.
+        sink: Arc<dyn EventSink>,
+    },
 }
 
 impl ChainLab {
@@ -82,6 +146,7 @@ impl ChainLab {
             funder,
             other_funder,
             merchant: Wallet::random().address(),
+            agent_key: None,
         })
     }
 
@@ -90,7 +155,7 @@ impl ChainLab {
         on: &TempoChain,
         tokens: &[(Address, u128)],
     ) -> Result<Wallet, ChainError> {
-        let w = Wallet::random();
+        let w = self.agent_key.clone().unwrap_or_else(Wallet::random);
         for (t, v) in tokens {
             on.transfer(*t, w.address(), *v, SendOpts::default())
                 .await?;
@@ -114,15 +179,21 @@ impl ChainLab {
                 100_000,
             ))
             .strategy(SwitchNetwork::new(
-                http,
+                http.clone(),
                 vec![url.clone(), self.other.url.clone()],
             ))
+            .strategy(DropFailingCall)
+            .strategy(DexSplit::new(url.clone(), agent.clone()))
+            .probe(ChallengeProbe::new(http.clone()))
+            .strategy(RenewSession::new(http.clone()))
+            .strategy(RetryWithReceipt)
             .store(store)
             .sink(sink)
             .mode(Mode::Full);
         for id in [
             StrategyId::SwapCurrency,
             StrategyId::SwapDirect,
+            StrategyId::SwapMultihop,
             StrategyId::SwitchStablecoin,
         ] {
             b = b.strategy(DexSwap::new(id, url.clone(), agent.clone(), stablecoins()));
@@ -130,14 +201,46 @@ impl ChainLab {
         b.build()
     }
 
-    /// Arms row `n` on the chain and runs it once.
+    /// How `attempt` runs for `agent`; a Helix it needs is kept in `slot`.
+    fn runner<'h>(
+        &self,
+        attempt: &Attempt,
+        agent: &Wallet,
+        slot: &'h mut Option<Helix>,
+    ) -> Runner<'h> {
+        match attempt {
+            Attempt::Once => Runner::Once,
+            Attempt::Blind { attempts } => Runner::Blind {
+                attempts: *attempts,
+            },
+            Attempt::Helix { store, sink } => {
+                Runner::Helix(slot.insert(self.helix(agent, store.clone(), sink.clone())))
+            }
+        }
+    }
+
+    /// Arms row `n` on the chain and runs it once through Helix.
     pub async fn run(
         &self,
         n: u8,
         store: Arc<dyn GeneStore>,
         sink: Arc<dyn EventSink>,
     ) -> Result<ChainRun, ChainError> {
+        self.run_with(n, &Attempt::Helix { store, sink }).await
+    }
+
+    /// Arms row `n` on the chain and attempts the payment as `attempt` says.
+    pub async fn run_with(&self, n: u8, attempt: &Attempt) -> Result<ChainRun, ChainError> {
         let t = Instant::now();
+        if n == 5 {
+            return self.run_batch(attempt, t).await;
+        }
+        if matches!(n, 2 | 3 | 6) {
+            return self.run_mpp(n, attempt, t).await;
+        }
+        if n == 7 {
+            return self.run_order(attempt, t).await;
+        }
         let (on, rpc_chain) = if n == 13 {
             (&self.other_funder, &self.other)
         } else {
@@ -204,39 +307,178 @@ impl ChainLab {
             token_paid
         };
         let before = on.balance(settle_in, self.merchant).await?;
-        let helix = self.helix(&agent, store, sink);
-        let (res, report) = helix
+        let mut helix = None;
+        let runner = self.runner(attempt, &agent, &mut helix);
+        let (res, report) = runner
             .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
             .await;
-        let paid_tx = res.as_ref().ok().cloned();
-        let after = on.balance(settle_in, self.merchant).await?;
-        let mut tx_hashes: Vec<String> = report
-            .repairs
-            .iter()
-            .flat_map(|r| r.tx_hashes.clone())
-            .collect();
-        tx_hashes.extend(paid_tx.clone());
-        let mut receipts_ok = true;
-        for h in &tx_hashes {
-            let hash = h
-                .parse()
-                .map_err(|_| ChainError::Transport(format!("bad hash {h}")))?;
-            receipts_ok &= on.receipt_ok(hash).await?;
+        let seen = Seen {
+            on,
+            chain_id: rpc_chain.chain_id,
+            token: settle_in,
+            before,
+            t,
+        };
+        self.conclude(seen, res, report).await
+    }
+
+    /// Row 5: a 0x76 batch of the payment and a call that reverts (a
+    /// transfer of a token the agent does not hold). The node refuses the
+    /// whole batch; the per-call simulation names the failing call; Helix
+    /// drops it and resubmits the payment.
+    async fn run_batch(&self, attempt: &Attempt, t: Instant) -> Result<ChainRun, ChainError> {
+        let on = &self.funder;
+        let agent = self.agent(on, &[(token(1), 10 * UNIT)]).await?;
+        let mut req = Tip20Batch {
+            rpc: self.main.url.clone(),
+            chain_id: self.main.chain_id,
+            payer: agent.address(),
+            calls: vec![
+                BatchCall::transfer(token(1), self.merchant, UNIT / 2, true),
+                BatchCall::transfer(token(3), Wallet::random().address(), UNIT, false),
+            ],
+            fee_token: Some(token(1)),
+            landed: None,
+        };
+        let before = on.balance(token(1), self.merchant).await?;
+        let mut helix = None;
+        let runner = self.runner(attempt, &agent, &mut helix);
+        let (res, report) = runner
+            .run_mut(&mut req, async |b: &Tip20Batch| pay_batch(&agent, b).await)
+            .await;
+        let seen = Seen {
+            on,
+            chain_id: self.main.chain_id,
+            token: token(1),
+            before,
+            t,
+        };
+        self.conclude(seen, res, report).await
+    }
+
+    /// Rows 2, 3 and 6: a paid endpoint built on the `mpp` crate's server
+    /// ([`MppServer`], the fault armed there), paid by the `mpp` crate's
+    /// client. Row 2: the challenge is issued expired; row 3: the server
+    /// accepts only AlphaUSD and the agent holds BetaUSD; row 6: the server
+    /// answers 500 after settling the payment.
+    async fn run_mpp(&self, n: u8, attempt: &Attempt, t: Instant) -> Result<ChainRun, ChainError> {
+        let on = &self.funder;
+        let held = if n == 3 { token(2) } else { token(1) };
+        // Always a fresh account here, even when `agent_key` is set: the mpp
+        // client pays with expiring-nonce transactions (nonce key
+        // U256::MAX), and anvil 1.7.1 accepts a second one from the same
+        // account but never mines it (observed; the server's broadcast then
+        // times out with "An internal payment error occurred.").
+        let agent = Wallet::random();
+        on.transfer(held, agent.address(), 10 * UNIT, SendOpts::default())
+            .await?;
+        let server = MppServer::start(
+            &self.main.url,
+            self.main.chain_id,
+            &self.merchant.to_string(),
+            &[token(1).to_string()],
+        )
+        .await
+        .map_err(|e| ChainError::Transport(e.to_string()))?;
+        match n {
+            2 => server.faults.expire_next.store(true, Ordering::SeqCst),
+            6 => server
+                .faults
+                .fail_after_payment_next
+                .store(true, Ordering::SeqCst),
+            _ => {}
         }
-        let (ok, detail) = match (&res, after.saturating_sub(before)) {
-            (Ok(_), d) if d == UNIT / 2 && receipts_ok => (
+        let mut req = MppGet {
+            url: format!("{}/paid", server.url),
+            rpc: self.main.url.clone(),
+            chain_id: self.main.chain_id,
+            payer: agent.address(),
+            recipient: self.merchant,
+            amount: UNIT / 2,
+            currency: held,
+            challenge: None,
+            receipt: None,
+        };
+        let before = on.balance(token(1), self.merchant).await?;
+        let mut helix = None;
+        let runner = self.runner(attempt, &agent, &mut helix);
+        let (res, report) = runner
+            .run_mut(&mut req, async |r: &MppGet| get_paid(&agent, r).await)
+            .await;
+        // The receipt names the settling transaction.
+        let res = res.and_then(|receipt| {
+            mpp::parse_receipt(&receipt)
+                .map(|r| r.reference)
+                .map_err(|e| format!("unreadable receipt: {e}"))
+        });
+        let seen = Seen {
+            on,
+            chain_id: self.main.chain_id,
+            token: token(1),
+            before,
+            t,
+        };
+        self.conclude(seen, res, report).await
+    }
+
+    /// Row 7: a stablecoin issued for the run (quoted in pathUSD) has a thin
+    /// book at par (100 tokens of bids, then bids 2 % lower) and a maker
+    /// refills the par level shortly after it is taken. The agent sells 150
+    /// of it for AlphaUSD with a 50 bps bound: one swap walks into the 2 %
+    /// level and the DEX reverts it; split_swap sells in parts, each within
+    /// the bound, the book refilling in between. A new token per run keeps
+    /// every run's book the same.
+    async fn run_order(&self, attempt: &Attempt, t: Instant) -> Result<ChainRun, ChainError> {
+        let on = &self.funder;
+        let agent = self.agent(on, &[(token(2), 10 * UNIT)]).await?;
+        let sold_token = issue(on, "THIN", agent.address(), 300 * UNIT).await?;
+        let lp = self.main.client(crate::anvil::DEV_KEY_1)?;
+        let o = SendOpts::default();
+        lp.create_pair(sold_token, o).await?;
+        lp.place(sold_token, 100 * UNIT, true, 0, o).await?;
+        lp.place(sold_token, 1_000 * UNIT, true, -2000, o).await?;
+        let _maker = Maker::start(
+            lp,
+            sold_token,
+            0,
+            100 * UNIT,
+            std::time::Duration::from_millis(100),
+        );
+        let mut order = DexOrder::new(
+            self.main.url.clone(),
+            agent.address(),
+            sold_token,
+            token(1),
+            150 * UNIT,
+        );
+        order.fee_token = Some(token(2));
+        let me = TempoChain::connect(&self.main.url, &agent)?;
+        let before = me.balance(token(1), agent.address()).await?;
+        let mut helix = None;
+        let runner = self.runner(attempt, &agent, &mut helix);
+        let (res, report) = runner
+            .run_mut(&mut order, async |o: &DexOrder| swap_order(&agent, o).await)
+            .await;
+        let got = me
+            .balance(token(1), agent.address())
+            .await?
+            .saturating_sub(before);
+        let sold = 300 * UNIT - me.balance(sold_token, agent.address()).await?;
+        let paid = res.as_ref().ok().cloned().unwrap_or_default();
+        let (tx_hashes, receipts_ok) = receipts(on, &report, paid).await?;
+        let bound = helix_tempo::min_out(order.amount_in, order.max_slippage_bps);
+        let (ok, detail) = match &res {
+            Ok(_) if got >= bound && receipts_ok => (
                 true,
                 format!(
-                    "recipient +0.50 on chain {}; {} receipt(s) checked",
-                    rpc_chain.chain_id,
-                    tx_hashes.len()
+                    "bought {:.2} AlphaUSD for 150 THIN in {} part(s), bound {:.2}",
+                    got as f64 / UNIT as f64,
+                    order.parts,
+                    bound as f64 / UNIT as f64
                 ),
             ),
-            (Ok(_), d) => (
-                false,
-                format!("recipient got {d} (receipts ok: {receipts_ok})"),
-            ),
-            (Err(e), _) => (false, e.to_string()),
+            Ok(_) => (false, format!("bought {got}, below the bound {bound}")),
+            Err(e) => (false, e.clone()),
         };
         Ok(ChainRun {
             report,
@@ -245,6 +487,52 @@ impl ChainLab {
             tx_hashes,
             receipts_ok,
             ms: t.elapsed().as_millis() as u64,
+            // Selling more than ordered is this row's "paid twice".
+            double_paid: sold > order.amount_in,
+        })
+    }
+
+    /// Reads the ground truth after a run: the merchant's balance and every
+    /// receipt.
+    async fn conclude(
+        &self,
+        seen: Seen<'_>,
+        res: Result<String, String>,
+        report: Report,
+    ) -> Result<ChainRun, ChainError> {
+        let Seen {
+            on,
+            chain_id,
+            token,
+            before,
+            t,
+        } = seen;
+        let after = on.balance(token, self.merchant).await?;
+        let paid: Vec<String> = res.as_ref().ok().cloned().into_iter().collect();
+        let (tx_hashes, receipts_ok) = receipts(on, &report, paid).await?;
+        let (ok, detail) = match (&res, after.saturating_sub(before)) {
+            (Ok(_), d) if d == UNIT / 2 && receipts_ok => (
+                true,
+                format!(
+                    "recipient +0.50 on chain {chain_id}; {} receipt(s) checked",
+                    tx_hashes.len()
+                ),
+            ),
+            (Ok(_), d) => (
+                false,
+                format!("recipient got {d} (receipts ok: {receipts_ok})"),
+            ),
+            (Err(e), _) => (false, e.clone()),
+        };
+        let double_paid = after.saturating_sub(before) > UNIT / 2;
+        Ok(ChainRun {
+            report,
+            ok,
+            detail,
+            tx_hashes,
+            receipts_ok,
+            ms: t.elapsed().as_millis() as u64,
+            double_paid,
         })
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use helix_core::{Helix, HelixError, IntoSignal, Platform, Report};
+use helix_core::{Helix, Platform, Report};
 
 use crate::Lab;
 use crate::agent::{
@@ -12,6 +12,7 @@ use crate::agent::{
     SwapOrder,
 };
 use crate::chain::{Tx, eq};
+use crate::runner::Runner;
 use crate::services::{Intent, Resource};
 use crate::tokens::{AGENT, ALPHA, BETA, MERCHANT, PATH_USD, PRIVY_WALLET, THETA, UNIT, symbol};
 
@@ -103,6 +104,9 @@ pub struct RowRun {
     pub detail: String,
     /// Wall time, ms.
     pub ms: u64,
+    /// The payee was paid more than once for this one payment (ground
+    /// truth from the lab's ledger, intents or payouts).
+    pub double_paid: bool,
 }
 
 fn done(report: Report, t: Instant, check: Result<String, String>) -> RowRun {
@@ -113,20 +117,20 @@ fn done(report: Report, t: Instant, check: Result<String, String>) -> RowRun {
             ok: true,
             detail,
             ms,
+            double_paid: false,
         },
         Err(detail) => RowRun {
             report,
             ok: false,
             detail,
             ms,
+            double_paid: false,
         },
     }
 }
 
-fn outcome<T, E: std::fmt::Display + IntoSignal>(
-    r: &Result<T, HelixError<E>>,
-) -> Result<(), String> {
-    r.as_ref().map(|_| ()).map_err(|e| e.to_string())
+fn outcome<T>(r: &Result<T, String>) -> Result<(), String> {
+    r.as_ref().map(|_| ()).map_err(Clone::clone)
 }
 
 fn mpp(lab: &Lab, resource: &str, currency: &str, fee_token: &str) -> MppPayment {
@@ -179,17 +183,18 @@ fn fund(lab: &Lab, who: &str, balances: &[(&str, u128)]) {
     }
 }
 
-async fn run_mpp(lab: &Lab, helix: &Helix, mut req: MppPayment) -> RowRun {
+async fn run_mpp(lab: &Lab, run: &Runner<'_>, mut req: MppPayment) -> RowRun {
     let t = Instant::now();
     let before = lab.state().transfers_to(MAIN_CHAIN, MERCHANT).len();
     let http = lab.http.clone();
-    let (res, report) = helix
+    let (res, report) = run
         .run_mut(&mut req, async |r: &MppPayment| {
             agent::pay_mpp(&http, r).await
         })
         .await;
     let st = lab.state();
     let landed = st.transfers_to(MAIN_CHAIN, MERCHANT);
+    let times = landed.len().saturating_sub(before);
     let check = outcome(&res).and_then(|_| {
         let new = &landed[before.min(landed.len())..];
         match new {
@@ -206,10 +211,13 @@ async fn run_mpp(lab: &Lab, helix: &Helix, mut req: MppPayment) -> RowRun {
             )),
         }
     });
-    done(report, t, check)
+    RowRun {
+        double_paid: times > 1,
+        ..done(report, t, check)
+    }
 }
 
-async fn run_privy(lab: &Lab, helix: &Helix, mut req: PrivyTransfer) -> RowRun {
+async fn run_privy(lab: &Lab, run: &Runner<'_>, mut req: PrivyTransfer) -> RowRun {
     let t = Instant::now();
     let before = lab
         .state()
@@ -217,7 +225,7 @@ async fn run_privy(lab: &Lab, helix: &Helix, mut req: PrivyTransfer) -> RowRun {
         .get(&MAIN_CHAIN)
         .map_or(0, |c| c.balance(&req.token, &req.to));
     let http = lab.http.clone();
-    let (res, report) = helix
+    let (res, report) = run
         .run_mut(&mut req, async |r: &PrivyTransfer| {
             agent::privy_send(&http, r).await
         })
@@ -242,14 +250,17 @@ async fn run_privy(lab: &Lab, helix: &Helix, mut req: PrivyTransfer) -> RowRun {
             ))
         }
     });
-    done(report, t, check)
+    RowRun {
+        double_paid: after.saturating_sub(before) > req.amount,
+        ..done(report, t, check)
+    }
 }
 
-async fn run_http(lab: &Lab, helix: &Helix, mut req: HttpCall, name: &str) -> RowRun {
+async fn run_http(lab: &Lab, run: &Runner<'_>, mut req: HttpCall, name: &str) -> RowRun {
     let t = Instant::now();
     let before = lab.state().http_served.get(name).copied().unwrap_or(0);
     let http = lab.http.clone();
-    let (res, report) = helix
+    let (res, report) = run
         .run_mut(&mut req, async |c: &HttpCall| agent::call(&http, c).await)
         .await;
     let served = lab.state().http_served.get(name).copied().unwrap_or(0) - before;
@@ -265,10 +276,10 @@ async fn run_http(lab: &Lab, helix: &Helix, mut req: HttpCall, name: &str) -> Ro
     done(report, t, check)
 }
 
-async fn run_stripe(lab: &Lab, helix: &Helix, mut req: StripeCharge) -> RowRun {
+async fn run_stripe(lab: &Lab, run: &Runner<'_>, mut req: StripeCharge) -> RowRun {
     let t = Instant::now();
     let http = lab.http.clone();
-    let (res, report) = helix
+    let (res, report) = run
         .run_mut(&mut req, async |c: &StripeCharge| {
             agent::stripe_charge(&http, c).await
         })
@@ -290,7 +301,11 @@ async fn run_stripe(lab: &Lab, helix: &Helix, mut req: StripeCharge) -> RowRun {
             other.len()
         )),
     });
-    done(report, t, check)
+    let double_paid = paid.len() > 1;
+    RowRun {
+        double_paid,
+        ..done(report, t, check)
+    }
 }
 
 fn stripe_charge(lab: &Lab, row: u8, pm: &str) -> StripeCharge {
@@ -322,6 +337,11 @@ fn privy_transfer(lab: &Lab, amount: u128) -> PrivyTransfer {
 
 /// Arms row `n`'s fault and runs it once through `helix`.
 pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
+    run_row_with(lab, &Runner::Helix(helix), n).await
+}
+
+/// Arms row `n`'s fault and attempts the payment with `run`.
+pub async fn run_row_with(lab: &Lab, run: &Runner<'_>, n: u8) -> RowRun {
     {
         let mut st = lab.state();
         st.privy_limit = 500 * UNIT;
@@ -337,19 +357,19 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
         1 => {
             resource(lab, "r1", &[ALPHA]);
             fund(lab, AGENT, &[(BETA, ten)]);
-            run_mpp(lab, helix, mpp(lab, "r1", ALPHA, ALPHA)).await
+            run_mpp(lab, run, mpp(lab, "r1", ALPHA, ALPHA)).await
         }
         2 => {
             resource(lab, "r2", &[ALPHA]);
             fund(lab, AGENT, &[(ALPHA, ten)]);
             let mut req = mpp(lab, "r2", ALPHA, ALPHA);
             req.challenge = lab.state().stale_challenge("r2");
-            run_mpp(lab, helix, req).await
+            run_mpp(lab, run, req).await
         }
         3 => {
             resource(lab, "r3", &[ALPHA]);
             fund(lab, AGENT, &[(BETA, ten)]);
-            run_mpp(lab, helix, mpp(lab, "r3", BETA, BETA)).await
+            run_mpp(lab, run, mpp(lab, "r3", BETA, BETA)).await
         }
         4 => {
             resource(lab, "r4", &[ALPHA]);
@@ -361,7 +381,7 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
                 // Another process with the same key sent three transactions.
                 c.set_nonce(AGENT, n + 3);
             }
-            run_mpp(lab, helix, req).await
+            run_mpp(lab, run, req).await
         }
         5 => {
             fund(lab, AGENT, &[(ALPHA, ten)]);
@@ -398,7 +418,7 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
                 ],
             };
             let http = lab.http.clone();
-            let (res, report) = helix
+            let (res, report) = run
                 .run_mut(&mut req, async |b: &BatchPayment| {
                     agent::send_batch(&http, b).await
                 })
@@ -414,7 +434,10 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
                     Err(format!("{landed} payments landed"))
                 }
             });
-            done(report, t, check)
+            RowRun {
+                double_paid: landed > 1,
+                ..done(report, t, check)
+            }
         }
         6 => {
             resource(lab, "r6", &[ALPHA]);
@@ -422,7 +445,7 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
                 r.fail_after_payment_once = true;
             }
             fund(lab, AGENT, &[(ALPHA, ten)]);
-            run_mpp(lab, helix, mpp(lab, "r6", ALPHA, ALPHA)).await
+            run_mpp(lab, run, mpp(lab, "r6", ALPHA, ALPHA)).await
         }
         7 => {
             fund(lab, AGENT, &[(THETA, 200 * UNIT)]);
@@ -442,7 +465,7 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
                 filled: Arc::new(Mutex::new(0)),
             };
             let http = lab.http.clone();
-            let (res, report) = helix
+            let (res, report) = run
                 .run_mut(&mut req, async |o: &SwapOrder| agent::swap(&http, o).await)
                 .await;
             let got = lab
@@ -472,7 +495,7 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
                 c.blocked
                     .insert((ALPHA.to_ascii_lowercase(), AGENT.to_ascii_lowercase()));
             }
-            run_mpp(lab, helix, mpp(lab, "r8", ALPHA, BETA)).await
+            run_mpp(lab, run, mpp(lab, "r8", ALPHA, BETA)).await
         }
         10 => {
             lab.state().offramps_down.insert("alpha".into());
@@ -484,7 +507,7 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
             };
             let http = lab.http.clone();
             let before = lab.state().payouts.len();
-            let (res, report) = helix
+            let (res, report) = run
                 .run_mut(&mut req, async |p: &Payout| agent::payout(&http, p).await)
                 .await;
             let st = lab.state();
@@ -493,7 +516,11 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
                 [(p, a)] if *a == 25 * UNIT => Ok(format!("paid out once through off-ramp {p}")),
                 other => Err(format!("{} payouts", other.len())),
             });
-            done(report, t, check)
+            let double_paid = new.len() > 1;
+            RowRun {
+                double_paid,
+                ..done(report, t, check)
+            }
         }
         11 => {
             resource(lab, "r11", &[THETA, ALPHA]);
@@ -501,23 +528,23 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
             if let Some(c) = lab.state().chains.get_mut(&MAIN_CHAIN) {
                 c.paused.insert(THETA.to_ascii_lowercase());
             }
-            run_mpp(lab, helix, mpp(lab, "r11", THETA, ALPHA)).await
+            run_mpp(lab, run, mpp(lab, "r11", THETA, ALPHA)).await
         }
         12 => {
             resource(lab, "r12", &[ALPHA]);
             fund(lab, AGENT, &[(ALPHA, ten)]);
-            run_mpp(lab, helix, mpp(lab, "r12", ALPHA, BETA)).await
+            run_mpp(lab, run, mpp(lab, "r12", ALPHA, BETA)).await
         }
         13 => {
             resource(lab, "r13", &[ALPHA]);
             fund(lab, AGENT, &[(ALPHA, ten)]);
             let mut req = mpp(lab, "r13", ALPHA, ALPHA);
             req.rpc = lab.rpc(OTHER_CHAIN);
-            run_mpp(lab, helix, req).await
+            run_mpp(lab, run, req).await
         }
         14 => {
             fund(lab, PRIVY_WALLET, &[(ALPHA, 3_000 * UNIT)]);
-            run_privy(lab, helix, privy_transfer(lab, 2_500 * UNIT)).await
+            run_privy(lab, run, privy_transfer(lab, 2_500 * UNIT)).await
         }
         15 => {
             fund(lab, PRIVY_WALLET, &[(ALPHA, 100 * UNIT)]);
@@ -526,24 +553,24 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
                 let n = c.nonce(PRIVY_WALLET);
                 req.nonce = Some(n + 2);
             }
-            run_privy(lab, helix, req).await
+            run_privy(lab, run, req).await
         }
         16 => {
             fund(lab, PRIVY_WALLET, &[(ALPHA, 100 * UNIT)]);
             lab.state().privy_sponsor = 0;
-            run_privy(lab, helix, privy_transfer(lab, 10 * UNIT)).await
+            run_privy(lab, run, privy_transfer(lab, 10 * UNIT)).await
         }
         17 => {
             fund(lab, PRIVY_WALLET, &[(ALPHA, 100 * UNIT)]);
             let mut req = privy_transfer(lab, 10 * UNIT);
             req.caip2 = "eip155:1".into();
-            run_privy(lab, helix, req).await
+            run_privy(lab, run, req).await
         }
         18 => {
             lab.state().http_limited = 1;
             run_http(
                 lab,
-                helix,
+                run,
                 HttpCall {
                     url: lab.url("/http/limited"),
                     deadline_ms: 5_000,
@@ -556,7 +583,7 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
             lab.state().http_flaky = 1;
             run_http(
                 lab,
-                helix,
+                run,
                 HttpCall {
                     url: lab.url("/http/flaky"),
                     deadline_ms: 5_000,
@@ -569,7 +596,7 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
             lab.state().http_slow_ms = 400;
             run_http(
                 lab,
-                helix,
+                run,
                 HttpCall {
                     url: lab.url("/http/slow"),
                     deadline_ms: 200,
@@ -578,28 +605,28 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
             )
             .await
         }
-        21 => run_stripe(lab, helix, stripe_charge(lab, 21, "pm_card_chargeDeclined")).await,
+        21 => run_stripe(lab, run, stripe_charge(lab, 21, "pm_card_chargeDeclined")).await,
         22 => {
             run_stripe(
                 lab,
-                helix,
+                run,
                 stripe_charge(lab, 22, "pm_card_chargeDeclinedExpiredCard"),
             )
             .await
         }
         23 => {
             lab.state().stripe_rate_limited = 1;
-            run_stripe(lab, helix, stripe_charge(lab, 23, "pm_card_visa")).await
+            run_stripe(lab, run, stripe_charge(lab, 23, "pm_card_visa")).await
         }
         24 => {
             let req = stripe_charge(lab, 24, "pm_card_visa");
             lab.state().seed_failed_attempt(&req.key);
-            run_stripe(lab, helix, req).await
+            run_stripe(lab, run, req).await
         }
         25 => {
             run_stripe(
                 lab,
-                helix,
+                run,
                 stripe_charge(lab, 25, "pm_card_authenticationRequired"),
             )
             .await
@@ -614,6 +641,7 @@ pub async fn run_row(lab: &Lab, helix: &Helix, n: u8) -> RowRun {
                 .unwrap_or("no such row")
                 .into(),
             ms: 0,
+            double_paid: false,
         },
     }
 }

@@ -101,6 +101,21 @@ pub struct LabState {
     pub payouts: Vec<(String, u128)>,
     /// Successful calls per generic HTTP endpoint.
     pub http_served: HashMap<String, u32>,
+    /// Every request to an MPP resource, as the server saw it.
+    pub mpp_seen: Vec<MppSeen>,
+}
+
+/// One request to an MPP resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MppSeen {
+    /// The resource.
+    pub resource: String,
+    /// Its `Idempotency-Key` header.
+    pub idempotency_key: Option<String>,
+    /// The challenge id of the credential it presented, if any.
+    pub credential_for: Option<String>,
+    /// It presented a `Payment-Receipt` instead of paying.
+    pub with_receipt: bool,
 }
 
 /// Shared lab state.
@@ -184,6 +199,18 @@ async fn mpp(State(s): State<Shared>, Path(name): Path<String>, headers: HeaderM
     let Some(res) = st.resources.get(&name).cloned() else {
         return (StatusCode::NOT_FOUND, "no such resource").into_response();
     };
+    let text = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
+    let seen = MppSeen {
+        resource: name.clone(),
+        idempotency_key: text("idempotency-key").map(str::to_owned),
+        credential_for: text("authorization")
+            .and_then(|a| a.strip_prefix("Payment "))
+            .and_then(|c| URL_SAFE_NO_PAD.decode(c.trim()).ok())
+            .and_then(|b| serde_json::from_slice::<Credential>(&b).ok())
+            .map(|c| c.id),
+        with_receipt: text("payment-receipt").is_some(),
+    };
+    st.mpp_seen.push(seen);
     if let Some(r) = headers.get("payment-receipt").and_then(|v| v.to_str().ok()) {
         return if st.receipts.get(r) == Some(&name) {
             let mut resp =

@@ -71,3 +71,62 @@ async fn a_503_is_retried_once_and_a_repeat_is_not_retried_blindly() {
     assert_eq!(lab.state().http_flaky, 0, "exactly two calls were made");
     assert_eq!(lab.state().http_served.get("flaky"), Some(&1));
 }
+
+/// A POST without a key is given one, and the retry after a 503 carries the
+/// same key; a key the caller set is kept as it is.
+#[tokio::test]
+async fn a_retried_post_keeps_one_idempotency_key() {
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::Mutex;
+
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/pay",
+        axum::routing::post(move |h: HeaderMap| {
+            let record = record.clone();
+            async move {
+                let mut s = record.lock().unwrap();
+                s.push(
+                    h.get("idempotency-key")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
+                );
+                // Every other attempt fails: first 503, then 200.
+                if s.len() % 2 == 1 {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/pay", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let lab = Lab::start().await.unwrap();
+    let (c, _) = client(&lab).await;
+    assert_eq!(c.post(&url).body("{}").send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.post(&url)
+            .header("idempotency-key", "order-42")
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    let first = seen[0].clone().expect("a key was added");
+    assert!(first.starts_with("helix-"), "{first}");
+    assert_eq!(
+        seen[1].as_deref(),
+        Some(first.as_str()),
+        "the retry keeps it"
+    );
+    assert_eq!(seen[2].as_deref(), Some("order-42"));
+    assert_eq!(seen[3].as_deref(), Some("order-42"));
+}

@@ -8,7 +8,8 @@ use helix_core::{Helix, MemorySink, Mode, StrategyId};
 use helix_genemap::{SqliteBudget, SqliteGeneStore};
 use helix_http::rpc::BalanceProbe;
 use helix_lab::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
-use helix_tempo::{Address, DexSwap, SendOpts, Tip20Payment, Wallet, pay};
+use helix_lab::onchain::token;
+use helix_tempo::{DexSwap, SendOpts, Tip20Payment, Wallet, pay};
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -21,14 +22,6 @@ impl Write for Capture {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-fn token(n: u8) -> Address {
-    let mut a = [0u8; 20];
-    a[0] = 0x20;
-    a[1] = 0xc0;
-    a[19] = n;
-    Address::new(a)
 }
 
 #[tokio::test]

@@ -5,78 +5,16 @@
 
 use std::sync::Arc;
 
-use helix_core::{
-    EventKind, Helix, MemorySink, Mode, Patch, PaymentView, Refused, Repairable, Stage, StrategyId,
-};
+use helix_core::{EventKind, Helix, MemorySink, Mode, Stage, StrategyId};
 use helix_genemap::SqliteGeneStore;
-use helix_http::HttpFailure;
 use helix_http::rpc::BalanceProbe;
 use helix_lab::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
+use helix_lab::mpp_payer::{MppGet, get_paid};
+use helix_lab::onchain::token;
 use helix_lab::pympp::Pympp;
-use helix_tempo::{Address, DexSwap, SendOpts, Wallet, signal_from_text};
-use mpp::client::{PaymentMiddleware, TempoProvider};
+use helix_tempo::{DexSwap, SendOpts, Wallet};
 
 const UNIT: u128 = 1_000_000;
-
-fn token(n: u8) -> Address {
-    let mut a = [0u8; 20];
-    a[0] = 0x20;
-    a[1] = 0xc0;
-    a[19] = n;
-    Address::new(a)
-}
-
-/// A paid GET, as Helix sees it.
-struct PaidGet {
-    url: String,
-    payer: Address,
-    currency: Address,
-    amount: u128,
-    recipient: Address,
-}
-
-impl Repairable for PaidGet {
-    fn view(&self) -> PaymentView {
-        PaymentView {
-            payer: Some(self.payer.to_string()),
-            recipient: Some(self.recipient.to_string()),
-            amount: Some(self.amount),
-            currency: Some(self.currency.to_string()),
-            endpoint: Some(self.url.clone()),
-            ..Default::default()
-        }
-    }
-    fn apply(&mut self, p: &Patch) -> Result<(), Refused> {
-        Err(Refused::unsupported(p))
-    }
-}
-
-/// Pays with Tempo's mpp client; returns the Payment-Receipt.
-async fn get_paid(
-    client: &reqwest_middleware::ClientWithMiddleware,
-    r: &PaidGet,
-) -> Result<String, HttpFailure> {
-    let resp = client
-        .get(&r.url)
-        .header("Accept-Payment", "tempo/charge")
-        .send()
-        .await
-        .map_err(|e| {
-            HttpFailure::from_signal(signal_from_text(&helix_http::signal::error_chain(&e)))
-        })?;
-    if !resp.status().is_success() {
-        return Err(helix_http::failure_from_response(resp).await);
-    }
-    resp.headers()
-        .get("payment-receipt")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            HttpFailure::from_signal(helix_core::ErrorSignal::message(
-                "200 without a Payment-Receipt",
-            ))
-        })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pympp_is_paid_after_a_real_dex_swap_then_immune() {
@@ -106,12 +44,6 @@ async fn pympp_is_paid_after_a_real_dex_swap_then_immune() {
             .transfer(token(2), agent.address(), 10 * UNIT, SendOpts::default())
             .await
             .unwrap();
-        let provider = TempoProvider::new(agent.signer(), &anvil.url)
-            .unwrap()
-            .with_expected_chain_id(anvil.chain_id);
-        let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-            .with(PaymentMiddleware::new(provider))
-            .build();
         let sink = Arc::new(MemorySink::new());
         let helix = Helix::builder()
             .adapter(helix_adapters::builtin())
@@ -126,16 +58,20 @@ async fn pympp_is_paid_after_a_real_dex_swap_then_immune() {
             .sink(sink.clone())
             .mode(Mode::Full)
             .build();
-        let mut req = PaidGet {
+        let mut req = MppGet {
             url: format!("{}/paid", server.url),
+            rpc: anvil.url.clone(),
+            chain_id: anvil.chain_id,
             payer: agent.address(),
-            currency: token(1),
-            amount: UNIT / 2,
             recipient: merchant,
+            amount: UNIT / 2,
+            currency: token(1),
+            challenge: None,
+            receipt: None,
         };
         let before = funder.balance(token(1), merchant).await.unwrap();
         let (res, report) = helix
-            .run_mut(&mut req, async |r: &PaidGet| get_paid(&client, r).await)
+            .run_mut(&mut req, async |r: &MppGet| get_paid(&agent, r).await)
             .await;
         let events = sink.take();
         let first = events

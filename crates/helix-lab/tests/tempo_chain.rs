@@ -120,3 +120,67 @@ async fn row_13_the_endpoint_serving_the_payments_chain_is_chosen() {
     assert_eq!(r.report.repaired_by(), Some(StrategyId::SwitchNetwork));
     assert!(r.detail.contains("chain 42431"), "{}", r.detail);
 }
+
+/// Row 5: a 0x76 batch (the payment plus a transfer of a token the agent
+/// does not hold). anvil refuses the whole batch without naming the call;
+/// simulating each call alone names call 1; Helix drops it and the payment
+/// lands alone, once; the second run is immune.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_05_the_failing_call_is_dropped_from_the_batch_and_the_rest_resubmitted() {
+    let lab = lab().await;
+    let (_dir, store) = store();
+    for pass in 0..2 {
+        let (r, first) = run(&lab, 5, &store).await;
+        assert!(first.contains("batch call 1 of 2 reverted"), "{first}");
+        assert_eq!(r.report.repaired_by(), Some(StrategyId::RemoveAndResubmit));
+        assert_eq!(
+            r.tx_hashes.len(),
+            1,
+            "one transaction: the resubmitted batch"
+        );
+        assert_eq!(r.report.immune(), pass == 1);
+    }
+}
+
+/// Rows 2, 3 and 6 with both MPP ends real: a paid endpoint built on the
+/// `mpp` crate's server (`helix_lab::mpp_server`, the fault armed there),
+/// Tempo's `mpp` client paying, settlement on anvil. ChainLab checks the
+/// merchant got +0.50 exactly once and every receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_02_03_06_against_the_mpp_crates_server() {
+    let lab = lab().await;
+    let (_dir, store) = store();
+    for (row, first_says, strategy) in [
+        (2, "expired", StrategyId::RenewSession),
+        // The client refuses every offered challenge; the probe reads the
+        // server's currencies, swap_direct buys AlphaUSD on the DEX.
+        (3, "no supported challenge", StrategyId::SwapDirect),
+        // Paid, then 500: the retry presents the receipt and pays nothing.
+        (6, "Internal Server Error", StrategyId::RetryWithReceipt),
+    ] {
+        for pass in 0..2 {
+            let (r, first) = run(&lab, row, &store).await;
+            assert!(first.contains(first_says), "row {row}: {first}");
+            assert_eq!(r.report.repaired_by(), Some(strategy), "row {row}");
+            assert_eq!(r.report.immune(), pass == 1, "row {row} pass {pass}");
+            assert!(!r.double_paid, "row {row}");
+        }
+    }
+}
+
+/// Row 7: one swap of 150 of a thin-book stablecoin walks a thin book past the 50 bps bound
+/// and the DEX reverts it; split_swap sells in parts, each within the
+/// bound, while a maker refills the best level; the second run is immune.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_07_a_swap_beyond_the_bound_is_split_across_a_refilling_book() {
+    let lab = lab().await;
+    let (_dir, store) = store();
+    for pass in 0..2 {
+        let (r, first) = run(&lab, 7, &store).await;
+        // The DEX's own revert for a min-out it cannot meet.
+        assert!(first.contains("0xbb2875c3"), "{first}");
+        assert!(r.detail.contains("2 part(s)"), "{}", r.detail);
+        assert_eq!(r.report.repaired_by(), Some(StrategyId::SplitSwap));
+        assert_eq!(r.report.immune(), pass == 1);
+    }
+}

@@ -1,14 +1,18 @@
 //! A Tempo client: reads, TIP-20 transfers and StablecoinDEX calls, signed
 //! locally, with the nonce and fee token under the caller's control.
 
+use alloy::consensus::transaction::TxHashRef;
+use alloy::eips::Encodable2718;
 use alloy::network::{EthereumWallet, ReceiptResponse, TransactionBuilder};
-use alloy::primitives::{Address, B256, Bytes, U256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy::providers::fillers::{FillProvider, JoinFill, NonceFiller, WalletFiller};
+use alloy::providers::{Identity, Provider, ProviderBuilder, RootProvider, SendableTx};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolCall;
-use tempo_alloy::TempoNetwork;
+use alloy::sol_types::{SolCall, SolError};
 use tempo_alloy::contracts::precompiles::{IStablecoinDEX, ITIP20, STABLECOIN_DEX_ADDRESS};
+use tempo_alloy::primitives::transaction::tempo_transaction::Call;
 use tempo_alloy::rpc::TempoTransactionRequest;
+use tempo_alloy::{TempoFillers, TempoNetwork};
 
 use crate::error::ChainError;
 
@@ -121,10 +125,17 @@ pub struct SendOpts {
     pub fee_token: Option<Address>,
 }
 
+/// Tempo's recommended fillers plus the local signer.
+type Signing = FillProvider<
+    JoinFill<JoinFill<Identity, TempoFillers<NonceFiller>>, WalletFiller<EthereumWallet>>,
+    RootProvider<TempoNetwork>,
+    TempoNetwork,
+>;
+
 /// One endpoint, one signer.
 #[derive(Debug, Clone)]
 pub struct TempoChain {
-    provider: DynProvider<TempoNetwork>,
+    provider: Signing,
     from: Address,
     url: String,
     receipt_timeout: std::time::Duration,
@@ -138,8 +149,7 @@ impl TempoChain {
             .map_err(|e| ChainError::Transport(format!("{url}: {e}")))?;
         let provider = ProviderBuilder::new_with_network::<TempoNetwork>()
             .wallet(EthereumWallet::from(wallet.0.clone()))
-            .connect_http(parsed)
-            .erased();
+            .connect_http(parsed);
         Ok(TempoChain {
             provider,
             from: wallet.address(),
@@ -208,22 +218,73 @@ impl TempoChain {
         input: Bytes,
         opts: SendOpts,
     ) -> Result<B256, ChainError> {
-        let mut tx = TempoTransactionRequest::default()
+        let tx = TempoTransactionRequest::default()
             .with_from(self.from)
             .with_to(to)
             .with_input(input);
+        self.send_request(tx, opts).await
+    }
+
+    /// Sends one Tempo (0x76) transaction carrying `calls` in order: all of
+    /// them take effect or none does.
+    pub async fn send_calls(
+        &self,
+        calls: &[(Address, Bytes)],
+        opts: SendOpts,
+    ) -> Result<B256, ChainError> {
+        let calls = calls
+            .iter()
+            .map(|(to, input)| Call {
+                to: TxKind::Call(*to),
+                value: U256::ZERO,
+                input: input.clone(),
+            })
+            .collect();
+        let tx = TempoTransactionRequest::default()
+            .with_from(self.from)
+            .with_calls(calls);
+        self.send_request(tx, opts).await
+    }
+
+    async fn send_request(
+        &self,
+        mut tx: TempoTransactionRequest,
+        opts: SendOpts,
+    ) -> Result<B256, ChainError> {
         if let Some(n) = opts.nonce {
             tx.set_nonce(n);
         }
         if let Some(f) = opts.fee_token {
             tx.set_fee_token(f);
         }
-        let pending = self
+        // Signed here, so the hash is known before the node sees the
+        // transaction: if the connection drops after the send, the hash is
+        // what reconcile asks the chain about.
+        let signed = match self.provider.fill(tx).await.map_err(ChainError::from_rpc)? {
+            SendableTx::Envelope(env) => env,
+            SendableTx::Builder(_) => {
+                return Err(ChainError::Transport(
+                    "the transaction could not be completed for signing".into(),
+                ));
+            }
+        };
+        let hash = *signed.tx_hash();
+        let pending = match self
             .provider
-            .send_transaction(tx)
+            .send_raw_transaction(&signed.encoded_2718())
             .await
-            .map_err(ChainError::from_rpc)?;
-        let hash = *pending.tx_hash();
+        {
+            Ok(p) => p,
+            // The node refused it: nothing was accepted.
+            Err(e) if e.as_error_resp().is_some() => return Err(ChainError::from_rpc(e)),
+            // No answer: the node may have the transaction.
+            Err(e) => {
+                return Err(ChainError::Unanswered {
+                    hash: hash.to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        };
         let receipt = pending
             .with_timeout(Some(self.receipt_timeout))
             .get_receipt()
@@ -319,12 +380,36 @@ impl TempoChain {
         self.send(STABLECOIN_DEX_ADDRESS, input.into(), opts).await
     }
 
+    /// Liquidity resting at one tick of `base`'s book (bids or asks).
+    pub async fn tick_liquidity(
+        &self,
+        base: Address,
+        tick: i16,
+        is_bid: bool,
+    ) -> Result<u128, ChainError> {
+        Ok(IStablecoinDEX::new(STABLECOIN_DEX_ADDRESS, &self.provider)
+            .getTickLevel(base, tick, is_bid)
+            .call()
+            .await
+            .map_err(contract)?
+            .totalLiquidity)
+    }
+
     /// StablecoinDEX `createPair` (a pair that exists already is fine).
     pub async fn create_pair(&self, base: Address, opts: SendOpts) -> Result<(), ChainError> {
         let input = IStablecoinDEX::createPairCall { base }.abi_encode();
         match self.send(STABLECOIN_DEX_ADDRESS, input.into(), opts).await {
             Ok(_) => Ok(()),
-            Err(ChainError::Rpc { message, .. }) if message.contains("PairAlreadyExists") => Ok(()),
+            Err(ChainError::Rpc { message, data, .. })
+                if message.contains("PairAlreadyExists")
+                    || data.as_deref().is_some_and(|d| {
+                        d.starts_with(&alloy::hex::encode_prefixed(
+                            IStablecoinDEX::PairAlreadyExists::SELECTOR,
+                        ))
+                    }) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(e),
         }
     }

@@ -1,14 +1,15 @@
 //! Repairs that move funds on the StablecoinDEX: acquire the charged
-//! currency (swap_currency), an accepted one (swap_direct), or another
-//! stablecoin when one is blocked or paused (switch_stablecoin). Every swap
-//! is quoted first and carries a min-out bound.
+//! currency (swap_currency), an accepted one (swap_direct, or swap_multihop
+//! in two explicit legs through pathUSD, each bounded against par), or
+//! another stablecoin when one is blocked or paused (switch_stablecoin).
+//! Every swap is quoted first and carries a min-out bound.
 
 use alloy::primitives::Address;
 use async_trait::async_trait;
 use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
 use serde_json::{Value, json};
 
-use tempo_alloy::contracts::precompiles::STABLECOIN_DEX_ADDRESS;
+use tempo_alloy::contracts::precompiles::{PATH_USD_ADDRESS, STABLECOIN_DEX_ADDRESS};
 
 use crate::chain::{SendOpts, TempoChain, Wallet};
 use crate::error::ChainError;
@@ -85,7 +86,7 @@ impl Strategy for DexSwap {
             .map_or(DEFAULT_SLIPPAGE_BPS, |b| b.min(500) as u32);
         let target = match self.id {
             StrategyId::SwapCurrency => current,
-            StrategyId::SwapDirect => parse(
+            StrategyId::SwapDirect | StrategyId::SwapMultihop => parse(
                 ctx.failure
                     .facts
                     .accepted_currencies
@@ -142,25 +143,34 @@ impl Strategy for DexSwap {
                 nonce: None,
                 fee_token: Some(source),
             };
-            // Exactly what this swap sells, nothing standing beyond it.
-            let approval = chain
-                .approve(source, STABLECOIN_DEX_ADDRESS, amount_in, fee)
-                .await
-                .map_err(platform)?;
-            out.tx_hashes.push(approval.to_string());
-            let hash = chain
-                .swap(
-                    source,
-                    target,
-                    amount_in,
-                    bound,
-                    SendOpts {
-                        nonce: None,
-                        fee_token: Some(source),
-                    },
-                )
-                .await
-                .map_err(platform)?;
+            // Two explicit legs through pathUSD, or one swap the DEX routes.
+            let legs: &[(Address, Address)] =
+                if self.id == StrategyId::SwapMultihop && source != PATH_USD_ADDRESS {
+                    &[(source, PATH_USD_ADDRESS), (PATH_USD_ADDRESS, target)]
+                } else {
+                    &[(source, target)]
+                };
+            let mut leg_in = amount_in;
+            for &(from, to) in legs {
+                let held = chain.balance(to, payer).await.map_err(platform)?;
+                // Exactly what this swap sells, nothing standing beyond it.
+                let approval = chain
+                    .approve(from, STABLECOIN_DEX_ADDRESS, leg_in, fee)
+                    .await
+                    .map_err(platform)?;
+                out.tx_hashes.push(approval.to_string());
+                // Every leg is bounded against par for the whole amount sold.
+                let hash = chain
+                    .swap(from, to, leg_in, bound, fee)
+                    .await
+                    .map_err(platform)?;
+                out.tx_hashes.push(hash.to_string());
+                leg_in = chain
+                    .balance(to, payer)
+                    .await
+                    .map_err(platform)?
+                    .saturating_sub(held);
+            }
             let after = chain.balance(target, payer).await.map_err(platform)?;
             let got = after.saturating_sub(before);
             if got < bound {
@@ -169,7 +179,6 @@ impl Strategy for DexSwap {
                 )));
             }
             out.cost = u64::try_from(amount_in.saturating_sub(got)).unwrap_or(u64::MAX);
-            out.tx_hashes.push(hash.to_string());
         }
         if target != current {
             out.patches.push(Patch::Currency {

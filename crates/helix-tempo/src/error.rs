@@ -31,6 +31,26 @@ pub enum ChainError {
         /// Why waiting stopped.
         reason: String,
     },
+    /// The signed transaction went out and the connection failed before the
+    /// node answered: it may be in the pool.
+    #[error("transaction {hash} sent, connection lost before the node answered: {reason}")]
+    Unanswered {
+        /// Its hash.
+        hash: String,
+        /// The transport error.
+        reason: String,
+    },
+    /// A batch was refused, and simulating its calls one by one from the
+    /// sender found the one that reverts.
+    #[error("batch call {index} of {calls} reverted: {reason}")]
+    BatchCallReverted {
+        /// Index of the failing call.
+        index: usize,
+        /// Calls in the batch.
+        calls: usize,
+        /// What the simulation of that call said.
+        reason: String,
+    },
     /// The payment targets another chain than the endpoint serves.
     #[error(
         "chain id mismatch: the payment expects chainId {want} but the endpoint serves chain {have}"
@@ -80,6 +100,12 @@ impl IntoSignal for ChainError {
                 s.facts.payment_sent = true;
                 s.transport = Some(TransportKind::Timeout);
             }
+            ChainError::Unanswered { hash, .. } => {
+                s.facts.tx_hash = Some(hash.clone());
+                s.facts.payment_sent = true;
+                s.transport = Some(TransportKind::ConnectionDropped);
+            }
+            ChainError::BatchCallReverted { index, .. } => s.facts.failing_call = Some(*index),
             ChainError::WrongChain { want, .. } => s.facts.expected_chain_id = Some(*want),
             ChainError::Transport(_) => s.transport = Some(TransportKind::Io),
         }

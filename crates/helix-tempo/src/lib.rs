@@ -9,13 +9,19 @@
 
 #![warn(missing_docs)]
 
+mod batch;
 mod chain;
 mod dex;
 mod error;
+mod order;
 mod payment;
+mod topup;
 
 pub use alloy::primitives::Address;
+pub use batch::{BatchCall, Tip20Batch, pay_batch};
 pub use chain::{KeyError, SendOpts, TempoChain, Wallet};
 pub use dex::{DEFAULT_SLIPPAGE_BPS, DexSwap, min_out};
 pub use error::{ChainError, signal_from_text};
+pub use order::{DexOrder, DexSplit, fewest_parts, swap_order};
 pub use payment::{Tip20Payment, pay};
+pub use topup::TopupFromReserve;

@@ -59,6 +59,7 @@ impl Repairable for Tip20Payment {
             Patch::Network { rpc_url, chain_id } if *chain_id == self.chain_id => {
                 self.rpc = rpc_url.clone()
             }
+            Patch::UseExisting { id } => self.landed = Some(id.clone()),
             other => return Err(Refused::unsupported(other)),
         }
         Ok(())

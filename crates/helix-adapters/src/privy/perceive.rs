@@ -1,39 +1,44 @@
 use helix_core::{Category as K, Facts, FailureCode as C, Platform};
 
-use crate::extract::amount_after;
+use crate::extract::{Extractor, Located};
 use crate::rules::Rule;
-use crate::tempo::{extract_chain_id, extract_nonce};
+use crate::tempo::{EXTRACT_CHAIN_ID, EXTRACT_NONCE};
 
-fn extract_limit(m: &str, f: &mut Facts) {
-    f.limit_amount = [
-        "transfer to",
-        "limit of",
-        "limited to",
-        "limit is",
-        "max",
-        "maximum",
-        "limits",
-    ]
-    .iter()
-    .find_map(|k| amount_after(m, k));
-    f.required_amount = ["requested:", "requested", "attempted", "amount:"]
-        .iter()
-        .find_map(|k| amount_after(m, k));
-}
+const LIMIT_KEYS: &[&str] = &[
+    "transfer to",
+    "limit of",
+    "limited to",
+    "limit is",
+    "max",
+    "maximum",
+    "limits",
+];
+const ASKED_KEYS: &[&str] = &["requested:", "requested", "attempted", "amount:"];
+
+const EXTRACT_LIMIT: Extractor = Extractor {
+    keys: &[LIMIT_KEYS, ASKED_KEYS],
+    run: |m: &Located<'_>, f: &mut Facts| {
+        f.limit_amount = LIMIT_KEYS.iter().find_map(|k| m.amount_after(k));
+        f.required_amount = ASKED_KEYS.iter().find_map(|k| m.amount_after(k));
+    },
+};
+
+const NO_FACTS: Extractor = Extractor {
+    keys: &[],
+    run: |_: &Located<'_>, _: &mut Facts| {},
+};
 
 const fn rule(
     name: &'static str,
     code: C,
     category: K,
     all: &'static [&'static [&'static str]],
-    extract: crate::rules::Extract,
+    extract: &'static Extractor,
 ) -> Rule {
     Rule::new(Platform::Privy, name, code, category, all)
         .unless(&["transfer policy", "tip-403", "tip403"])
         .extract(extract)
 }
-
-fn no_facts(_: &str, _: &mut Facts) {}
 
 pub const RULES: &[Rule] = &[
     rule(
@@ -61,7 +66,7 @@ pub const RULES: &[Rule] = &[
                 "over the",
             ],
         ],
-        extract_limit,
+        &EXTRACT_LIMIT,
     ),
     rule(
         "wallet-nonce",
@@ -79,7 +84,7 @@ pub const RULES: &[Rule] = &[
                 "ahead",
             ],
         ],
-        extract_nonce,
+        &EXTRACT_NONCE,
     ),
     rule(
         "gas-sponsor",
@@ -108,7 +113,7 @@ pub const RULES: &[Rule] = &[
                 "not enough",
             ],
         ],
-        no_facts,
+        &NO_FACTS,
     ),
     rule(
         "wallet-chain",
@@ -131,6 +136,6 @@ pub const RULES: &[Rule] = &[
                 "targets",
             ],
         ],
-        extract_chain_id,
+        &EXTRACT_CHAIN_ID,
     ),
 ];

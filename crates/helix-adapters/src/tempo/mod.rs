@@ -19,4 +19,4 @@ pub const TABLE: PlatformTable = PlatformTable {
     offers: strategies::offers,
 };
 
-pub use perceive::{MPP_PROBLEM_BASE, extract_chain_id, extract_nonce};
+pub use perceive::{EXTRACT_CHAIN_ID, EXTRACT_NONCE, MPP_PROBLEM_BASE};

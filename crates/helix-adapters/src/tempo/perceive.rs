@@ -3,7 +3,7 @@ use helix_core::{
 };
 
 use crate::classifier::Verdict;
-use crate::extract::{amount_after, int_after};
+use crate::extract::{Extractor, Located};
 use crate::rules::Rule;
 use crate::selectors::{known_by_selector, parse_hex, selector_in_message};
 
@@ -78,42 +78,55 @@ fn revert(s: &ErrorSignal) -> Option<Verdict> {
     Some(v)
 }
 
+const NONCE_KEYS: &[&str] = &[
+    "next nonce",
+    "chain nonce",
+    "expected nonce",
+    "expected",
+    "state:",
+    "account nonce",
+];
+
 /// Reads the nonce the chain expects from the usual phrasings.
-pub fn extract_nonce(m: &str, f: &mut Facts) {
-    f.expected_nonce = [
-        "next nonce",
-        "chain nonce",
-        "expected nonce",
-        "expected",
-        "state:",
-        "account nonce",
-    ]
-    .iter()
-    .find_map(|k| int_after(m, k));
-}
+pub const EXTRACT_NONCE: Extractor = Extractor {
+    keys: &[NONCE_KEYS],
+    run: |m: &Located<'_>, f: &mut Facts| {
+        f.expected_nonce = NONCE_KEYS.iter().find_map(|k| m.int_after(k));
+    },
+};
+
+const CHAIN_KEYS: &[&str] = &["chainid", "chain id", "chain_id"];
 
 /// Reads a chain id ("chainId: 42069", "chain id 42431").
-pub fn extract_chain_id(m: &str, f: &mut Facts) {
-    f.expected_chain_id = ["chainid", "chain id", "chain_id"]
-        .iter()
-        .find_map(|k| int_after(m, k));
-}
+pub const EXTRACT_CHAIN_ID: Extractor = Extractor {
+    keys: &[CHAIN_KEYS],
+    run: |m: &Located<'_>, f: &mut Facts| {
+        f.expected_chain_id = CHAIN_KEYS.iter().find_map(|k| m.int_after(k));
+    },
+};
 
-fn extract_balance(m: &str, f: &mut Facts) {
-    f.payer_balance = ["balance", "have", "available"]
-        .iter()
-        .find_map(|k| amount_after(m, k));
-    f.required_amount = ["want", "need", "required", "requested"]
-        .iter()
-        .find_map(|k| amount_after(m, k));
-}
+const HAVE_KEYS: &[&str] = &["balance", "have", "available"];
+const WANT_KEYS: &[&str] = &["want", "need", "required", "requested"];
 
-fn extract_call(m: &str, f: &mut Facts) {
-    f.failing_call = ["call index", "call #", "call", "index"]
-        .iter()
-        .find_map(|k| int_after(m, k))
-        .map(|i| i as usize);
-}
+const EXTRACT_BALANCE: Extractor = Extractor {
+    keys: &[HAVE_KEYS, WANT_KEYS],
+    run: |m: &Located<'_>, f: &mut Facts| {
+        f.payer_balance = HAVE_KEYS.iter().find_map(|k| m.amount_after(k));
+        f.required_amount = WANT_KEYS.iter().find_map(|k| m.amount_after(k));
+    },
+};
+
+const CALL_KEYS: &[&str] = &["call index", "call #", "call", "index"];
+
+const EXTRACT_CALL: Extractor = Extractor {
+    keys: &[CALL_KEYS],
+    run: |m: &Located<'_>, f: &mut Facts| {
+        f.failing_call = CALL_KEYS
+            .iter()
+            .find_map(|k| m.int_after(k))
+            .map(|i| i as usize);
+    },
+};
 
 const fn rule(
     name: &'static str,
@@ -125,7 +138,7 @@ const fn rule(
     Rule::new(Platform::Tempo, name, code, category, all).unless(none)
 }
 
-const fn with(r: Rule, x: crate::rules::Extract) -> Rule {
+const fn with(r: Rule, x: &'static Extractor) -> Rule {
     r.extract(x)
 }
 
@@ -190,7 +203,7 @@ pub const RULES: &[Rule] = &[
             ],
             &[],
         ),
-        extract_nonce,
+        &EXTRACT_NONCE,
     ),
     rule(
         "signature",
@@ -228,7 +241,7 @@ pub const RULES: &[Rule] = &[
             ],
             &[],
         ),
-        extract_call,
+        &EXTRACT_CALL,
     ),
     rule(
         "slippage",
@@ -391,7 +404,7 @@ pub const RULES: &[Rule] = &[
             ],
             &["card"],
         ),
-        extract_balance,
+        &EXTRACT_BALANCE,
     ),
     with(
         rule(
@@ -414,7 +427,7 @@ pub const RULES: &[Rule] = &[
             ]],
             &["card"],
         ),
-        extract_balance,
+        &EXTRACT_BALANCE,
     ),
     rule(
         "payment-expired",
@@ -486,6 +499,10 @@ pub const RULES: &[Rule] = &[
             "accepts only",
             "accepted currencies are",
             "only supports payment in",
+            // Tempo's Rust mpp client, when no offered challenge is in a
+            // currency it may pay in.
+            "no supported challenge",
+            "rejected all supported payment challenges",
         ]],
         &["chain", "network", "card"],
     ),
@@ -504,7 +521,7 @@ pub const RULES: &[Rule] = &[
             ]],
             &[],
         ),
-        extract_chain_id,
+        &EXTRACT_CHAIN_ID,
     ),
     with(
         rule(
@@ -526,6 +543,6 @@ pub const RULES: &[Rule] = &[
             ],
             &["nonce", "card"],
         ),
-        extract_chain_id,
+        &EXTRACT_CHAIN_ID,
     ),
 ];

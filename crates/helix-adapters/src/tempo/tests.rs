@@ -102,6 +102,7 @@ fn row_03_currency_not_accepted() {
             "Unsupported currency BetaUSD for tempo/charge",
             "asset not accepted by merchant",
             "The requested stablecoin is not enabled for this endpoint",
+            "no supported challenge: provider rejected all supported payment challenges",
         ],
         C::MethodUnsupported,
         K::Currency,

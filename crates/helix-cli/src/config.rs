@@ -1,0 +1,262 @@
+//! Configuration: a TOML file (default `./helix.toml`, absent is fine) and
+//! environment variables for every URL, the environment winning. `helix
+//! config check` prints each setting (passwords hidden) and whether it is
+//! reachable.
+//!
+//! ```toml
+//! [gene_map]
+//! url = "postgres://helix@db:5432/helix"   # or a SQLite path
+//! local = "./helix-local.db"               # used while PostgreSQL is down
+//! [cache]
+//! redis = "redis://127.0.0.1:6379"
+//! [events]
+//! nats = "nats://127.0.0.1:4222"
+//! [chain]
+//! rpc = "http://127.0.0.1:8545"
+//! ```
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The settings, as read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    gene_map: GeneMap,
+    #[serde(default)]
+    cache: Cache,
+    #[serde(default)]
+    events: Events,
+    #[serde(default)]
+    chain: Chain,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GeneMap {
+    url: Option<String>,
+    local: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Cache {
+    redis: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Events {
+    nats: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Chain {
+    rpc: Option<String>,
+}
+
+impl Config {
+    /// Reads `path` (a missing default file is an empty config; a missing
+    /// named file or bad TOML is an error), then applies the environment.
+    pub fn load(path: &Path, named: bool) -> Result<Config, String> {
+        let mut c = match std::fs::read_to_string(path) {
+            Ok(text) => {
+                toml::from_str::<Config>(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => Config::default(),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("HELIX_DB") {
+            c.gene_map.url = Some(v);
+        }
+        if let Some(v) = env("HELIX_LOCAL_DB") {
+            c.gene_map.local = Some(v);
+        }
+        if let Some(v) = env("HELIX_REDIS_URL") {
+            c.cache.redis = Some(v);
+        }
+        if let Some(v) = env("HELIX_NATS_URL") {
+            c.events.nats = Some(v);
+        }
+        if let Some(v) = env("HELIX_RPC_URL") {
+            c.chain.rpc = Some(v);
+        }
+        Ok(c)
+    }
+}
+
+impl Config {
+    /// The Gene Map: `--db`, else the settings (file or `HELIX_DB`), else
+    /// `./helix-genes.db`.
+    pub fn db(&self, flag: Option<String>) -> String {
+        flag.or_else(|| self.gene_map.url.clone())
+            .unwrap_or_else(|| "./helix-genes.db".into())
+    }
+
+    /// The local fallback for a PostgreSQL Gene Map.
+    pub fn local(&self) -> Option<&str> {
+        self.gene_map.local.as_deref()
+    }
+
+    /// The Redis cache.
+    pub fn redis(&self) -> Option<&str> {
+        self.cache.redis.as_deref()
+    }
+
+    /// The NATS server events are published to.
+    pub fn nats(&self) -> Option<&str> {
+        self.events.nats.as_deref()
+    }
+}
+
+/// What one check found.
+#[derive(Debug, serde::Serialize)]
+struct Check {
+    setting: &'static str,
+    value: String,
+    ok: bool,
+    detail: String,
+}
+
+async fn nats_info(url: &str) -> Result<String, String> {
+    use tokio::io::AsyncBufReadExt;
+    let hostport = url
+        .strip_prefix("nats://")
+        .unwrap_or(url)
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let conn = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect(&hostport),
+    )
+    .await
+    .map_err(|_| "no answer in 2 s".to_string())?
+    .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::io::BufReader::new(conn).read_line(&mut line),
+    )
+    .await
+    .map_err(|_| "no INFO in 2 s".to_string())?
+    .map_err(|e| e.to_string())?;
+    if !line.starts_with("INFO ") {
+        return Err(format!("not a NATS server (said {:.40})", line.trim()));
+    }
+    let jetstream = line.contains("\"jetstream\":true");
+    Ok(format!(
+        "NATS answered{}",
+        if jetstream {
+            " (JetStream on)"
+        } else {
+            " (JetStream off)"
+        }
+    ))
+}
+
+async fn check(c: &Config) -> Vec<Check> {
+    let mut out = Vec::new();
+    let db = c
+        .gene_map
+        .url
+        .clone()
+        .unwrap_or_else(|| "./helix-genes.db".into());
+    let shown = helix_genemap::redact_url(&db);
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        let r = helix_genemap::ping_postgres(&db).await;
+        out.push(Check {
+            setting: "gene_map.url",
+            ok: r.is_ok(),
+            detail: r.map_or_else(|e| e.to_string(), |_| "PostgreSQL answered".into()),
+            value: shown,
+        });
+    } else {
+        let path = db.strip_prefix("sqlite://").unwrap_or(&db);
+        let dir = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let ok = dir.is_dir();
+        out.push(Check {
+            setting: "gene_map.url",
+            ok,
+            detail: if ok {
+                format!("SQLite file in {}", dir.display())
+            } else {
+                format!("directory {} does not exist", dir.display())
+            },
+            value: shown,
+        });
+    }
+    if let Some(r) = &c.cache.redis {
+        let p = helix_genemap::ping_redis(r).await;
+        out.push(Check {
+            setting: "cache.redis",
+            value: helix_genemap::redact_url(r),
+            ok: p.is_ok(),
+            detail: p.map_or_else(|e| e, |_| "Redis answered PING".into()),
+        });
+    }
+    if let Some(n) = &c.events.nats {
+        let p = nats_info(n).await;
+        out.push(Check {
+            setting: "events.nats",
+            value: helix_genemap::redact_url(n),
+            ok: p.is_ok(),
+            detail: p.unwrap_or_else(|e| e),
+        });
+    }
+    if let Some(rpc) = &c.chain.rpc {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap_or_default();
+        let p = helix_http::rpc::chain_id(&http, rpc).await;
+        out.push(Check {
+            setting: "chain.rpc",
+            value: helix_genemap::redact_url(rpc),
+            ok: p.is_ok(),
+            detail: p.map_or_else(|e| e.to_string(), |id| format!("chain id {id}")),
+        });
+    }
+    out
+}
+
+/// `helix config check`: exit 0 when everything configured is reachable.
+pub fn run_check(path: &Path, named: bool, json: bool) -> Result<ExitCode, String> {
+    let c = Config::load(path, named)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let checks = rt.block_on(check(&c));
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&checks).map_err(|e| e.to_string())?
+        );
+    } else {
+        for ch in &checks {
+            println!(
+                "{} {:<13} {:<40} {}",
+                if ch.ok { "ok  " } else { "FAIL" },
+                ch.setting,
+                ch.value,
+                ch.detail
+            );
+        }
+    }
+    Ok(if checks.iter().all(|c| c.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

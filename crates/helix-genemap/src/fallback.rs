@@ -1,0 +1,168 @@
+//! Degraded operation for the shared Gene Map: while PostgreSQL cannot be
+//! reached, an instance goes on with its local SQLite Gene Map (lookups and
+//! learning), queues every outcome there, and when PostgreSQL answers again
+//! replays the queue into it, oldest first, before anything else. Nothing
+//! learned during the outage is lost, and a payment never waits on a dead
+//! database for longer than one failed call.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use helix_core::{Gene, GeneKey, GeneStore, Outcome, StoreError};
+use tokio::sync::Mutex;
+
+use crate::postgres::PostgresGeneStore;
+use crate::sqlite::SqliteGeneStore;
+
+/// How often a lost PostgreSQL is tried again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// How long one connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+struct State {
+    primary: Option<Arc<PostgresGeneStore>>,
+    next_try: Instant,
+}
+
+/// PostgreSQL first, the local SQLite Gene Map while it is down.
+pub struct FallbackGeneStore {
+    url: String,
+    local: Arc<SqliteGeneStore>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for FallbackGeneStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FallbackGeneStore")
+            .field("local", &self.local.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FallbackGeneStore {
+    /// Uses PostgreSQL at `url`, falling back to `local`. Connecting now is
+    /// attempted but not required.
+    pub async fn new(url: &str, local: Arc<SqliteGeneStore>) -> Self {
+        let s = FallbackGeneStore {
+            url: url.to_owned(),
+            local,
+            state: Mutex::new(State {
+                primary: None,
+                next_try: Instant::now(),
+            }),
+        };
+        let _ = s.primary().await;
+        s
+    }
+
+    /// Whether PostgreSQL is in use now.
+    pub async fn connected(&self) -> bool {
+        self.state.lock().await.primary.is_some()
+    }
+
+    /// Outcomes waiting for PostgreSQL.
+    pub fn queued(&self) -> usize {
+        self.local.queued().map_or(0, |q| q.len())
+    }
+
+    /// The primary, reconnecting (and merging the queue) when it is due.
+    async fn primary(&self) -> Option<Arc<PostgresGeneStore>> {
+        let mut st = self.state.lock().await;
+        if let Some(p) = &st.primary {
+            return Some(p.clone());
+        }
+        if Instant::now() < st.next_try {
+            return None;
+        }
+        st.next_try = Instant::now() + RETRY_EVERY;
+        let p = match tokio::time::timeout(CONNECT_TIMEOUT, PostgresGeneStore::connect(&self.url))
+            .await
+        {
+            Ok(Ok(p)) => Arc::new(p),
+            Ok(Err(e)) => {
+                tracing::warn!(target: "helix::genemap", %e, "shared Gene Map unavailable; using the local one");
+                return None;
+            }
+            Err(_) => {
+                tracing::warn!(target: "helix::genemap", "shared Gene Map did not answer; using the local one");
+                return None;
+            }
+        };
+        if let Err(e) = self.merge(&p).await {
+            tracing::warn!(target: "helix::genemap", %e, "merging queued outcomes failed; will retry");
+            return None;
+        }
+        st.primary = Some(p.clone());
+        Some(p)
+    }
+
+    async fn merge(&self, p: &PostgresGeneStore) -> Result<(), StoreError> {
+        let queue = self.local.queued()?;
+        let n = queue.len();
+        for (id, o) in queue {
+            match o {
+                Ok(o) => {
+                    p.record(&o).await?;
+                }
+                Err(e) => {
+                    tracing::error!(target: "helix::genemap", %e, "dropping an unreadable queued outcome");
+                }
+            }
+            self.local.dequeue(id)?;
+        }
+        if n > 0 {
+            tracing::info!(target: "helix::genemap", merged = n, "queued outcomes merged into the shared Gene Map");
+        }
+        Ok(())
+    }
+
+    async fn lost(&self, e: &StoreError) {
+        tracing::warn!(target: "helix::genemap", %e, "shared Gene Map lost; using the local one");
+        let mut st = self.state.lock().await;
+        st.primary = None;
+        st.next_try = Instant::now() + RETRY_EVERY;
+    }
+}
+
+#[async_trait]
+impl GeneStore for FallbackGeneStore {
+    async fn lookup(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
+        if let Some(p) = self.primary().await {
+            match p.lookup(key).await {
+                Ok(g) => return Ok(g),
+                Err(e) => self.lost(&e).await,
+            }
+        }
+        self.local.lookup(key).await
+    }
+
+    async fn record(&self, o: &Outcome) -> Result<Gene, StoreError> {
+        if let Some(p) = self.primary().await {
+            match p.record(o).await {
+                Ok(g) => {
+                    // The local map follows the shared one, so an outage
+                    // starts from what was known.
+                    if let Err(e) = self.local.put(&g) {
+                        tracing::warn!(target: "helix::genemap", %e, "local copy not updated");
+                    }
+                    return Ok(g);
+                }
+                Err(e) => self.lost(&e).await,
+            }
+        }
+        self.local.enqueue(o)?;
+        self.local.record(o).await
+    }
+
+    async fn list(&self) -> Result<Vec<Gene>, StoreError> {
+        if let Some(p) = self.primary().await {
+            match p.list().await {
+                Ok(g) => return Ok(g),
+                Err(e) => self.lost(&e).await,
+            }
+        }
+        self.local.list().await
+    }
+}

@@ -1,0 +1,311 @@
+//! The shared Gene Map on PostgreSQL: the same logical schema and the same
+//! migration list as SQLite (each migration's `postgres` dialect), so every
+//! agent instance pointed at one database learns from every other.
+//!
+//! Driver: `tokio-postgres`. It is async (a lookup never blocks the
+//! runtime), pipelines queries from many tasks over one connection, and
+//! carries no query macros or build-time database access, which keeps the
+//! build and the SQL plain. Migrations and gene updates are serialised
+//! across processes with transaction-scoped advisory locks.
+
+use async_trait::async_trait;
+use helix_core::gene::{best_of, now_ms};
+use helix_core::{Gene, GeneKey, GeneStore, Outcome, StoreError};
+use tokio_postgres::{Client, NoTls, Row};
+
+use crate::migrations::{LATEST, MIGRATIONS};
+use crate::row::{COLUMNS, RawGene};
+
+/// Advisory lock key for migrations ("helix" in ASCII).
+const MIGRATION_LOCK: i64 = 0x68_65_6c_69_78;
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// A Gene Map in PostgreSQL.
+pub struct PostgresGeneStore {
+    /// Lookups share the connection; a record takes it alone for its
+    /// transaction (the driver's transactions borrow the client mutably).
+    client: tokio::sync::RwLock<Client>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for PostgresGeneStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresGeneStore").finish_non_exhaustive()
+    }
+}
+
+impl Drop for PostgresGeneStore {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl PostgresGeneStore {
+    /// Connects to `url` (`postgres://user@host:port/db`) and migrates it to
+    /// this build's schema. A database with a newer schema is refused.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let (mut client, conn) = tokio_postgres::connect(url, NoTls)
+            .await
+            .map_err(|e| unavailable(format!("{}: {e}", redact(url))))?;
+        let task = tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::warn!(target: "helix::genemap", %e, "postgres connection closed");
+            }
+        });
+        migrate_client(&mut client).await?;
+        Ok(PostgresGeneStore {
+            client: tokio::sync::RwLock::new(client),
+            task,
+        })
+    }
+
+    /// Removes every gene (`helix demo --fresh`, tests).
+    pub async fn clear(&self) -> Result<u64, StoreError> {
+        self.client
+            .read()
+            .await
+            .execute("DELETE FROM genes", &[])
+            .await
+            .map_err(unavailable)
+    }
+
+    /// The schema version of the database.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let row = self
+            .client
+            .read()
+            .await
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(row.get(0))
+    }
+}
+
+/// Whether PostgreSQL at `url` answers a query (nothing is migrated).
+pub async fn ping(url: &str) -> Result<(), StoreError> {
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(|e| unavailable(format!("{}: {e}", redact(url))))?;
+    let task = tokio::spawn(conn);
+    let r = client.simple_query("SELECT 1").await.map(|_| ());
+    task.abort();
+    r.map_err(unavailable)
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Migrates the database behind `client` to this build's schema.
+pub(crate) async fn migrate_client(client: &mut Client) -> Result<(), StoreError> {
+    let tx = client.transaction().await.map_err(unavailable)?;
+    // Two processes starting at once: the second waits, then finds the
+    // schema current.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(unavailable)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .await
+    .map_err(unavailable)?;
+    let current: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await
+        .map_err(unavailable)?
+        .get(0);
+    if current > LATEST {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: LATEST,
+        });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tx.batch_execute(m.postgres)
+            .await
+            .map_err(|e| unavailable(format!("migration {} ({}): {e}", m.version, m.name)))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[&m.version, &m.name, &now_ms()],
+        )
+        .await
+        .map_err(unavailable)?;
+        tracing::info!(target: "helix::genemap", version = m.version, name = m.name, "migrated (postgres)");
+    }
+    tx.commit().await.map_err(unavailable)
+}
+
+fn read_row(r: &Row) -> Result<Gene, StoreError> {
+    let code: String = r.try_get(0).map_err(unavailable)?;
+    let category: String = r.try_get(1).map_err(unavailable)?;
+    let strategy: String = r.try_get(2).map_err(unavailable)?;
+    let id = format!("gene {code}/{category}/{strategy}");
+    let raw = (|| {
+        Ok::<_, tokio_postgres::Error>(RawGene {
+            code: code.clone(),
+            category: category.clone(),
+            strategy: strategy.clone(),
+            params: r.try_get(3)?,
+            q: r.try_get(4)?,
+            successes: r.try_get(5)?,
+            failures: r.try_get(6)?,
+            consecutive_failures: r.try_get(7)?,
+            mean_ms: r.try_get(8)?,
+            platforms: r.try_get(9)?,
+            created_at: r.try_get(10)?,
+            last_used_at: r.try_get(11)?,
+            source: r.try_get(12)?,
+            confidence: r.try_get(13)?,
+            expires_at: r.try_get(14)?,
+            mean_cost: r.try_get(15)?,
+        })
+    })();
+    match raw {
+        Ok(raw) => raw.decode(),
+        Err(e) => Err(StoreError::Corrupt {
+            row: id,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+fn rows_to_genes(rows: &[Row]) -> Vec<Gene> {
+    rows.iter()
+        .filter_map(|r| match read_row(r) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                tracing::warn!(target: "helix::genemap", %e, "skipping unreadable gene row");
+                None
+            }
+        })
+        .collect()
+}
+
+#[async_trait]
+impl GeneStore for PostgresGeneStore {
+    async fn lookup(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
+        let rows = self
+            .client
+            .read()
+            .await
+            .query(
+                &format!("SELECT {COLUMNS} FROM genes WHERE code = $1 AND category = $2"),
+                &[&key.code.as_str(), &key.category.as_str()],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(best_of(&rows_to_genes(&rows), now_ms()).cloned())
+    }
+
+    async fn record(&self, o: &Outcome) -> Result<Gene, StoreError> {
+        // One transaction per outcome under a lock on the gene's key, so
+        // two instances learning the same gene at once both count.
+        let mut client = self.client.write().await;
+        let tx = client.transaction().await.map_err(unavailable)?;
+        let id = format!(
+            "{}/{}/{}",
+            o.key.code.as_str(),
+            o.key.category.as_str(),
+            o.strategy.as_str()
+        );
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&id],
+        )
+        .await
+        .map_err(unavailable)?;
+        let existing = tx
+            .query_opt(
+                &format!(
+                    "SELECT {COLUMNS} FROM genes WHERE code = $1 AND category = $2 AND strategy = $3"
+                ),
+                &[
+                    &o.key.code.as_str(),
+                    &o.key.category.as_str(),
+                    &o.strategy.as_str(),
+                ],
+            )
+            .await
+            .map_err(unavailable)?;
+        let mut gene = match existing.as_ref().map(read_row) {
+            Some(Ok(g)) => g,
+            // As in SQLite: a corrupt row is replaced by what this outcome
+            // proves, never guessed at.
+            Some(Err(e)) => {
+                tracing::warn!(target: "helix::genemap", %e, "replacing unreadable gene row");
+                Gene::new(o)
+            }
+            None => Gene::new(o),
+        };
+        gene.learn(o);
+        let r = RawGene::encode(&gene);
+        tx.execute(
+            &format!(
+                "INSERT INTO genes ({COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 ON CONFLICT (code, category, strategy) DO UPDATE SET \
+                 params = EXCLUDED.params, q = EXCLUDED.q, successes = EXCLUDED.successes, \
+                 failures = EXCLUDED.failures, consecutive_failures = EXCLUDED.consecutive_failures, \
+                 mean_ms = EXCLUDED.mean_ms, platforms = EXCLUDED.platforms, \
+                 created_at = EXCLUDED.created_at, last_used_at = EXCLUDED.last_used_at, \
+                 source = EXCLUDED.source, confidence = EXCLUDED.confidence, \
+                 expires_at = EXCLUDED.expires_at, mean_cost = EXCLUDED.mean_cost"
+            ),
+            &[
+                &r.code,
+                &r.category,
+                &r.strategy,
+                &r.params,
+                &r.q,
+                &r.successes,
+                &r.failures,
+                &r.consecutive_failures,
+                &r.mean_ms,
+                &r.platforms,
+                &r.created_at,
+                &r.last_used_at,
+                &r.source,
+                &r.confidence,
+                &r.expires_at,
+                &r.mean_cost,
+            ],
+        )
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(gene)
+    }
+
+    async fn list(&self) -> Result<Vec<Gene>, StoreError> {
+        let rows = self
+            .client
+            .read()
+            .await
+            .query(
+                &format!("SELECT {COLUMNS} FROM genes ORDER BY code, category, q DESC"),
+                &[],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(rows_to_genes(&rows))
+    }
+}

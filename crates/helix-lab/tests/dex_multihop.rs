@@ -1,0 +1,79 @@
+//! swap_multihop on the real StablecoinDEX: BetaUSD to AlphaUSD in two
+//! explicit legs through pathUSD, each approved for exactly what it sells
+//! and bounded against par; the agent ends with the accepted currency and
+//! no pathUSD left over.
+
+use helix_core::{
+    Category, CommitCtx, ErrorSignal, Evidence, Facts, Failure, FailureCode, Mode, Patch,
+    PaymentView, Platform, Severity, Strategy, StrategyId,
+};
+use helix_lab::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
+use helix_lab::onchain::token;
+use helix_tempo::{DexSwap, SendOpts, TempoChain, Wallet};
+
+const UNIT: u128 = 1_000_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beta_to_alpha_in_two_bounded_legs_through_path_usd() {
+    let anvil = Anvil::start(None)
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    provide_liquidity(&anvil, &[token(1), token(2)], 1_000 * UNIT)
+        .await
+        .unwrap();
+    let funder = anvil.client(DEV_KEY_0).unwrap();
+    let agent = Wallet::random();
+    funder
+        .transfer(token(2), agent.address(), 10 * UNIT, SendOpts::default())
+        .await
+        .unwrap();
+    let failure = Failure {
+        code: FailureCode::MethodUnsupported,
+        category: Category::Currency,
+        severity: Severity::Medium,
+        platform: Platform::Tempo,
+        evidence: Evidence::ProblemType,
+        facts: Facts {
+            accepted_currencies: vec![token(1).to_string()],
+            ..Default::default()
+        },
+    };
+    let request = PaymentView {
+        payer: Some(agent.address().to_string()),
+        amount: Some(UNIT / 2),
+        currency: Some(token(2).to_string()),
+        ..Default::default()
+    };
+    let ctx = CommitCtx {
+        failure: &failure,
+        signal: &ErrorSignal::message("currency not accepted"),
+        request: &request,
+        params: &serde_json::Value::Null,
+        mode: Mode::Full,
+        repairs_so_far: 0,
+    };
+    let swap = DexSwap::new(
+        StrategyId::SwapMultihop,
+        anvil.url.clone(),
+        agent.clone(),
+        vec![token(1), token(2)],
+    );
+    let done = swap.commit(&ctx).await.expect("swapped");
+    assert_eq!(
+        done.patches,
+        vec![Patch::Currency {
+            currency: token(1).to_string()
+        }]
+    );
+    assert_eq!(done.tx_hashes.len(), 4, "approve + swap, twice");
+    let me = TempoChain::connect(&anvil.url, &agent).unwrap();
+    for h in &done.tx_hashes {
+        assert!(me.receipt_ok(h.parse().unwrap()).await.unwrap(), "{h}");
+    }
+    assert!(me.balance(token(1), agent.address()).await.unwrap() >= UNIT / 2);
+    assert_eq!(
+        me.balance(token(0), agent.address()).await.unwrap(),
+        0,
+        "leg two sold exactly what leg one bought"
+    );
+}

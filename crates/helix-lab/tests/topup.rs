@@ -1,0 +1,89 @@
+//! topup_from_reserve on anvil: the agent holds none of the charged token;
+//! in full mode the operator's reserve sends the shortfall and the payment
+//! lands; in auto mode (which never moves funds) nothing is sent.
+
+use std::sync::Arc;
+
+use helix_core::{Helix, HelixError, MemoryGeneStore, Mode, StrategyId};
+use helix_http::rpc::BalanceProbe;
+use helix_lab::anvil::{Anvil, DEV_KEY_0, DEV_KEY_1};
+use helix_lab::onchain::token;
+use helix_tempo::{ChainError, Tip20Payment, TopupFromReserve, Wallet, pay};
+
+const UNIT: u128 = 1_000_000;
+
+/// The run's result, what the reserve spent, what the merchant got, and
+/// the strategy that repaired.
+async fn attempt(
+    mode: Mode,
+) -> (
+    Result<String, HelixError<ChainError>>,
+    u128,
+    u128,
+    Option<StrategyId>,
+) {
+    let anvil = Anvil::start(None)
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let reserve = Wallet::from_hex(DEV_KEY_1).unwrap();
+    let watcher = anvil.client(DEV_KEY_0).unwrap();
+    let agent = Wallet::random();
+    let merchant = Wallet::random().address();
+    let helix = Helix::builder()
+        .adapter(helix_adapters::builtin())
+        .probe(BalanceProbe::new(reqwest::Client::new(), anvil.url.clone()))
+        .strategy(TopupFromReserve::new(
+            anvil.url.clone(),
+            reserve.clone(),
+            agent.address(),
+            5 * UNIT,
+        ))
+        .store(Arc::new(MemoryGeneStore::new()))
+        .mode(mode)
+        .build();
+    let mut req = Tip20Payment {
+        rpc: anvil.url.clone(),
+        chain_id: anvil.chain_id,
+        payer: agent.address(),
+        to: merchant,
+        token: token(1),
+        amount: UNIT / 2,
+        fee_token: Some(token(1)),
+        nonce: None,
+        landed: None,
+    };
+    let reserve_before = watcher.balance(token(1), reserve.address()).await.unwrap();
+    let (res, report) = helix
+        .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
+        .await;
+    let reserve_spent =
+        reserve_before - watcher.balance(token(1), reserve.address()).await.unwrap();
+    let merchant_got = watcher.balance(token(1), merchant).await.unwrap();
+    (res, reserve_spent, merchant_got, report.repaired_by())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_mode_tops_up_the_shortfall_and_pays() {
+    let (res, spent, got, by) = attempt(Mode::Full).await;
+    res.expect("paid");
+    assert_eq!(by, Some(StrategyId::TopupFromReserve));
+    assert_eq!(got, UNIT / 2, "the merchant got the charge once");
+    // The shortfall plus the fee margin, and the reserve's own fee.
+    assert!(spent >= UNIT / 2 + 50_000, "{spent}");
+    assert!(
+        spent < UNIT,
+        "never more than the shortfall and fees: {spent}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_mode_never_moves_reserve_funds() {
+    let (res, spent, got, by) = attempt(Mode::Auto).await;
+    assert!(
+        matches!(res, Err(HelixError::NotRepaired { .. })),
+        "{res:?}"
+    );
+    assert_eq!(by, None);
+    assert_eq!(spent, 0, "the reserve sent nothing");
+    assert_eq!(got, 0);
+}

@@ -1,0 +1,238 @@
+//! A swap on the StablecoinDEX as the agent's own operation (sell
+//! `amount_in` of one stablecoin for another), and split_swap, its repair
+//! when one swap's price impact breaks the min-out bound.
+//!
+//! On an order book a smaller swap only helps if liquidity returns between
+//! parts (market makers refill the best level). So the order swaps part by
+//! part, and before each part after the first it waits, bounded, until the
+//! quote for that part meets the bound again; every part carries its own
+//! min-out bound and nothing is ever swapped below it. Progress is kept
+//! across retries, so a retried order never sells a part twice.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::Address;
+use async_trait::async_trait;
+use helix_core::{
+    CommitCtx, CommitError, Committed, Patch, PaymentView, Refused, Repairable, Strategy,
+    StrategyId,
+};
+use serde_json::{Value, json};
+use tempo_alloy::contracts::precompiles::STABLECOIN_DEX_ADDRESS;
+
+use crate::chain::{SendOpts, TempoChain, Wallet};
+use crate::dex::{DEFAULT_SLIPPAGE_BPS, min_out};
+use crate::error::ChainError;
+
+/// How long a part waits for the book to refill.
+const REFILL_WAIT: Duration = Duration::from_secs(3);
+
+/// Sell `amount_in` of `token_in` for `token_out`.
+#[derive(Debug, Clone)]
+pub struct DexOrder {
+    /// RPC endpoint.
+    pub rpc: String,
+    /// Who sells (and receives the output).
+    pub payer: Address,
+    /// Sold.
+    pub token_in: Address,
+    /// Bought.
+    pub token_out: Address,
+    /// Base units sold in all.
+    pub amount_in: u128,
+    /// Bound below par for every swap, basis points.
+    pub max_slippage_bps: u32,
+    /// Swaps the order is made in (1 unless split).
+    pub parts: u32,
+    /// Fee token, else the token sold.
+    pub fee_token: Option<Address>,
+    /// Sold so far (shared with retries of this order).
+    pub sold: Arc<Mutex<u128>>,
+}
+
+impl DexOrder {
+    /// An order in one part at the default bound.
+    pub fn new(
+        rpc: impl Into<String>,
+        payer: Address,
+        token_in: Address,
+        token_out: Address,
+        amount_in: u128,
+    ) -> Self {
+        DexOrder {
+            rpc: rpc.into(),
+            payer,
+            token_in,
+            token_out,
+            amount_in,
+            max_slippage_bps: DEFAULT_SLIPPAGE_BPS,
+            parts: 1,
+            fee_token: None,
+            sold: Arc::default(),
+        }
+    }
+
+    fn sold(&self) -> u128 {
+        self.sold.lock().map_or(0, |s| *s)
+    }
+}
+
+impl Repairable for DexOrder {
+    fn view(&self) -> PaymentView {
+        PaymentView {
+            payer: Some(self.payer.to_string()),
+            recipient: Some(self.payer.to_string()),
+            amount: Some(self.amount_in),
+            currency: Some(self.token_in.to_string()),
+            buy_currency: Some(self.token_out.to_string()),
+            endpoint: Some(self.rpc.clone()),
+            ..Default::default()
+        }
+    }
+
+    fn apply(&mut self, p: &Patch) -> Result<(), Refused> {
+        match p {
+            Patch::Split { parts } if *parts >= 2 => self.parts = *parts,
+            other => return Err(Refused::unsupported(other)),
+        }
+        Ok(())
+    }
+}
+
+/// Runs the order; returns the swap transactions of this call.
+pub async fn swap_order(wallet: &Wallet, o: &DexOrder) -> Result<Vec<String>, ChainError> {
+    let chain = TempoChain::connect(&o.rpc, wallet)?;
+    let part = o.amount_in.div_ceil(u128::from(o.parts.max(1)));
+    let mut hashes = Vec::new();
+    let mut first = true;
+    loop {
+        let left = o.amount_in.saturating_sub(o.sold());
+        if left == 0 {
+            return Ok(hashes);
+        }
+        let this = part.min(left);
+        let bound = min_out(this, o.max_slippage_bps);
+        if !first {
+            wait_for_depth(&chain, o, this, bound).await?;
+        }
+        first = false;
+        let opts = SendOpts {
+            nonce: None,
+            fee_token: Some(o.fee_token.unwrap_or(o.token_in)),
+        };
+        chain
+            .approve(o.token_in, STABLECOIN_DEX_ADDRESS, this, opts)
+            .await?;
+        let h = chain
+            .swap(o.token_in, o.token_out, this, bound, opts)
+            .await?;
+        hashes.push(h.to_string());
+        if let Ok(mut s) = o.sold.lock() {
+            *s += this;
+        }
+    }
+}
+
+async fn wait_for_depth(
+    chain: &TempoChain,
+    o: &DexOrder,
+    amount: u128,
+    bound: u128,
+) -> Result<(), ChainError> {
+    let start = Instant::now();
+    loop {
+        if chain.quote(o.token_in, o.token_out, amount).await? >= bound {
+            return Ok(());
+        }
+        if start.elapsed() > REFILL_WAIT {
+            return Err(ChainError::Transport(format!(
+                "slippage: the book did not refill within {} s for the next part ({amount})",
+                REFILL_WAIT.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The fewest parts (2, 4, ... up to 64) for which one part of `amount`
+/// quotes within `bps` of par, or `None`. Shared by every split_swap
+/// executor, whatever answers the quote.
+pub async fn fewest_parts<E, F>(
+    amount: u128,
+    bps: u32,
+    mut quote: impl FnMut(u128) -> F,
+) -> Result<Option<u32>, E>
+where
+    F: std::future::Future<Output = Result<u128, E>>,
+{
+    let mut parts: u32 = 2;
+    while parts <= 64 {
+        let part = amount.div_ceil(u128::from(parts));
+        if quote(part).await? >= min_out(part, bps) {
+            return Ok(Some(parts));
+        }
+        parts *= 2;
+    }
+    Ok(None)
+}
+
+/// split_swap on the StablecoinDEX: the fewest parts (up to 64) whose
+/// single part quotes within the bound now.
+#[derive(Debug, Clone)]
+pub struct DexSplit {
+    rpc: String,
+    wallet: Wallet,
+}
+
+impl DexSplit {
+    /// Quotes through this endpoint as `wallet`.
+    pub fn new(rpc: impl Into<String>, wallet: Wallet) -> Self {
+        DexSplit {
+            rpc: rpc.into(),
+            wallet,
+        }
+    }
+}
+
+#[async_trait]
+impl Strategy for DexSplit {
+    fn id(&self) -> StrategyId {
+        StrategyId::SplitSwap
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let v = ctx.request;
+        let parse = |a: Option<&str>| a.and_then(|a| a.parse::<Address>().ok());
+        let (Some(amount), Some(tin), Some(tout)) = (
+            v.amount,
+            parse(v.currency.as_deref()),
+            parse(v.buy_currency.as_deref()),
+        ) else {
+            return Err(CommitError::NotApplicable("not a swap order".into()));
+        };
+        let bps = ctx
+            .params
+            .get("max_slippage_bps")
+            .and_then(Value::as_u64)
+            .map_or(DEFAULT_SLIPPAGE_BPS, |b| b.min(500) as u32);
+        let chain = TempoChain::connect(&self.rpc, &self.wallet)
+            .map_err(|e| CommitError::Platform(e.to_string()))?;
+        let parts = fewest_parts(amount, bps, |part| {
+            let chain = chain.clone();
+            async move { chain.quote(tin, tout, part).await }
+        })
+        .await
+        .map_err(|e| CommitError::Platform(e.to_string()))?;
+        if let Some(parts) = parts {
+            return Ok(Committed {
+                patches: vec![Patch::Split { parts }],
+                params: json!({ "max_slippage_bps": bps, "parts": parts }),
+                ..Default::default()
+            });
+        }
+        Err(CommitError::Unsafe(
+            "no split of up to 64 parts quotes within the slippage bound".into(),
+        ))
+    }
+}

@@ -1,0 +1,107 @@
+//! topup_from_reserve: the payer lacks the charged token; a reserve wallet
+//! the operator configured sends the shortfall (plus the payment's fee
+//! margin), never more than a per-repair cap. It moves funds, so the engine
+//! runs it only in full mode. The recipient of the top-up is the request's
+//! payer, and only when the payer is the configured agent.
+
+use alloy::primitives::Address;
+use async_trait::async_trait;
+use helix_core::{CommitCtx, CommitError, Committed, Strategy, StrategyId};
+use serde_json::json;
+
+use crate::chain::{SendOpts, TempoChain, Wallet};
+
+/// Added to the shortfall so the payment's own fee is covered.
+const FEE_MARGIN: u128 = 50_000;
+
+/// A TIP-20 transfer from a reserve wallet to the agent.
+#[derive(Debug, Clone)]
+pub struct TopupFromReserve {
+    rpc: String,
+    reserve: Wallet,
+    agent: Address,
+    max_per_repair: u128,
+}
+
+impl TopupFromReserve {
+    /// Tops up `agent` from `reserve`, at most `max_per_repair` base units a repair.
+    pub fn new(
+        rpc: impl Into<String>,
+        reserve: Wallet,
+        agent: Address,
+        max_per_repair: u128,
+    ) -> Self {
+        TopupFromReserve {
+            rpc: rpc.into(),
+            reserve,
+            agent,
+            max_per_repair,
+        }
+    }
+}
+
+fn platform(e: impl std::fmt::Display) -> CommitError {
+    CommitError::Platform(e.to_string())
+}
+
+#[async_trait]
+impl Strategy for TopupFromReserve {
+    fn id(&self) -> StrategyId {
+        StrategyId::TopupFromReserve
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let v = ctx.request;
+        let payer: Address = v
+            .payer
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| CommitError::NotApplicable("no payer".into()))?;
+        if payer != self.agent {
+            return Err(CommitError::NotApplicable(
+                "the request is paid by another wallet than the one this reserve serves".into(),
+            ));
+        }
+        let token: Address = v
+            .currency
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| CommitError::NotApplicable("no currency".into()))?;
+        let amount = v
+            .amount
+            .ok_or_else(|| CommitError::NotApplicable("no amount".into()))?;
+        let chain = TempoChain::connect(&self.rpc, &self.reserve).map_err(platform)?;
+        let have = chain.balance(token, payer).await.map_err(platform)?;
+        let need = (amount + FEE_MARGIN).saturating_sub(have);
+        if need == 0 {
+            return Err(CommitError::NotApplicable(
+                "the payer already holds the amount".into(),
+            ));
+        }
+        if need > self.max_per_repair {
+            return Err(CommitError::Unsafe(format!(
+                "top-up of {need} exceeds the per-repair cap {}",
+                self.max_per_repair
+            )));
+        }
+        let hash = chain
+            .transfer(
+                token,
+                payer,
+                need,
+                SendOpts {
+                    nonce: None,
+                    fee_token: Some(token),
+                },
+            )
+            .await
+            .map_err(platform)?;
+        Ok(Committed {
+            params: json!({ "topped_up": need.to_string() }),
+            // Counted against the repair budget: the reserve's money left it.
+            cost: u64::try_from(need).unwrap_or(u64::MAX),
+            tx_hashes: vec![hash.to_string()],
+            ..Default::default()
+        })
+    }
+}
