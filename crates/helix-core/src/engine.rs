@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::diagnose::{Diagnoser, Diagnosis, fingerprint};
 use crate::evaluate::{construct, rank};
 use crate::event::{BlockReason, Event, EventKind, EventSink, TracingSink};
 use crate::failure::{Candidate, CandidateSource, Failure};
@@ -75,9 +76,10 @@ pub struct Helix {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     adapters: Vec<Arc<dyn Adapter>>,
     probes: Vec<Arc<dyn Probe>>,
+    diagnoser: Option<Arc<dyn Diagnoser>>,
     executors: HashMap<StrategyId, Arc<dyn Strategy>>,
     store: Arc<dyn GeneStore>,
     sink: Arc<dyn EventSink>,
@@ -110,6 +112,7 @@ impl fmt::Debug for Helix {
 pub struct HelixBuilder {
     adapters: Vec<Arc<dyn Adapter>>,
     probes: Vec<Arc<dyn Probe>>,
+    diagnoser: Option<Arc<dyn Diagnoser>>,
     executors: HashMap<StrategyId, Arc<dyn Strategy>>,
     store: Option<Arc<dyn GeneStore>>,
     sink: Option<Arc<dyn EventSink>>,
@@ -133,6 +136,13 @@ impl HelixBuilder {
     /// Adds a probe; probes run in order before Perceive.
     pub fn probe(mut self, p: impl Probe + 'static) -> Self {
         self.probes.push(Arc::new(p));
+        self
+    }
+
+    /// Asks `d` (an LLM) about signals no adapter recognises, once per
+    /// fingerprint; its answers are remembered in the gene store.
+    pub fn diagnoser(mut self, d: Arc<dyn Diagnoser>) -> Self {
+        self.diagnoser = Some(d);
         self
     }
 
@@ -197,6 +207,7 @@ impl HelixBuilder {
             inner: Arc::new(Inner {
                 adapters: self.adapters,
                 probes: self.probes,
+                diagnoser: self.diagnoser,
                 executors: self.executors,
                 store: self
                     .store
@@ -367,7 +378,7 @@ impl<E: std::error::Error + 'static> std::error::Error for HelixError<E> {
 }
 
 /// A repair committed and awaiting its retried call.
-struct Pending {
+pub(crate) struct Pending {
     candidate: Candidate,
     source: GeneSource,
     started: Instant,
@@ -381,22 +392,42 @@ enum Attempt {
     Stop(StrategyId, Violation),
 }
 
-enum Stop {
+pub(crate) enum Stop {
     NotRepaired(Vec<StrategyId>),
     Invariant(StrategyId, Violation),
 }
 
 /// One run's bookkeeping (created on the first failure only).
-struct Run<'h> {
-    h: &'h Inner,
-    seq: u32,
+pub(crate) struct Run<'h> {
+    pub(crate) h: &'h Inner,
+    pub(crate) seq: u32,
     tried: Vec<StrategyId>,
-    report: Report,
-    refusal: Option<BudgetError>,
+    pub(crate) report: Report,
+    pub(crate) refusal: Option<BudgetError>,
+    /// Candidates of the diagnosis behind the current failure, if any.
+    diagnosed: Vec<Candidate>,
+    /// Who diagnosed it: genes born from its candidates carry this source.
+    diagnosed_by: GeneSource,
 }
 
-impl Run<'_> {
-    fn emit(&mut self, kind: EventKind) {
+impl<'h> Run<'h> {
+    pub(crate) fn new(h: &'h Inner) -> Self {
+        Run {
+            h,
+            seq: 0,
+            tried: Vec::new(),
+            refusal: None,
+            diagnosed: Vec::new(),
+            diagnosed_by: GeneSource::Pcec,
+            report: Report {
+                repair_id: Some(rand::random::<u64>() >> 11),
+                calls: 1,
+                ..Report::default()
+            },
+        }
+    }
+
+    pub(crate) fn emit(&mut self, kind: EventKind) {
         let e = Event {
             repair_id: self.report.repair_id.unwrap_or(0),
             seq: self.seq,
@@ -416,7 +447,13 @@ impl Run<'_> {
         });
     }
 
-    async fn record(&mut self, failure: &Failure, p: &Pending, success: bool, ms: u64) {
+    async fn record(
+        &mut self,
+        failure: &Failure,
+        p: &Pending,
+        success: bool,
+        ms: u64,
+    ) -> Option<Gene> {
         let params = if p.learned.is_null() {
             p.candidate.params.clone()
         } else {
@@ -434,15 +471,86 @@ impl Run<'_> {
             at: now_ms(),
         };
         match self.h.store.record(&outcome).await {
-            Ok(gene) => self.emit(EventKind::GeneRecorded { gene }),
-            Err(e) => self.emit(EventKind::StoreError {
-                message: e.to_string(),
-            }),
+            Ok(gene) => {
+                self.emit(EventKind::GeneRecorded { gene: gene.clone() });
+                Some(gene)
+            }
+            Err(e) => {
+                self.emit(EventKind::StoreError {
+                    message: e.to_string(),
+                });
+                None
+            }
         }
     }
 
-    fn perceive(&self, signal: &ErrorSignal) -> Option<Failure> {
-        self.h.adapters.iter().find_map(|a| a.perceive(signal))
+    /// Perceive: the adapters first; what none recognises goes to the
+    /// remembered diagnoses, then to the diagnoser.
+    pub(crate) async fn perceive(&mut self, signal: &ErrorSignal) -> Option<Failure> {
+        self.diagnosed.clear();
+        if let Some(f) = self.h.adapters.iter().find_map(|a| a.perceive(signal)) {
+            return Some(f);
+        }
+        let d = self.diagnose(signal).await?;
+        self.diagnosed = d.candidates();
+        self.diagnosed_by = d.source;
+        Some(d.failure(signal))
+    }
+
+    async fn diagnose(&mut self, signal: &ErrorSignal) -> Option<Diagnosis> {
+        let fp = fingerprint(signal);
+        if let Some(d) = self.remembered(&fp).await {
+            self.emit(EventKind::Diagnosed {
+                fingerprint: fp,
+                diagnosis: d.clone(),
+                remembered: true,
+            });
+            return Some(d);
+        }
+        let diagnoser = self.h.diagnoser.clone()?;
+        let asked = diagnoser
+            .diagnose(signal)
+            .await
+            .and_then(Diagnosis::validated);
+        let d = match asked {
+            Ok(d) => d,
+            Err(e) => {
+                self.emit(EventKind::DiagnoseFailed {
+                    fingerprint: fp,
+                    error: e.to_string(),
+                });
+                return None;
+            }
+        };
+        // The first diagnosis stored wins, so instances asking at once
+        // agree on the gene key; adopt whichever that was.
+        let d = match self.h.store.remember_diagnosis(&fp, &d).await {
+            Ok(()) => self.remembered(&fp).await.unwrap_or(d),
+            Err(e) => {
+                self.emit(EventKind::StoreError {
+                    message: e.to_string(),
+                });
+                d
+            }
+        };
+        self.emit(EventKind::Diagnosed {
+            fingerprint: fp,
+            diagnosis: d.clone(),
+            remembered: false,
+        });
+        Some(d)
+    }
+
+    async fn remembered(&mut self, fp: &str) -> Option<Diagnosis> {
+        match self.h.store.diagnosis(fp).await {
+            Ok(d) => d,
+            Err(e) => {
+                self.emit(EventKind::StoreError {
+                    message: e.to_string(),
+                });
+                None
+            }
+        }
     }
 
     async fn lookup(&mut self, failure: &Failure) -> Option<Gene> {
@@ -491,7 +599,7 @@ impl Run<'_> {
         }
     }
 
-    async fn choose_and_commit<R: Repairable + ?Sized>(
+    pub(crate) async fn choose_and_commit<R: Repairable + ?Sized>(
         &mut self,
         req: &mut R,
         failure: &Failure,
@@ -516,7 +624,7 @@ impl Run<'_> {
             }
         }
 
-        let candidates = construct(&self.h.adapters, failure);
+        let candidates = construct(&self.h.adapters, failure, &self.diagnosed);
         self.emit(EventKind::Constructed {
             candidates: candidates.iter().map(|c| c.strategy).collect(),
         });
@@ -538,10 +646,11 @@ impl Run<'_> {
             if !self.admissible(&c, view) {
                 continue;
             }
-            match self
-                .commit(req, failure, signal, view, c, GeneSource::Pcec)
-                .await
-            {
+            let source = match c.source {
+                CandidateSource::Diagnosis => self.diagnosed_by,
+                _ => GeneSource::Pcec,
+            };
+            match self.commit(req, failure, signal, view, c, source).await {
                 Attempt::Committed(p) => return Ok(p),
                 Attempt::Stop(s, v) => return Err(Stop::Invariant(s, v)),
                 Attempt::Failed => {}
@@ -566,6 +675,31 @@ impl Run<'_> {
             self.block(c.strategy, BlockReason::NoExecutor);
             return Attempt::Failed;
         };
+        if c.source == CandidateSource::Diagnosis {
+            // A diagnoser's proposal is only as good as its guess: where the
+            // platform can simulate the repair, it must pass first.
+            let ctx = CommitCtx {
+                failure,
+                signal,
+                request: view,
+                params: &c.params,
+                mode: self.h.policy.mode,
+                repairs_so_far: self.report.repairs.len() as u32,
+            };
+            let checked = exec.dry_run(&ctx).await;
+            self.emit(EventKind::DryRun {
+                strategy: c.strategy,
+                available: checked.is_some(),
+                error: checked
+                    .as_ref()
+                    .and_then(|r| r.as_ref().err())
+                    .map(|e| e.to_string()),
+            });
+            if let Some(Err(_)) = checked {
+                self.tried.push(c.strategy);
+                return Attempt::Failed;
+            }
+        }
         let reservation = match &self.h.budget {
             Some(b) => match b.reserve(c.est_cost).await {
                 Ok(r) => Some(r),
@@ -697,7 +831,12 @@ impl Run<'_> {
         check_invariants(strategy, before, &req.view())
     }
 
-    async fn settle_pending(&mut self, failure: &Failure, p: Pending, verified: bool) {
+    pub(crate) async fn settle_pending(
+        &mut self,
+        failure: &Failure,
+        p: Pending,
+        verified: bool,
+    ) -> Option<Gene> {
         let ms = p.started.elapsed().as_millis() as u64;
         let strategy = p.candidate.strategy;
         if verified {
@@ -715,7 +854,7 @@ impl Run<'_> {
         } else {
             self.emit(EventKind::VerifyFailed { strategy });
         }
-        self.record(failure, &p, verified, ms).await;
+        self.record(failure, &p, verified, ms).await
     }
 
     async fn settle(&self, reservation: Option<crate::policy::Reservation>, actual: u64) {
@@ -727,7 +866,21 @@ impl Run<'_> {
     }
 }
 
+impl Pending {
+    pub(crate) fn strategy(&self) -> StrategyId {
+        self.candidate.strategy
+    }
+}
+
 impl Helix {
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    pub(crate) fn probes(&self) -> &[Arc<dyn Probe>] {
+        &self.inner.probes
+    }
+
     /// Starts a builder.
     pub fn builder() -> HelixBuilder {
         HelixBuilder::default()
@@ -799,17 +952,7 @@ impl Helix {
         F: AsyncFnMut(&R) -> Result<T, E>,
     {
         let h = &*self.inner;
-        let mut run = Run {
-            h,
-            seq: 0,
-            tried: Vec::new(),
-            refusal: None,
-            report: Report {
-                repair_id: Some(rand::random::<u64>() >> 11),
-                calls: 1,
-                ..Report::default()
-            },
-        };
+        let mut run = Run::new(h);
         let mut err = first;
         let mut pending: Option<(Pending, Failure)> = None;
         loop {
@@ -826,7 +969,7 @@ impl Helix {
             run.emit(EventKind::Observed {
                 signal: signal.clone(),
             });
-            let perceived = run.perceive(&signal);
+            let perceived = run.perceive(&signal).await;
             if let Some((p, f)) = pending.take() {
                 // The repair is verified when the failure it targeted is gone,
                 // even if the call now fails for another (recognised) reason.

@@ -10,13 +10,15 @@
 use crate::failure::Candidate;
 use crate::gene::Gene;
 
-/// Every adapter's candidates for `failure`, in adapter order, each
-/// strategy once (the first adapter to offer it wins).
+/// `first` (a diagnosis's candidates, which know the failure best because
+/// no adapter recognised it), then every adapter's candidates for
+/// `failure` in adapter order; each strategy once (the first offer wins).
 pub fn construct(
     adapters: &[std::sync::Arc<dyn crate::Adapter>],
     failure: &crate::Failure,
+    first: &[Candidate],
 ) -> Vec<Candidate> {
-    let mut out: Vec<Candidate> = Vec::new();
+    let mut out: Vec<Candidate> = first.to_vec();
     for a in adapters {
         for c in a.construct(failure) {
             if !out.iter().any(|x| x.strategy == c.strategy) {

@@ -71,6 +71,16 @@ pub enum Stage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
+    /// A diagnosed repair was simulated before being committed.
+    DryRun {
+        /// The strategy.
+        strategy: StrategyId,
+        /// Whether the platform offers a simulation for it at all.
+        available: bool,
+        /// Why the simulation refused it; the repair is then not committed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// The wrapped call failed.
     CallFailed {
         /// 1-based call number in this run.
@@ -90,6 +100,24 @@ pub enum EventKind {
     Perceived {
         /// The classification.
         failure: Failure,
+    },
+    /// No adapter recognised the signal; a diagnosis (asked now, or
+    /// remembered from an earlier ask) classified it. Logged in full so a
+    /// replay uses the answer instead of asking again.
+    Diagnosed {
+        /// The signal's fingerprint, under which the diagnosis is remembered.
+        fingerprint: String,
+        /// The diagnosis.
+        diagnosis: crate::diagnose::Diagnosis,
+        /// Taken from the gene store, not asked.
+        remembered: bool,
+    },
+    /// The diagnoser was asked and gave no usable answer.
+    DiagnoseFailed {
+        /// The signal's fingerprint.
+        fingerprint: String,
+        /// Why.
+        error: String,
     },
     /// No adapter recognised it.
     Unrecognised {
@@ -199,11 +227,16 @@ impl EventKind {
         use EventKind::*;
         match self {
             CallFailed { .. } => Stage::Call,
-            Observed { .. } | Perceived { .. } | Unrecognised { .. } => Stage::Perceive,
+            Observed { .. }
+            | Diagnosed { .. }
+            | DiagnoseFailed { .. }
+            | Perceived { .. }
+            | Unrecognised { .. } => Stage::Perceive,
             GeneHit { .. } | GeneMiss { .. } | StoreError { .. } => Stage::Gene,
             Constructed { .. } => Stage::Construct,
             Evaluated { .. } | Blocked { .. } | Recommended { .. } => Stage::Evaluate,
-            Committing { .. }
+            DryRun { .. }
+            | Committing { .. }
             | Committed { .. }
             | CommitFailed { .. }
             | InvariantViolated { .. } => Stage::Commit,

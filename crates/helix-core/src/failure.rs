@@ -41,6 +41,9 @@ pub enum Evidence {
     Message,
     /// A user adapter's own logic.
     Custom,
+    /// A [`Diagnoser`](crate::Diagnoser) (an LLM) for a signal no adapter
+    /// recognised; checked against the taxonomy, remembered by fingerprint.
+    Diagnosed,
 }
 
 /// A classified failure.
@@ -91,6 +94,8 @@ pub enum CandidateSource {
     Adapter,
     /// Taken from a stored gene (immunity).
     Gene,
+    /// Proposed by a diagnoser for a failure no adapter recognised.
+    Diagnosis,
 }
 
 /// A repair worth considering.

@@ -15,6 +15,8 @@
 //!
 //! 1. **Perceive**: adapters classify the [`ErrorSignal`] into a [`Failure`]
 //!    (code, category, severity, platform). Unknown stays unknown.
+//!    A signal no adapter recognises goes to the [`Diagnoser`] (an LLM),
+//!    once per kind of failure; its checked answer is remembered.
 //! 2. **Gene**: a live gene for (code, category) whose strategy the mode
 //!    allows is committed at once (immunity), skipping construct.
 //! 3. **Construct / Evaluate**: adapters propose [`Candidate`]s; they are
@@ -25,7 +27,9 @@
 
 #![warn(missing_docs)]
 
+mod advice;
 mod amount;
+pub mod diagnose;
 mod engine;
 mod evaluate;
 pub mod event;
@@ -39,6 +43,8 @@ pub mod signal;
 pub mod taxonomy;
 mod traits;
 
+pub use advice::{Advice, CommittedRepair, Ticket};
+pub use diagnose::{DiagnoseError, Diagnoser, Diagnosis};
 pub use engine::{Helix, HelixBuilder, HelixError, RepairStep, Report, Wrapped};
 pub use evaluate::rank;
 pub use event::{

@@ -4,7 +4,8 @@
 //! was constructed and ranked. Replay classifies the signal again with the
 //! given adapters, constructs again, ranks again against the logged gene,
 //! and reports the first place each decision differs, or that none does.
-//! Nothing is executed and no store is read.
+//! Nothing is executed and no store is read. A diagnosis (an LLM's answer)
+//! is an input like the signal: the logged one is used, never asked again.
 
 use std::sync::Arc;
 
@@ -49,15 +50,32 @@ pub fn replay(adapters: &[Arc<dyn Adapter>], events: &[Event]) -> Replay {
     let mut perceived = None;
     let mut gene: Option<Gene> = None;
     let mut candidates: Vec<Candidate> = Vec::new();
+    let mut signal = None;
+    let mut diagnosed: Vec<Candidate> = Vec::new();
     for e in events {
         let at = format!("seq {}", e.seq);
         match &e.kind {
-            EventKind::Observed { signal } => {
+            EventKind::Observed { signal: s } => {
                 out.decisions += 1;
-                perceived = adapters.iter().find_map(|a| a.perceive(signal));
+                perceived = adapters.iter().find_map(|a| a.perceive(s));
+                signal = Some(s);
                 gene = None;
                 candidates.clear();
+                diagnosed.clear();
             }
+            EventKind::Diagnosed { diagnosis, .. } => match (&perceived, signal) {
+                (Some(f), _) => out.differences.push(format!(
+                    "{at}: perceive gives {}, the log has a diagnosis instead",
+                    f.key()
+                )),
+                (None, Some(s)) => {
+                    perceived = Some(diagnosis.failure(s));
+                    diagnosed = diagnosis.candidates();
+                }
+                (None, None) => out.differences.push(format!(
+                    "{at}: a diagnosis with no observed signal before it"
+                )),
+            },
             EventKind::Perceived { failure } => match &perceived {
                 Some(f) if f == failure => {}
                 Some(f) => out.differences.push(format!(
@@ -85,7 +103,7 @@ pub fn replay(adapters: &[Arc<dyn Adapter>], events: &[Event]) -> Replay {
             EventKind::Constructed { candidates: logged } => {
                 candidates = perceived
                     .as_ref()
-                    .map(|f| construct(adapters, f))
+                    .map(|f| construct(adapters, f, &diagnosed))
                     .unwrap_or_default();
                 let now: Vec<StrategyId> = candidates.iter().map(|c| c.strategy).collect();
                 if &now != logged {

@@ -4,6 +4,7 @@ use std::sync::RwLock;
 
 use async_trait::async_trait;
 
+use crate::diagnose::Diagnosis;
 use crate::failure::{Candidate, Failure, GeneKey};
 use crate::gene::{Gene, Outcome, best_of, now_ms};
 use crate::patch::{Patch, PaymentView};
@@ -84,6 +85,13 @@ pub trait Strategy: Send + Sync {
     fn id(&self) -> StrategyId;
     /// Acts (chain transaction, HTTP call, wait) and returns patches.
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError>;
+    /// Whether `commit` would work, found out without acting (an `eth_call`
+    /// of the transaction it would send). `None` when the platform offers no
+    /// simulation. The engine asks before committing a repair a diagnoser
+    /// proposed.
+    async fn dry_run(&self, _ctx: &CommitCtx<'_>) -> Option<Result<(), CommitError>> {
+        None
+    }
 }
 
 /// A gene store failed.
@@ -120,6 +128,16 @@ pub trait GeneStore: Send + Sync {
     async fn record(&self, outcome: &Outcome) -> Result<Gene, StoreError>;
     /// Every gene, for listing.
     async fn list(&self) -> Result<Vec<Gene>, StoreError>;
+    /// The diagnosis remembered for a signal fingerprint
+    /// ([`fingerprint`](crate::diagnose::fingerprint)).
+    async fn diagnosis(&self, fingerprint: &str) -> Result<Option<Diagnosis>, StoreError>;
+    /// Remembers a diagnosis; the first one stored for a fingerprint stays,
+    /// so instances racing on one new failure agree on its key.
+    async fn remember_diagnosis(
+        &self,
+        fingerprint: &str,
+        diagnosis: &Diagnosis,
+    ) -> Result<(), StoreError>;
 }
 
 /// A gene store in process memory: the default when no database is given,
@@ -127,6 +145,7 @@ pub trait GeneStore: Send + Sync {
 #[derive(Debug, Default)]
 pub struct MemoryGeneStore {
     genes: RwLock<Vec<Gene>>,
+    diagnoses: RwLock<std::collections::HashMap<String, Diagnosis>>,
 }
 
 impl MemoryGeneStore {
@@ -183,5 +202,17 @@ impl GeneStore for MemoryGeneStore {
 
     async fn list(&self) -> Result<Vec<Gene>, StoreError> {
         Ok(self.genes.read().map_err(|_| poisoned())?.clone())
+    }
+
+    async fn diagnosis(&self, fingerprint: &str) -> Result<Option<Diagnosis>, StoreError> {
+        let d = self.diagnoses.read().map_err(|_| poisoned())?;
+        Ok(d.get(fingerprint).cloned())
+    }
+
+    async fn remember_diagnosis(&self, fingerprint: &str, d: &Diagnosis) -> Result<(), StoreError> {
+        let mut all = self.diagnoses.write().map_err(|_| poisoned())?;
+        all.entry(fingerprint.to_owned())
+            .or_insert_with(|| d.clone());
+        Ok(())
     }
 }

@@ -7,127 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use async_trait::async_trait;
 use helix_core::*;
 
-/// A payment whose success depends on fields a repair can patch.
-#[derive(Debug, Clone, Default)]
-struct Pay {
-    to: String,
-    amount: u128,
-    nonce: u64,
-    currency: String,
-    partial_ok: bool,
-}
-
-impl Repairable for Pay {
-    fn view(&self) -> PaymentView {
-        PaymentView {
-            recipient: Some(self.to.clone()),
-            amount: Some(self.amount),
-            nonce: Some(self.nonce),
-            currency: Some(self.currency.clone()),
-            partial_ok: self.partial_ok,
-            ..Default::default()
-        }
-    }
-    fn apply(&mut self, p: &Patch) -> Result<(), Refused> {
-        match p {
-            Patch::Nonce { nonce } => self.nonce = *nonce,
-            Patch::Currency { currency } => self.currency = currency.clone(),
-            Patch::Amount { amount } => self.amount = *amount,
-            other => return Err(Refused::unsupported(other)),
-        }
-        Ok(())
-    }
-}
-
-fn pay() -> Pay {
-    Pay {
-        to: "0xbob".into(),
-        amount: 500_000,
-        nonce: 1,
-        currency: "BetaUSD".into(),
-        partial_ok: false,
-    }
-}
-
-/// Classifies by keyword; offers what the test asks for.
-#[derive(Clone)]
-struct Words(Vec<StrategyId>);
-
-fn failure(code: FailureCode, category: Category) -> Failure {
-    Failure {
-        code,
-        category,
-        severity: Severity::Medium,
-        platform: Platform::Tempo,
-        evidence: Evidence::Message,
-        facts: Facts::default(),
-    }
-}
-
-impl Adapter for Words {
-    fn name(&self) -> &'static str {
-        "words"
-    }
-    fn perceive(&self, s: &ErrorSignal) -> Option<Failure> {
-        if s.message.contains("nonce") {
-            Some(failure(
-                FailureCode::VerificationFailed,
-                Category::Signature,
-            ))
-        } else if s.message.contains("balance") {
-            Some(failure(FailureCode::PaymentInsufficient, Category::Balance))
-        } else {
-            None
-        }
-    }
-    fn construct(&self, _: &Failure) -> Vec<Candidate> {
-        self.0
-            .iter()
-            .map(|s| Candidate::new(*s, 1_000, 10))
-            .collect()
-    }
-}
-
-/// An executor that counts its commits and returns fixed patches.
-struct Exec {
-    id: StrategyId,
-    patches: Vec<Patch>,
-    calls: Arc<AtomicU32>,
-    fail: bool,
-}
-
-impl Exec {
-    fn new(id: StrategyId, patches: Vec<Patch>) -> (Self, Arc<AtomicU32>) {
-        let calls = Arc::new(AtomicU32::new(0));
-        (
-            Exec {
-                id,
-                patches,
-                calls: calls.clone(),
-                fail: false,
-            },
-            calls,
-        )
-    }
-}
-
-#[async_trait]
-impl Strategy for Exec {
-    fn id(&self) -> StrategyId {
-        self.id
-    }
-    async fn commit(&self, _: &CommitCtx<'_>) -> Result<Committed, CommitError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.fail {
-            return Err(CommitError::Platform("reverted".into()));
-        }
-        Ok(Committed {
-            patches: self.patches.clone(),
-            cost: 700,
-            ..Default::default()
-        })
-    }
-}
+mod common;
+use common::*;
 
 /// The op: needs nonce 9 and AlphaUSD.
 async fn op(p: &Pay) -> Result<&'static str, String> {
@@ -481,6 +362,12 @@ impl GeneStore for DeadStore {
         Err(StoreError::Unavailable("connection refused".into()))
     }
     async fn list(&self) -> Result<Vec<Gene>, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn diagnosis(&self, _: &str) -> Result<Option<Diagnosis>, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn remember_diagnosis(&self, _: &str, _: &Diagnosis) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
 }

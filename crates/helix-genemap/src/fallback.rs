@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use helix_core::{Gene, GeneKey, GeneStore, Outcome, StoreError};
+use helix_core::{Diagnosis, Gene, GeneKey, GeneStore, Outcome, StoreError};
 use tokio::sync::Mutex;
 
 use crate::postgres::PostgresGeneStore;
@@ -164,5 +164,34 @@ impl GeneStore for FallbackGeneStore {
             }
         }
         self.local.list().await
+    }
+
+    async fn diagnosis(&self, fingerprint: &str) -> Result<Option<Diagnosis>, StoreError> {
+        let local = self.local.diagnosis(fingerprint).await;
+        if let Some(p) = self.primary().await {
+            match p.diagnosis(fingerprint).await {
+                Ok(Some(d)) => return Ok(Some(d)),
+                // Learned here during an outage: share it now.
+                Ok(None) => {
+                    if let Ok(Some(d)) = &local
+                        && let Err(e) = p.remember_diagnosis(fingerprint, d).await
+                    {
+                        self.lost(&e).await;
+                    }
+                }
+                Err(e) => self.lost(&e).await,
+            }
+        }
+        local
+    }
+
+    async fn remember_diagnosis(&self, fingerprint: &str, d: &Diagnosis) -> Result<(), StoreError> {
+        self.local.remember_diagnosis(fingerprint, d).await?;
+        if let Some(p) = self.primary().await
+            && let Err(e) = p.remember_diagnosis(fingerprint, d).await
+        {
+            self.lost(&e).await;
+        }
+        Ok(())
     }
 }

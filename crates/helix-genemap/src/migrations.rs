@@ -147,6 +147,22 @@ pub const MIGRATIONS: &[Migration] = &[
                 created_at BIGINT NOT NULL
             );",
     },
+    Migration {
+        version: 7,
+        name: "diagnoses of failures no adapter recognised, by fingerprint",
+        sqlite: "
+            CREATE TABLE diagnoses (
+                fingerprint TEXT PRIMARY KEY,
+                payload TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            );",
+        postgres: "
+            CREATE TABLE diagnoses (
+                fingerprint TEXT PRIMARY KEY,
+                payload TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            );",
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -10,11 +10,11 @@
 
 use async_trait::async_trait;
 use helix_core::gene::{best_of, now_ms};
-use helix_core::{Gene, GeneKey, GeneStore, Outcome, StoreError};
+use helix_core::{Diagnosis, Gene, GeneKey, GeneStore, Outcome, StoreError};
 use tokio_postgres::{Client, NoTls, Row};
 
 use crate::migrations::{LATEST, MIGRATIONS};
-use crate::row::{COLUMNS, RawGene};
+use crate::row::{COLUMNS, RawGene, decode_diagnosis, encode_diagnosis};
 
 /// Advisory lock key for migrations ("helix" in ASCII).
 const MIGRATION_LOCK: i64 = 0x68_65_6c_69_78;
@@ -202,6 +202,39 @@ fn rows_to_genes(rows: &[Row]) -> Vec<Gene> {
 
 #[async_trait]
 impl GeneStore for PostgresGeneStore {
+    async fn diagnosis(&self, fingerprint: &str) -> Result<Option<Diagnosis>, StoreError> {
+        let row = self
+            .client
+            .read()
+            .await
+            .query_opt(
+                "SELECT payload FROM diagnoses WHERE fingerprint = $1",
+                &[&fingerprint],
+            )
+            .await
+            .map_err(unavailable)?;
+        row.map(|r| {
+            let payload: String = r.try_get(0).map_err(unavailable)?;
+            decode_diagnosis(fingerprint, &payload)
+        })
+        .transpose()
+    }
+
+    async fn remember_diagnosis(&self, fingerprint: &str, d: &Diagnosis) -> Result<(), StoreError> {
+        let payload = encode_diagnosis(d)?;
+        self.client
+            .read()
+            .await
+            .execute(
+                "INSERT INTO diagnoses (fingerprint, payload, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (fingerprint) DO NOTHING",
+                &[&fingerprint, &payload, &now_ms()],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn lookup(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
         let rows = self
             .client

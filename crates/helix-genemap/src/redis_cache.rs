@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use helix_core::{Gene, GeneKey, GeneStore, Outcome, StoreError};
+use helix_core::{Diagnosis, Gene, GeneKey, GeneStore, Outcome, StoreError};
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 
@@ -162,6 +162,16 @@ impl CachedGeneStore {
 
 #[async_trait]
 impl GeneStore for CachedGeneStore {
+    // Diagnoses are read only for failures no adapter recognises, rarely
+    // enough that the database answers them directly.
+    async fn diagnosis(&self, fingerprint: &str) -> Result<Option<Diagnosis>, StoreError> {
+        self.inner.diagnosis(fingerprint).await
+    }
+
+    async fn remember_diagnosis(&self, fingerprint: &str, d: &Diagnosis) -> Result<(), StoreError> {
+        self.inner.remember_diagnosis(fingerprint, d).await
+    }
+
     async fn lookup(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
         let Some(mut conn) = self.conn().await else {
             return self.inner.lookup(key).await;

@@ -92,3 +92,19 @@ impl RawGene {
         })
     }
 }
+
+/// Reads a stored diagnosis; an unreadable one is a corrupt row, never a guess.
+pub(crate) fn decode_diagnosis(
+    fingerprint: &str,
+    payload: &str,
+) -> Result<helix_core::Diagnosis, StoreError> {
+    serde_json::from_str(payload).map_err(|e| StoreError::Corrupt {
+        row: format!("diagnosis {fingerprint}"),
+        reason: e.to_string(),
+    })
+}
+
+/// The stored form of a diagnosis.
+pub(crate) fn encode_diagnosis(d: &helix_core::Diagnosis) -> Result<String, StoreError> {
+    serde_json::to_string(d).map_err(|e| StoreError::Unavailable(format!("diagnosis: {e}")))
+}

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use helix_core::gene::{best_of, now_ms};
-use helix_core::{Gene, GeneKey, GeneStore, Outcome, StoreError};
+use helix_core::{Diagnosis, Gene, GeneKey, GeneStore, Outcome, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::migrations::{LATEST, MIGRATIONS};
-use crate::row::{COLUMNS, RawGene};
+use crate::row::{COLUMNS, RawGene, decode_diagnosis, encode_diagnosis};
 
 /// A waiting outcome: its queue id, and the outcome or why it is unreadable.
 pub type Queued = (i64, Result<Outcome, StoreError>);
@@ -226,6 +226,33 @@ impl GeneStore for SqliteGeneStore {
             tracing::warn!(target: "helix::genemap", %e, "skipping unreadable gene row");
         }
         Ok(genes)
+    }
+
+    async fn diagnosis(&self, fingerprint: &str) -> Result<Option<Diagnosis>, StoreError> {
+        let conn = self.conn()?;
+        let payload: Option<String> = conn
+            .query_row(
+                "SELECT payload FROM diagnoses WHERE fingerprint = ?1",
+                params![fingerprint],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+        payload
+            .map(|p| decode_diagnosis(fingerprint, &p))
+            .transpose()
+    }
+
+    async fn remember_diagnosis(&self, fingerprint: &str, d: &Diagnosis) -> Result<(), StoreError> {
+        let payload = encode_diagnosis(d)?;
+        self.conn()?
+            .execute(
+                "INSERT INTO diagnoses (fingerprint, payload, created_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (fingerprint) DO NOTHING",
+                params![fingerprint, payload, now_ms()],
+            )
+            .map_err(unavailable)?;
+        Ok(())
     }
 }
 

@@ -144,3 +144,28 @@ async fn a_dead_database_is_a_clear_error_without_the_password() {
     assert!(e.contains("unavailable"), "{e}");
     assert!(!e.contains("s3cret"), "{e}");
 }
+
+#[tokio::test]
+async fn diagnoses_are_shared_and_the_first_one_wins() {
+    let url = schema().await;
+    let a = PostgresGeneStore::connect(&url).await.unwrap();
+    let b = PostgresGeneStore::connect(&url).await.unwrap();
+    let d = |code| helix_core::Diagnosis {
+        code,
+        category: Category::Throttle,
+        strategies: vec![StrategyId::Backoff],
+        source: GeneSource::Llm,
+        by: "openai:test".into(),
+    };
+    assert_eq!(b.diagnosis("fp").await.unwrap(), None);
+    a.remember_diagnosis("fp", &d(FailureCode::RateLimited))
+        .await
+        .unwrap();
+    b.remember_diagnosis("fp", &d(FailureCode::Timeout))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.diagnosis("fp").await.unwrap(),
+        Some(d(FailureCode::RateLimited))
+    );
+}

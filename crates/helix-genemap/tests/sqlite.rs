@@ -240,3 +240,41 @@ async fn concurrent_records_from_two_connections_lose_no_update() {
     }
     assert_eq!(a.lookup(KEY).await.unwrap().unwrap().successes, 40);
 }
+
+fn diagnosis(code: FailureCode) -> helix_core::Diagnosis {
+    helix_core::Diagnosis {
+        code,
+        category: Category::Throttle,
+        strategies: vec![StrategyId::Backoff],
+        source: GeneSource::Llm,
+        by: "anthropic:test".into(),
+    }
+}
+
+#[tokio::test]
+async fn diagnoses_persist_the_first_one_wins_and_a_corrupt_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.db");
+    let store = SqliteGeneStore::open(&path).unwrap();
+    assert_eq!(store.diagnosis("f1").await.unwrap(), None);
+    let first = diagnosis(FailureCode::RateLimited);
+    store.remember_diagnosis("f1", &first).await.unwrap();
+    store
+        .remember_diagnosis("f1", &diagnosis(FailureCode::Timeout))
+        .await
+        .unwrap();
+    drop(store);
+    let store = SqliteGeneStore::open(&path).unwrap();
+    assert_eq!(store.diagnosis("f1").await.unwrap(), Some(first));
+    Connection::open(&path)
+        .unwrap()
+        .execute(
+            "INSERT INTO diagnoses VALUES ('f2', '{\"code\":\"teleport\"}', 0)",
+            [],
+        )
+        .unwrap();
+    assert!(matches!(
+        store.diagnosis("f2").await,
+        Err(StoreError::Corrupt { row, .. }) if row.contains("f2")
+    ));
+}
