@@ -10,9 +10,10 @@
 //!   `r = 0` for a failure, `ALPHA = 0.3`, starting from `q = 0.5`. One success
 //!   gives 0.65, two give 0.755; one failure from new gives 0.35.
 //! * confidence: starts at the source's prior (pcec 1.0 because the repair
-//!   was verified, llm 0.6, human 0.9, registry 0.8) and rises only with
-//!   verified successes, `c <- c + 0.1 * (1 - c)`; failures leave it alone
-//!   (q carries the bad news).
+//!   was verified, llm 0.6, human 0.9, registry 0.8), which the outcome
+//!   that gives birth to the gene does not change, and rises only with
+//!   later verified successes, `c <- c + 0.1 * (1 - c)`; failures leave it
+//!   alone (q carries the bad news).
 //! * consecutive failures: reset by a success; at [`DEMOTE_AFTER`] the gene is
 //!   demoted and no longer used for immunity.
 //! * mean repair time and cost: running means over verified successes.
@@ -159,6 +160,7 @@ impl Gene {
 
     /// Applies one outcome (the learning rule in the module docs).
     pub fn learn(&mut self, o: &Outcome) {
+        let born_now = self.successes == 0 && self.failures == 0;
         let r = if o.success { 1.0 } else { 0.0 };
         self.q += ALPHA * (r - self.q);
         if o.success {
@@ -167,7 +169,9 @@ impl Gene {
             let n = self.successes as f64;
             self.mean_ms += (o.ms as f64 - self.mean_ms) / n;
             self.mean_cost += (o.cost as f64 - self.mean_cost) / n;
-            self.confidence += 0.1 * (1.0 - self.confidence);
+            if !born_now {
+                self.confidence += 0.1 * (1.0 - self.confidence);
+            }
             if !o.params.is_null() {
                 self.params = o.params.clone();
             }
@@ -259,12 +263,15 @@ mod tests {
     fn llm_confidence_rises_only_with_successes() {
         let mut o = outcome(false);
         o.source = GeneSource::Llm;
+        o.success = true;
         let mut g = Gene::new(&o);
-        assert_eq!(g.confidence, 0.6);
         g.learn(&o);
-        assert_eq!(g.confidence, 0.6);
+        assert_eq!(g.confidence, 0.6, "birth keeps the prior");
+        o.success = false;
+        g.learn(&o);
+        assert_eq!(g.confidence, 0.6, "a failure never raises it");
         o.success = true;
         g.learn(&o);
-        assert!(g.confidence > 0.6);
+        assert!((g.confidence - 0.64).abs() < 1e-12, "{}", g.confidence);
     }
 }

@@ -21,6 +21,7 @@ pub mod chain;
 pub mod drop_proxy;
 pub mod executors;
 pub mod issuer;
+pub mod llm;
 pub mod maker;
 pub mod mpp_payer;
 pub mod mpp_server;

@@ -1,0 +1,87 @@
+//! Anthropic's Messages API, as a stand-in.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use super::{Api, Reply, Shared, error, fault, lock, next};
+
+pub(super) fn router() -> Router<Shared> {
+    Router::new().route("/v1/messages", post(messages))
+}
+
+async fn messages(State(st): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let reply = match next(&st, key, &body) {
+        Ok(r) => r,
+        Err(refused) => return refused,
+    };
+    if headers.get("anthropic-version").is_none() {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            axum::Json(json!({
+                "type": "error",
+                "error": {"type": "invalid_request_error", "message": "anthropic-version: header is required"},
+                "request_id": request_id(),
+            })),
+        )
+            .into_response();
+    }
+    if let Some(r) = fault(Api::Anthropic, &reply).await {
+        return r;
+    }
+    let Reply::Text(text) = reply else {
+        return error(Api::Anthropic, 500);
+    };
+    let model = lock(&st)
+        .requests
+        .last()
+        .and_then(|b| b.get("model").cloned())
+        .unwrap_or(Value::Null);
+    axum::Json(json!({
+        "id": format!("msg_{:024x}", rand::random::<u128>() >> 32),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": null,
+        "usage": {"input_tokens": 812, "output_tokens": 31},
+    }))
+    .into_response()
+}
+
+fn request_id() -> String {
+    format!("req_{:024x}", rand::random::<u128>() >> 32)
+}
+
+pub(super) fn error_body(status: u16) -> Value {
+    let (kind, message) = match status {
+        400 => ("invalid_request_error", "messages: field required"),
+        401 => ("authentication_error", "invalid x-api-key"),
+        403 => (
+            "permission_error",
+            "Your API key does not have permission to use the specified resource.",
+        ),
+        404 => ("not_found_error", "model: claude-nonexistent"),
+        413 => (
+            "request_too_large",
+            "Request exceeds the maximum allowed number of bytes.",
+        ),
+        429 => (
+            "rate_limit_error",
+            "This request would exceed the rate limit for your organization of 50 requests per minute.",
+        ),
+        529 => ("overloaded_error", "Overloaded"),
+        _ => ("api_error", "Internal server error"),
+    };
+    json!({
+        "type": "error",
+        "error": {"type": kind, "message": message},
+        "request_id": request_id(),
+    })
+}

@@ -1,0 +1,90 @@
+//! OpenAI's Chat Completions API, as a stand-in.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use super::{Api, Reply, Shared, error, fault, lock, next};
+
+pub(super) fn router() -> Router<Shared> {
+    Router::new().route("/v1/chat/completions", post(completions))
+}
+
+async fn completions(State(st): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let key = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let reply = match next(&st, key, &body) {
+        Ok(r) => r,
+        Err(refused) => return refused,
+    };
+    if let Some(r) = fault(Api::OpenAi, &reply).await {
+        return r;
+    }
+    let Reply::Text(text) = reply else {
+        return error(Api::OpenAi, 500);
+    };
+    let model = lock(&st)
+        .requests
+        .last()
+        .and_then(|b| b.get("model").cloned())
+        .unwrap_or(Value::Null);
+    axum::Json(json!({
+        "id": format!("chatcmpl-{:024x}", rand::random::<u128>() >> 32),
+        "object": "chat.completion",
+        "created": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default(),
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": text, "refusal": null},
+            "logprobs": null,
+            "finish_reason": "stop",
+        }],
+        "usage": {"prompt_tokens": 790, "completion_tokens": 29, "total_tokens": 819},
+    }))
+    .into_response()
+}
+
+pub(super) fn error_body(status: u16) -> Value {
+    let (message, kind, code): (&str, &str, Value) = match status {
+        401 => (
+            "Incorrect API key provided: sk-lab****. You can find your API key at https://platform.openai.com/account/api-keys.",
+            "invalid_request_error",
+            json!("invalid_api_key"),
+        ),
+        404 => (
+            "The model `gpt-nonexistent` does not exist or you do not have access to it.",
+            "invalid_request_error",
+            json!("model_not_found"),
+        ),
+        429 => (
+            "Rate limit reached for requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 1s.",
+            "requests",
+            json!("rate_limit_exceeded"),
+        ),
+        503 => (
+            "The engine is currently overloaded, please try again later",
+            "server_error",
+            Value::Null,
+        ),
+        400 => (
+            "Invalid value for 'response_format'.",
+            "invalid_request_error",
+            Value::Null,
+        ),
+        _ => (
+            "The server had an error while processing your request. Sorry about that!",
+            "server_error",
+            Value::Null,
+        ),
+    };
+    json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
+}
