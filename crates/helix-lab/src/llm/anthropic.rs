@@ -16,9 +16,8 @@ pub(super) fn router() -> Router<Shared> {
 
 async fn messages(State(st): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
-    let reply = match next(&st, key, &body) {
-        Ok(r) => r,
-        Err(refused) => return refused,
+    let Some(reply) = next(&st, key, &body) else {
+        return error(Api::Anthropic, 401);
     };
     if headers.get("anthropic-version").is_none() {
         return (

@@ -39,7 +39,6 @@ pub enum Api {
 
 #[derive(Debug)]
 struct State {
-    api: Api,
     key: String,
     script: VecDeque<Reply>,
     default: Reply,
@@ -70,7 +69,6 @@ impl LlmStandIn {
     /// `default` unless a scripted reply is queued.
     pub async fn start(api: Api, key: &str, default: Reply) -> std::io::Result<Self> {
         let state: Shared = Arc::new(Mutex::new(State {
-            api,
             key: key.to_string(),
             script: VecDeque::new(),
             default,
@@ -121,17 +119,16 @@ impl LlmStandIn {
     }
 }
 
-/// Records the request, checks its key, and takes the next reply.
-fn next(state: &Shared, key: Option<&str>, body: &[u8]) -> Result<Reply, Response> {
+/// Records the request, checks its key (`None`: refused, answer 401), and
+/// takes the next reply.
+fn next(state: &Shared, key: Option<&str>, body: &[u8]) -> Option<Reply> {
     let mut st = lock(state);
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     st.requests.push(json);
     if key != Some(st.key.as_str()) {
-        let api = st.api;
-        drop(st);
-        return Err(error(api, 401));
+        return None;
     }
-    Ok(st.script.pop_front().unwrap_or_else(|| st.default.clone()))
+    Some(st.script.pop_front().unwrap_or_else(|| st.default.clone()))
 }
 
 /// The API's own error answer.

@@ -19,9 +19,8 @@ async fn completions(State(st): State<Shared>, headers: HeaderMap, body: Bytes) 
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let reply = match next(&st, key, &body) {
-        Ok(r) => r,
-        Err(refused) => return refused,
+    let Some(reply) = next(&st, key, &body) else {
+        return error(Api::OpenAi, 401);
     };
     if let Some(r) = fault(Api::OpenAi, &reply).await {
         return r;
