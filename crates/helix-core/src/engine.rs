@@ -877,6 +877,11 @@ impl Helix {
         &self.inner
     }
 
+    /// The repair budget, if one was given.
+    pub fn budget(&self) -> Option<&Arc<dyn Budget>> {
+        self.inner.budget.as_ref()
+    }
+
     pub(crate) fn probes(&self) -> &[Arc<dyn Probe>] {
         &self.inner.probes
     }

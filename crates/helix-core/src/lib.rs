@@ -55,7 +55,7 @@ pub use gene::{Gene, GeneSource, Outcome};
 pub use patch::{
     Patch, PaymentView, Refused, Repairable, Violation, check_invariants, check_patches,
 };
-pub use policy::{Budget, BudgetError, MemoryBudget, Policy, Reservation};
+pub use policy::{Budget, BudgetError, BudgetStatus, MemoryBudget, Policy, Reservation};
 pub use signal::{ErrorSignal, Facts, IntoSignal, TransportKind};
 pub use taxonomy::{Category, FailureCode, Mode, Platform, Severity, StrategyId};
 pub use traits::{

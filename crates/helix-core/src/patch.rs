@@ -112,12 +112,19 @@ impl Patch {
 
 /// What a strategy may read of the caller's request, and what must not change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PaymentView {
     /// Who pays (address or wallet id).
     pub payer: Option<String>,
     /// Who is paid. Never changes.
     pub recipient: Option<String>,
-    /// Amount in base units. Never increases.
+    /// Amount in base units. Never increases. A number, or a decimal string
+    /// for amounts past what JSON readers hold exactly.
+    #[serde(
+        default,
+        serialize_with = "crate::amount::ser_opt",
+        deserialize_with = "crate::amount::de_opt"
+    )]
     pub amount: Option<u128>,
     /// Currency (token address or symbol).
     pub currency: Option<String>,

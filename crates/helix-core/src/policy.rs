@@ -77,6 +77,21 @@ pub trait Budget: Send + Sync {
     async fn reserve(&self, amount: u64) -> Result<Reservation, BudgetError>;
     /// Replaces the held amount with the actual cost.
     async fn settle(&self, reservation: Reservation, actual: u64) -> Result<(), BudgetError>;
+    /// This month's cap, settled spend and open reservations.
+    async fn status(&self) -> Result<BudgetStatus, BudgetError>;
+}
+
+/// Where a budget stands this month (micro-USD).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BudgetStatus {
+    /// `YYYY-MM`, UTC.
+    pub month: String,
+    /// The monthly cap.
+    pub cap: u64,
+    /// Settled repair costs.
+    pub spent: u64,
+    /// Held by repairs in flight.
+    pub reserved: u64,
 }
 
 /// A budget in process memory (single process only).
@@ -114,6 +129,25 @@ impl MemoryBudget {
 
 #[async_trait]
 impl Budget for MemoryBudget {
+    async fn status(&self) -> Result<BudgetStatus, BudgetError> {
+        let s = self
+            .state
+            .lock()
+            .map_err(|_| BudgetError::Unavailable("lock poisoned".into()))?;
+        let month = current_month();
+        let (spent, reserved) = if s.month == month {
+            (s.spent, s.reserved)
+        } else {
+            (0, 0)
+        };
+        Ok(BudgetStatus {
+            month,
+            cap: self.cap,
+            spent,
+            reserved,
+        })
+    }
+
     async fn reserve(&self, amount: u64) -> Result<Reservation, BudgetError> {
         let mut s = self
             .state

@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use helix_core::gene::now_ms;
 use helix_core::policy::current_month;
-use helix_core::{Budget, BudgetError, Reservation, StoreError};
+use helix_core::{Budget, BudgetError, BudgetStatus, Reservation, StoreError};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::migrations::LATEST;
@@ -80,6 +80,16 @@ fn as_i64(v: u64) -> Result<i64, BudgetError> {
 
 #[async_trait]
 impl Budget for SqliteBudget {
+    async fn status(&self) -> Result<BudgetStatus, BudgetError> {
+        let (spent, reserved) = self.usage()?;
+        Ok(BudgetStatus {
+            month: current_month(),
+            cap: self.cap,
+            spent,
+            reserved,
+        })
+    }
+
     async fn reserve(&self, amount: u64) -> Result<Reservation, BudgetError> {
         let mut conn = self.conn.lock().map_err(|_| unavailable("lock poisoned"))?;
         let month = current_month();

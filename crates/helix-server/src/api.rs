@@ -1,0 +1,103 @@
+//! The read-only routes: genes, the live stream, numbers, health, the spec.
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use futures_util::stream::{self, StreamExt};
+use helix_core::BudgetStatus;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::AppState;
+
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({"error": message.into()}))).into_response()
+}
+
+async fn budget(st: &AppState) -> Option<BudgetStatus> {
+    let b = st.helix.budget()?;
+    match b.status().await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(target: "helix::server", %e, "budget unreadable");
+            None
+        }
+    }
+}
+
+pub(crate) async fn genes(State(st): State<AppState>) -> Response {
+    match st.helix.store().list().await {
+        Ok(mut genes) => {
+            genes.sort_by(|a, b| {
+                (a.key, b.q)
+                    .partial_cmp(&(b.key, a.q))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+            axum::Json(json!({ "genes": genes })).into_response()
+        }
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+pub(crate) async fn summary(State(st): State<AppState>) -> Response {
+    let budget = budget(&st).await;
+    let mut body = serde_json::to_value(st.hub.metrics.summary(budget)).unwrap_or_default();
+    body["mode"] = json!(st.helix.policy().mode);
+    axum::Json(body).into_response()
+}
+
+pub(crate) async fn metrics(State(st): State<AppState>) -> Response {
+    let budget = budget(&st).await;
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.hub.metrics.render(budget.as_ref()),
+    )
+        .into_response()
+}
+
+pub(crate) async fn health(State(st): State<AppState>) -> Response {
+    axum::Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "mode": st.helix.policy().mode,
+    }))
+    .into_response()
+}
+
+pub(crate) async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI).into_response()
+}
+
+/// Every PCEC event as it happens: `event: pcec` with the event's JSON;
+/// `event: hello` first; `event: lagged` with a count when this reader fell
+/// behind and events were skipped.
+pub(crate) async fn events(
+    State(st): State<AppState>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = st.hub.events.subscribe();
+    let hello = SseEvent::default()
+        .event("hello")
+        .data(json!({"mode": st.helix.policy().mode}).to_string());
+    let live = stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(e) => match serde_json::to_string(&e) {
+                    Ok(data) => return Some((SseEvent::default().event("pcec").data(data), rx)),
+                    Err(err) => {
+                        tracing::warn!(target: "helix::server", %err, "event not serialisable")
+                    }
+                },
+                Err(RecvError::Lagged(n)) => {
+                    return Some((SseEvent::default().event("lagged").data(n.to_string()), rx));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    let all = stream::once(async { hello }).chain(live).map(Ok);
+    Sse::new(all).keep_alive(KeepAlive::default())
+}

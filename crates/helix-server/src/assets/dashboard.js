@@ -1,0 +1,161 @@
+// The Helix dashboard. Everything shown comes from the API with the bearer
+// token; text from events is set with textContent only, because error
+// messages come from untrusted services.
+"use strict";
+
+const MAX_EVENTS = 300;
+let token = null;
+
+function $(id) { return document.getElementById(id); }
+
+function readToken() {
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (fromHash) {
+    sessionStorage.setItem("helix-token", fromHash);
+    history.replaceState(null, "", location.pathname);
+    return fromHash;
+  }
+  return sessionStorage.getItem("helix-token");
+}
+
+function setStatus(text, cls) {
+  const s = $("status");
+  s.textContent = text;
+  s.className = "pill " + (cls || "");
+}
+
+async function api(path) {
+  const r = await fetch(path, { headers: { Authorization: "Bearer " + token } });
+  if (r.status === 401) { askToken(); throw new Error("unauthorized"); }
+  if (!r.ok) throw new Error(path + ": HTTP " + r.status);
+  return r.json();
+}
+
+function cell(tr, text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  tr.appendChild(td);
+}
+
+function fillTable(id, rows, columns) {
+  const body = $(id).tBodies[0];
+  body.replaceChildren();
+  for (const row of rows) {
+    const tr = document.createElement("tr");
+    for (const c of columns) cell(tr, c(row));
+    body.appendChild(tr);
+  }
+}
+
+async function refresh() {
+  try {
+    const [summary, genes] = await Promise.all([api("/v1/summary"), api("/v1/genes")]);
+    $("mode").textContent = "mode: " + summary.mode;
+    const totals = $("totals");
+    totals.replaceChildren();
+    for (const [k, v] of [["failures", summary.failures], ["verified", summary.verified],
+        ["retry failed", summary.verify_failed], ["gave up", summary.gave_up],
+        ["unrecognised", summary.unrecognised], ["immune hits", summary.immune_hits],
+        ["LLM diagnoses", summary.diagnoses_asked],
+        ["repair cost (USD)", (summary.repair_cost_micro_usd / 1e6).toFixed(6)]]) {
+      const dt = document.createElement("dt"); dt.textContent = k;
+      const dd = document.createElement("dd"); dd.textContent = v;
+      totals.append(dt, dd);
+    }
+    const b = summary.budget;
+    $("budget").textContent = b
+      ? `${b.month}: ${(b.spent / 1e6).toFixed(2)} spent, ${(b.reserved / 1e6).toFixed(2)} reserved of ${(b.cap / 1e6).toFixed(2)} USD`
+      : "no budget configured";
+    fillTable("results", summary.by_failure, [r => r.key, r => r.seen, r => r.verified,
+      r => r.verify_failed, r => r.gave_up, r => r.immune]);
+    fillTable("genes", genes.genes, [g => g.key.code + "/" + g.key.category, g => g.strategy,
+      g => g.q.toFixed(3), g => g.confidence.toFixed(2), g => g.source,
+      g => g.successes + " / " + g.failures]);
+  } catch (e) {
+    console.warn(e);
+  }
+}
+
+function describe(e) {
+  switch (e.event) {
+    case "call_failed": return `call ${e.attempt} failed: ${e.message}`;
+    case "perceived": return `perceived ${e.failure.code}/${e.failure.category} (${e.failure.platform})`;
+    case "diagnosed": return `diagnosed by ${e.diagnosis.by}: ${e.diagnosis.code}/${e.diagnosis.category}` + (e.remembered ? " (remembered)" : "");
+    case "gene_hit": return `gene hit: ${e.gene.strategy} (q ${e.gene.q.toFixed(2)})`;
+    case "evaluated": return "ranked " + e.ranked.map(r => r[0]).join(", ");
+    case "committing": return `committing ${e.strategy}` + (e.immune ? " (immune)" : "");
+    case "committed": return `committed ${e.strategy} in ${e.ms} ms`;
+    case "verified": return `verified ${e.strategy}`;
+    case "gave_up": return `gave up: ${e.reason}`;
+    case "gene_recorded": return `gene ${e.gene.strategy}: q ${e.gene.q.toFixed(2)}`;
+    default: return e.event;
+  }
+}
+
+function show(e) {
+  const li = document.createElement("li");
+  li.dataset.repairId = String(e.repair_id);
+  li.className = e.event;
+  li.textContent = `#${e.repair_id} ${e.event}: ${describe(e)}`;
+  const list = $("events");
+  list.prepend(li);
+  while (list.children.length > MAX_EVENTS) list.lastChild.remove();
+  if (["gene_recorded", "gave_up", "verified", "perceived"].includes(e.event)) refresh();
+}
+
+function dispatch(block) {
+  let name = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) name = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+  }
+  if (name === "hello") { setStatus("live", "live"); refresh(); }
+  else if (name === "pcec") show(JSON.parse(data.join("\n")));
+  else if (name === "lagged") setStatus(`live (skipped ${data.join("")})`, "live");
+}
+
+// EventSource cannot send an Authorization header, so the stream is read
+// with fetch.
+async function stream() {
+  try {
+    const r = await fetch("/v1/events", { headers: { Authorization: "Bearer " + token } });
+    if (r.status === 401) { askToken(); return; }
+    const reader = r.body.getReader();
+    const decoder = new TextDecoder();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+      let i;
+      while ((i = buf.indexOf("\n\n")) >= 0) {
+        dispatch(buf.slice(0, i));
+        buf = buf.slice(i + 2);
+      }
+    }
+  } catch (e) {
+    console.warn(e);
+  }
+  setStatus("reconnecting", "down");
+  setTimeout(stream, 1000);
+}
+
+function askToken() {
+  setStatus("token needed", "down");
+  $("login").hidden = false;
+}
+
+function start() {
+  $("login").addEventListener("submit", ev => {
+    ev.preventDefault();
+    token = $("token").value;
+    sessionStorage.setItem("helix-token", token);
+    $("login").hidden = true;
+    stream();
+  });
+  token = readToken();
+  if (token) stream(); else askToken();
+}
+
+document.addEventListener("DOMContentLoaded", start);

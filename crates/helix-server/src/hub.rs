@@ -1,0 +1,44 @@
+//! Where the engine's events meet the server: the live stream and metrics.
+
+use std::sync::Arc;
+
+use helix_core::{BroadcastSink, EventSink, Fanout};
+
+use crate::metrics::Metrics;
+
+/// The server's event sinks. Give [`Hub::sink`] to the Helix the server
+/// runs (alone or in a fan-out with the event log).
+#[derive(Clone)]
+pub struct Hub {
+    pub(crate) events: BroadcastSink,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hub {
+    /// A hub keeping 1,024 events for slow stream readers.
+    pub fn new() -> Self {
+        Hub {
+            events: BroadcastSink::new(1024),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    /// The sink that feeds `/v1/events`, `/metrics` and `/v1/summary`.
+    pub fn sink(&self) -> Arc<dyn EventSink> {
+        Arc::new(Fanout(vec![
+            Arc::new(self.events.clone()),
+            self.metrics.clone(),
+        ]))
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}

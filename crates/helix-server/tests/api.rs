@@ -1,0 +1,229 @@
+//! The API: auth, modes, the repair/outcome round trip, limits, metrics,
+//! the live stream and the OpenAPI document.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use helix_core::Mode;
+use serde_json::{Value, json};
+
+mod common;
+use common::*;
+
+#[tokio::test]
+async fn an_unauthenticated_repair_is_refused_and_nothing_acts() {
+    let s = start(Mode::Full).await;
+    let url = format!("{}/v1/repair", s.base);
+    let none = s
+        .http
+        .post(&url)
+        .json(&rate_limited())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 401);
+    assert_eq!(none.headers()["www-authenticate"], "Bearer realm=\"helix\"");
+    let wrong = s
+        .http
+        .post(&url)
+        .bearer_auth("test-token-0123456789abcdeX")
+        .json(&rate_limited())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(s.commits.load(Ordering::SeqCst), 0);
+    for path in ["/v1/genes", "/v1/events", "/v1/summary", "/metrics"] {
+        let r = s
+            .http
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    let health = s
+        .http
+        .get(format!("{}/health", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(helix_server::ServerConfig::new("short").is_err());
+}
+
+async fn repair(s: &Running, body: &Value) -> (u16, Value) {
+    let r = s
+        .http
+        .post(format!("{}/v1/repair", s.base))
+        .bearer_auth(TOKEN)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn observe_recommends_without_acting() {
+    let s = start(Mode::Observe).await;
+    let (status, advice) = repair(&s, &rate_limited()).await;
+    assert_eq!(status, 200, "{advice}");
+    assert_eq!(advice["failure"]["code"], "rate-limited");
+    assert_eq!(advice["recommended"][0], "backoff");
+    assert_eq!(advice["committed"], Value::Null);
+    assert_eq!(advice["awaiting_outcome"], false);
+    assert_eq!(s.commits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn auto_repairs_and_the_reported_outcome_teaches_the_gene_once() {
+    let s = start(Mode::Auto).await;
+    let (_, advice) = repair(&s, &rate_limited()).await;
+    assert_eq!(advice["committed"]["strategy"], "backoff");
+    assert_eq!(advice["awaiting_outcome"], true);
+    assert_eq!(s.commits.load(Ordering::SeqCst), 1);
+    let id = advice["repair_id"].as_u64().unwrap();
+    let outcome = format!("{}/v1/repair/{id}/outcome", s.base);
+    let r = s
+        .http
+        .post(&outcome)
+        .bearer_auth(TOKEN)
+        .json(&json!({"success": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["gene"]["strategy"], "backoff");
+    assert_eq!(body["gene"]["successes"], 1);
+    let again = s
+        .http
+        .post(&outcome)
+        .bearer_auth(TOKEN)
+        .json(&json!({"success": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404, "an outcome counts once");
+
+    // The next identical failure is answered by the gene.
+    let (_, advice) = repair(&s, &rate_limited()).await;
+    assert_eq!(advice["committed"]["immune"], true);
+
+    let genes: Value = s
+        .http
+        .get(format!("{}/v1/genes", s.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(genes["genes"][0]["key"]["code"], "rate-limited");
+
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("helix_repairs_total{result=\"verified\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("helix_immune_hits_total 1"), "{metrics}");
+    assert!(metrics.contains("helix_commits_total 2"), "{metrics}");
+    // Committing and committed: two commit-stage events per repair.
+    assert!(
+        metrics.contains("helix_stage_latency_seconds_count{stage=\"commit\"} 4"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_get_clear_errors() {
+    let s = start(Mode::Auto).await;
+    let url = format!("{}/v1/repair", s.base);
+    let post = |body: reqwest::Body| {
+        s.http
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let r = post("{\"signal\": ".into()).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.json::<Value>().await.unwrap()["error"].is_string());
+    let r = post(r#"{"signal": {"message": "x"}, "recipient_override": "0xevil"}"#.into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let big = format!(r#"{{"signal": {{"message": "{}"}}}}"#, "a".repeat(100_000));
+    let r = post(big.into()).await.unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(s.commits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn the_event_stream_carries_a_repair_live() {
+    let s = start(Mode::Auto).await;
+    let r = s
+        .http
+        .get(format!("{}/v1/events", s.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let mut body = r.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("event: hello") {
+        seen.push_str(&String::from_utf8_lossy(
+            &body.next().await.unwrap().unwrap(),
+        ));
+    }
+    let (_, advice) = repair(&s, &rate_limited()).await;
+    let id = advice["repair_id"].as_u64().unwrap();
+    let committed = format!("\"repair_id\":{id},");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !(seen.contains(&committed) && seen.contains("\"event\":\"committed\"")) {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("the repair's events within 5 s")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: pcec"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_route() {
+    let s = start(Mode::Observe).await;
+    let doc: Value = s
+        .http
+        .get(format!("{}/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (method, path) in helix_server::ROUTES {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    assert_eq!(
+        doc["paths"].as_object().unwrap().len(),
+        helix_server::ROUTES.len()
+    );
+}

@@ -1,0 +1,81 @@
+//! A server on a loopback port over a Helix with the built-in adapters and
+//! the generic backoff executor (a real wait), counting its commits.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use helix_core::generic::Backoff;
+use helix_core::{CommitCtx, CommitError, Committed, Helix, Mode, Strategy, StrategyId};
+use helix_server::{Hub, ServerConfig, router};
+
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// Backoff that counts how often it acted.
+pub struct CountedBackoff {
+    inner: Backoff,
+    pub commits: Arc<AtomicU32>,
+}
+
+#[async_trait]
+impl Strategy for CountedBackoff {
+    fn id(&self) -> StrategyId {
+        StrategyId::Backoff
+    }
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        self.commits.fetch_add(1, Ordering::SeqCst);
+        self.inner.commit(ctx).await
+    }
+}
+
+pub struct Running {
+    pub base: String,
+    pub commits: Arc<AtomicU32>,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub async fn start(mode: Mode) -> Running {
+    let hub = Hub::new();
+    let commits = Arc::new(AtomicU32::new(0));
+    let helix = Helix::builder()
+        .adapter(helix_adapters::builtin())
+        .strategy(CountedBackoff {
+            inner: Backoff {
+                default_wait: Duration::from_millis(20),
+                max_wait: Duration::from_secs(1),
+            },
+            commits: commits.clone(),
+        })
+        .sink(hub.sink())
+        .mode(mode)
+        .build();
+    let app = router(helix, hub, ServerConfig::new(TOKEN).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Running {
+        base,
+        commits,
+        http: reqwest::Client::new(),
+        server,
+    }
+}
+
+/// A 429 with Retry-After: 30 ms, as an agent reports it.
+pub fn rate_limited() -> serde_json::Value {
+    serde_json::json!({
+        "signal": {"message": "429 Too Many Requests", "http_status": 429, "platform": "http", "retry_after": 30},
+        "payment": {"recipient": "0x00000000000000000000000000000000000000b0", "amount": "1000000"}
+    })
+}
