@@ -13,6 +13,11 @@
 //! nats = "nats://127.0.0.1:4222"
 //! [chain]
 //! rpc = "http://127.0.0.1:8545"
+//! [llm]                                    # env: ANTHROPIC_API_KEY, OPENAI_API_KEY,
+//! anthropic_model = "claude-haiku-4-5"     # ANTHROPIC_BASE_URL, OPENAI_BASE_URL,
+//! openai_model = "gpt-4o-mini"             # HELIX_ANTHROPIC_MODEL, HELIX_OPENAI_MODEL,
+//! timeout_ms = 10000                       # HELIX_LLM_TIMEOUT_MS
+//! # anthropic_api_key / openai_api_key may be set here too; keep the file 0600
 //! ```
 
 use std::path::Path;
@@ -33,6 +38,45 @@ pub struct Config {
     events: Events,
     #[serde(default)]
     chain: Chain,
+    #[serde(default)]
+    llm: Llm,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Llm {
+    anthropic_api_key: Option<String>,
+    anthropic_url: Option<String>,
+    anthropic_model: Option<String>,
+    openai_api_key: Option<String>,
+    openai_url: Option<String>,
+    openai_model: Option<String>,
+    timeout_ms: Option<u64>,
+}
+
+impl std::fmt::Debug for Llm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Llm")
+            .field("anthropic_model", &self.anthropic_model)
+            .field("openai_model", &self.openai_model)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Llm {
+    /// The file's value for an environment variable's name.
+    fn get(&self, env: &str) -> Option<String> {
+        match env {
+            "ANTHROPIC_API_KEY" => self.anthropic_api_key.clone(),
+            "ANTHROPIC_BASE_URL" => self.anthropic_url.clone(),
+            "HELIX_ANTHROPIC_MODEL" => self.anthropic_model.clone(),
+            "OPENAI_API_KEY" => self.openai_api_key.clone(),
+            "OPENAI_BASE_URL" => self.openai_url.clone(),
+            "HELIX_OPENAI_MODEL" => self.openai_model.clone(),
+            "HELIX_LLM_TIMEOUT_MS" => self.timeout_ms.map(|t| t.to_string()),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +156,21 @@ impl Config {
     /// The NATS server events are published to.
     pub fn nats(&self) -> Option<&str> {
         self.events.nats.as_deref()
+    }
+
+    /// The chain's JSON-RPC endpoint.
+    pub fn rpc(&self) -> Option<&str> {
+        self.chain.rpc.as_deref()
+    }
+
+    /// The LLM fallback: the environment, else `[llm]`.
+    pub fn llm(&self) -> helix_llm::LlmConfig {
+        helix_llm::LlmConfig::from_lookup(|k| {
+            std::env::var(k)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .or_else(|| self.llm.get(k))
+        })
     }
 }
 
@@ -226,6 +285,20 @@ async fn check(c: &Config) -> Vec<Check> {
             ok: p.is_ok(),
             detail: p.map_or_else(|e| e.to_string(), |id| format!("chain id {id}")),
         });
+    }
+    let llm = c.llm();
+    for (setting, p) in [
+        ("llm.anthropic", &llm.anthropic),
+        ("llm.openai", &llm.openai),
+    ] {
+        if let Some(p) = p {
+            out.push(Check {
+                setting,
+                value: format!("{} at {}", p.model, helix_genemap::redact_url(&p.base_url)),
+                ok: true,
+                detail: "key set (not checked: a call costs money)".into(),
+            });
+        }
     }
     out
 }

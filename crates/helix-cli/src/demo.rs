@@ -192,37 +192,9 @@ async fn demo(
         eprintln!("helix: --fresh: removed {n} gene(s) from {db}");
     }
     let store = opened.shared(db, settings).await;
-    // Every event goes to the log in the Gene Map file (SQLite), and to tracing.
-    let mut sinks: Vec<Arc<dyn helix_core::EventSink>> = vec![Arc::new(helix_core::TracingSink)];
-    let mut pg_log = None;
-    match &opened {
-        crate::store::Store::Sqlite(s) => sinks.push(Arc::new(
-            helix_genemap::SqliteEventLog::open(s.path()).map_err(|e| e.to_string())?,
-        )),
-        _ => match helix_genemap::PostgresEventLog::connect(db).await {
-            Ok(l) => {
-                let l = Arc::new(l);
-                sinks.push(l.clone());
-                pg_log = Some(l);
-            }
-            Err(e) => eprintln!("helix: events are not logged: {e}"),
-        },
-    }
-    // `[events] nats` / HELIX_NATS_URL: every event also goes to JetStream, buffered on disk
-    // beside the Gene Map while NATS is down.
-    let nats = settings.nats().map(|url| {
-        let buffer = match &opened {
-            crate::store::Store::Sqlite(s) => s.path().with_extension("events.jsonl"),
-            _ => std::path::PathBuf::from("helix-events.jsonl"),
-        };
-        Arc::new(helix_genemap::NatsPublisher::start(
-            helix_genemap::NatsConfig::new(url, buffer),
-        ))
-    });
-    if let Some(n) = &nats {
-        sinks.push(n.clone());
-    }
-    let logged: Arc<dyn helix_core::EventSink> = Arc::new(helix_core::Fanout(sinks));
+    // Every event goes to tracing, the event log and (when configured) NATS.
+    let sinks = crate::sinks::Sinks::open(&opened, db, settings).await?;
+    let logged: Arc<dyn helix_core::EventSink> = Arc::new(helix_core::Fanout(sinks.all.clone()));
     let lab = Lab::start()
         .await
         .map_err(|e| format!("starting the lab: {e}"))?;
@@ -383,23 +355,7 @@ async fn demo(
         });
     }
     bar.finish_and_clear();
-    if let Some(n) = &nats {
-        n.flush().await;
-        eprintln!(
-            "helix: {} event(s) published to NATS, {} buffered on disk",
-            n.published(),
-            n.buffered()
-        );
-    }
-    if let Some(l) = &pg_log {
-        l.flush().await;
-        if l.dropped() > 0 {
-            eprintln!(
-                "helix: {} event(s) dropped from the log (queue full)",
-                l.dropped()
-            );
-        }
-    }
+    sinks.flush().await;
 
     let good = out
         .iter()

@@ -6,6 +6,8 @@ mod config;
 mod demo;
 mod events;
 mod genes;
+mod serve;
+mod sinks;
 mod store;
 
 use std::path::PathBuf;
@@ -115,6 +117,24 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ConfigCmd,
     },
+    /// Serve the API and dashboard (HELIX_API_TOKEN protects them).
+    Serve {
+        /// Address to listen on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// observe: recommend only; auto: repairs that move no funds; full: all.
+        #[arg(long, default_value = "observe")]
+        mode: helix_core::Mode,
+        /// Gene Map: a SQLite path or postgres:// URL (default: the config's).
+        #[arg(long)]
+        db: Option<String>,
+        /// Monthly repair budget in USD (none by default).
+        #[arg(long)]
+        budget_usd: Option<f64>,
+        /// Where the budget is kept.
+        #[arg(long, default_value = "./helix-budget.db")]
+        budget_db: PathBuf,
+    },
     /// Classify an error message.
     Classify {
         /// The error text.
@@ -188,6 +208,22 @@ fn main() -> ExitCode {
             body,
             json,
         } => classify::run(&text, status, body, json),
+        Cmd::Serve {
+            listen,
+            mode,
+            db,
+            budget_usd,
+            budget_db,
+        } => serve::run(
+            serve::Args {
+                listen,
+                mode,
+                db: settings.db(db),
+                budget_usd,
+                budget_db,
+            },
+            &settings,
+        ),
         Cmd::Genes { db, json } => genes::run(&settings.db(db), &settings, json),
         Cmd::Config {
             cmd: ConfigCmd::Check { config, json },

@@ -1,0 +1,129 @@
+//! `helix serve`: the API and dashboard (helix-server) over the configured
+//! Gene Map, event log, LLM fallback and budget.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use helix_core::generic::{Backoff, BackoffRetry, ExtendDeadline};
+use helix_core::{Fanout, Helix, Mode, Strategy};
+use helix_server::{Hub, MIN_TOKEN, ServerConfig};
+
+use crate::config::Config;
+use crate::sinks::Sinks;
+use crate::store::Store;
+
+/// What `helix serve` was asked for.
+pub struct Args {
+    pub listen: SocketAddr,
+    pub mode: Mode,
+    pub db: String,
+    pub budget_usd: Option<f64>,
+    pub budget_db: PathBuf,
+}
+
+/// The executors a server can run for callers: waits, deadlines, fresh
+/// MPP challenges, receipts, and (with a chain RPC) the chain's nonce.
+/// Fund-moving repairs need the agent's key, which a shared server does
+/// not hold.
+fn strategies(settings: &Config) -> Vec<Arc<dyn Strategy>> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap_or_default();
+    let mut all: Vec<Arc<dyn Strategy>> = vec![
+        Arc::new(Backoff::default()),
+        Arc::new(BackoffRetry::default()),
+        Arc::new(ExtendDeadline {
+            factor: 3,
+            max: Duration::from_secs(60),
+            assumed: Duration::from_secs(10),
+        }),
+        Arc::new(helix_http::mpp::RenewSession::new(http.clone())),
+        Arc::new(helix_http::mpp::RetryWithReceipt),
+    ];
+    if let Some(rpc) = settings.rpc() {
+        all.push(Arc::new(helix_http::rpc::RefreshNonce::new(http, rpc)));
+    }
+    all
+}
+
+fn token() -> Result<String, String> {
+    match std::env::var("HELIX_API_TOKEN") {
+        Ok(t) if t.len() >= MIN_TOKEN => Ok(t),
+        Ok(_) => Err(format!(
+            "HELIX_API_TOKEN must be at least {MIN_TOKEN} characters"
+        )),
+        Err(_) => {
+            let t = format!("{:032x}", rand::random::<u128>());
+            eprintln!("helix: HELIX_API_TOKEN is not set; this run's API token is {t}");
+            Ok(t)
+        }
+    }
+}
+
+pub fn run(args: Args, settings: &Config) -> Result<ExitCode, String> {
+    let token = token()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(serve(args, settings, token))
+}
+
+async fn serve(args: Args, settings: &Config, token: String) -> Result<ExitCode, String> {
+    let opened = Store::open(&args.db, settings).await?;
+    let store = opened.shared(&args.db, settings).await;
+    let sinks = Sinks::open(&opened, &args.db, settings).await?;
+    let hub = Hub::new();
+    let mut all = sinks.all.clone();
+    all.push(hub.sink());
+    let mut builder = helix_adapters::Registry::new()
+        .install(Helix::builder())
+        .strategies(strategies(settings))
+        .store(store)
+        .sink(Arc::new(Fanout(all)))
+        .mode(args.mode);
+    let llm = settings.llm();
+    if llm.is_empty() {
+        eprintln!(
+            "helix: LLM fallback off (set ANTHROPIC_API_KEY or OPENAI_API_KEY to diagnose unknown failures)"
+        );
+    } else {
+        let d = helix_llm::LlmDiagnoser::from_config(&llm).map_err(|e| e.to_string())?;
+        eprintln!("helix: LLM fallback: {d:?}");
+        builder = builder.diagnoser(Arc::new(d));
+    }
+    if let Some(usd) = args.budget_usd {
+        if !(usd.is_finite() && usd >= 0.0) {
+            return Err(format!("--budget-usd {usd}: not an amount"));
+        }
+        let cap = (usd * 1e6).round() as u64;
+        let b = helix_genemap::SqliteBudget::open(&args.budget_db, cap)
+            .map_err(|e| format!("{}: {e}", args.budget_db.display()))?;
+        builder = builder.budget(Arc::new(b));
+    }
+    let helix = builder.build();
+    let cfg = ServerConfig::new(&token).map_err(|e| e.to_string())?;
+    let app = helix_server::router(helix, hub, cfg);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("{}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    eprintln!(
+        "helix: serving on http://{addr} (mode {}, Gene Map {}); dashboard: http://{addr}/#token=<token>",
+        args.mode,
+        helix_genemap::redact_url(&args.db)
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    sinks.flush().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,124 @@
+//! `helix serve` end to end: the binary on a free port, over a SQLite Gene
+//! Map and a budget; what it learns is visible to `helix genes` and
+//! `helix events` on the same file.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const TOKEN: &str = "serve-test-token-0123456789";
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `helix serve` and returns it with its base URL.
+fn serve(db: &str, budget: &str) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--mode",
+            "auto",
+            "--db",
+            db,
+            "--budget-usd",
+            "5",
+            "--budget-db",
+            budget,
+        ])
+        .env("HELIX_API_TOKEN", TOKEN)
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let base = loop {
+        let line = lines.next().expect("helix serve exited").unwrap();
+        if let Some(rest) = line.split("serving on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), base)
+}
+
+#[tokio::test]
+async fn serve_guards_the_api_repairs_in_auto_mode_and_shares_the_gene_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("genes.db").display().to_string();
+    let budget = dir.path().join("budget.db").display().to_string();
+    let (_server, base) = serve(&db, &budget);
+    let http = reqwest::Client::new();
+    let failure = json!({
+        "signal": {"message": "429 Too Many Requests", "http_status": 429, "retry_after": 20},
+        "payment": {"recipient": "0x00000000000000000000000000000000000000c1", "amount": 5000}
+    });
+
+    let refused = http
+        .post(format!("{base}/v1/repair"))
+        .json(&failure)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    let advice: Value = http
+        .post(format!("{base}/v1/repair"))
+        .bearer_auth(TOKEN)
+        .json(&failure)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(advice["committed"]["strategy"], "backoff", "{advice}");
+    let id = advice["repair_id"].as_u64().unwrap();
+    let learned: Value = http
+        .post(format!("{base}/v1/repair/{id}/outcome"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"success": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(learned["gene"]["successes"], 1);
+
+    let summary: Value = http
+        .get(format!("{base}/v1/summary"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["budget"]["cap"], 5_000_000);
+    assert_eq!(summary["verified"], 1);
+
+    let genes = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(["genes", "--json", "--db", &db])
+        .output()
+        .unwrap();
+    let genes = String::from_utf8_lossy(&genes.stdout);
+    assert!(genes.contains("\"backoff\""), "{genes}");
+    let events = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(["events", "--json", "--db", &db, "--repair", &id.to_string()])
+        .output()
+        .unwrap();
+    let events = String::from_utf8_lossy(&events.stdout);
+    assert!(events.contains("verified"), "{events}");
+}
