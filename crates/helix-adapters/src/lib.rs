@@ -31,6 +31,7 @@ mod registry;
 pub mod rules;
 pub mod selectors;
 pub mod stripe;
+mod table;
 pub mod tempo;
 
 pub use classifier::{Classifier, Offer, PlatformTable, Verdict, no_check, offer};

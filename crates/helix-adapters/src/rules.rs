@@ -7,12 +7,12 @@
 //! Every phrase of every rule goes into one Aho-Corasick automaton, so a
 //! message is scanned once however many rules there are.
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::MatchKind;
 use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind};
 use helix_core::{Category, FailureCode, Platform, Severity};
 
 use crate::extract::{Extractor, Located};
+use crate::table::Table;
 
 /// One message rule.
 #[derive(Debug, Clone, Copy)]
@@ -127,7 +127,7 @@ enum Pat {
 
 /// All rules of all platforms, compiled.
 pub struct RuleSet {
-    dfa: DFA,
+    table: Table,
     /// What each pattern of the automaton stands for.
     patterns: Vec<Pat>,
     rules: Vec<Rule>,
@@ -258,8 +258,8 @@ impl RuleSet {
             .map(|p| p.trim_end_matches('*'))
             .chain(keys.iter().copied())
             .collect();
-        // A full DFA (a few hundred KiB, built once), walked byte by byte in
-        // `scan`: the fastest overlapping search per message.
+        // A full DFA (built once), copied into a flat table walked byte by
+        // byte in `scan`: the fastest overlapping search per message.
         let dfa = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -268,7 +268,7 @@ impl RuleSet {
             .build(&needles)
             .expect("phrase automaton builds");
         RuleSet {
-            dfa,
+            table: Table::new(&dfa, &needles),
             patterns,
             rules,
             compiled,
@@ -294,22 +294,12 @@ impl RuleSet {
             hits: Hits::default(),
             key_end: [0; MAX_KEYS],
         };
-        let dfa = &self.dfa;
-        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
-            return out;
-        };
-        for (i, &b) in bytes.iter().enumerate() {
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if !dfa.is_special(sid) || !dfa.is_match(sid) {
-                continue;
-            }
-            let end = i + 1;
+        self.table.walk(bytes, |end, endings| {
             let end_is_boundary = bytes.get(end).is_none_or(|&c| !is_word(c));
-            for k in 0..dfa.match_len(sid) {
-                let pid = dfa.match_pattern(sid, k);
-                match self.patterns[pid.as_usize()] {
+            for e in endings {
+                match self.patterns[e.pattern as usize] {
                     Pat::Phrase(id, prefix) => {
-                        let start = end - dfa.pattern_len(pid);
+                        let start = end - e.len as usize;
                         let start_ok = start == 0 || !is_word(bytes[start - 1]);
                         if start_ok && (prefix || end_is_boundary) {
                             out.hits.set(id as usize);
@@ -318,14 +308,14 @@ impl RuleSet {
                     // Messages are bounded far below u16::MAX; a longer
                     // text's later keys are simply not located.
                     Pat::Key(slot) => {
-                        let e = &mut out.key_end[slot as usize];
-                        if *e == 0 {
-                            *e = u16::try_from(end).unwrap_or(0);
+                        let k = &mut out.key_end[slot as usize];
+                        if *k == 0 {
+                            *k = u16::try_from(end).unwrap_or(0);
                         }
                     }
                 }
             }
-        }
+        });
         out
     }
 

@@ -81,13 +81,15 @@ pub fn decode_error_string(data: &[u8]) -> Option<String> {
 /// ("execution reverted: custom error 0x54cfe659").
 pub fn selector_in_message(msg: &str) -> Option<[u8; 4]> {
     let b = msg.as_bytes();
-    let mut from = 0;
-    while let Some(p) = memchr::memchr(b'0', b.get(from..)?) {
-        let i = from + p;
-        from = i + 1;
-        if !matches!(b.get(i + 1), Some(b'x' | b'X')) {
+    let mut from = 1;
+    // Messages are full of zeros and short of x's: look for the x.
+    while let Some(p) = memchr::memchr2(b'x', b'X', b.get(from..)?) {
+        let x = from + p;
+        from = x + 1;
+        if b[x - 1] != b'0' {
             continue;
         }
+        let i = x - 1;
         let hexs = b.get(i + 2..i + 10)?;
         let end_ok = b.get(i + 10).is_none_or(|c| !c.is_ascii_hexdigit());
         if end_ok && hexs.iter().all(u8::is_ascii_hexdigit) {

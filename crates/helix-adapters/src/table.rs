@@ -1,0 +1,214 @@
+//! The phrase automaton as a flat transition table, walked one byte at a
+//! time: a class lookup, an add and a load per byte, and one comparison to
+//! tell a match state. aho-corasick builds the automaton (trie, failure
+//! links, full DFA); this copies it into the tightest loop we could write
+//! in safe Rust, because classification throughput is bound by this walk.
+
+use std::collections::HashMap;
+
+use aho_corasick::Anchored;
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+
+/// One pattern ending in a match state.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ending {
+    /// The automaton's pattern index.
+    pub pattern: u32,
+    /// Its length in bytes.
+    pub len: u32,
+}
+
+/// The automaton as a table.
+pub(crate) struct Table {
+    /// Byte to column; every byte no pattern contains shares column 0.
+    classes: [u8; 256],
+    /// One row a state: the next state for each column, premultiplied by
+    /// the row width (so the next index is a sum), then one more cell
+    /// holding a match state's index into `spans`.
+    trans: Vec<u32>,
+    /// Columns of transitions in a row (the row is one wider).
+    columns: u32,
+    start: u32,
+    /// States at or above this (premultiplied) are match states.
+    match_base: u32,
+    /// For match state k (counted from `match_base`), its endings are
+    /// `endings[spans[k].0..spans[k].1]`.
+    spans: Vec<(u32, u32)>,
+    endings: Vec<Ending>,
+}
+
+impl Table {
+    /// Copies `dfa` (unanchored, ASCII case-insensitive over `needles`).
+    pub fn new(dfa: &DFA, needles: &[&str]) -> Self {
+        let mut classes = [0u8; 256];
+        let mut reps: Vec<u8> = vec![0];
+        for n in needles {
+            assert!(!n.contains('\0'), "a phrase with a NUL byte");
+            for b in n.bytes() {
+                let b = b.to_ascii_lowercase();
+                if classes[b as usize] == 0 {
+                    let c = u8::try_from(reps.len()).expect("fewer than 256 byte classes");
+                    reps.push(b);
+                    classes[b as usize] = c;
+                    classes[b.to_ascii_uppercase() as usize] = c;
+                }
+            }
+        }
+        // Column 0, represented by NUL, is every byte no pattern contains.
+        let columns = reps.len() as u32;
+        let width = columns + 1;
+        let start = dfa
+            .start_state(Anchored::No)
+            .expect("an unanchored automaton has an unanchored start");
+
+        // Every reachable state, in discovery order.
+        let mut order: Vec<StateID> = vec![start];
+        let mut seen: HashMap<StateID, ()> = HashMap::from([(start, ())]);
+        let mut i = 0;
+        while i < order.len() {
+            let sid = order[i];
+            i += 1;
+            for &b in &reps {
+                let next = dfa.next_state(Anchored::No, sid, b);
+                if seen.insert(next, ()).is_none() {
+                    order.push(next);
+                }
+            }
+        }
+        // Non-match states first, then match states, so one comparison
+        // tells them apart in the loop.
+        let (mut dense, matches): (Vec<StateID>, Vec<StateID>) =
+            order.into_iter().partition(|&s| !dfa.is_match(s));
+        let match_count = matches.len();
+        dense.extend(matches);
+        let index: HashMap<StateID, u32> = dense
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (s, i as u32 * width))
+            .collect();
+        let first_match = dense.len() - match_count;
+        let mut trans = Vec::with_capacity(dense.len() * width as usize);
+        for (k, &sid) in dense.iter().enumerate() {
+            for &b in &reps {
+                trans.push(index[&dfa.next_state(Anchored::No, sid, b)]);
+            }
+            trans.push(k.saturating_sub(first_match) as u32);
+        }
+        let mut spans = Vec::with_capacity(match_count);
+        let mut endings = Vec::new();
+        for &sid in &dense[first_match..] {
+            let from = endings.len() as u32;
+            for k in 0..dfa.match_len(sid) {
+                let pid = dfa.match_pattern(sid, k);
+                endings.push(Ending {
+                    pattern: pid.as_u32(),
+                    len: dfa.pattern_len(pid) as u32,
+                });
+            }
+            spans.push((from, endings.len() as u32));
+        }
+        Table {
+            classes,
+            trans,
+            columns,
+            start: index[&start],
+            match_base: first_match as u32 * width,
+            spans,
+            endings,
+        }
+    }
+
+    /// Calls `on_match(end, endings)` for every byte position where a
+    /// pattern ends (`end` is one past its last byte).
+    #[inline]
+    pub fn walk(&self, bytes: &[u8], mut on_match: impl FnMut(usize, &[Ending])) {
+        let mut at = 0;
+        let mut s = self.start;
+        while let Some((end, t)) = self.next_match(bytes, at, s) {
+            let k = self.trans[(t + self.columns) as usize] as usize;
+            let (from, to) = self.spans[k];
+            on_match(end, &self.endings[from as usize..to as usize]);
+            at = end;
+            s = t;
+        }
+    }
+
+    /// Walks from `at` in state `s` to the next match state: its end
+    /// position and the state. Kept out of line so the loop has the
+    /// registers to itself.
+    #[inline(never)]
+    fn next_match(&self, bytes: &[u8], at: usize, s: u32) -> Option<(usize, u32)> {
+        let (trans, classes, base) = (&self.trans[..], &self.classes, self.match_base);
+        let mut s = s;
+        let mut i = at;
+        while i < bytes.len() {
+            s = trans[(s + u32::from(classes[bytes[i] as usize])) as usize];
+            i += 1;
+            if s >= base {
+                return Some((i, s));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aho_corasick::MatchKind;
+
+    use super::*;
+
+    /// (end, pattern) of every match, in order.
+    type Found = Vec<(usize, u32)>;
+
+    fn both(needles: &[&str], text: &str) -> (Found, Found) {
+        let dfa = DFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(needles)
+            .unwrap();
+        let t = Table::new(&dfa, needles);
+        let mut got = Vec::new();
+        t.walk(text.as_bytes(), |end, es| {
+            got.extend(es.iter().map(|e| (end, e.pattern)))
+        });
+        let mut want = Vec::new();
+        let mut sid = dfa.start_state(Anchored::No).unwrap();
+        for (i, &b) in text.as_bytes().iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_match(sid) {
+                for k in 0..dfa.match_len(sid) {
+                    want.push((i + 1, dfa.match_pattern(sid, k).as_u32()));
+                }
+            }
+        }
+        (got, want)
+    }
+
+    #[test]
+    fn the_table_finds_exactly_what_the_automaton_finds() {
+        let needles = [
+            "nonce",
+            "nonce too low",
+            "too",
+            "low",
+            "-32003",
+            "0x",
+            "expir",
+            "é",
+        ];
+        for text in [
+            "Nonce too LOW: next nonce 5",
+            "error code -32003: insufficient fee token 0xABC",
+            "Payment EXPIRED at 17; café",
+            "",
+            "\u{0}\u{ff} nothing \u{1} here",
+        ] {
+            let (got, want) = both(&needles, text);
+            assert_eq!(got, want, "{text:?}");
+        }
+        let (got, _) = both(&needles, "nonce too low");
+        assert_eq!(got.len(), 4, "nonce, too, low and the whole phrase");
+    }
+}
