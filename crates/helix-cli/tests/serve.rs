@@ -73,39 +73,31 @@ async fn serve_guards_the_api_repairs_in_auto_mode_and_shares_the_gene_map() {
         .unwrap();
     assert_eq!(refused.status(), 401);
 
-    let advice: Value = http
-        .post(format!("{base}/v1/repair"))
-        .bearer_auth(TOKEN)
-        .json(&failure)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let call = |path: String, body: Option<Value>| {
+        let req = match body {
+            Some(b) => http.post(format!("{base}{path}")).json(&b),
+            None => http.get(format!("{base}{path}")),
+        };
+        async move {
+            req.bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let advice = call("/v1/repair".into(), Some(failure)).await;
     assert_eq!(advice["committed"]["strategy"], "backoff", "{advice}");
     let id = advice["repair_id"].as_u64().unwrap();
-    let learned: Value = http
-        .post(format!("{base}/v1/repair/{id}/outcome"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"success": true}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let learned = call(
+        format!("/v1/repair/{id}/outcome"),
+        Some(json!({"success": true})),
+    )
+    .await;
     assert_eq!(learned["gene"]["successes"], 1);
-
-    let summary: Value = http
-        .get(format!("{base}/v1/summary"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let summary = call("/v1/summary".into(), None).await;
     assert_eq!(summary["budget"]["cap"], 5_000_000);
     assert_eq!(summary["verified"], 1);
 

@@ -675,17 +675,17 @@ impl<'h> Run<'h> {
             self.block(c.strategy, BlockReason::NoExecutor);
             return Attempt::Failed;
         };
+        let ctx = CommitCtx {
+            failure,
+            signal,
+            request: view,
+            params: &c.params,
+            mode: self.h.policy.mode,
+            repairs_so_far: self.report.repairs.len() as u32,
+        };
         if c.source == CandidateSource::Diagnosis {
             // A diagnoser's proposal is only as good as its guess: where the
             // platform can simulate the repair, it must pass first.
-            let ctx = CommitCtx {
-                failure,
-                signal,
-                request: view,
-                params: &c.params,
-                mode: self.h.policy.mode,
-                repairs_so_far: self.report.repairs.len() as u32,
-            };
             let checked = exec.dry_run(&ctx).await;
             self.emit(EventKind::DryRun {
                 strategy: c.strategy,
@@ -722,14 +722,6 @@ impl<'h> Run<'h> {
         });
         self.tried.push(c.strategy);
         let started = Instant::now();
-        let ctx = CommitCtx {
-            failure,
-            signal,
-            request: view,
-            params: &c.params,
-            mode: self.h.policy.mode,
-            repairs_so_far: self.report.repairs.len() as u32,
-        };
         let timeout = self.h.policy.commit_timeout;
         let result = match tokio::time::timeout(timeout, exec.commit(&ctx)).await {
             Ok(r) => r,

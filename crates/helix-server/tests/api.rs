@@ -54,14 +54,7 @@ async fn an_unauthenticated_repair_is_refused_and_nothing_acts() {
 }
 
 async fn repair(s: &Running, body: &Value) -> (u16, Value) {
-    let r = s
-        .http
-        .post(format!("{}/v1/repair", s.base))
-        .bearer_auth(TOKEN)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
+    let r = s.post("/v1/repair", body).await;
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
@@ -86,55 +79,23 @@ async fn auto_repairs_and_the_reported_outcome_teaches_the_gene_once() {
     assert_eq!(advice["awaiting_outcome"], true);
     assert_eq!(s.commits.load(Ordering::SeqCst), 1);
     let id = advice["repair_id"].as_u64().unwrap();
-    let outcome = format!("{}/v1/repair/{id}/outcome", s.base);
-    let r = s
-        .http
-        .post(&outcome)
-        .bearer_auth(TOKEN)
-        .json(&json!({"success": true}))
-        .send()
-        .await
-        .unwrap();
+    let outcome = format!("/v1/repair/{id}/outcome");
+    let r = s.post(&outcome, &json!({"success": true})).await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["gene"]["strategy"], "backoff");
     assert_eq!(body["gene"]["successes"], 1);
-    let again = s
-        .http
-        .post(&outcome)
-        .bearer_auth(TOKEN)
-        .json(&json!({"success": true}))
-        .send()
-        .await
-        .unwrap();
+    let again = s.post(&outcome, &json!({"success": true})).await;
     assert_eq!(again.status(), 404, "an outcome counts once");
 
     // The next identical failure is answered by the gene.
     let (_, advice) = repair(&s, &rate_limited()).await;
     assert_eq!(advice["committed"]["immune"], true);
 
-    let genes: Value = s
-        .http
-        .get(format!("{}/v1/genes", s.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let genes: Value = s.get("/v1/genes").await.json().await.unwrap();
     assert_eq!(genes["genes"][0]["key"]["code"], "rate-limited");
 
-    let metrics = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("helix_repairs_total{result=\"verified\"} 1"),
         "{metrics}"
@@ -176,13 +137,7 @@ async fn bad_bodies_get_clear_errors() {
 #[tokio::test]
 async fn the_event_stream_carries_a_repair_live() {
     let s = start(Mode::Auto).await;
-    let r = s
-        .http
-        .get(format!("{}/v1/events", s.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v1/events").await;
     assert_eq!(r.headers()["content-type"], "text/event-stream");
     let mut body = r.bytes_stream();
     let mut seen = String::new();

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use super::{Api, Reply, Shared, error, fault, lock, next};
+use super::{Api, Shared, error, next, requested_model, text_or_fault};
 
 pub(super) fn router() -> Router<Shared> {
     Router::new().route("/v1/messages", post(messages))
@@ -30,17 +30,11 @@ async fn messages(State(st): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         )
             .into_response();
     }
-    if let Some(r) = fault(Api::Anthropic, &reply).await {
-        return r;
-    }
-    let Reply::Text(text) = reply else {
-        return error(Api::Anthropic, 500);
+    let text = match text_or_fault(Api::Anthropic, reply).await {
+        Ok(t) => t,
+        Err(fault) => return *fault,
     };
-    let model = lock(&st)
-        .requests
-        .last()
-        .and_then(|b| b.get("model").cloned())
-        .unwrap_or(Value::Null);
+    let model = requested_model(&st);
     axum::Json(json!({
         "id": format!("msg_{:024x}", rand::random::<u128>() >> 32),
         "type": "message",

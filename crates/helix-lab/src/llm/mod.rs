@@ -145,22 +145,30 @@ fn error(api: Api, status: u16) -> Response {
     (code, headers, axum::Json(body)).into_response()
 }
 
-/// Answers a reply that is not a model answer; `None` for [`Reply::Text`].
-async fn fault(api: Api, reply: &Reply) -> Option<Response> {
-    match reply {
-        Reply::Text(_) => None,
-        Reply::Error(s) => Some(error(api, *s)),
+/// The model's answer text, or the response a scripted fault calls for.
+async fn text_or_fault(api: Api, reply: Reply) -> Result<String, Box<Response>> {
+    let fault = match reply {
+        Reply::Text(t) => return Ok(t),
+        Reply::Error(s) => error(api, s),
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
-            Some(StatusCode::GATEWAY_TIMEOUT.into_response())
+            StatusCode::GATEWAY_TIMEOUT.into_response()
         }
-        Reply::Garbage => Some(
-            (
-                StatusCode::OK,
-                [("content-type", "application/json")],
-                "{\"result\": \"ok\", \"data\": [1, 2",
-            )
-                .into_response(),
-        ),
-    }
+        Reply::Garbage => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            "{\"result\": \"ok\", \"data\": [1, 2",
+        )
+            .into_response(),
+    };
+    Err(Box::new(fault))
+}
+
+/// The model the last request named, echoed as the APIs do.
+fn requested_model(state: &Shared) -> Value {
+    lock(state)
+        .requests
+        .last()
+        .and_then(|b| b.get("model").cloned())
+        .unwrap_or(Value::Null)
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use super::{Api, Reply, Shared, error, fault, lock, next};
+use super::{Api, Shared, error, next, requested_model, text_or_fault};
 
 pub(super) fn router() -> Router<Shared> {
     Router::new().route("/v1/chat/completions", post(completions))
@@ -22,17 +22,11 @@ async fn completions(State(st): State<Shared>, headers: HeaderMap, body: Bytes) 
     let Some(reply) = next(&st, key, &body) else {
         return error(Api::OpenAi, 401);
     };
-    if let Some(r) = fault(Api::OpenAi, &reply).await {
-        return r;
-    }
-    let Reply::Text(text) = reply else {
-        return error(Api::OpenAi, 500);
+    let text = match text_or_fault(Api::OpenAi, reply).await {
+        Ok(t) => t,
+        Err(fault) => return *fault,
     };
-    let model = lock(&st)
-        .requests
-        .last()
-        .and_then(|b| b.get("model").cloned())
-        .unwrap_or(Value::Null);
+    let model = requested_model(&st);
     axum::Json(json!({
         "id": format!("chatcmpl-{:024x}", rand::random::<u128>() >> 32),
         "object": "chat.completion",

@@ -72,6 +72,29 @@ pub async fn start(mode: Mode) -> Running {
     }
 }
 
+impl Running {
+    /// POSTs JSON with the token.
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GETs with the token.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
 /// A 429 with Retry-After: 30 ms, as an agent reports it.
 pub fn rate_limited() -> serde_json::Value {
     serde_json::json!({
