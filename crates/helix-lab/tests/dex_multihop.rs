@@ -1,7 +1,8 @@
 //! swap_multihop on the real StablecoinDEX: BetaUSD to AlphaUSD in two
 //! explicit legs through pathUSD, each approved for exactly what it sells
 //! and bounded against par; the agent ends with the accepted currency and
-//! no pathUSD left over.
+//! no pathUSD left over. The dry run (what the engine asks before a repair
+//! an LLM proposed) reads and quotes only: it sends nothing.
 
 use helix_core::{
     Category, CommitCtx, ErrorSignal, Evidence, Facts, Failure, FailureCode, Mode, Patch,
@@ -58,6 +59,39 @@ async fn beta_to_alpha_in_two_bounded_legs_through_path_usd() {
         agent.clone(),
         vec![token(1), token(2)],
     );
+    let me = TempoChain::connect(&anvil.url, &agent).unwrap();
+    assert!(matches!(swap.dry_run(&ctx).await, Some(Ok(()))));
+    assert_eq!(me.nonce().await.unwrap(), 0, "the dry run sent nothing");
+    assert_eq!(
+        me.balance(token(2), agent.address()).await.unwrap(),
+        10 * UNIT
+    );
+    // A wallet with nothing to sell fails the dry run, still sending nothing.
+    let broke = Wallet::random();
+    let empty = PaymentView {
+        payer: Some(broke.address().to_string()),
+        ..request.clone()
+    };
+    let broke_swap = DexSwap::new(
+        StrategyId::SwapMultihop,
+        anvil.url.clone(),
+        broke.clone(),
+        vec![token(1), token(2)],
+    );
+    let refused = broke_swap
+        .dry_run(&CommitCtx {
+            request: &empty,
+            ..ctx
+        })
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Some(Err(helix_core::CommitError::NotApplicable(_)))
+        ),
+        "{refused:?}"
+    );
+
     let done = swap.commit(&ctx).await.expect("swapped");
     assert_eq!(
         done.patches,
@@ -66,7 +100,6 @@ async fn beta_to_alpha_in_two_bounded_legs_through_path_usd() {
         }]
     );
     assert_eq!(done.tx_hashes.len(), 4, "approve + swap, twice");
-    let me = TempoChain::connect(&anvil.url, &agent).unwrap();
     for h in &done.tx_hashes {
         assert!(me.receipt_ok(h.parse().unwrap()).await.unwrap(), "{h}");
     }

@@ -61,13 +61,22 @@ impl DexSwap {
     }
 }
 
-#[async_trait]
-impl Strategy for DexSwap {
-    fn id(&self) -> StrategyId {
-        self.id
-    }
+/// What a swap repair will do, worked out from reads and a quote only.
+struct Plan {
+    chain: TempoChain,
+    payer: Address,
+    current: Address,
+    target: Address,
+    bps: u32,
+    /// Sell `amount_in` of `source` for at least `bound` of the target;
+    /// `None` when the wallet already holds enough of the target.
+    swap: Option<(Address, u128, u128)>,
+}
 
-    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+impl DexSwap {
+    /// Reads balances and quotes the swap (an `eth_call` of the DEX):
+    /// everything short of sending, so it is also the dry run.
+    async fn plan(&self, ctx: &CommitCtx<'_>) -> Result<Plan, CommitError> {
         let v = ctx.request;
         let payer = parse(v.payer.as_deref().unwrap_or_default())?;
         if payer != self.wallet.address() {
@@ -106,38 +115,74 @@ impl Strategy for DexSwap {
         let chain = TempoChain::connect(&self.rpc, &self.wallet).map_err(platform)?;
         let need = amount + FEE_MARGIN;
         let have = chain.balance(target, payer).await.map_err(platform)?;
+        let mut plan = Plan {
+            chain,
+            payer,
+            current,
+            target,
+            bps,
+            swap: None,
+        };
+        if have >= need {
+            return Ok(plan);
+        }
+        let shortfall = need - have;
+        let amount_in = shortfall
+            .saturating_mul(10_000)
+            .div_ceil(u128::from(10_000 - bps.min(9_999)));
+        let mut source = None;
+        for t in self.stablecoins.iter().filter(|t| **t != target) {
+            if self.id == StrategyId::SwitchStablecoin && *t == current {
+                continue; // a blocked or paused token cannot leave the wallet
+            }
+            if plan.chain.balance(*t, payer).await.map_err(platform)? >= amount_in + FEE_MARGIN {
+                source = Some(*t);
+                break;
+            }
+        }
+        let source = source.ok_or_else(|| {
+            CommitError::NotApplicable(format!("no stablecoin holds {amount_in} to swap"))
+        })?;
+        let bound = min_out(amount_in, bps);
+        let quoted = plan
+            .chain
+            .quote(source, target, amount_in)
+            .await
+            .map_err(platform)?;
+        if quoted < bound {
+            return Err(CommitError::Unsafe(format!(
+                "quote {quoted} for {amount_in} is below the {bps} bps bound {bound}"
+            )));
+        }
+        plan.swap = Some((source, amount_in, bound));
+        Ok(plan)
+    }
+}
+
+#[async_trait]
+impl Strategy for DexSwap {
+    fn id(&self) -> StrategyId {
+        self.id
+    }
+
+    async fn dry_run(&self, ctx: &CommitCtx<'_>) -> Option<Result<(), CommitError>> {
+        Some(self.plan(ctx).await.map(|_| ()))
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let Plan {
+            chain,
+            payer,
+            current,
+            target,
+            bps,
+            swap,
+        } = self.plan(ctx).await?;
         let mut out = Committed {
             params: json!({ "max_slippage_bps": bps }),
             ..Default::default()
         };
-        if have < need {
-            let shortfall = need - have;
-            let amount_in = shortfall
-                .saturating_mul(10_000)
-                .div_ceil(u128::from(10_000 - bps.min(9_999)));
-            let mut source = None;
-            for t in self.stablecoins.iter().filter(|t| **t != target) {
-                if self.id == StrategyId::SwitchStablecoin && *t == current {
-                    continue; // a blocked or paused token cannot leave the wallet
-                }
-                if chain.balance(*t, payer).await.map_err(platform)? >= amount_in + FEE_MARGIN {
-                    source = Some(*t);
-                    break;
-                }
-            }
-            let source = source.ok_or_else(|| {
-                CommitError::NotApplicable(format!("no stablecoin holds {amount_in} to swap"))
-            })?;
-            let bound = min_out(amount_in, bps);
-            let quoted = chain
-                .quote(source, target, amount_in)
-                .await
-                .map_err(platform)?;
-            if quoted < bound {
-                return Err(CommitError::Unsafe(format!(
-                    "quote {quoted} for {amount_in} is below the {bps} bps bound {bound}"
-                )));
-            }
+        if let Some((source, amount_in, bound)) = swap {
             let before = chain.balance(target, payer).await.map_err(platform)?;
             let fee = SendOpts {
                 nonce: None,
