@@ -448,18 +448,31 @@ fn config_check_reports_what_is_reachable() {
         &file,
         "[gene_map]\nurl = \"postgres://postgres:hunter2@127.0.0.1:5432/test\"\n\
          [cache]\nredis = \"redis://127.0.0.1:6379\"\n\
-         [chain]\nrpc = \"http://127.0.0.1:1\"\n",
+         [chain]\nrpc = \"http://127.0.0.1:1\"\n\
+         [llm]\nanthropic_model = \"claude-test\"\nopenai_api_key = \"sk-file-secret\"\n",
     )
     .unwrap();
     let out = helix()
         .args(["config", "check", "--json", "--config"])
         .arg(&file)
         .env("HELIX_NATS_URL", "nats://127.0.0.1:4222")
+        .env("ANTHROPIC_API_KEY", "ak-env-secret")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("HELIX_ANTHROPIC_MODEL")
         .env_remove("HELIX_DB")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(!text.contains("hunter2"), "{text}");
+    assert!(!text.contains("secret"), "no LLM key is shown: {text}");
+    assert!(
+        text.contains("claude-test at https://api.anthropic.com"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gpt-4o-mini at https://api.openai.com/v1"),
+        "{text}"
+    );
     let v = json_of(&out);
     let ok = |s: &str| {
         v.as_array()
