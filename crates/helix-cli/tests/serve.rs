@@ -100,6 +100,19 @@ async fn serve_guards_the_api_repairs_in_auto_mode_and_shares_the_gene_map() {
     let summary = call("/v1/summary".into(), None).await;
     assert_eq!(summary["budget"]["cap"], 5_000_000);
     assert_eq!(summary["verified"], 1);
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("helix_budget_cap_micro_usd 5000000"),
+        "{metrics}"
+    );
 
     let genes = Command::new(env!("CARGO_BIN_EXE_helix"))
         .args(["genes", "--json", "--db", &db])
