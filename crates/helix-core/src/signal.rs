@@ -119,7 +119,9 @@ pub struct ErrorSignal {
     /// How long the server asked us to wait.
     #[serde(default, with = "opt_millis", skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<Duration>,
-    /// Human-readable message (bounded by [`MAX_MESSAGE_BYTES`]).
+    /// Human-readable message (bounded by [`MAX_MESSAGE_BYTES`], also when
+    /// read from JSON, as the API server and the event log do).
+    #[serde(deserialize_with = "de_bounded")]
     pub message: String,
     /// Facts added by adapters and probes.
     #[serde(default)]
@@ -230,6 +232,15 @@ impl ErrorSignal {
             }
         }
     }
+}
+
+fn de_bounded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    Ok(if text.len() <= MAX_MESSAGE_BYTES {
+        text
+    } else {
+        bounded(&text)
+    })
 }
 
 /// Cuts `text` to [`MAX_MESSAGE_BYTES`] on a char boundary.
@@ -385,6 +396,9 @@ mod tests {
         assert!(s.message.contains('A'));
         let multibyte = "é".repeat(5000);
         assert!(bounded(&multibyte).len() <= MAX_MESSAGE_BYTES);
+        let json = serde_json::json!({ "message": "é".repeat(5_000) }).to_string();
+        let read: ErrorSignal = serde_json::from_str(&json).unwrap();
+        assert!(read.message.len() <= MAX_MESSAGE_BYTES && read.message.starts_with('é'));
         let s = ErrorSignal::from_http(502, headers(&[]), b"");
         assert_eq!(s.message, "HTTP 502");
     }
