@@ -7,6 +7,9 @@ pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
     let code = s.platform_code.as_deref();
     let decline = s.decline_code.as_deref();
     let ty = s.error_type.as_deref();
+    if code.is_none() && decline.is_none() && ty.is_none() {
+        return None; // most signals: nothing of Stripe's to compare
+    }
     let v = |c, k| Some(Verdict::new(c, k, E::PlatformCode));
     if code == Some("authentication_required") || decline == Some("authentication_required") {
         return v(C::ActionRequired, K::Card);
