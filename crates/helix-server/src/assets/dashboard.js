@@ -100,7 +100,15 @@ function show(e) {
   const list = $("events");
   list.prepend(li);
   while (list.children.length > MAX_EVENTS) list.lastChild.remove();
-  if (["gene_recorded", "gave_up", "verified", "perceived"].includes(e.event)) refresh();
+  if (["gene_recorded", "gave_up", "verified", "perceived"].includes(e.event)) refreshSoon();
+}
+
+// Many events a second must not become many requests: one refresh per
+// quarter second at most.
+let refreshTimer = null;
+function refreshSoon() {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(() => { refreshTimer = null; refresh(); }, 250);
 }
 
 function dispatch(block) {
