@@ -127,3 +127,44 @@ async fn serve_guards_the_api_repairs_in_auto_mode_and_shares_the_gene_map() {
     let events = String::from_utf8_lossy(&events.stdout);
     assert!(events.contains("verified"), "{events}");
 }
+
+/// An agent written in Python (examples/python, stdlib only) pays a
+/// rate-limited merchant through `helix serve`: both payments complete and
+/// both repairs are verified into one gene.
+#[tokio::test]
+async fn a_python_agent_pays_through_helix_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("genes.db").display().to_string();
+    let budget = dir.path().join("budget.db").display().to_string();
+    let (_server, base) = serve(&db, &budget);
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/python");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg("example_agent.py")
+            .current_dir(examples)
+            .env("HELIX_URL", &base)
+            .env("HELIX_API_TOKEN", TOKEN)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 on PATH");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["paid"], json!([{"paid": 250000}, {"paid": 250000}]));
+    let genes = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(["genes", "--json", "--db", &db])
+        .output()
+        .unwrap();
+    let genes: Value = serde_json::from_slice(&genes.stdout).unwrap();
+    let backoff = genes
+        .as_array()
+        .and_then(|a| a.iter().find(|g| g["strategy"] == "backoff"))
+        .unwrap_or_else(|| panic!("no backoff gene: {genes}"));
+    assert_eq!(backoff["successes"], 2, "both repairs verified: {genes}");
+}
