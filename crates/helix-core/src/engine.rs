@@ -384,6 +384,8 @@ pub(crate) struct Pending {
     started: Instant,
     learned: serde_json::Value,
     cost: u64,
+    /// The fingerprint of the diagnosis the failure came from, if any.
+    diagnosed: Option<String>,
 }
 
 enum Attempt {
@@ -408,6 +410,8 @@ pub(crate) struct Run<'h> {
     diagnosed: Vec<Candidate>,
     /// Who diagnosed it: genes born from its candidates carry this source.
     diagnosed_by: GeneSource,
+    /// The signal fingerprint the diagnosis is remembered under.
+    diagnosed_fp: Option<String>,
 }
 
 impl<'h> Run<'h> {
@@ -419,6 +423,7 @@ impl<'h> Run<'h> {
             refusal: None,
             diagnosed: Vec::new(),
             diagnosed_by: GeneSource::Pcec,
+            diagnosed_fp: None,
             report: Report {
                 repair_id: Some(rand::random::<u64>() >> 11),
                 calls: 1,
@@ -473,6 +478,9 @@ impl<'h> Run<'h> {
         match self.h.store.record(&outcome).await {
             Ok(gene) => {
                 self.emit(EventKind::GeneRecorded { gene: gene.clone() });
+                if !success && !gene.is_live(now_ms()) {
+                    self.forget_if_exhausted(failure, p).await;
+                }
                 Some(gene)
             }
             Err(e) => {
@@ -484,28 +492,50 @@ impl<'h> Run<'h> {
         }
     }
 
+    /// A diagnosis whose repairs all demoted is forgotten, so the next
+    /// occurrence asks again rather than staying unrepaired for good.
+    async fn forget_if_exhausted(&mut self, failure: &Failure, p: &Pending) {
+        let Some(fp) = p.diagnosed.clone() else {
+            return;
+        };
+        match self.h.store.lookup(failure.key()).await {
+            Ok(None) => match self.h.store.forget_diagnosis(&fp).await {
+                Ok(()) => self.emit(EventKind::DiagnosisForgotten { fingerprint: fp }),
+                Err(e) => self.emit(EventKind::StoreError {
+                    message: e.to_string(),
+                }),
+            },
+            Ok(Some(_)) => {}
+            Err(e) => self.emit(EventKind::StoreError {
+                message: e.to_string(),
+            }),
+        }
+    }
+
     /// Perceive: the adapters first; what none recognises goes to the
     /// remembered diagnoses, then to the diagnoser.
     pub(crate) async fn perceive(&mut self, signal: &ErrorSignal) -> Option<Failure> {
         self.diagnosed.clear();
+        self.diagnosed_fp = None;
         if let Some(f) = self.h.adapters.iter().find_map(|a| a.perceive(signal)) {
             return Some(f);
         }
-        let d = self.diagnose(signal).await?;
+        let (fp, d) = self.diagnose(signal).await?;
         self.diagnosed = d.candidates();
         self.diagnosed_by = d.source;
+        self.diagnosed_fp = Some(fp);
         Some(d.failure(signal))
     }
 
-    async fn diagnose(&mut self, signal: &ErrorSignal) -> Option<Diagnosis> {
+    async fn diagnose(&mut self, signal: &ErrorSignal) -> Option<(String, Diagnosis)> {
         let fp = fingerprint(signal);
         if let Some(d) = self.remembered(&fp).await {
             self.emit(EventKind::Diagnosed {
-                fingerprint: fp,
+                fingerprint: fp.clone(),
                 diagnosis: d.clone(),
                 remembered: true,
             });
-            return Some(d);
+            return Some((fp, d));
         }
         let diagnoser = self.h.diagnoser.clone()?;
         let asked = diagnoser
@@ -534,11 +564,11 @@ impl<'h> Run<'h> {
             }
         };
         self.emit(EventKind::Diagnosed {
-            fingerprint: fp,
+            fingerprint: fp.clone(),
             diagnosis: d.clone(),
             remembered: false,
         });
-        Some(d)
+        Some((fp, d))
     }
 
     async fn remembered(&mut self, fp: &str) -> Option<Diagnosis> {
@@ -746,6 +776,7 @@ impl<'h> Run<'h> {
                     started,
                     learned: serde_json::Value::Null,
                     cost: spent,
+                    diagnosed: self.diagnosed_fp.clone(),
                 };
                 self.record(failure, &p, false, started.elapsed().as_millis() as u64)
                     .await;
@@ -798,6 +829,7 @@ impl<'h> Run<'h> {
             started,
             learned: params,
             cost,
+            diagnosed: self.diagnosed_fp.clone(),
         })
     }
 

@@ -112,6 +112,12 @@ pub enum EventKind {
         /// Taken from the gene store, not asked.
         remembered: bool,
     },
+    /// Every repair a remembered diagnosis led to demoted: it is forgotten,
+    /// and the next occurrence asks the diagnoser again.
+    DiagnosisForgotten {
+        /// The signal's fingerprint.
+        fingerprint: String,
+    },
     /// The diagnoser was asked and gave no usable answer.
     DiagnoseFailed {
         /// The signal's fingerprint.
@@ -241,7 +247,7 @@ impl EventKind {
             | CommitFailed { .. }
             | InvariantViolated { .. } => Stage::Commit,
             Verified { .. } | VerifyFailed { .. } => Stage::Verify,
-            GeneRecorded { .. } => Stage::Record,
+            GeneRecorded { .. } | DiagnosisForgotten { .. } => Stage::Record,
             GaveUp { .. } => Stage::End,
         }
     }

@@ -138,6 +138,8 @@ pub trait GeneStore: Send + Sync {
         fingerprint: &str,
         diagnosis: &Diagnosis,
     ) -> Result<(), StoreError>;
+    /// Drops a diagnosis whose repairs all failed, so it is asked again.
+    async fn forget_diagnosis(&self, fingerprint: &str) -> Result<(), StoreError>;
 }
 
 /// A gene store in process memory: the default when no database is given,
@@ -213,6 +215,14 @@ impl GeneStore for MemoryGeneStore {
         let mut all = self.diagnoses.write().map_err(|_| poisoned())?;
         all.entry(fingerprint.to_owned())
             .or_insert_with(|| d.clone());
+        Ok(())
+    }
+
+    async fn forget_diagnosis(&self, fingerprint: &str) -> Result<(), StoreError> {
+        self.diagnoses
+            .write()
+            .map_err(|_| poisoned())?
+            .remove(fingerprint);
         Ok(())
     }
 }

@@ -261,3 +261,25 @@ async fn advice_commits_only_when_the_mode_allows_and_the_outcome_teaches_the_ge
     assert_eq!(gene.strategy, StrategyId::RefreshNonce);
     assert_eq!(gene.successes, 1);
 }
+
+#[tokio::test]
+async fn a_diagnosis_whose_repairs_all_demote_is_forgotten_and_asked_again() {
+    let (oracle, asked) = Oracle::new(Ok(nonce_diagnosis()));
+    let store = Arc::new(MemoryGeneStore::new());
+    let sink = Arc::new(MemorySink::new());
+    // The repair the diagnosis proposes never fixes it (nonce 8, not 9).
+    let (exec, commits) = Exec::new(StrategyId::RefreshNonce, vec![Patch::Nonce { nonce: 8 }]);
+    let helix = helix_with(oracle, store.clone(), exec, sink.clone());
+    for run in 1..=gene::DEMOTE_AFTER {
+        assert!(helix.run(pay(), sequence_gap).await.is_err());
+        assert_eq!(asked.load(Ordering::SeqCst), 1, "run {run} asked again");
+    }
+    assert_eq!(commits.load(Ordering::SeqCst), gene::DEMOTE_AFTER);
+    assert!(
+        sink.take()
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::DiagnosisForgotten { .. }))
+    );
+    assert!(helix.run(pay(), sequence_gap).await.is_err());
+    assert_eq!(asked.load(Ordering::SeqCst), 2, "forgotten, so asked again");
+}

@@ -370,6 +370,9 @@ impl GeneStore for DeadStore {
     async fn remember_diagnosis(&self, _: &str, _: &Diagnosis) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
+    async fn forget_diagnosis(&self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
 }
 
 #[tokio::test]

@@ -194,4 +194,14 @@ impl GeneStore for FallbackGeneStore {
         }
         Ok(())
     }
+
+    async fn forget_diagnosis(&self, fingerprint: &str) -> Result<(), StoreError> {
+        self.local.forget_diagnosis(fingerprint).await?;
+        if let Some(p) = self.primary().await
+            && let Err(e) = p.forget_diagnosis(fingerprint).await
+        {
+            self.lost(&e).await;
+        }
+        Ok(())
+    }
 }

@@ -235,6 +235,19 @@ impl GeneStore for PostgresGeneStore {
         Ok(())
     }
 
+    async fn forget_diagnosis(&self, fingerprint: &str) -> Result<(), StoreError> {
+        self.client
+            .read()
+            .await
+            .execute(
+                "DELETE FROM diagnoses WHERE fingerprint = $1",
+                &[&fingerprint],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn lookup(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
         let rows = self
             .client

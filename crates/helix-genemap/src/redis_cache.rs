@@ -172,6 +172,10 @@ impl GeneStore for CachedGeneStore {
         self.inner.remember_diagnosis(fingerprint, d).await
     }
 
+    async fn forget_diagnosis(&self, fingerprint: &str) -> Result<(), StoreError> {
+        self.inner.forget_diagnosis(fingerprint).await
+    }
+
     async fn lookup(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
         let Some(mut conn) = self.conn().await else {
             return self.inner.lookup(key).await;

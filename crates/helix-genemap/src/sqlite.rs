@@ -254,6 +254,16 @@ impl GeneStore for SqliteGeneStore {
             .map_err(unavailable)?;
         Ok(())
     }
+
+    async fn forget_diagnosis(&self, fingerprint: &str) -> Result<(), StoreError> {
+        self.conn()?
+            .execute(
+                "DELETE FROM diagnoses WHERE fingerprint = ?1",
+                params![fingerprint],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
 }
 
 fn write(conn: &Connection, g: &Gene) -> Result<(), StoreError> {

@@ -168,4 +168,6 @@ async fn diagnoses_are_shared_and_the_first_one_wins() {
         b.diagnosis("fp").await.unwrap(),
         Some(d(FailureCode::RateLimited))
     );
+    a.forget_diagnosis("fp").await.unwrap();
+    assert_eq!(b.diagnosis("fp").await.unwrap(), None);
 }

@@ -266,6 +266,12 @@ async fn diagnoses_persist_the_first_one_wins_and_a_corrupt_one_is_an_error() {
     drop(store);
     let store = SqliteGeneStore::open(&path).unwrap();
     assert_eq!(store.diagnosis("f1").await.unwrap(), Some(first));
+    store.forget_diagnosis("f1").await.unwrap();
+    assert_eq!(store.diagnosis("f1").await.unwrap(), None);
+    store
+        .remember_diagnosis("f1", &diagnosis(FailureCode::RateLimited))
+        .await
+        .unwrap();
     Connection::open(&path)
         .unwrap()
         .execute(
