@@ -2,7 +2,8 @@
 # Runs each cargo-fuzz target for a bounded time (default 60 s each):
 #   scripts/fuzz.sh [seconds] [target ...]
 # Targets: classify (error text and HTTP error bodies through the
-# classifier), challenge (WWW-Authenticate: Payment parsing).
+# classifier), challenge (WWW-Authenticate: Payment parsing), llm_answer
+# (an LLM's answer read into a diagnosis).
 # cargo-fuzz is installed into .tools/cargo (git-ignored). libFuzzer needs
 # unstable compiler flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain
 # accept them for this build only. A crash exits non-zero and leaves its
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(classify challenge)
+[[ ${#targets[@]} -gt 0 ]] || targets=(classify challenge llm_answer)
 export PATH="$PWD/.tools/cargo/bin:$PATH"
 if ! command -v cargo-fuzz >/dev/null; then
   cargo install cargo-fuzz --locked --version 0.13.2 --root .tools/cargo
