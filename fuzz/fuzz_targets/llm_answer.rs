@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     match parse_answer(&text, "fuzz") {
         Ok(d) => {
             assert!(d.code != FailureCode::Unknown);
-            assert!(!d.strategies.is_empty() && d.strategies.len() <= helix_core::diagnose::MAX_DIAGNOSED_STRATEGIES);
+            assert!(
+                !d.strategies.is_empty()
+                    && d.strategies.len() <= helix_core::diagnose::MAX_DIAGNOSED_STRATEGIES
+            );
         }
         Err(DiagnoseError::Rejected(why)) => assert!(!why.is_empty()),
         Err(other) => panic!("parsing can only reject: {other}"),
