@@ -6,7 +6,6 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use helix_core::gene::now_ms;
 use helix_core::*;
 
 /// Polls a future that completes without waiting (the stores under test
@@ -26,19 +25,13 @@ pub fn signal() -> ErrorSignal {
 
 /// The gene that answers it, as a verified outcome to record.
 pub fn outcome() -> Outcome {
+    let key = GeneKey {
+        code: FailureCode::VerificationFailed,
+        category: Category::Signature,
+    };
     Outcome {
-        key: GeneKey {
-            code: FailureCode::VerificationFailed,
-            category: Category::Signature,
-        },
-        strategy: StrategyId::RefreshNonce,
-        params: serde_json::Value::Null,
-        success: true,
         ms: 40,
-        cost: 0,
-        platform: Platform::Tempo,
-        source: GeneSource::Pcec,
-        at: now_ms(),
+        ..Outcome::new(key, StrategyId::RefreshNonce, Platform::Tempo, true)
     }
 }
 

@@ -136,6 +136,24 @@ pub struct Outcome {
     pub at: i64,
 }
 
+impl Outcome {
+    /// An outcome of a repair found by the PCEC loop, now, with no
+    /// parameters, time or cost; set the rest with struct update syntax.
+    pub fn new(key: GeneKey, strategy: StrategyId, platform: Platform, success: bool) -> Self {
+        Outcome {
+            key,
+            strategy,
+            params: serde_json::Value::Null,
+            success,
+            ms: 0,
+            cost: 0,
+            platform,
+            source: GeneSource::Pcec,
+            at: now_ms(),
+        }
+    }
+}
+
 impl Gene {
     /// A gene before any outcome.
     pub fn new(o: &Outcome) -> Self {
@@ -214,19 +232,14 @@ mod tests {
     use crate::taxonomy::{Category, FailureCode};
 
     fn outcome(success: bool) -> Outcome {
+        let key = GeneKey {
+            code: FailureCode::RateLimited,
+            category: Category::Throttle,
+        };
         Outcome {
-            key: GeneKey {
-                code: FailureCode::RateLimited,
-                category: Category::Throttle,
-            },
-            strategy: StrategyId::Backoff,
-            params: serde_json::Value::Null,
-            success,
             ms: 100,
-            cost: 0,
-            platform: Platform::Http,
-            source: GeneSource::Pcec,
             at: 1,
+            ..Outcome::new(key, StrategyId::Backoff, Platform::Http, success)
         }
     }
 

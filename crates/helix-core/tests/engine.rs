@@ -155,17 +155,12 @@ async fn auto_mode_does_not_run_a_fund_moving_gene() {
         code: FailureCode::PaymentInsufficient,
         category: Category::Balance,
     };
-    let mut g = Gene::new(&Outcome {
+    let mut g = Gene::new(&Outcome::new(
         key,
-        strategy: StrategyId::SwapCurrency,
-        params: serde_json::Value::Null,
-        success: true,
-        ms: 1,
-        cost: 0,
-        platform: Platform::Tempo,
-        source: GeneSource::Pcec,
-        at: 1,
-    });
+        StrategyId::SwapCurrency,
+        Platform::Tempo,
+        true,
+    ));
     g.q = 0.99;
     store.put(g);
     let (swap, calls) = Exec::new(

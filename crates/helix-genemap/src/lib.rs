@@ -13,11 +13,9 @@
 //! let store = SqliteGeneStore::in_memory().unwrap();
 //! let key = GeneKey { code: FailureCode::VerificationFailed, category: Category::Signature };
 //! assert!(store.lookup(key).await.unwrap().is_none());
-//! store.record(&Outcome {
-//!     key, strategy: StrategyId::RefreshNonce, params: serde_json::Value::Null,
-//!     success: true, ms: 40, cost: 0, platform: Platform::Tempo,
-//!     source: GeneSource::Pcec, at: 1,
-//! }).await.unwrap();
+//! store.record(&Outcome::new(key, StrategyId::RefreshNonce, Platform::Tempo, true))
+//!     .await
+//!     .unwrap();
 //! let gene = store.lookup(key).await.unwrap().unwrap();
 //! assert_eq!(gene.strategy, StrategyId::RefreshNonce);
 //! assert_eq!(gene.successes, 1);

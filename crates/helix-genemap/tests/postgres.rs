@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use helix_core::gene::now_ms;
 use helix_core::{
     Category, FailureCode, GeneKey, GeneSource, GeneStore, Outcome, Platform, StoreError,
     StrategyId,
@@ -43,19 +42,14 @@ fn rand_u64() -> u64 {
 }
 
 fn outcome(success: bool) -> Outcome {
+    let key = GeneKey {
+        code: FailureCode::RateLimited,
+        category: Category::Throttle,
+    };
     Outcome {
-        key: GeneKey {
-            code: FailureCode::RateLimited,
-            category: Category::Throttle,
-        },
-        strategy: StrategyId::Backoff,
         params: serde_json::json!({ "seconds": 1 }),
-        success,
         ms: 1000,
-        cost: 0,
-        platform: Platform::Http,
-        source: GeneSource::Pcec,
-        at: now_ms(),
+        ..Outcome::new(key, StrategyId::Backoff, Platform::Http, success)
     }
 }
 

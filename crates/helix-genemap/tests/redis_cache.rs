@@ -6,9 +6,7 @@
 use std::sync::Arc;
 
 use helix_core::gene::{DEMOTE_AFTER, now_ms};
-use helix_core::{
-    Category, FailureCode, GeneKey, GeneSource, GeneStore, Outcome, Platform, StrategyId,
-};
+use helix_core::{Category, FailureCode, GeneKey, GeneStore, Outcome, Platform, StrategyId};
 use helix_genemap::{CachedGeneStore, SqliteGeneStore};
 use redis::AsyncCommands;
 
@@ -17,19 +15,13 @@ fn redis_url() -> String {
 }
 
 fn outcome(success: bool) -> Outcome {
+    let key = GeneKey {
+        code: FailureCode::RateLimited,
+        category: Category::Throttle,
+    };
     Outcome {
-        key: GeneKey {
-            code: FailureCode::RateLimited,
-            category: Category::Throttle,
-        },
-        strategy: StrategyId::Backoff,
-        params: serde_json::Value::Null,
-        success,
         ms: 100,
-        cost: 0,
-        platform: Platform::Http,
-        source: GeneSource::Pcec,
-        at: now_ms(),
+        ..Outcome::new(key, StrategyId::Backoff, Platform::Http, success)
     }
 }
 

@@ -14,15 +14,10 @@ const KEY: GeneKey = GeneKey {
 
 fn outcome(strategy: StrategyId, success: bool, platform: Platform) -> Outcome {
     Outcome {
-        key: KEY,
-        strategy,
         params: serde_json::json!({"max_slippage_bps": 50}),
-        success,
         ms: 120,
         cost: 2_000,
-        platform,
-        source: GeneSource::Pcec,
-        at: now_ms(),
+        ..Outcome::new(KEY, strategy, platform, success)
     }
 }
 

@@ -6,27 +6,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use helix_core::gene::now_ms;
-use helix_core::{
-    Category, FailureCode, GeneKey, GeneSource, GeneStore, Outcome, Platform, StrategyId,
-};
+use helix_core::{Category, FailureCode, GeneKey, GeneStore, Outcome, Platform, StrategyId};
 use helix_genemap::{FallbackGeneStore, PostgresGeneStore, SqliteGeneStore};
 use helix_lab::tcp_gate::TcpGate;
 
 fn outcome() -> Outcome {
+    let key = GeneKey {
+        code: FailureCode::RateLimited,
+        category: Category::Throttle,
+    };
     Outcome {
-        key: GeneKey {
-            code: FailureCode::RateLimited,
-            category: Category::Throttle,
-        },
-        strategy: StrategyId::Backoff,
-        params: serde_json::Value::Null,
-        success: true,
         ms: 100,
-        cost: 0,
-        platform: Platform::Http,
-        source: GeneSource::Pcec,
-        at: now_ms(),
+        ..Outcome::new(key, StrategyId::Backoff, Platform::Http, true)
     }
 }
 

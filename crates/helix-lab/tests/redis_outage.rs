@@ -7,27 +7,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use helix_core::gene::now_ms;
-use helix_core::{
-    Category, FailureCode, GeneKey, GeneSource, GeneStore, Outcome, Platform, StrategyId,
-};
+use helix_core::{Category, FailureCode, GeneKey, GeneStore, Outcome, Platform, StrategyId};
 use helix_genemap::{CachedGeneStore, SqliteGeneStore};
 use helix_lab::tcp_gate::TcpGate;
 use redis::AsyncCommands;
 
 fn outcome() -> Outcome {
+    let key = GeneKey {
+        code: FailureCode::ServerError,
+        category: Category::Service,
+    };
     Outcome {
-        key: GeneKey {
-            code: FailureCode::ServerError,
-            category: Category::Service,
-        },
-        strategy: StrategyId::BackoffRetry,
-        params: serde_json::Value::Null,
-        success: true,
         ms: 10,
-        cost: 0,
-        platform: Platform::Http,
-        source: GeneSource::Pcec,
-        at: now_ms(),
+        ..Outcome::new(key, StrategyId::BackoffRetry, Platform::Http, true)
     }
 }
 
