@@ -12,6 +12,7 @@ use helix_core::{Event, EventSink, StoreError};
 use rusqlite::{Connection, params};
 
 use crate::migrations::LATEST;
+use crate::row::decode_events;
 use crate::sqlite::migrate;
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -92,19 +93,8 @@ impl SqliteEventLog {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
             })
             .map_err(unavailable)?;
-        let mut events = Vec::new();
-        let mut bad = Vec::new();
-        for row in rows {
-            let (id, payload) = row.map_err(unavailable)?;
-            match serde_json::from_str::<Event>(&payload) {
-                Ok(e) => events.push(e),
-                Err(e) => bad.push(StoreError::Corrupt {
-                    row: format!("event {id}"),
-                    reason: e.to_string(),
-                }),
-            }
-        }
-        Ok((events, bad))
+        let rows = rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
+        Ok(decode_events(rows))
     }
 
     /// The most recent repairs, newest first.

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::NoTls;
 
 use crate::postgres::{migrate_client, redact};
+use crate::row::decode_events;
 
 /// Events waiting for the writer.
 const QUEUE: usize = 4096;
@@ -140,20 +141,12 @@ impl PostgresEventLog {
             )
             .await
             .map_err(unavailable)?;
-        let mut events = Vec::new();
-        let mut bad = Vec::new();
-        for r in rows {
-            let id: i64 = r.get(0);
-            let payload: String = r.get(1);
-            match serde_json::from_str::<Event>(&payload) {
-                Ok(e) => events.push(e),
-                Err(e) => bad.push(StoreError::Corrupt {
-                    row: format!("event {id}"),
-                    reason: e.to_string(),
-                }),
-            }
-        }
-        Ok((events, bad))
+        let rows = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<(i64, String)>, tokio_postgres::Error>>()
+            .map_err(unavailable)?;
+        Ok(decode_events(rows))
     }
 }
 

@@ -155,37 +155,7 @@ pub(crate) async fn migrate_client(client: &mut Client) -> Result<(), StoreError
 }
 
 fn read_row(r: &Row) -> Result<Gene, StoreError> {
-    let code: String = r.try_get(0).map_err(unavailable)?;
-    let category: String = r.try_get(1).map_err(unavailable)?;
-    let strategy: String = r.try_get(2).map_err(unavailable)?;
-    let id = format!("gene {code}/{category}/{strategy}");
-    let raw = (|| {
-        Ok::<_, tokio_postgres::Error>(RawGene {
-            code: code.clone(),
-            category: category.clone(),
-            strategy: strategy.clone(),
-            params: r.try_get(3)?,
-            q: r.try_get(4)?,
-            successes: r.try_get(5)?,
-            failures: r.try_get(6)?,
-            consecutive_failures: r.try_get(7)?,
-            mean_ms: r.try_get(8)?,
-            platforms: r.try_get(9)?,
-            created_at: r.try_get(10)?,
-            last_used_at: r.try_get(11)?,
-            source: r.try_get(12)?,
-            confidence: r.try_get(13)?,
-            expires_at: r.try_get(14)?,
-            mean_cost: r.try_get(15)?,
-        })
-    })();
-    match raw {
-        Ok(raw) => raw.decode(),
-        Err(e) => Err(StoreError::Corrupt {
-            row: id,
-            reason: e.to_string(),
-        }),
-    }
+    RawGene::read(r)
 }
 
 fn rows_to_genes(rows: &[Row]) -> Vec<Gene> {

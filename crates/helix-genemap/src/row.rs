@@ -2,7 +2,7 @@
 //! stores so both read and write the same logical schema the same way. A
 //! row that does not decode is reported as corrupt, never guessed at.
 
-use helix_core::{Gene, GeneKey, GeneSource, Platform, StoreError};
+use helix_core::{Event, Gene, GeneKey, GeneSource, Platform, StoreError};
 
 /// Column list, in the order of [`RawGene`]'s fields.
 pub(crate) const COLUMNS: &str = "code, category, strategy, params, q, successes, failures, \
@@ -29,7 +29,83 @@ pub(crate) struct RawGene {
     pub mean_cost: f64,
 }
 
+/// A result row of either database, read cell by cell in [`COLUMNS`] order.
+pub(crate) trait Cells {
+    type Error: std::fmt::Display;
+    fn text(&self, i: usize) -> Result<String, Self::Error>;
+    fn real(&self, i: usize) -> Result<f64, Self::Error>;
+    fn int(&self, i: usize) -> Result<i64, Self::Error>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, Self::Error>;
+}
+
+impl Cells for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+    fn text(&self, i: usize) -> Result<String, Self::Error> {
+        self.get(i)
+    }
+    fn real(&self, i: usize) -> Result<f64, Self::Error> {
+        self.get(i)
+    }
+    fn int(&self, i: usize) -> Result<i64, Self::Error> {
+        self.get(i)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, Self::Error> {
+        self.get(i)
+    }
+}
+
+impl Cells for tokio_postgres::Row {
+    type Error = tokio_postgres::Error;
+    fn text(&self, i: usize) -> Result<String, Self::Error> {
+        self.try_get(i)
+    }
+    fn real(&self, i: usize) -> Result<f64, Self::Error> {
+        self.try_get(i)
+    }
+    fn int(&self, i: usize) -> Result<i64, Self::Error> {
+        self.try_get(i)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, Self::Error> {
+        self.try_get(i)
+    }
+}
+
 impl RawGene {
+    /// Reads and decodes a row; a cell of the wrong type makes the row
+    /// corrupt (named by its key as far as it reads), not the whole read.
+    pub fn read<C: Cells>(r: &C) -> Result<Gene, StoreError> {
+        let raw = (|| {
+            Ok::<_, C::Error>(RawGene {
+                code: r.text(0)?,
+                category: r.text(1)?,
+                strategy: r.text(2)?,
+                params: r.text(3)?,
+                q: r.real(4)?,
+                successes: r.int(5)?,
+                failures: r.int(6)?,
+                consecutive_failures: r.int(7)?,
+                mean_ms: r.real(8)?,
+                platforms: r.text(9)?,
+                created_at: r.int(10)?,
+                last_used_at: r.int(11)?,
+                source: r.text(12)?,
+                confidence: r.real(13)?,
+                expires_at: r.opt_int(14)?,
+                mean_cost: r.real(15)?,
+            })
+        })();
+        match raw {
+            Ok(raw) => raw.decode(),
+            Err(e) => {
+                let cell = |i| r.text(i).unwrap_or_else(|_| "?".into());
+                Err(StoreError::Corrupt {
+                    row: format!("gene {}/{}/{}", cell(0), cell(1), cell(2)),
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+
     pub fn encode(g: &Gene) -> Self {
         let platforms: Vec<&str> = g.platforms.iter().map(|p| p.as_str()).collect();
         RawGene {
@@ -107,4 +183,23 @@ pub(crate) fn decode_diagnosis(
 /// The stored form of a diagnosis.
 pub(crate) fn encode_diagnosis(d: &helix_core::Diagnosis) -> Result<String, StoreError> {
     serde_json::to_string(d).map_err(|e| StoreError::Unavailable(format!("diagnosis: {e}")))
+}
+
+/// Event log rows (id, JSON payload) read back: the events, and a corrupt
+/// row error for each payload that does not parse.
+pub(crate) fn decode_events(
+    rows: impl IntoIterator<Item = (i64, String)>,
+) -> (Vec<Event>, Vec<StoreError>) {
+    let mut events = Vec::new();
+    let mut bad = Vec::new();
+    for (id, payload) in rows {
+        match serde_json::from_str::<Event>(&payload) {
+            Ok(e) => events.push(e),
+            Err(e) => bad.push(StoreError::Corrupt {
+                row: format!("event {id}"),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    (events, bad)
 }

@@ -299,37 +299,7 @@ fn write(conn: &Connection, g: &Gene) -> Result<(), StoreError> {
 /// Reads a row; a column of the wrong type is a corrupt row, not an error
 /// of the whole read.
 fn read_row(r: &Row<'_>) -> rusqlite::Result<Result<Gene, StoreError>> {
-    let code: String = r.get(0)?;
-    let category: String = r.get(1)?;
-    let strategy: String = r.get(2)?;
-    let id = format!("gene {code}/{category}/{strategy}");
-    let raw = (|| {
-        Ok::<_, rusqlite::Error>(RawGene {
-            code: code.clone(),
-            category: category.clone(),
-            strategy: strategy.clone(),
-            params: r.get(3)?,
-            q: r.get(4)?,
-            successes: r.get(5)?,
-            failures: r.get(6)?,
-            consecutive_failures: r.get(7)?,
-            mean_ms: r.get(8)?,
-            platforms: r.get(9)?,
-            created_at: r.get(10)?,
-            last_used_at: r.get(11)?,
-            source: r.get(12)?,
-            confidence: r.get(13)?,
-            expires_at: r.get(14)?,
-            mean_cost: r.get(15)?,
-        })
-    })();
-    Ok(match raw {
-        Ok(raw) => raw.decode(),
-        Err(e) => Err(StoreError::Corrupt {
-            row: id,
-            reason: e.to_string(),
-        }),
-    })
+    Ok(RawGene::read(r))
 }
 
 fn version(conn: &Connection) -> Result<i64, StoreError> {
