@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use helix_core::generic::DropFailingCall;
-use helix_core::{EventSink, GeneStore, Helix, Mode, Report, StrategyId};
+use helix_core::{EventSink, GeneStore, Helix, IntoSignal, Mode, Repairable, Report, StrategyId};
 use helix_http::mpp::{ChallengeProbe, RenewSession, RetryWithReceipt};
 use helix_http::rpc::{BalanceProbe, ReconcileTx, RefreshNonce, SwitchFeeToken, SwitchNetwork};
 use helix_tempo::{
@@ -202,21 +202,31 @@ impl ChainLab {
     }
 
     /// How `attempt` runs for `agent`; a Helix it needs is kept in `slot`.
-    fn runner<'h>(
+    /// Attempts `op` on `req` as `attempt` says (Helix built for `agent`).
+    async fn attempt<R, T, E, F>(
         &self,
         attempt: &Attempt,
         agent: &Wallet,
-        slot: &'h mut Option<Helix>,
-    ) -> Runner<'h> {
-        match attempt {
+        req: &mut R,
+        op: F,
+    ) -> (Result<T, String>, Report)
+    where
+        R: Repairable,
+        E: IntoSignal + std::fmt::Display,
+        F: AsyncFnMut(&R) -> Result<T, E>,
+    {
+        let helix;
+        let runner = match attempt {
             Attempt::Once => Runner::Once,
             Attempt::Blind { attempts } => Runner::Blind {
                 attempts: *attempts,
             },
             Attempt::Helix { store, sink } => {
-                Runner::Helix(slot.insert(self.helix(agent, store.clone(), sink.clone())))
+                helix = self.helix(agent, store.clone(), sink.clone());
+                Runner::Helix(&helix)
             }
-        }
+        };
+        runner.run_mut(req, op).await
     }
 
     /// Arms row `n` on the chain and runs it once through Helix.
@@ -307,10 +317,10 @@ impl ChainLab {
             token_paid
         };
         let before = on.balance(settle_in, self.merchant).await?;
-        let mut helix = None;
-        let runner = self.runner(attempt, &agent, &mut helix);
-        let (res, report) = runner
-            .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
+        let (res, report) = self
+            .attempt(attempt, &agent, &mut req, async |p: &Tip20Payment| {
+                pay(&agent, p).await
+            })
             .await;
         let seen = Seen {
             on,
@@ -341,10 +351,10 @@ impl ChainLab {
             landed: None,
         };
         let before = on.balance(token(1), self.merchant).await?;
-        let mut helix = None;
-        let runner = self.runner(attempt, &agent, &mut helix);
-        let (res, report) = runner
-            .run_mut(&mut req, async |b: &Tip20Batch| pay_batch(&agent, b).await)
+        let (res, report) = self
+            .attempt(attempt, &agent, &mut req, async |b: &Tip20Batch| {
+                pay_batch(&agent, b).await
+            })
             .await;
         let seen = Seen {
             on,
@@ -400,10 +410,10 @@ impl ChainLab {
             receipt: None,
         };
         let before = on.balance(token(1), self.merchant).await?;
-        let mut helix = None;
-        let runner = self.runner(attempt, &agent, &mut helix);
-        let (res, report) = runner
-            .run_mut(&mut req, async |r: &MppGet| get_paid(&agent, r).await)
+        let (res, report) = self
+            .attempt(attempt, &agent, &mut req, async |r: &MppGet| {
+                get_paid(&agent, r).await
+            })
             .await;
         // The receipt names the settling transaction.
         let res = res.and_then(|receipt| {
@@ -454,10 +464,10 @@ impl ChainLab {
         order.fee_token = Some(token(2));
         let me = TempoChain::connect(&self.main.url, &agent)?;
         let before = me.balance(token(1), agent.address()).await?;
-        let mut helix = None;
-        let runner = self.runner(attempt, &agent, &mut helix);
-        let (res, report) = runner
-            .run_mut(&mut order, async |o: &DexOrder| swap_order(&agent, o).await)
+        let (res, report) = self
+            .attempt(attempt, &agent, &mut order, async |o: &DexOrder| {
+                swap_order(&agent, o).await
+            })
             .await;
         let got = me
             .balance(token(1), agent.address())
