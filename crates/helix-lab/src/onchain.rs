@@ -130,15 +130,23 @@ pub enum Attempt {
     },
 }
 
+/// An anvil chain with AlphaUSD and BetaUSD books at par (1,000 tokens a
+/// side) and a client of the funded dev account 0: what every DEX test
+/// starts from.
+pub async fn stablecoin_chain() -> std::io::Result<(Anvil, TempoChain)> {
+    let chain = Anvil::start(None).await?;
+    provide_liquidity(&chain, &[token(1), token(2)], 1_000 * UNIT)
+        .await
+        .map_err(std::io::Error::other)?;
+    let funder = chain.client(DEV_KEY_0).map_err(std::io::Error::other)?;
+    Ok((chain, funder))
+}
+
 impl ChainLab {
     /// Starts both chains and opens AlphaUSD and BetaUSD books.
     pub async fn start() -> std::io::Result<ChainLab> {
-        let main = Anvil::start(None).await?;
+        let (main, funder) = stablecoin_chain().await?;
         let other = Anvil::start(Some(42431)).await?;
-        provide_liquidity(&main, &[token(1), token(2)], 1_000 * UNIT)
-            .await
-            .map_err(std::io::Error::other)?;
-        let funder = main.client(DEV_KEY_0).map_err(std::io::Error::other)?;
         let other_funder = other.client(DEV_KEY_0).map_err(std::io::Error::other)?;
         Ok(ChainLab {
             main,

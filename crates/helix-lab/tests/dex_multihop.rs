@@ -8,21 +8,16 @@ use helix_core::{
     Category, CommitCtx, ErrorSignal, Evidence, Facts, Failure, FailureCode, Mode, Patch,
     PaymentView, Platform, Severity, Strategy, StrategyId,
 };
-use helix_lab::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
-use helix_lab::onchain::token;
+use helix_lab::onchain::{stablecoin_chain, token};
 use helix_tempo::{DexSwap, SendOpts, TempoChain, Wallet};
 
 const UNIT: u128 = 1_000_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beta_to_alpha_in_two_bounded_legs_through_path_usd() {
-    let anvil = Anvil::start(None)
+    let (anvil, funder) = stablecoin_chain()
         .await
         .expect("anvil (run scripts/tools.sh)");
-    provide_liquidity(&anvil, &[token(1), token(2)], 1_000 * UNIT)
-        .await
-        .unwrap();
-    let funder = anvil.client(DEV_KEY_0).unwrap();
     let agent = Wallet::random();
     funder
         .transfer(token(2), agent.address(), 10 * UNIT, SendOpts::default())

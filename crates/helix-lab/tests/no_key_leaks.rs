@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 use helix_core::{Helix, MemorySink, Mode, StrategyId};
 use helix_genemap::{SqliteBudget, SqliteGeneStore};
 use helix_http::rpc::BalanceProbe;
-use helix_lab::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
-use helix_lab::onchain::token;
+use helix_lab::onchain::{stablecoin_chain, token};
 use helix_tempo::{DexSwap, SendOpts, Tip20Payment, Wallet, pay};
 
 #[derive(Clone, Default)]
@@ -38,13 +37,9 @@ async fn the_key_appears_nowhere() {
     let key_hex: String = key_bytes.iter().map(|b| format!("{b:02x}")).collect();
     let agent = Wallet::from_hex(&format!("0x{key_hex}")).unwrap();
 
-    let anvil = Anvil::start(None)
+    let (anvil, funder) = stablecoin_chain()
         .await
         .expect("anvil (run scripts/tools.sh)");
-    provide_liquidity(&anvil, &[token(1), token(2)], 1_000 * 1_000_000)
-        .await
-        .unwrap();
-    let funder = anvil.client(DEV_KEY_0).unwrap();
     funder
         .transfer(token(2), agent.address(), 10_000_000, SendOpts::default())
         .await

@@ -8,9 +8,8 @@ use std::sync::Arc;
 use helix_core::{EventKind, Helix, MemorySink, Mode, Stage, StrategyId};
 use helix_genemap::SqliteGeneStore;
 use helix_http::rpc::BalanceProbe;
-use helix_lab::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
 use helix_lab::mpp_payer::{MppGet, get_paid};
-use helix_lab::onchain::token;
+use helix_lab::onchain::{stablecoin_chain, token};
 use helix_lab::pympp::Pympp;
 use helix_tempo::{DexSwap, SendOpts, Wallet};
 
@@ -18,13 +17,9 @@ const UNIT: u128 = 1_000_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pympp_is_paid_after_a_real_dex_swap_then_immune() {
-    let anvil = Anvil::start(None)
+    let (anvil, funder) = stablecoin_chain()
         .await
         .expect("anvil (run scripts/tools.sh)");
-    provide_liquidity(&anvil, &[token(1), token(2)], 1_000 * UNIT)
-        .await
-        .unwrap();
-    let funder = anvil.client(DEV_KEY_0).unwrap();
     let merchant = Wallet::random().address();
     let server = Pympp::start(
         &anvil.url,
