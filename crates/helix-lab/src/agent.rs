@@ -387,7 +387,7 @@ pub async fn swap(http: &reqwest::Client, o: &SwapOrder) -> Result<u128, HttpFai
             return Ok(out_total);
         }
         let amount = part.min(o.amount_in - done);
-        let min_out = crate::executors::min_out(amount, o.max_slippage_bps);
+        let min_out = helix_tempo::min_out(amount, o.max_slippage_bps);
         let v = rpc::call(
             http,
             &o.rpc,

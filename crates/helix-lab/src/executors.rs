@@ -12,21 +12,6 @@ use serde_json::{Value, json};
 
 use crate::tokens::FEE;
 
-/// Default bound against par.
-pub const DEFAULT_SLIPPAGE_BPS: u32 = 50;
-
-/// The least a swap of `amount` may return: par less `bps`, never zero.
-pub fn min_out(amount: u128, bps: u32) -> u128 {
-    (amount.saturating_mul(u128::from(10_000 - bps.min(10_000))) / 10_000).max(1)
-}
-
-fn bps_of(params: &Value) -> u32 {
-    params
-        .get("max_slippage_bps")
-        .and_then(Value::as_u64)
-        .map_or(DEFAULT_SLIPPAGE_BPS, |b| b.min(500) as u32)
-}
-
 fn platform(e: rpc::RpcError) -> CommitError {
     CommitError::Platform(e.to_string())
 }
@@ -73,7 +58,7 @@ impl Strategy for LabSwap {
             .amount
             .ok_or_else(|| CommitError::NotApplicable("no amount".into()))?;
         let current = v.currency.clone().unwrap_or_default();
-        let bps = bps_of(ctx.params);
+        let bps = helix_tempo::max_slippage_bps(ctx.params);
         let target = match self.id {
             StrategyId::SwapCurrency => current.clone(),
             StrategyId::SwapDirect => ctx
@@ -128,7 +113,7 @@ impl Strategy for LabSwap {
             let source = source.ok_or_else(|| {
                 CommitError::NotApplicable(format!("no stablecoin holds {amount_in} to swap"))
             })?;
-            let min = min_out(amount_in, bps);
+            let min = helix_tempo::min_out(amount_in, bps);
             let r = rpc::call(
                 &self.http,
                 &self.rpc,
@@ -188,7 +173,7 @@ impl Strategy for LabSplitSwap {
         else {
             return Err(CommitError::NotApplicable("not a swap order".into()));
         };
-        let bps = bps_of(ctx.params);
+        let bps = helix_tempo::max_slippage_bps(ctx.params);
         let parts = helix_tempo::fewest_parts(amount, bps, |part| {
             let (http, rpc_url) = (self.http.clone(), self.rpc.clone());
             let ask = json!([{"tokenIn": tin, "tokenOut": tout, "amountIn": part.to_string()}]);
@@ -199,28 +184,6 @@ impl Strategy for LabSplitSwap {
         })
         .await
         .map_err(platform)?;
-        if let Some(parts) = parts {
-            return Ok(Committed {
-                patches: vec![Patch::Split { parts }],
-                params: json!({ "max_slippage_bps": bps, "parts": parts }),
-                ..Default::default()
-            });
-        }
-        Err(CommitError::Unsafe(
-            "no split of up to 64 parts stays within the slippage bound".into(),
-        ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn min_out_is_never_zero_and_respects_the_bound() {
-        assert_eq!(min_out(1_000_000, 50), 995_000);
-        assert_eq!(min_out(1, 50), 1);
-        assert_eq!(min_out(0, 50), 1);
-        assert_eq!(min_out(1_000, 20_000), 1);
+        helix_tempo::split_repair(parts, bps)
     }
 }

@@ -473,7 +473,7 @@ pub async fn run_row_with(lab: &Lab, run: &Runner<'_>, n: u8) -> RowRun {
                 .chains
                 .get(&MAIN_CHAIN)
                 .map_or(0, |c| c.balance(ALPHA, AGENT));
-            let floor = crate::executors::min_out(req.amount_in, 50);
+            let floor = helix_tempo::min_out(req.amount_in, 50);
             let check = outcome(&res).and_then(|_| {
                 if got >= floor {
                     Ok(format!(

@@ -18,7 +18,7 @@ use helix_core::{
     CommitCtx, CommitError, Committed, Patch, PaymentView, Refused, Repairable, Strategy,
     StrategyId,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use tempo_alloy::contracts::precompiles::STABLECOIN_DEX_ADDRESS;
 
 use crate::chain::{SendOpts, TempoChain, Wallet};
@@ -211,11 +211,7 @@ impl Strategy for DexSplit {
         ) else {
             return Err(CommitError::NotApplicable("not a swap order".into()));
         };
-        let bps = ctx
-            .params
-            .get("max_slippage_bps")
-            .and_then(Value::as_u64)
-            .map_or(DEFAULT_SLIPPAGE_BPS, |b| b.min(500) as u32);
+        let bps = crate::dex::max_slippage_bps(ctx.params);
         let chain = TempoChain::connect(&self.rpc, &self.wallet)
             .map_err(|e| CommitError::Platform(e.to_string()))?;
         let parts = fewest_parts(amount, bps, |part| {
@@ -224,15 +220,21 @@ impl Strategy for DexSplit {
         })
         .await
         .map_err(|e| CommitError::Platform(e.to_string()))?;
-        if let Some(parts) = parts {
-            return Ok(Committed {
-                patches: vec![Patch::Split { parts }],
-                params: json!({ "max_slippage_bps": bps, "parts": parts }),
-                ..Default::default()
-            });
-        }
-        Err(CommitError::Unsafe(
+        split_repair(parts, bps)
+    }
+}
+
+/// What a split_swap executor answers for [`fewest_parts`]'s plan: the
+/// order in that many parts, or unsafe when no split fits the bound.
+pub fn split_repair(parts: Option<u32>, bps: u32) -> Result<Committed, CommitError> {
+    match parts {
+        Some(parts) => Ok(Committed {
+            patches: vec![Patch::Split { parts }],
+            params: json!({ "max_slippage_bps": bps, "parts": parts }),
+            ..Default::default()
+        }),
+        None => Err(CommitError::Unsafe(
             "no split of up to 64 parts quotes within the slippage bound".into(),
-        ))
+        )),
     }
 }
