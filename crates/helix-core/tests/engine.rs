@@ -104,13 +104,6 @@ async fn observe_mode_never_acts_even_with_a_gene() {
         .strategy_arc(nonce.clone())
         .store(store.clone())
         .build();
-    let only_nonce = async |p: &Pay| {
-        if p.nonce == 9 {
-            Ok(())
-        } else {
-            Err("nonce too low".to_string())
-        }
-    };
     auto.run(pay(), only_nonce).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
@@ -380,13 +373,6 @@ async fn a_dead_gene_store_does_not_stop_a_payment() {
         .store(Arc::new(DeadStore))
         .sink(sink.clone())
         .build();
-    let only_nonce = async |p: &Pay| {
-        if p.nonce == 9 {
-            Ok(())
-        } else {
-            Err("nonce too low".to_string())
-        }
-    };
     helix.run(pay(), only_nonce).await.unwrap();
     let store_errors = sink
         .take()
@@ -408,13 +394,6 @@ async fn budget_refusal_blocks_the_repair() {
         .strategy(nonce)
         .budget(budget.clone())
         .build();
-    let only_nonce = async |p: &Pay| {
-        if p.nonce == 9 {
-            Ok(())
-        } else {
-            Err("nonce too low".to_string())
-        }
-    };
     assert!(
         helix.run(pay(), only_nonce).await.is_err(),
         "estimated 1000 > cap 500"
@@ -491,13 +470,6 @@ async fn every_stage_reaches_a_broadcast_subscriber_in_order() {
         .strategy(nonce)
         .sink(Arc::new(Fanout(vec![bus.clone(), Arc::new(TracingSink)])))
         .build();
-    let only_nonce = async |p: &Pay| {
-        if p.nonce == 9 {
-            Ok(())
-        } else {
-            Err("nonce too low".to_string())
-        }
-    };
     helix.run(pay(), only_nonce).await.unwrap();
     let mut got = Vec::new();
     while let Ok(e) = rx.try_recv() {
@@ -593,13 +565,6 @@ async fn a_logged_repair_replays_to_the_same_decision_and_a_changed_one_is_caugh
         .strategy(nonce)
         .sink(log.clone())
         .build();
-    let only_nonce = async |p: &Pay| {
-        if p.nonce == 9 {
-            Ok(())
-        } else {
-            Err("nonce too low".to_string())
-        }
-    };
     helix.run(pay(), only_nonce).await.unwrap();
     let events = log.take();
     let adapters: Vec<Arc<dyn Adapter>> = vec![Arc::new(adapter)];

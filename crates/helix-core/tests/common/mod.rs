@@ -134,3 +134,12 @@ impl Strategy for Exec {
         self.dry.clone()
     }
 }
+
+/// The op of the nonce tests: succeeds once the nonce is 9.
+pub async fn only_nonce(p: &Pay) -> Result<(), String> {
+    if p.nonce == 9 {
+        Ok(())
+    } else {
+        Err("nonce too low".to_string())
+    }
+}
