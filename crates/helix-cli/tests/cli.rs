@@ -8,6 +8,19 @@ fn helix() -> Command {
     Command::new(env!("CARGO_BIN_EXE_helix"))
 }
 
+/// Runs `cmd`, which must succeed (its output is shown when it does not).
+fn ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?} failed\nstdout: {}\nstderr: {:.4000}",
+        cmd,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn json_of(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -22,16 +35,7 @@ fn json_of(out: &std::process::Output) -> Value {
 fn demo_repairs_every_row_then_is_immune_and_genes_are_listed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("genes.db");
-    let out = helix()
-        .args(["demo", "--json", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "demo failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = ok(helix().args(["demo", "--json", "--db"]).arg(&db));
     let rows = json_of(&out);
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 25);
@@ -89,12 +93,7 @@ fn demo_repairs_every_row_then_is_immune_and_genes_are_listed() {
         assert_eq!(r["code"], rows[tempo - 1]["code"]);
     }
 
-    let out = helix()
-        .args(["genes", "--json", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = ok(helix().args(["genes", "--json", "--db"]).arg(&db));
     let genes = json_of(&out);
     let genes = genes.as_array().unwrap();
     let has = |code: &str, cat: &str, strategy: &str| {
@@ -123,12 +122,9 @@ fn demo_repairs_every_row_then_is_immune_and_genes_are_listed() {
     );
 
     // A second demo on the same file: the first pass is already immune.
-    let out = helix()
+    let out = ok(helix()
         .args(["demo", "--json", "--rows", "1,18", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        .arg(&db));
     for r in json_of(&out).as_array().unwrap() {
         assert_eq!(
             r["first_pass"], "immune",
@@ -139,15 +135,11 @@ fn demo_repairs_every_row_then_is_immune_and_genes_are_listed() {
 
 #[test]
 fn classify_prints_json() {
-    let out = helix()
-        .args([
-            "classify",
-            "--json",
-            "nonce too low: next nonce 5, tx nonce 3",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = ok(helix().args([
+        "classify",
+        "--json",
+        "nonce too low: next nonce 5, tx nonce 3",
+    ]));
     let v = json_of(&out);
     assert_eq!(v["code"], "verification-failed");
     assert_eq!(v["category"], "signature");
@@ -257,15 +249,7 @@ fn a_full_demo_at_trace_level_never_shows_the_agent_key() {
 /// baselines' real figures are reported beside it.
 #[test]
 fn bench_reports_three_arms_on_one_schedule() {
-    let out = helix()
-        .args(["bench", "--json", "-n", "40", "--seed", "3"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "bench failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = ok(helix().args(["bench", "--json", "-n", "40", "--seed", "3"]));
     let v = json_of(&out);
     for arm in ["none", "blind_retry", "helix"] {
         let a = &v[arm];
@@ -324,18 +308,10 @@ fn two_processes_share_a_postgres_gene_map_and_the_second_is_immune() {
             .unwrap();
     });
     let url = format!("{base}?options=-c%20search_path%3D{schema}");
-    let first_pass = |who: &str| {
-        let out = helix()
-            .args([
-                "demo", "--json", "--chain", "lab", "--rows", "4,21", "--db", &url,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "process {who}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let first_pass = || {
+        let out = ok(helix().args([
+            "demo", "--json", "--chain", "lab", "--rows", "4,21", "--db", &url,
+        ]));
         json_of(&out)
             .as_array()
             .unwrap()
@@ -343,9 +319,9 @@ fn two_processes_share_a_postgres_gene_map_and_the_second_is_immune() {
             .map(|r| r["first_pass"].as_str().unwrap_or_default().to_owned())
             .collect::<Vec<_>>()
     };
-    let a = first_pass("A");
+    let a = first_pass();
     assert!(a.iter().all(|p| p != "immune"), "A starts empty: {a:?}");
-    let b = first_pass("B");
+    let b = first_pass();
     assert!(
         b.iter().all(|p| p == "immune"),
         "B is immune from A's genes: {b:?}"
@@ -384,7 +360,7 @@ fn two_processes_share_a_postgres_gene_map_and_the_second_is_immune() {
 fn logged_repairs_replay_to_the_same_decisions() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("genes.db");
-    let out = helix()
+    let out = ok(helix()
         .args([
             "demo",
             "--json",
@@ -394,14 +370,7 @@ fn logged_repairs_replay_to_the_same_decisions() {
             "1,4,12,21,24",
             "--db",
         ])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&db));
     let ids: Vec<u64> = json_of(&out)
         .as_array()
         .unwrap()
@@ -508,19 +477,12 @@ fn the_settings_file_chooses_the_gene_map() {
         format!("[gene_map]\nurl = {:?}\n", db.display().to_string()),
     )
     .unwrap();
-    let out = helix()
+    ok(helix()
         .args([
             "demo", "--json", "--chain", "lab", "--rows", "21", "--config",
         ])
         .arg(&file)
-        .env_remove("HELIX_DB")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env_remove("HELIX_DB"));
     assert!(db.exists(), "the demo used the Gene Map the file names");
     let missing = helix()
         .args(["genes", "--config"])
