@@ -167,22 +167,23 @@ impl GeneStore for FallbackGeneStore {
     }
 
     async fn diagnosis(&self, fingerprint: &str) -> Result<Option<Diagnosis>, StoreError> {
-        let local = self.local.diagnosis(fingerprint).await;
         if let Some(p) = self.primary().await {
             match p.diagnosis(fingerprint).await {
                 Ok(Some(d)) => return Ok(Some(d)),
-                // Learned here during an outage: share it now.
                 Ok(None) => {
-                    if let Ok(Some(d)) = &local
+                    // Learned here during an outage: share it now.
+                    let local = self.local.diagnosis(fingerprint).await?;
+                    if let Some(d) = &local
                         && let Err(e) = p.remember_diagnosis(fingerprint, d).await
                     {
                         self.lost(&e).await;
                     }
+                    return Ok(local);
                 }
                 Err(e) => self.lost(&e).await,
             }
         }
-        local
+        self.local.diagnosis(fingerprint).await
     }
 
     async fn remember_diagnosis(&self, fingerprint: &str, d: &Diagnosis) -> Result<(), StoreError> {
