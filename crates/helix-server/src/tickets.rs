@@ -25,8 +25,12 @@ impl Tickets {
 
     pub fn put(&self, t: Ticket) {
         let mut w = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
-        let ttl = self.ttl;
-        w.retain(|_, (_, at)| at.elapsed() < ttl);
+        // Expired tickets are refused by `take` anyway; sweep them only
+        // when the table is full, not on every repair.
+        if w.len() >= MAX_WAITING {
+            let ttl = self.ttl;
+            w.retain(|_, (_, at)| at.elapsed() < ttl);
+        }
         if w.len() >= MAX_WAITING
             && let Some(oldest) = w.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| *k)
         {
