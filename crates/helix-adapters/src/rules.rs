@@ -305,12 +305,15 @@ impl RuleSet {
                             out.hits.set(id as usize);
                         }
                     }
-                    // Messages are bounded far below u16::MAX; a longer
-                    // text's later keys are simply not located.
+                    // The walk reports matches out of order: keep the
+                    // earliest. Messages are bounded far below u16::MAX; a
+                    // longer text's later keys are simply not located.
                     Pat::Key(slot) => {
                         let k = &mut out.key_end[slot as usize];
-                        if *k == 0 {
-                            *k = u16::try_from(end).unwrap_or(0);
+                        if let Ok(e) = u16::try_from(end)
+                            && (*k == 0 || e < *k)
+                        {
+                            *k = e;
                         }
                     }
                 }

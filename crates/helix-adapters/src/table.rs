@@ -3,6 +3,12 @@
 //! tell a match state. aho-corasick builds the automaton (trie, failure
 //! links, full DFA); this copies it into the tightest loop we could write
 //! in safe Rust, because classification throughput is bound by this walk.
+//!
+//! Each step waits on the load of the one before, so a longer text is
+//! walked as two halves at once: two chains of loads the CPU overlaps. The
+//! second half starts afresh; the first runs on past the middle only while
+//! a match that began before the middle may still be in progress, which
+//! the depth of its state tells (docs/BENCHMARKS.md has the figures).
 
 use std::collections::HashMap;
 
@@ -34,6 +40,9 @@ pub(crate) struct Table {
     /// `trans[column + state]`: the next state.
     trans: Vec<u16>,
     start: u16,
+    /// Per state, the length of the longest pattern prefix it has seen:
+    /// how far back a match in progress may have started.
+    depth: Vec<u8>,
     /// States numbered from here on are match states.
     match_base: u16,
     /// For match state `match_base + k`, its endings are
@@ -65,16 +74,19 @@ impl Table {
             .start_state(Anchored::No)
             .expect("an unanchored automaton has an unanchored start");
 
-        // Every reachable state, in discovery order.
+        // Every reachable state, breadth first: a state's distance from
+        // the start is the length of the pattern prefix it stands for.
         let mut order: Vec<StateID> = vec![start];
-        let mut seen: HashMap<StateID, ()> = HashMap::from([(start, ())]);
+        let mut depth_of: HashMap<StateID, usize> = HashMap::from([(start, 0)]);
         let mut i = 0;
         while i < order.len() {
             let sid = order[i];
+            let d = depth_of[&sid];
             i += 1;
             for &b in &reps {
                 let next = dfa.next_state(Anchored::No, sid, b);
-                if seen.insert(next, ()).is_none() {
+                if let std::collections::hash_map::Entry::Vacant(e) = depth_of.entry(next) {
+                    e.insert(d + 1);
                     order.push(next);
                 }
             }
@@ -119,10 +131,15 @@ impl Table {
             }
             spans.push((from, endings.len() as u32));
         }
+        let depth = dense
+            .iter()
+            .map(|s| u8::try_from(depth_of[s]).expect("patterns under 256 bytes"))
+            .collect();
         Table {
             column,
             trans,
             start: index[&start],
+            depth,
             match_base: first_match as u16,
             spans,
             endings,
@@ -130,14 +147,68 @@ impl Table {
     }
 
     /// Calls `on_match(end, endings)` for every byte position where a
-    /// pattern ends (`end` is one past its last byte).
+    /// pattern ends (`end` is one past its last byte): all of them, but
+    /// not in order, and a match may be reported twice.
     #[inline]
     pub fn walk(&self, bytes: &[u8], mut on_match: impl FnMut(usize, &[Ending])) {
-        let mut at = 0;
-        let mut s = self.start;
+        let n = bytes.len();
+        if n < SPLIT_FROM {
+            self.walk_from(bytes, 0, n, self.start, &mut on_match);
+            return;
+        }
+        let mid = n / 2;
+        let (first, second) = bytes.split_at(mid);
+        let (mut i, mut a, mut b) = (0, self.start, self.start);
+        loop {
+            (i, a, b) = self.run2(first, second, i, a, b);
+            if a >= self.match_base {
+                self.report(i, a, &mut on_match);
+            }
+            if b >= self.match_base {
+                self.report(mid + i, b, &mut on_match);
+            }
+            if i == mid {
+                break;
+            }
+        }
+        // The second half is a byte longer when n is odd.
+        self.walk_from(bytes, 2 * mid, n, b, &mut on_match);
+        // The first walk goes on while a match in progress began before
+        // the middle; any that began later, the second walk found.
+        let mut p = mid;
+        while p < n && usize::from(self.depth[usize::from(a)]) > p - mid {
+            a = self.step(a, bytes[p]);
+            p += 1;
+            if a >= self.match_base {
+                self.report(p, a, &mut on_match);
+            }
+        }
+    }
+
+    #[inline]
+    fn step(&self, s: u16, b: u8) -> u16 {
+        self.trans[(self.column[b as usize] + u32::from(s)) as usize]
+    }
+
+    #[inline]
+    fn report(&self, end: usize, s: u16, on_match: &mut impl FnMut(usize, &[Ending])) {
+        let (from, to) = self.spans[usize::from(s - self.match_base)];
+        on_match(end, &self.endings[from as usize..to as usize]);
+    }
+
+    /// Walks `bytes[at..to]` from state `s`, reporting matches.
+    fn walk_from(
+        &self,
+        bytes: &[u8],
+        mut at: usize,
+        to: usize,
+        s: u16,
+        on_match: &mut impl FnMut(usize, &[Ending]),
+    ) {
+        let bytes = &bytes[..to];
+        let mut s = s;
         while let Some((end, t)) = self.next_match(bytes, at, s) {
-            let (from, to) = self.spans[usize::from(t - self.match_base)];
-            on_match(end, &self.endings[from as usize..to as usize]);
+            self.report(end, t, on_match);
             at = end;
             s = t;
         }
@@ -160,7 +231,31 @@ impl Table {
         }
         None
     }
+
+    /// Walks both halves from offset `at` (states `a`, `b`) in step until
+    /// either reaches a match state or the first half ends: the offset
+    /// after the last byte walked and both states. `second` is at least as
+    /// long as `first`.
+    #[inline(never)]
+    fn run2(&self, first: &[u8], second: &[u8], at: usize, a: u16, b: u16) -> (usize, u16, u16) {
+        let (trans, column, base) = (&self.trans[..], &self.column, self.match_base);
+        let second = &second[..first.len()];
+        let (mut a, mut b) = (a, b);
+        let mut i = at;
+        while i < first.len() {
+            a = trans[(column[first[i] as usize] + u32::from(a)) as usize];
+            b = trans[(column[second[i] as usize] + u32::from(b)) as usize];
+            i += 1;
+            if a.max(b) >= base {
+                break;
+            }
+        }
+        (i, a, b)
+    }
 }
+
+/// Texts shorter than this are walked in one piece.
+const SPLIT_FROM: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -168,7 +263,7 @@ mod tests {
 
     use super::*;
 
-    /// (end, pattern) of every match, in order.
+    /// (end, pattern) of every match, sorted, each once.
     type Found = Vec<(usize, u32)>;
 
     fn both(needles: &[&str], text: &str) -> (Found, Found) {
@@ -192,6 +287,8 @@ mod tests {
                 }
             }
         }
+        got.sort_unstable();
+        got.dedup();
         (got, want)
     }
 
@@ -219,5 +316,44 @@ mod tests {
         }
         let (got, _) = both(&needles, "nonce too low");
         assert_eq!(got.len(), 4, "nonce, too, low and the whole phrase");
+    }
+
+    /// Longer texts are walked as two halves: matches across the middle,
+    /// at either end and in every position are all still found.
+    #[test]
+    fn two_half_walks_find_what_one_walk_finds() {
+        let needles = [
+            "nonce too low",
+            "nonce",
+            "insufficient funds for gas * price + value",
+            "o",
+            "lowlowlow",
+            "-32003",
+            "expir",
+        ];
+        let pieces = [
+            "nonce ", "too ", "low", "lowlow", "insufficient funds ", "for gas * price + value",
+            "-32003", "EXPIR", "x", " ", "é", "NONCE TOO LOW",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..3_000 {
+            let mut text = String::new();
+            let want_len = next(140);
+            while text.len() < want_len {
+                text.push_str(pieces[next(pieces.len())]);
+            }
+            let (got, want) = both(&needles, &text);
+            assert_eq!(got, want, "{text:?}");
+        }
+        let across = format!("{}nonce too low{}", "x".repeat(30), "y".repeat(30));
+        let (got, want) = both(&needles, &across);
+        assert_eq!(got, want);
+        assert!(got.contains(&(43, 0)), "the phrase across the middle: {got:?}");
     }
 }
