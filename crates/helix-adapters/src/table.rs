@@ -190,7 +190,7 @@ impl Table {
         self.trans[(self.column[b as usize] + u32::from(s)) as usize]
     }
 
-    #[inline]
+    #[inline(always)]
     fn report(&self, end: usize, s: u16, on_match: &mut impl FnMut(usize, &[Ending])) {
         let (from, to) = self.spans[usize::from(s - self.match_base)];
         on_match(end, &self.endings[from as usize..to as usize]);
