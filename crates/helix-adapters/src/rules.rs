@@ -91,6 +91,11 @@ impl Hits {
         self.0[i / 64] & (1 << (i % 64)) != 0
     }
 
+    /// Whether a phrase of `other` occurred.
+    fn meets(&self, other: &Hits) -> bool {
+        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
+    }
+
     /// No phrase occurred.
     pub fn is_empty(&self) -> bool {
         self.0.iter().all(|w| *w == 0)
@@ -98,7 +103,9 @@ impl Hits {
 }
 
 /// Extraction keys the scan locates (see [`crate::extract`]).
-const MAX_KEYS: usize = 64;
+const MAX_KEYS: usize = 32;
+/// 64-bit words of rule bits: at most 128 rules.
+const RULE_WORDS: usize = 2;
 /// Extraction keys of one rule.
 const MAX_RULE_KEYS: usize = 16;
 
@@ -132,10 +139,11 @@ pub struct RuleSet {
     patterns: Vec<Pat>,
     rules: Vec<Rule>,
     compiled: Vec<Compiled>,
-    /// For each phrase id, the rules it can start (sorted, deduplicated).
-    by_phrase: Vec<Vec<u16>>,
-    success: Vec<u16>,
-    failure_words: Vec<u16>,
+    /// For each phrase id, the rules whose first group has it, as bits.
+    triggers: Vec<[u64; RULE_WORDS]>,
+    /// The phrases of [`SUCCESS`] and of [`FAILURE_WORDS`], as bits.
+    success: Hits,
+    failure_words: Hits,
 }
 
 /// A message reporting success: never a failure unless a failure word is there too.
@@ -188,7 +196,7 @@ impl RuleSet {
     /// # Panics
     ///
     /// At construction only, on a rule table with more than 512 distinct
-    /// phrases, more than 64 extraction keys (16 for one rule) or an empty
+    /// phrases, more than 128 rules, 32 extraction keys (16 for one rule) or an empty
     /// phrase: a programming error in a built-in table, caught by the
     /// crate's tests.
     pub fn new(rules: Vec<Rule>) -> Self {
@@ -235,15 +243,22 @@ impl RuleSet {
             compiled.iter().all(|c| c.key_slots.len() <= MAX_RULE_KEYS),
             "a rule with too many extraction keys"
         );
-        let success: Vec<u16> = SUCCESS.iter().map(|p| id_of(p)).collect();
-        let failure_words: Vec<u16> = FAILURE_WORDS.iter().map(|p| id_of(p)).collect();
+        let mut success = Hits::default();
+        for p in SUCCESS {
+            success.set(usize::from(id_of(p)));
+        }
+        let mut failure_words = Hits::default();
+        for p in FAILURE_WORDS {
+            failure_words.set(usize::from(id_of(p)));
+        }
         assert!(phrases.len() <= WORDS * 64, "too many phrases");
 
-        let mut by_phrase = vec![Vec::new(); phrases.len()];
+        assert!(compiled.len() <= RULE_WORDS * 64, "too many rules");
+        let mut triggers = vec![[0u64; RULE_WORDS]; phrases.len()];
         for (ri, c) in compiled.iter().enumerate() {
             if let Some(first) = c.groups.first() {
                 for &p in first {
-                    by_phrase[p as usize].push(ri as u16);
+                    triggers[p as usize][ri / 64] |= 1 << (ri % 64);
                 }
             }
         }
@@ -272,7 +287,7 @@ impl RuleSet {
             patterns,
             rules,
             compiled,
-            by_phrase,
+            triggers,
             success,
             failure_words,
         }
@@ -338,8 +353,7 @@ impl RuleSet {
 
     /// Whether the message reports success and nothing that reads as failure.
     pub fn reports_success(&self, hits: &Hits) -> bool {
-        self.success.iter().any(|&p| hits.has(p))
-            && !self.failure_words.iter().any(|&p| hits.has(p))
+        hits.meets(&self.success) && !hits.meets(&self.failure_words)
     }
 
     /// The first rule (in table order) that the hits satisfy.
@@ -349,31 +363,32 @@ impl RuleSet {
 
     /// The index of the first rule (in table order) that the hits satisfy.
     pub fn first_match_at(&self, hits: &Hits) -> Option<usize> {
-        if hits.is_empty() {
-            return None;
-        }
-        // Only rules whose first group was hit can match; take the lowest index.
-        let mut best: Option<u16> = None;
+        // Only rules whose first group was hit can match: gather them as a
+        // bit set, then try them in order.
+        let mut maybe = [0u64; RULE_WORDS];
         for (w, &word) in hits.0.iter().enumerate() {
             let mut bits = word;
             while bits != 0 {
                 let pid = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                let Some(rules) = self.by_phrase.get(pid) else {
-                    continue;
-                };
-                for &ri in rules {
-                    if best.is_some_and(|b| b <= ri) {
-                        break;
-                    }
-                    if self.satisfied(ri as usize, hits) {
-                        best = Some(ri);
-                        break;
+                if let Some(t) = self.triggers.get(pid) {
+                    for (m, t) in maybe.iter_mut().zip(t) {
+                        *m |= t;
                     }
                 }
             }
         }
-        best.map(usize::from)
+        for (w, &word) in maybe.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let ri = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if self.satisfied(ri, hits) {
+                    return Some(ri);
+                }
+            }
+        }
+        None
     }
 
     fn satisfied(&self, ri: usize, hits: &Hits) -> bool {
