@@ -158,17 +158,21 @@ impl Table {
         }
         let mid = n / 2;
         let (first, second) = bytes.split_at(mid);
-        let (mut i, mut a, mut b) = (0, self.start, self.start);
-        loop {
-            (i, a, b) = self.run2(first, second, i, a, b);
-            if a >= self.match_base {
-                self.report(i, a, &mut on_match);
-            }
-            if b >= self.match_base {
-                self.report(mid + i, b, &mut on_match);
-            }
-            if i == mid {
-                break;
+        let second = &second[..mid];
+        // One loop, two chains of loads; matches are handled in place
+        // (leaving the loop for each cost more than the work).
+        let (trans, column, base) = (&self.trans[..], &self.column, self.match_base);
+        let (mut a, mut b) = (self.start, self.start);
+        for i in 0..mid {
+            a = trans[(column[first[i] as usize] + u32::from(a)) as usize];
+            b = trans[(column[second[i] as usize] + u32::from(b)) as usize];
+            if a.max(b) >= base {
+                if a >= base {
+                    self.report(i + 1, a, &mut on_match);
+                }
+                if b >= base {
+                    self.report(mid + i + 1, b, &mut on_match);
+                }
             }
         }
         // The second half is a byte longer when n is odd.
@@ -200,57 +204,19 @@ impl Table {
     fn walk_from(
         &self,
         bytes: &[u8],
-        mut at: usize,
+        at: usize,
         to: usize,
         s: u16,
         on_match: &mut impl FnMut(usize, &[Ending]),
     ) {
-        let bytes = &bytes[..to];
-        let mut s = s;
-        while let Some((end, t)) = self.next_match(bytes, at, s) {
-            self.report(end, t, on_match);
-            at = end;
-            s = t;
-        }
-    }
-
-    /// Walks from `at` in state `s` to the next match state: its end
-    /// position and the state. Kept out of line so the loop has the
-    /// registers to itself.
-    #[inline(never)]
-    fn next_match(&self, bytes: &[u8], at: usize, s: u16) -> Option<(usize, u16)> {
         let (trans, column, base) = (&self.trans[..], &self.column, self.match_base);
         let mut s = s;
-        let mut i = at;
-        while i < bytes.len() {
-            s = trans[(column[bytes[i] as usize] + u32::from(s)) as usize];
-            i += 1;
+        for (i, &c) in bytes[..to].iter().enumerate().skip(at) {
+            s = trans[(column[c as usize] + u32::from(s)) as usize];
             if s >= base {
-                return Some((i, s));
+                self.report(i + 1, s, on_match);
             }
         }
-        None
-    }
-
-    /// Walks both halves from offset `at` (states `a`, `b`) in step until
-    /// either reaches a match state or the first half ends: the offset
-    /// after the last byte walked and both states. `second` is at least as
-    /// long as `first`.
-    #[inline(never)]
-    fn run2(&self, first: &[u8], second: &[u8], at: usize, a: u16, b: u16) -> (usize, u16, u16) {
-        let (trans, column, base) = (&self.trans[..], &self.column, self.match_base);
-        let second = &second[..first.len()];
-        let (mut a, mut b) = (a, b);
-        let mut i = at;
-        while i < first.len() {
-            a = trans[(column[first[i] as usize] + u32::from(a)) as usize];
-            b = trans[(column[second[i] as usize] + u32::from(b)) as usize];
-            i += 1;
-            if a.max(b) >= base {
-                break;
-            }
-        }
-        (i, a, b)
     }
 }
 
