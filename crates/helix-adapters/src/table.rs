@@ -30,25 +30,41 @@ pub(crate) struct Ending {
 /// Column-major with 16-bit entries: all states' transitions on one byte
 /// class are contiguous, and states are numbered breadth-first, so the
 /// shallow states most bytes lead to share cache lines. Against row-major
-/// 32-bit rows this halves the table (207 KiB) and cuts the walk's L1
-/// misses from 42 % to 30 % of bytes (callgrind's cache simulation), at
-/// equal wall time on these machines (docs/BENCHMARKS.md).
+/// 32-bit rows this halves the table and cuts the walk's L1 misses from
+/// 42 % to 30 % of bytes (callgrind's cache simulation).
+///
+/// Match states are numbered from a power of two, `MATCH_BIT`, and every
+/// state is below twice that, so one OR and one bit test tell whether
+/// either of two walks is in a match state. The transitions live in an
+/// array of fixed power-of-two length indexed through a mask: the walk
+/// needs no bounds check, and an index can never leave the array.
 pub(crate) struct Table {
-    /// Byte to the start of its class's column (class x states); every
-    /// byte no pattern contains shares column 0.
+    /// Byte to the start of its class's column (class x column height);
+    /// every byte no pattern contains shares column 0.
     column: [u32; 256],
     /// `trans[column + state]`: the next state.
-    trans: Vec<u16>,
-    start: u16,
+    trans: Box<[u16; TRANS_SLOTS]>,
+    start: u32,
+    /// The bit every match state has and no other state has.
+    match_bit: u32,
     /// Per state, the length of the longest pattern prefix it has seen:
     /// how far back a match in progress may have started.
     depth: Vec<u8>,
-    /// States numbered from here on are match states.
-    match_base: u16,
-    /// For match state `match_base + k`, its endings are
+    /// For match state `match_bit + k`, its endings are
     /// `endings[spans[k].0..spans[k].1]`.
     spans: Vec<(u32, u32)>,
     endings: Vec<Ending>,
+}
+
+/// Transition slots: the built-in rules use 103,000 (42 byte classes by
+/// 2,444 rows); construction panics past this, which the crate's tests
+/// would catch. Slots never written are zero pages the walk never touches.
+const TRANS_SLOTS: usize = 1 << 18;
+
+/// An index into `trans`, always in bounds.
+#[inline(always)]
+fn slot(i: u32) -> usize {
+    i as usize & (TRANS_SLOTS - 1)
 }
 
 impl Table {
@@ -91,36 +107,39 @@ impl Table {
                 }
             }
         }
-        // Non-match states first, then match states, so one comparison
-        // tells them apart in the loop.
-        let (mut dense, matches): (Vec<StateID>, Vec<StateID>) =
+        // Non-match states first, numbered from 0; match states from the
+        // next power of two (at least the match count), so the match bit
+        // alone tells them apart in the loop.
+        let (dense, matches): (Vec<StateID>, Vec<StateID>) =
             order.into_iter().partition(|&s| !dfa.is_match(s));
-        let match_count = matches.len();
-        dense.extend(matches);
-        let states = dense.len();
-        assert!(
-            states <= usize::from(u16::MAX),
-            "too many states for 16-bit entries"
-        );
-        let index: HashMap<StateID, u16> = dense
+        let match_bit = dense.len().max(matches.len()).next_power_of_two();
+        let height = match_bit + matches.len();
+        assert!(height <= usize::from(u16::MAX), "too many states for 16-bit entries");
+        assert!(height * reps.len() <= TRANS_SLOTS, "too many states for the table");
+        let number: HashMap<StateID, u16> = dense
             .iter()
             .enumerate()
+            .chain(matches.iter().enumerate().map(|(k, s)| (match_bit + k, s)))
             .map(|(i, &s)| (s, i as u16))
             .collect();
-        let first_match = states - match_count;
-        let mut trans = Vec::with_capacity(states * reps.len());
-        for &b in &reps {
-            for &sid in &dense {
-                trans.push(index[&dfa.next_state(Anchored::No, sid, b)]);
+        let mut trans = vec![0u16; TRANS_SLOTS];
+        for (c, &b) in reps.iter().enumerate() {
+            for &sid in dense.iter().chain(&matches) {
+                trans[c * height + usize::from(number[&sid])] =
+                    number[&dfa.next_state(Anchored::No, sid, b)];
             }
         }
+        let trans: Box<[u16; TRANS_SLOTS]> = trans
+            .into_boxed_slice()
+            .try_into()
+            .expect("the table has TRANS_SLOTS slots");
         let mut column = [0u32; 256];
         for (slot, class) in column.iter_mut().zip(classes) {
-            *slot = u32::from(class) * states as u32;
+            *slot = u32::from(class) * height as u32;
         }
-        let mut spans = Vec::with_capacity(match_count);
+        let mut spans = Vec::with_capacity(matches.len());
         let mut endings = Vec::new();
-        for &sid in &dense[first_match..] {
+        for &sid in &matches {
             let from = endings.len() as u32;
             for k in 0..dfa.match_len(sid) {
                 let pid = dfa.match_pattern(sid, k);
@@ -131,16 +150,17 @@ impl Table {
             }
             spans.push((from, endings.len() as u32));
         }
-        let depth = dense
-            .iter()
-            .map(|s| u8::try_from(depth_of[s]).expect("patterns under 256 bytes"))
-            .collect();
+        let mut depth = vec![0u8; height];
+        for &sid in dense.iter().chain(&matches) {
+            depth[usize::from(number[&sid])] =
+                u8::try_from(depth_of[&sid]).expect("patterns under 256 bytes");
+        }
         Table {
             column,
             trans,
-            start: index[&start],
+            start: u32::from(number[&start]),
+            match_bit: match_bit as u32,
             depth,
-            match_base: first_match as u16,
             spans,
             endings,
         }
@@ -158,20 +178,21 @@ impl Table {
         }
         let mid = n / 2;
         let (first, second) = bytes.split_at(mid);
-        let second = &second[..mid];
         // One loop, two chains of loads; matches are handled in place
         // (leaving the loop for each cost more than the work).
-        let (trans, column, base) = (&self.trans[..], &self.column, self.match_base);
+        let (trans, column, bit) = (&*self.trans, &self.column, self.match_bit);
         let (mut a, mut b) = (self.start, self.start);
-        for i in 0..mid {
-            a = trans[(column[first[i] as usize] + u32::from(a)) as usize];
-            b = trans[(column[second[i] as usize] + u32::from(b)) as usize];
-            if a.max(b) >= base {
-                if a >= base {
-                    self.report(i + 1, a, &mut on_match);
+        let mut end = 0;
+        for (&x, &y) in first.iter().zip(second) {
+            end += 1;
+            a = u32::from(trans[slot(column[usize::from(x)] + a)]);
+            b = u32::from(trans[slot(column[usize::from(y)] + b)]);
+            if (a | b) & bit != 0 {
+                if a & bit != 0 {
+                    self.report(end, a, &mut on_match);
                 }
-                if b >= base {
-                    self.report(mid + i + 1, b, &mut on_match);
+                if b & bit != 0 {
+                    self.report(mid + end, b, &mut on_match);
                 }
             }
         }
@@ -180,23 +201,23 @@ impl Table {
         // The first walk goes on while a match in progress began before
         // the middle; any that began later, the second walk found.
         let mut p = mid;
-        while p < n && usize::from(self.depth[usize::from(a)]) > p - mid {
+        while p < n && usize::from(self.depth[a as usize]) > p - mid {
             a = self.step(a, bytes[p]);
             p += 1;
-            if a >= self.match_base {
+            if a & bit != 0 {
                 self.report(p, a, &mut on_match);
             }
         }
     }
 
     #[inline]
-    fn step(&self, s: u16, b: u8) -> u16 {
-        self.trans[(self.column[b as usize] + u32::from(s)) as usize]
+    fn step(&self, s: u32, b: u8) -> u32 {
+        u32::from(self.trans[slot(self.column[usize::from(b)] + s)])
     }
 
     #[inline(always)]
-    fn report(&self, end: usize, s: u16, on_match: &mut impl FnMut(usize, &[Ending])) {
-        let (from, to) = self.spans[usize::from(s - self.match_base)];
+    fn report(&self, end: usize, s: u32, on_match: &mut impl FnMut(usize, &[Ending])) {
+        let (from, to) = self.spans[(s & !self.match_bit) as usize];
         on_match(end, &self.endings[from as usize..to as usize]);
     }
 
@@ -206,14 +227,14 @@ impl Table {
         bytes: &[u8],
         at: usize,
         to: usize,
-        s: u16,
+        s: u32,
         on_match: &mut impl FnMut(usize, &[Ending]),
     ) {
-        let (trans, column, base) = (&self.trans[..], &self.column, self.match_base);
+        let (trans, column, bit) = (&*self.trans, &self.column, self.match_bit);
         let mut s = s;
         for (i, &c) in bytes[..to].iter().enumerate().skip(at) {
-            s = trans[(column[c as usize] + u32::from(s)) as usize];
-            if s >= base {
+            s = u32::from(trans[slot(column[usize::from(c)] + s)]);
+            if s & bit != 0 {
                 self.report(i + 1, s, on_match);
             }
         }
