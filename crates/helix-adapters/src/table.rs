@@ -114,8 +114,14 @@ impl Table {
             order.into_iter().partition(|&s| !dfa.is_match(s));
         let match_bit = dense.len().max(matches.len()).next_power_of_two();
         let height = match_bit + matches.len();
-        assert!(height <= usize::from(u16::MAX), "too many states for 16-bit entries");
-        assert!(height * reps.len() <= TRANS_SLOTS, "too many states for the table");
+        assert!(
+            height <= usize::from(u16::MAX),
+            "too many states for 16-bit entries"
+        );
+        assert!(
+            height * reps.len() <= TRANS_SLOTS,
+            "too many states for the table"
+        );
         let number: HashMap<StateID, u16> = dense
             .iter()
             .enumerate()
@@ -319,8 +325,18 @@ mod tests {
             "expir",
         ];
         let pieces = [
-            "nonce ", "too ", "low", "lowlow", "insufficient funds ", "for gas * price + value",
-            "-32003", "EXPIR", "x", " ", "é", "NONCE TOO LOW",
+            "nonce ",
+            "too ",
+            "low",
+            "lowlow",
+            "insufficient funds ",
+            "for gas * price + value",
+            "-32003",
+            "EXPIR",
+            "x",
+            " ",
+            "é",
+            "NONCE TOO LOW",
         ];
         let mut state = 0x2545_F491_4F6C_DD1D_u64;
         let mut next = |n: usize| {
@@ -341,6 +357,9 @@ mod tests {
         let across = format!("{}nonce too low{}", "x".repeat(30), "y".repeat(30));
         let (got, want) = both(&needles, &across);
         assert_eq!(got, want);
-        assert!(got.contains(&(43, 0)), "the phrase across the middle: {got:?}");
+        assert!(
+            got.contains(&(43, 0)),
+            "the phrase across the middle: {got:?}"
+        );
     }
 }
