@@ -138,4 +138,52 @@ mod tests {
         );
         assert_eq!(selector_in_message("tx 0x54cfe659aa"), None);
     }
+
+    /// The selector as the plain reading of its definition finds it.
+    fn by_definition(msg: &str) -> Option<[u8; 4]> {
+        let b = msg.as_bytes();
+        (1..b.len()).find_map(|x| {
+            let hexs = b.get(x + 1..x + 9)?;
+            let ok = b[x - 1] == b'0'
+                && (b[x] == b'x' || b[x] == b'X')
+                && hexs.iter().all(u8::is_ascii_hexdigit)
+                && b.get(x + 9).is_none_or(|c| !c.is_ascii_hexdigit());
+            ok.then(|| hex::decode(hexs).ok()?.try_into().ok())?
+        })
+    }
+
+    #[test]
+    fn the_search_finds_what_the_definition_finds() {
+        let pieces = [
+            "0x", "0X", "x", "X", "54cfe659", "AB35696F", "0", "g", " ", "é", "ab", "exceeds",
+            "\u{0}", "\u{ff}", "xx0x", "1234567",
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut found = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            let want_len = next(80);
+            while text.len() < want_len {
+                text.push_str(pieces[next(pieces.len())]);
+            }
+            let want = by_definition(&text);
+            found += usize::from(want.is_some());
+            assert_eq!(selector_in_message(&text), want, "{text:?}");
+        }
+        assert!(found > 1_000, "the generated texts hold selectors: {found}");
+        for at in 0..24 {
+            let text = format!("{}0x54cfe659", "y".repeat(at));
+            assert_eq!(
+                selector_in_message(&text),
+                Some([0x54, 0xcf, 0xe6, 0x59]),
+                "{text}"
+            );
+        }
+    }
 }
