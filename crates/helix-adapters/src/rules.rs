@@ -141,6 +141,13 @@ pub struct RuleSet {
     compiled: Vec<Compiled>,
     /// For each phrase id, the rules whose first group has it, as bits.
     triggers: Vec<[u64; RULE_WORDS]>,
+    /// Every rule's remaining test in one array, so trying a rule reads
+    /// one short run instead of chasing a vector per group: rule `ri`'s
+    /// groups after the first stand at `tests[at[ri][0]..at[ri][1]]`, each
+    /// as its length then its phrase ids, and its vetoes at
+    /// `tests[at[ri][1]..at[ri][2]]`.
+    tests: Vec<u16>,
+    test_at: Vec<[u32; 3]>,
     /// The phrases of [`SUCCESS`] and of [`FAILURE_WORDS`], as bits.
     success: Hits,
     failure_words: Hits,
@@ -262,6 +269,19 @@ impl RuleSet {
                 }
             }
         }
+        let mut tests: Vec<u16> = Vec::new();
+        let mut test_at = Vec::with_capacity(compiled.len());
+        for c in &compiled {
+            let from = tests.len() as u32;
+            // The first group is what put the rule among the candidates.
+            for g in c.groups.iter().skip(1) {
+                tests.push(u16::try_from(g.len()).expect("a group of fewer than 65,536 phrases"));
+                tests.extend(g);
+            }
+            let vetoes = tests.len() as u32;
+            tests.extend(&c.none);
+            test_at.push([from, vetoes, tests.len() as u32]);
+        }
         let patterns: Vec<Pat> = phrases
             .iter()
             .enumerate()
@@ -288,6 +308,8 @@ impl RuleSet {
             rules,
             compiled,
             triggers,
+            tests,
+            test_at,
             success,
             failure_words,
         }
@@ -391,10 +413,24 @@ impl RuleSet {
         None
     }
 
+    /// Whether candidate rule `ri` (its first group hit) holds.
     fn satisfied(&self, ri: usize, hits: &Hits) -> bool {
-        let c = &self.compiled[ri];
-        c.groups.iter().all(|g| g.iter().any(|&p| hits.has(p)))
-            && !c.none.iter().any(|&p| hits.has(p))
+        let Some(&[from, vetoes, to]) = self.test_at.get(ri) else {
+            return false;
+        };
+        let (groups, vetoes) = (
+            &self.tests[from as usize..vetoes as usize],
+            &self.tests[vetoes as usize..to as usize],
+        );
+        let mut rest = groups;
+        while let Some((&n, tail)) = rest.split_first() {
+            let (group, after) = tail.split_at(usize::from(n));
+            if !group.iter().any(|&p| hits.has(p)) {
+                return false;
+            }
+            rest = after;
+        }
+        !vetoes.iter().any(|&p| hits.has(p))
     }
 
     /// Every rule, in order.
