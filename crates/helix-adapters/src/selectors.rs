@@ -158,20 +158,8 @@ mod tests {
             "0x", "0X", "x", "X", "54cfe659", "AB35696F", "0", "g", " ", "é", "ab", "exceeds",
             "\u{0}", "\u{ff}", "xx0x", "1234567",
         ];
-        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
         let mut found = 0;
-        for _ in 0..20_000 {
-            let mut text = String::new();
-            let want_len = next(80);
-            while text.len() < want_len {
-                text.push_str(pieces[next(pieces.len())]);
-            }
+        for text in crate::testutil::generated_texts(&pieces, 20_000, 80, 0x9E37_79B9_7F4A_7C15) {
             let want = by_definition(&text);
             found += usize::from(want.is_some());
             assert_eq!(selector_in_message(&text), want, "{text:?}");

@@ -338,19 +338,7 @@ mod tests {
             "é",
             "NONCE TOO LOW",
         ];
-        let mut state = 0x2545_F491_4F6C_DD1D_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
-        for _ in 0..3_000 {
-            let mut text = String::new();
-            let want_len = next(140);
-            while text.len() < want_len {
-                text.push_str(pieces[next(pieces.len())]);
-            }
+        for text in crate::testutil::generated_texts(&pieces, 3_000, 140, 0x2545_F491_4F6C_DD1D) {
             let (got, want) = both(&needles, &text);
             assert_eq!(got, want, "{text:?}");
         }

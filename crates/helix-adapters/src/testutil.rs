@@ -37,3 +37,26 @@ pub fn signal(f: impl FnOnce(&mut ErrorSignal)) -> ErrorSignal {
     f(&mut s);
     s
 }
+
+/// `count` texts of up to `max_len` bytes glued from `pieces`, the same
+/// for the same `seed` (xorshift64): inputs for tests that compare a fast
+/// search with a plain one.
+pub fn generated_texts(pieces: &[&str], count: usize, max_len: usize, seed: u64) -> Vec<String> {
+    let mut state = seed;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    (0..count)
+        .map(|_| {
+            let mut text = String::new();
+            let want_len = next(max_len);
+            while text.len() < want_len {
+                text.push_str(pieces[next(pieces.len())]);
+            }
+            text
+        })
+        .collect()
+}
