@@ -116,6 +116,7 @@ pub struct Scan {
     key_end: [u16; MAX_KEYS],
 }
 
+/// A rule as phrase ids, while the set is built.
 struct Compiled {
     groups: Vec<Vec<u16>>,
     none: Vec<u16>,
@@ -138,14 +139,15 @@ pub struct RuleSet {
     /// What each pattern of the automaton stands for.
     patterns: Vec<Pat>,
     rules: Vec<Rule>,
-    compiled: Vec<Compiled>,
+    /// Per rule, the global key slot of each of its extraction keys.
+    key_slots: Vec<Vec<u16>>,
     /// For each phrase id, the rules whose first group has it, as bits.
     triggers: Vec<[u64; RULE_WORDS]>,
     /// Every rule's remaining test in one array, so trying a rule reads
     /// one short run instead of chasing a vector per group: rule `ri`'s
-    /// groups after the first stand at `tests[at[ri][0]..at[ri][1]]`, each
+    /// groups after the first stand at `tests[test_at[ri][0]..test_at[ri][1]]`, each
     /// as its length then its phrase ids, and its vetoes at
-    /// `tests[at[ri][1]..at[ri][2]]`.
+    /// `tests[test_at[ri][1]..test_at[ri][2]]`.
     tests: Vec<u16>,
     test_at: Vec<[u32; 3]>,
     /// The phrases of [`SUCCESS`] and of [`FAILURE_WORDS`], as bits.
@@ -306,7 +308,7 @@ impl RuleSet {
             table: Table::new(&dfa, &needles),
             patterns,
             rules,
-            compiled,
+            key_slots: compiled.into_iter().map(|c| c.key_slots).collect(),
             triggers,
             tests,
             test_at,
@@ -365,11 +367,12 @@ impl RuleSet {
             return;
         };
         let mut ends = [None; MAX_RULE_KEYS];
-        for (j, &slot) in self.compiled[ri].key_slots.iter().enumerate() {
+        let slots = &self.key_slots[ri];
+        for (j, &slot) in slots.iter().enumerate() {
             let e = scan.key_end[slot as usize];
             ends[j] = (e != 0).then_some(e);
         }
-        let n = self.compiled[ri].key_slots.len();
+        let n = slots.len();
         (x.run)(&Located::new(text, x.keys, &ends[..n]), facts);
     }
 
@@ -415,9 +418,7 @@ impl RuleSet {
 
     /// Whether candidate rule `ri` (its first group hit) holds.
     fn satisfied(&self, ri: usize, hits: &Hits) -> bool {
-        let Some(&[from, vetoes, to]) = self.test_at.get(ri) else {
-            return false;
-        };
+        let [from, vetoes, to] = self.test_at[ri];
         let (groups, vetoes) = (
             &self.tests[from as usize..vetoes as usize],
             &self.tests[vetoes as usize..to as usize],

@@ -33,7 +33,7 @@ pub(crate) struct Ending {
 /// 32-bit rows this halves the table and cuts the walk's L1 misses from
 /// 42 % to 30 % of bytes (callgrind's cache simulation).
 ///
-/// Match states are numbered from a power of two, `MATCH_BIT`, and every
+/// Match states are numbered from a power of two, `match_bit`, and every
 /// state is below twice that, so one OR and one bit test tell whether
 /// either of two walks is in a match state. The transitions live in an
 /// array of fixed power-of-two length indexed through a mask: the walk
