@@ -41,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let genes = Arc::new(SqliteGeneStore::open(dir.path().join("genes.db"))?);
     let helix = Helix::builder()
         .adapter(helix_adapters::builtin())
-        .probe(lab.probe())
+        .probes(lab.probes())
         .strategies(lab.strategies())
         .store(genes)
         .mode(Mode::Full) // swaps move funds: only in full mode

@@ -151,7 +151,7 @@ async fn bench(
             .map_err(|e| format!("starting the lab: {e}"))?;
         let helix = Helix::builder()
             .adapter(helix_adapters::builtin())
-            .probe(lab.probe())
+            .probes(lab.probes())
             .strategies(lab.strategies())
             .store(Arc::new(MemoryGeneStore::new()))
             .sink(Arc::new(helix_core::TracingSink))

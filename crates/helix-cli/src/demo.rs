@@ -227,7 +227,7 @@ async fn demo(
     let sink = Arc::new(MemorySink::new());
     let helix = Helix::builder()
         .adapter(helix_adapters::builtin())
-        .probe(lab.probe())
+        .probes(lab.probes())
         .strategies(lab.strategies())
         .store(store.clone())
         .sink(Arc::new(helix_core::Fanout(vec![

@@ -191,6 +191,13 @@ impl Helix {
                 advice.recommended = recommended;
                 advice.reason = Some(reason);
             }
+            Err(Stop::AlreadyPaid(strategy, evidence)) => {
+                let reason = format!("already paid ({evidence}, found by {strategy})");
+                run.emit(EventKind::GaveUp {
+                    reason: reason.clone(),
+                });
+                advice.reason = Some(reason);
+            }
             Err(Stop::Invariant(strategy, violation)) => {
                 let reason = format!("repair {strategy} refused: {violation}");
                 run.emit(EventKind::GaveUp {

@@ -10,13 +10,14 @@ use crate::evaluate::{construct, rank};
 use crate::event::{BlockReason, Event, EventKind, EventSink, TracingSink};
 use crate::failure::{Candidate, CandidateSource, Failure};
 use crate::gene::{Gene, GeneSource, Outcome, now_ms};
-use crate::patch::{PaymentView, Repairable, Violation, check_invariants, check_patches};
+use crate::patch::{Patch, PaymentView, Repairable, Violation, check_invariants, check_patches};
 use crate::policy::{Budget, BudgetError, Policy};
 use crate::signal::{ErrorSignal, IntoSignal};
 use crate::taxonomy::{Mode, StrategyId};
 use crate::traits::{
     Adapter, CommitCtx, CommitError, Committed, GeneStore, MemoryGeneStore, Probe, Strategy,
 };
+use crate::wallet_lock::{MemoryWalletLocks, WalletGuard, WalletLocks};
 
 /// The self-healing runtime. Cheap to clone; share one per process.
 ///
@@ -84,6 +85,7 @@ pub(crate) struct Inner {
     store: Arc<dyn GeneStore>,
     sink: Arc<dyn EventSink>,
     budget: Option<Arc<dyn Budget>>,
+    wallet_locks: Arc<dyn WalletLocks>,
     policy: Policy,
 }
 
@@ -117,6 +119,7 @@ pub struct HelixBuilder {
     store: Option<Arc<dyn GeneStore>>,
     sink: Option<Arc<dyn EventSink>>,
     budget: Option<Arc<dyn Budget>>,
+    wallet_locks: Option<Arc<dyn WalletLocks>>,
     policy: Policy,
 }
 
@@ -136,6 +139,12 @@ impl HelixBuilder {
     /// Adds a probe; probes run in order before Perceive.
     pub fn probe(mut self, p: impl Probe + 'static) -> Self {
         self.probes.push(Arc::new(p));
+        self
+    }
+
+    /// Adds shared probes, in order.
+    pub fn probes(mut self, all: impl IntoIterator<Item = Arc<dyn Probe>>) -> Self {
+        self.probes.extend(all);
         self
     }
 
@@ -183,6 +192,13 @@ impl HelixBuilder {
         self
     }
 
+    /// Where wallets are locked while a repair moves their funds (default:
+    /// within this process). Processes paying from one wallet share one.
+    pub fn wallet_locks(mut self, l: Arc<dyn WalletLocks>) -> Self {
+        self.wallet_locks = Some(l);
+        self
+    }
+
     /// All limits at once.
     pub fn policy(mut self, p: Policy) -> Self {
         self.policy = p;
@@ -214,6 +230,9 @@ impl HelixBuilder {
                     .unwrap_or_else(|| Arc::new(MemoryGeneStore::new())),
                 sink: self.sink.unwrap_or_else(|| Arc::new(TracingSink)),
                 budget: self.budget,
+                wallet_locks: self
+                    .wallet_locks
+                    .unwrap_or_else(|| Arc::new(MemoryWalletLocks::new())),
                 policy: self.policy,
             }),
         }
@@ -296,6 +315,17 @@ pub enum HelixError<E> {
         /// What the budget said.
         refusal: BudgetError,
     },
+    /// The payment was already made (reconciled on chain, or the server's
+    /// receipt) and the request cannot take that proof: nothing is sent
+    /// again. The evidence names the transaction or receipt.
+    AlreadyPaid {
+        /// The call's last error.
+        error: E,
+        /// The strategy that found it.
+        strategy: StrategyId,
+        /// The transaction hash or receipt of the payment made.
+        evidence: String,
+    },
     /// A repair would have broken a payment invariant; nothing was retried.
     Invariant {
         /// The call's last error.
@@ -315,6 +345,7 @@ impl<E> HelixError<E> {
             | HelixError::NotRepaired { error, .. }
             | HelixError::Exhausted { error, .. }
             | HelixError::Budget { error, .. }
+            | HelixError::AlreadyPaid { error, .. }
             | HelixError::Invariant { error, .. } => error,
         }
     }
@@ -326,6 +357,7 @@ impl<E> HelixError<E> {
             | HelixError::NotRepaired { error, .. }
             | HelixError::Exhausted { error, .. }
             | HelixError::Budget { error, .. }
+            | HelixError::AlreadyPaid { error, .. }
             | HelixError::Invariant { error, .. } => error,
         }
     }
@@ -359,6 +391,14 @@ impl<E: fmt::Display> fmt::Display for HelixError<E> {
                 "repair refused by the budget ({}): {refusal}; last error: {error}",
                 failure.key()
             ),
+            HelixError::AlreadyPaid {
+                error,
+                strategy,
+                evidence,
+            } => write!(
+                f,
+                "already paid ({evidence}, found by {strategy}); nothing sent again (last error: {error})"
+            ),
             HelixError::Invariant {
                 error,
                 strategy,
@@ -386,17 +426,30 @@ pub(crate) struct Pending {
     cost: u64,
     /// The fingerprint of the diagnosis the failure came from, if any.
     diagnosed: Option<String>,
+    /// The wallet a fund-moving repair holds until its retry has answered.
+    _wallet: Option<WalletGuard>,
 }
 
 enum Attempt {
     Committed(Pending),
     Failed,
-    Stop(StrategyId, Violation),
+    Stop(Stop),
 }
 
 pub(crate) enum Stop {
     NotRepaired(Vec<StrategyId>),
     Invariant(StrategyId, Violation),
+    /// Proof of the payment already made that the request refused.
+    AlreadyPaid(StrategyId, String),
+}
+
+/// Why applying a repair's patches stopped.
+enum Unapplied {
+    Violation(Violation),
+    /// The request refused a patch: this candidate ends here.
+    Refused,
+    /// The request refused proof of a payment already made.
+    AlreadyPaid(String),
 }
 
 /// One run's bookkeeping (created on the first failure only).
@@ -517,7 +570,7 @@ impl<'h> Run<'h> {
     pub(crate) async fn perceive(&mut self, signal: &ErrorSignal) -> Option<Failure> {
         self.diagnosed.clear();
         self.diagnosed_fp = None;
-        if let Some(f) = self.h.adapters.iter().find_map(|a| a.perceive(signal)) {
+        if let Some(f) = crate::sent::perceive(&self.h.adapters, signal) {
             return Some(f);
         }
         let (fp, d) = self.diagnose(signal).await?;
@@ -605,10 +658,12 @@ impl<'h> Run<'h> {
     }
 
     /// Whether `c` may be committed now; emits the reason when not.
-    fn admissible(&mut self, c: &Candidate, view: &PaymentView) -> bool {
+    fn admissible(&mut self, c: &Candidate, view: &PaymentView, signal: &ErrorSignal) -> bool {
         let policy = &self.h.policy;
         let reason = if self.tried.contains(&c.strategy) {
             Some(BlockReason::AlreadyTried)
+        } else if crate::sent::may_have_paid(signal) && !c.strategy.safe_after_send() {
+            Some(BlockReason::PaymentSent)
         } else if !c.strategy.allowed_in(policy.mode) {
             Some(BlockReason::Mode)
         } else if c.strategy.reduces_amount() && !view.partial_ok {
@@ -645,10 +700,10 @@ impl<'h> Run<'h> {
                 est_ms: g.mean_ms.round() as u64,
                 source: CandidateSource::Gene,
             };
-            if self.admissible(&c, view) {
+            if self.admissible(&c, view, signal) {
                 match self.commit(req, failure, signal, view, c, g.source).await {
                     Attempt::Committed(p) => return Ok(p),
-                    Attempt::Stop(s, v) => return Err(Stop::Invariant(s, v)),
+                    Attempt::Stop(stop) => return Err(stop),
                     Attempt::Failed => {}
                 }
             }
@@ -673,7 +728,7 @@ impl<'h> Run<'h> {
             return Err(Stop::NotRepaired(recommended));
         }
         for (c, _) in ranked {
-            if !self.admissible(&c, view) {
+            if !self.admissible(&c, view, signal) {
                 continue;
             }
             let source = match c.source {
@@ -682,7 +737,7 @@ impl<'h> Run<'h> {
             };
             match self.commit(req, failure, signal, view, c, source).await {
                 Attempt::Committed(p) => return Ok(p),
-                Attempt::Stop(s, v) => return Err(Stop::Invariant(s, v)),
+                Attempt::Stop(stop) => return Err(stop),
                 Attempt::Failed => {}
             }
         }
@@ -690,6 +745,21 @@ impl<'h> Run<'h> {
             strategies: recommended.clone(),
         });
         Err(Stop::NotRepaired(recommended))
+    }
+
+    /// The most a repair may spend: for one that moves funds, its
+    /// executor's cap (never above the per-repair ceiling), so the budget
+    /// holds what could really leave, not a guess.
+    fn upper_bound(&self, c: &Candidate, exec: &dyn Strategy) -> u64 {
+        let ceiling = self.h.policy.per_repair_ceiling;
+        if c.strategy.moves_funds() {
+            exec.max_cost()
+                .unwrap_or(ceiling)
+                .min(ceiling)
+                .max(c.est_cost)
+        } else {
+            c.est_cost
+        }
     }
 
     async fn commit<R: Repairable + ?Sized>(
@@ -705,6 +775,7 @@ impl<'h> Run<'h> {
             self.block(c.strategy, BlockReason::NoExecutor);
             return Attempt::Failed;
         };
+        let max_cost = self.upper_bound(&c, exec.as_ref());
         let ctx = CommitCtx {
             failure,
             signal,
@@ -712,6 +783,7 @@ impl<'h> Run<'h> {
             params: &c.params,
             mode: self.h.policy.mode,
             repairs_so_far: self.report.repairs.len() as u32,
+            max_cost,
         };
         if c.source == CandidateSource::Diagnosis {
             // A diagnoser's proposal is only as good as its guess: where the
@@ -730,9 +802,33 @@ impl<'h> Run<'h> {
                 return Attempt::Failed;
             }
         }
-        let reservation = match &self.h.budget {
-            Some(b) => match b.reserve(c.est_cost).await {
-                Ok(r) => Some(r),
+        // Another run's repair may be moving this wallet's funds: wait for
+        // it, then read the balance it left.
+        let wallet = match (c.strategy.moves_funds(), view.payer.as_deref()) {
+            (true, Some(payer)) => {
+                match self
+                    .h
+                    .wallet_locks
+                    .lock(payer, self.h.policy.commit_timeout)
+                    .await
+                {
+                    Ok(g) => Some(g),
+                    Err(e) => {
+                        self.emit(EventKind::CommitFailed {
+                            strategy: c.strategy,
+                            error: e.to_string(),
+                        });
+                        return Attempt::Failed;
+                    }
+                }
+            }
+            _ => None,
+        };
+        // Held until settled; a run dropped mid-commit (a caller's timeout, a
+        // client gone) settles it from the guard.
+        let held = match &self.h.budget {
+            Some(b) => match Held::reserve(b, max_cost, c.strategy.moves_funds()).await {
+                Ok(h) => Some(h),
                 Err(e) => {
                     self.block(c.strategy, BlockReason::Budget);
                     self.emit(EventKind::CommitFailed {
@@ -760,12 +856,8 @@ impl<'h> Run<'h> {
         let committed = match result {
             Ok(done) => done,
             Err(e) => {
-                // A platform error may have spent gas; keep the estimate as spent.
-                let spent = match e {
-                    CommitError::Platform(_) | CommitError::Timeout(_) => c.est_cost,
-                    _ => 0,
-                };
-                self.settle(reservation, spent).await;
+                let spent = spent_on_error(&c, max_cost, &e);
+                Held::settle(held, spent).await;
                 self.emit(EventKind::CommitFailed {
                     strategy: c.strategy,
                     error: e.to_string(),
@@ -777,29 +869,52 @@ impl<'h> Run<'h> {
                     learned: serde_json::Value::Null,
                     cost: spent,
                     diagnosed: self.diagnosed_fp.clone(),
+                    _wallet: None,
                 };
                 self.record(failure, &p, false, started.elapsed().as_millis() as u64)
                     .await;
                 return Attempt::Failed;
             }
         };
-        self.settle(reservation, committed.cost).await;
+        Held::settle(held, committed.cost).await;
         let ceiling = self.h.policy.per_repair_ceiling;
         // The estimate passed the ceiling; the actual cost must too.
         let checked = if committed.cost > ceiling {
-            Err(Violation::CostOverCeiling {
+            Err(Unapplied::Violation(Violation::CostOverCeiling {
                 cost: committed.cost,
                 ceiling,
-            })
+            }))
         } else {
             self.apply(req, c.strategy, view, &committed)
         };
-        if let Err(v) = checked {
-            self.emit(EventKind::InvariantViolated {
-                strategy: c.strategy,
-                violation: v.clone(),
-            });
-            return Attempt::Stop(c.strategy, v);
+        match checked {
+            Ok(()) => {}
+            Err(Unapplied::Violation(v)) => {
+                self.emit(EventKind::InvariantViolated {
+                    strategy: c.strategy,
+                    violation: v.clone(),
+                });
+                return Attempt::Stop(Stop::Invariant(c.strategy, v));
+            }
+            Err(Unapplied::AlreadyPaid(evidence)) => {
+                return Attempt::Stop(Stop::AlreadyPaid(c.strategy, evidence));
+            }
+            Err(Unapplied::Refused) => {
+                // The repair acted but the request cannot carry its result:
+                // retrying would send the unrepaired request again.
+                let p = Pending {
+                    candidate: c,
+                    source,
+                    started,
+                    learned: serde_json::Value::Null,
+                    cost: committed.cost,
+                    diagnosed: self.diagnosed_fp.clone(),
+                    _wallet: None,
+                };
+                self.record(failure, &p, false, started.elapsed().as_millis() as u64)
+                    .await;
+                return Attempt::Failed;
+            }
         }
         let ms = started.elapsed().as_millis() as u64;
         self.report.repairs.push(RepairStep {
@@ -830,6 +945,7 @@ impl<'h> Run<'h> {
             learned: params,
             cost,
             diagnosed: self.diagnosed_fp.clone(),
+            _wallet: wallet,
         })
     }
 
@@ -839,20 +955,29 @@ impl<'h> Run<'h> {
         strategy: StrategyId,
         before: &PaymentView,
         committed: &Committed,
-    ) -> Result<(), Violation> {
-        check_patches(strategy, before, &committed.patches)?;
+    ) -> Result<(), Unapplied> {
+        check_patches(strategy, before, &committed.patches).map_err(Unapplied::Violation)?;
+        let mut refused = None;
         for p in &committed.patches {
-            if let Err(refused) = req.apply(p) {
-                // The request keeps the patches before this one; they are
-                // independent fixes, and the invariants are checked below.
+            if let Err(r) = req.apply(p) {
                 self.emit(EventKind::CommitFailed {
                     strategy,
-                    error: refused.to_string(),
+                    error: r.to_string(),
                 });
+                refused = Some(p);
                 break;
             }
         }
-        check_invariants(strategy, before, &req.view())
+        // Checked whatever happened: the patches before a refused one stay.
+        check_invariants(strategy, before, &req.view()).map_err(Unapplied::Violation)?;
+        match refused {
+            None => Ok(()),
+            Some(Patch::UseExisting { id }) => Err(Unapplied::AlreadyPaid(format!("tx {id}"))),
+            Some(Patch::Receipt { receipt }) => {
+                Err(Unapplied::AlreadyPaid(format!("receipt {receipt}")))
+            }
+            Some(_) => Err(Unapplied::Refused),
+        }
     }
 
     pub(crate) async fn settle_pending(
@@ -880,12 +1005,73 @@ impl<'h> Run<'h> {
         }
         self.record(failure, &p, verified, ms).await
     }
+}
 
-    async fn settle(&self, reservation: Option<crate::policy::Reservation>, actual: u64) {
-        if let (Some(b), Some(r)) = (&self.h.budget, reservation)
-            && let Err(e) = b.settle(r, actual).await
+/// What a repair that erred is booked as having spent. `NotApplicable`
+/// means it did not act. One that moves funds may have moved up to its
+/// bound before it erred (a swap mined, its answer lost): the bound is
+/// booked, never a guess below it. Others may have spent their estimate
+/// (gas).
+fn spent_on_error(c: &Candidate, bound: u64, e: &CommitError) -> u64 {
+    match e {
+        CommitError::NotApplicable(_) => 0,
+        _ if c.strategy.moves_funds() => bound,
+        CommitError::Platform(_) | CommitError::Timeout(_) => c.est_cost,
+        CommitError::Unsafe(_) => 0,
+    }
+}
+
+/// A budget reservation settled exactly once: by [`Held::settle`], or by
+/// its drop when the run is cancelled or panics mid-commit. A dropped
+/// reservation of a repair that moves funds is booked in full (it may have
+/// moved that much); any other is released.
+struct Held {
+    budget: Arc<dyn Budget>,
+    r: Option<crate::policy::Reservation>,
+    if_dropped: u64,
+}
+
+impl Held {
+    async fn reserve(
+        budget: &Arc<dyn Budget>,
+        amount: u64,
+        moves_funds: bool,
+    ) -> Result<Held, BudgetError> {
+        let r = budget.reserve(amount).await?;
+        Ok(Held {
+            budget: budget.clone(),
+            if_dropped: if moves_funds { r.amount } else { 0 },
+            r: Some(r),
+        })
+    }
+
+    async fn settle(held: Option<Held>, actual: u64) {
+        let Some(mut h) = held else { return };
+        if let Some(r) = h.r.take()
+            && let Err(e) = h.budget.settle(r, actual).await
         {
             tracing::error!(target: "helix::budget", %e, "settling a reservation failed");
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Some(r) = self.r.take() else { return };
+        let (budget, amount) = (self.budget.clone(), self.if_dropped);
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if let Err(e) = budget.settle(r, amount).await {
+                        tracing::error!(target: "helix::budget", %e, "settling a dropped reservation failed");
+                    }
+                });
+            }
+            Err(_) => tracing::error!(
+                target: "helix::budget",
+                id = r.id,
+                "a reservation was dropped outside a runtime; the store expires it"
+            ),
         }
     }
 }
@@ -927,7 +1113,7 @@ impl Helix {
 
     /// Classifies a signal with the registered adapters (no I/O, no events).
     pub fn classify(&self, signal: &ErrorSignal) -> Option<Failure> {
-        self.inner.adapters.iter().find_map(|a| a.perceive(signal))
+        crate::sent::perceive(&self.inner.adapters, signal)
     }
 
     /// Calls `op` with the request and repairs failures until it succeeds, a
@@ -1054,6 +1240,19 @@ impl Helix {
                             error: err,
                             failure,
                             recommended,
+                        }),
+                        run.report,
+                    );
+                }
+                Err(Stop::AlreadyPaid(strategy, evidence)) => {
+                    run.emit(EventKind::GaveUp {
+                        reason: format!("already paid: {evidence}"),
+                    });
+                    return (
+                        Err(HelixError::AlreadyPaid {
+                            error: err,
+                            strategy,
+                            evidence,
                         }),
                         run.report,
                     );

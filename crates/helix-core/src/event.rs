@@ -41,6 +41,9 @@ pub enum BlockReason {
     NoExecutor,
     /// It already failed in this run.
     AlreadyTried,
+    /// A payment left the agent with no proven outcome, and this strategy
+    /// would make it again.
+    PaymentSent,
 }
 
 /// The stages of the loop.

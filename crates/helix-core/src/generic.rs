@@ -300,6 +300,7 @@ mod tests {
             params: &serde_json::Value::Null,
             mode: Mode::Auto,
             repairs_so_far: 0,
+            max_cost: 0,
         }
     }
 

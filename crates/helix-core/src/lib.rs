@@ -39,9 +39,11 @@ pub mod generic;
 mod patch;
 pub mod policy;
 pub mod replay;
+pub mod sent;
 pub mod signal;
 pub mod taxonomy;
 mod traits;
+pub mod wallet_lock;
 
 pub use advice::{Advice, CommittedRepair, Ticket};
 pub use diagnose::{DiagnoseError, Diagnoser, Diagnosis};
@@ -62,3 +64,4 @@ pub use traits::{
     Adapter, CommitCtx, CommitError, Committed, GeneStore, MemoryGeneStore, Probe, StoreError,
     Strategy,
 };
+pub use wallet_lock::{LockError, MemoryWalletLocks, WalletGuard, WalletLocks};

@@ -248,6 +248,14 @@ pub enum Violation {
         )]
         after: u128,
     },
+    /// The chain the payment is signed for changed.
+    #[error("the chain changed from {before:?} to {after:?}")]
+    ChainChanged {
+        /// Before the repair.
+        before: Option<u64>,
+        /// After.
+        after: Option<u64>,
+    },
     /// The repair spent more than the per-repair ceiling.
     #[error("the repair cost {cost} micro-USD, above the per-repair ceiling of {ceiling}")]
     CostOverCeiling {
@@ -311,6 +319,12 @@ pub fn check_invariants(
     if before.calldata_digest != after.calldata_digest {
         return Err(Violation::CalldataChanged);
     }
+    if before.chain_id != after.chain_id {
+        return Err(Violation::ChainChanged {
+            before: before.chain_id,
+            after: after.chain_id,
+        });
+    }
     match (before.amount, after.amount) {
         (Some(b), Some(a)) if a > b => Err(Violation::AmountIncreased {
             before: b,
@@ -362,6 +376,23 @@ mod tests {
             check_invariants(s, &view("a", 10), &view("a", 9)),
             Err(Violation::AmountReduced { .. })
         ));
+    }
+
+    #[test]
+    fn the_chain_is_guarded() {
+        let before = PaymentView {
+            chain_id: Some(4217),
+            ..view("a", 10)
+        };
+        let after = PaymentView {
+            chain_id: Some(1),
+            ..view("a", 10)
+        };
+        assert!(matches!(
+            check_invariants(StrategyId::SwitchNetwork, &before, &after),
+            Err(Violation::ChainChanged { .. })
+        ));
+        assert!(check_invariants(StrategyId::SwitchNetwork, &before, &before).is_ok());
     }
 
     #[test]

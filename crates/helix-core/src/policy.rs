@@ -154,11 +154,7 @@ impl Budget for MemoryBudget {
             .lock()
             .map_err(|_| BudgetError::Unavailable("lock poisoned".into()))?;
         let month = current_month();
-        if s.month != month {
-            s.month = month.clone();
-            s.spent = 0;
-            s.reserved = 0;
-        }
+        s.roll(&month);
         let total = s.spent.saturating_add(s.reserved).saturating_add(amount);
         if total > self.cap {
             return Err(BudgetError::CapExceeded {
@@ -182,11 +178,24 @@ impl Budget for MemoryBudget {
             .state
             .lock()
             .map_err(|_| BudgetError::Unavailable("lock poisoned".into()))?;
+        s.roll(&current_month());
         if s.month == r.month {
             s.reserved = s.reserved.saturating_sub(r.amount);
-            s.spent = s.spent.saturating_add(actual);
         }
+        // Held last month, settled this one: its hold went with the old
+        // month, its spending counts in this one rather than nowhere.
+        s.spent = s.spent.saturating_add(actual);
         Ok(())
+    }
+}
+
+impl MonthState {
+    fn roll(&mut self, month: &str) {
+        if self.month != month {
+            self.month = month.to_owned();
+            self.spent = 0;
+            self.reserved = 0;
+        }
     }
 }
 
@@ -235,6 +244,22 @@ mod tests {
         // 2024-02-29 is day 19782; 2024-03-01 is 19783.
         assert_eq!(civil_from_days(19_782), (2024, 2));
         assert_eq!(civil_from_days(19_783), (2024, 3));
+    }
+
+    #[tokio::test]
+    async fn spending_settled_after_the_month_turned_is_not_dropped() {
+        let b = MemoryBudget::new(1_000);
+        let mut r = b.reserve(600).await.unwrap();
+        // As if the hold was taken last month and the month turned since.
+        r.month = "2000-01".into();
+        b.state.lock().unwrap().month = "2000-01".into();
+        b.settle(r, 250).await.unwrap();
+        let now = b.status().await.unwrap();
+        assert_eq!((now.spent, now.reserved), (250, 0));
+        assert!(matches!(
+            b.reserve(800).await,
+            Err(BudgetError::CapExceeded { spent: 250, .. })
+        ));
     }
 
     #[tokio::test]

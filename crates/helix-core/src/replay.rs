@@ -57,7 +57,7 @@ pub fn replay(adapters: &[Arc<dyn Adapter>], events: &[Event]) -> Replay {
         match &e.kind {
             EventKind::Observed { signal: s } => {
                 out.decisions += 1;
-                perceived = adapters.iter().find_map(|a| a.perceive(s));
+                perceived = crate::sent::perceive(adapters, s);
                 signal = Some(s);
                 gene = None;
                 candidates.clear();

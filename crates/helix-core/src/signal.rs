@@ -78,6 +78,17 @@ pub struct Facts {
     /// before the error; decides between "failed" and "outcome unknown".
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub payment_sent: bool,
+    /// Proof that a sent payment moved no funds (a mined receipt with a
+    /// failed status). Without it, a failure after [`Facts::payment_sent`]
+    /// is an unknown outcome, whatever the server said.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_charged: bool,
+    /// The sent transaction cannot be included after this time (unix
+    /// seconds): its `valid_before`, as an MPP charge's expiring-nonce
+    /// transaction carries. Past it, a transaction with no receipt never
+    /// landed and never will.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_before: Option<u64>,
     /// A Payment-Receipt the server issued before failing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_receipt: Option<String>,

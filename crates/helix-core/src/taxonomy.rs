@@ -229,6 +229,18 @@ impl StrategyId {
         )
     }
 
+    /// Whether the strategy is safe while a payment that left the agent has
+    /// no proven outcome: it finds out what became of it, presents proof of
+    /// the payment already made, or asks for money back. Every other
+    /// strategy ends in the payment being made again.
+    pub const fn safe_after_send(self) -> bool {
+        use StrategyId::*;
+        matches!(
+            self,
+            Reconcile | RetryWithReceipt | ResolveIdempotency | RequestRefund | HoldAndNotify
+        )
+    }
+
     /// The least mode in which the strategy may be executed.
     pub const fn min_mode(self) -> Mode {
         if self.moves_funds() {

@@ -45,6 +45,9 @@ pub struct CommitCtx<'a> {
     pub mode: Mode,
     /// Number of repairs already committed in this run.
     pub repairs_so_far: u32,
+    /// The most this repair may spend, micro-USD: what the budget holds for
+    /// it. An executor that moves funds never moves more.
+    pub max_cost: u64,
 }
 
 /// What an executor did.
@@ -90,6 +93,12 @@ pub trait Strategy: Send + Sync {
     /// simulation. The engine asks before committing a repair a diagnoser
     /// proposed.
     async fn dry_run(&self, _ctx: &CommitCtx<'_>) -> Option<Result<(), CommitError>> {
+        None
+    }
+    /// The most one commit can move, micro-USD, where the executor has a cap
+    /// of its own (a top-up's). The budget reserves this bound (at most the
+    /// per-repair ceiling) for a repair that moves funds.
+    fn max_cost(&self) -> Option<u64> {
         None
     }
 }

@@ -15,10 +15,18 @@
 //! whose body cannot be cloned (streams) pass through untouched. When Helix
 //! cannot repair, the caller gets the last response (or error) unchanged.
 //!
-//! A request that is not safe to repeat (any method but GET, HEAD, OPTIONS)
-//! and carries no `Idempotency-Key` is given one before its first attempt,
-//! so every retry of that logical request carries the same key and the
-//! server can tell a retry from a new payment. A key the caller set is kept.
+//! A request that is not safe to repeat (any method but GET, HEAD, OPTIONS),
+//! or that carries a payment credential (`Authorization: Payment`, which MPP
+//! sends on a GET), and has no `Idempotency-Key` is given one before its
+//! first attempt, so every retry of that logical request carries the same
+//! key and the server can tell a retry from a new payment. A key the caller
+//! set is kept.
+//!
+//! Such a request is never moved to another origin (the key means nothing
+//! there), and once it may have reached the server (a timeout or a dropped
+//! connection after sending; for a credential, any failure) its outcome is
+//! unknown: Helix does not resend it unless something proves it was not
+//! taken.
 
 use std::time::Duration;
 
@@ -48,6 +56,25 @@ struct Call {
     req: Request,
 }
 
+/// Whether the request carries a payment credential.
+fn credentialed(req: &Request) -> bool {
+    req.headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 8 && v[..8].eq_ignore_ascii_case("payment "))
+}
+
+fn unsafe_method(req: &Request) -> bool {
+    use http::Method;
+    !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// A request whose repetition could pay twice: the server must be able to
+/// tell a retry from a new payment.
+fn keyed(req: &Request) -> bool {
+    unsafe_method(req) || credentialed(req)
+}
+
 impl Repairable for Call {
     fn view(&self) -> PaymentView {
         PaymentView {
@@ -65,6 +92,12 @@ impl Repairable for Call {
 
     fn apply(&mut self, p: &Patch) -> Result<(), Refused> {
         match p {
+            Patch::Endpoint { .. } if keyed(&self.req) => {
+                return Err(Refused {
+                    patch: p.kind(),
+                    reason: "a payment request stays with the origin that saw its key".into(),
+                });
+            }
             Patch::Endpoint { url } => {
                 let new = reqwest::Url::parse(url).map_err(|e| Refused {
                     patch: p.kind(),
@@ -102,7 +135,11 @@ enum Failed {
         signal: Box<ErrorSignal>,
         response: Box<http::Response<Vec<u8>>>,
     },
-    Transport(reqwest_middleware::Error),
+    Transport {
+        error: reqwest_middleware::Error,
+        /// The request may have reached the server.
+        sent: bool,
+    },
     NotCloneable,
 }
 
@@ -110,23 +147,31 @@ impl IntoSignal for Failed {
     fn to_signal(&self) -> ErrorSignal {
         match self {
             Failed::Status { signal, .. } => (**signal).clone(),
-            Failed::Transport(reqwest_middleware::Error::Reqwest(e)) => signal_of_reqwest(e),
-            Failed::Transport(e) => ErrorSignal::message(e.to_string()),
+            Failed::Transport { error, sent } => {
+                let mut s = match error {
+                    reqwest_middleware::Error::Reqwest(e) => signal_of_reqwest(e),
+                    e => ErrorSignal::message(e.to_string()),
+                };
+                s.facts.payment_sent = *sent;
+                s
+            }
             Failed::NotCloneable => ErrorSignal::message("request body cannot be cloned"),
         }
     }
 }
 
-async fn keep(resp: Response) -> Failed {
+async fn keep(resp: Response, credentialed: bool) -> Failed {
     let status = resp.status();
     let version = resp.version();
     let headers = resp.headers().clone();
     let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-    let signal = ErrorSignal::from_http(
+    let mut signal = ErrorSignal::from_http(
         status.as_u16(),
         |n| headers.get(n).and_then(|v| v.to_str().ok()),
         &body,
     );
+    // A credential was presented: whatever the answer, it may have been taken.
+    signal.facts.payment_sent = credentialed;
     let mut response = http::Response::new(body);
     *response.status_mut() = status;
     *response.version_mut() = version;
@@ -158,6 +203,7 @@ impl Middleware for HelixMiddleware {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(Request, Reply)>(1);
         let heal = self.helix.run_mut(&mut call, move |c: &Call| {
             let attempt = c.req.try_clone();
+            let (may_pay, credential) = (keyed(&c.req), credentialed(&c.req));
             let tx = tx.clone();
             async move {
                 let attempt = attempt.ok_or(Failed::NotCloneable)?;
@@ -166,9 +212,22 @@ impl Middleware for HelixMiddleware {
                     .await
                     .map_err(|_| Failed::NotCloneable)?;
                 match answer.await {
-                    Ok(Ok(resp)) if resp.status().as_u16() >= 400 => Err(keep(resp).await),
+                    Ok(Ok(resp)) if resp.status().as_u16() >= 400 => {
+                        Err(keep(resp, credential).await)
+                    }
                     Ok(Ok(resp)) => Ok(resp),
-                    Ok(Err(e)) => Err(Failed::Transport(e)),
+                    Ok(Err(error)) => {
+                        // A timeout or a dropped connection may come after
+                        // the body left; a refused connection sent nothing.
+                        let left = match &error {
+                            reqwest_middleware::Error::Reqwest(e) => !e.is_connect(),
+                            _ => true,
+                        };
+                        Err(Failed::Transport {
+                            error,
+                            sent: may_pay && left,
+                        })
+                    }
                     Err(_) => Err(Failed::NotCloneable),
                 }
             }
@@ -183,7 +242,7 @@ impl Middleware for HelixMiddleware {
             Ok(resp) => Ok(resp),
             Err(e) => match e.into_error() {
                 Failed::Status { response, .. } => Ok(Response::from(*response)),
-                Failed::Transport(e) => Err(e),
+                Failed::Transport { error, .. } => Err(error),
                 Failed::NotCloneable => Err(reqwest_middleware::Error::middleware(
                     std::io::Error::other("request body cannot be cloned"),
                 )),
@@ -193,10 +252,7 @@ impl Middleware for HelixMiddleware {
 }
 
 fn ensure_idempotency_key(req: &mut Request) {
-    use http::Method;
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        || req.headers().contains_key("idempotency-key")
-    {
+    if !keyed(req) || req.headers().contains_key("idempotency-key") {
         return;
     }
     let key = format!("helix-{:032x}", rand::random::<u128>());

@@ -255,6 +255,7 @@ impl Strategy for RenewSession {
             let Ok(text) = v.to_str() else { continue };
             match parse_challenge(text) {
                 Ok(c) if want.is_none_or(|w| w.eq_ignore_ascii_case(&c.request.currency)) => {
+                    same_charge(ctx.request, &c)?;
                     return Ok(Committed {
                         patches: vec![Patch::Challenge { challenge: c.raw }],
                         ..Default::default()
@@ -269,6 +270,39 @@ impl Strategy for RenewSession {
         }
         Err(CommitError::Platform(last_err.to_string()))
     }
+}
+
+/// A renewed challenge must charge what the payment agreed to: the same
+/// recipient, no more, on the same chain. A server that changes any of
+/// them stops the run; the agent never pays a new deal it did not make.
+pub fn same_charge(agreed: &helix_core::PaymentView, fresh: &Challenge) -> Result<(), CommitError> {
+    let r = &fresh.request;
+    if let Some(to) = &agreed.recipient
+        && !to.eq_ignore_ascii_case(&r.recipient)
+    {
+        return Err(CommitError::Unsafe(format!(
+            "the renewed challenge pays {} instead of {to}",
+            r.recipient
+        )));
+    }
+    let amount = r
+        .amount_units()
+        .map_err(|e| CommitError::Platform(e.to_string()))?;
+    if let Some(max) = agreed.amount
+        && amount > max
+    {
+        return Err(CommitError::Unsafe(format!(
+            "the renewed challenge charges {amount}, more than the agreed {max}"
+        )));
+    }
+    if let (Some(want), Some(have)) = (agreed.chain_id, r.chain())
+        && want != have
+    {
+        return Err(CommitError::Unsafe(format!(
+            "the renewed challenge is for chain {have}, the payment for chain {want}"
+        )));
+    }
+    Ok(())
 }
 
 /// retry_with_receipt: the server took the payment and then failed; the retry
@@ -323,6 +357,47 @@ mod tests {
             "0x000000000000000000000000000000000000cafe"
         );
         assert_eq!(c.expires.as_deref(), Some("2026-11-25T04:42:18.226349Z"));
+    }
+
+    #[test]
+    fn a_renewed_challenge_must_charge_the_agreed_deal() {
+        let agreed = helix_core::PaymentView {
+            recipient: Some(req().recipient.to_uppercase().replace("0X", "0x")),
+            amount: Some(500_000),
+            chain_id: Some(42431),
+            ..Default::default()
+        };
+        let challenge = |r: ChargeRequest| {
+            parse_challenge(&format!(
+                r#"Payment id="c", realm="r", method="tempo", intent="charge", request="{}""#,
+                encode_request(&r)
+            ))
+            .unwrap()
+        };
+        assert_eq!(same_charge(&agreed, &challenge(req())), Ok(()));
+        let cases = [
+            ChargeRequest {
+                recipient: "0x00000000000000000000000000000000000000bb".into(),
+                ..req()
+            },
+            ChargeRequest {
+                amount: "500001".into(),
+                ..req()
+            },
+            ChargeRequest {
+                chain_id: Some(1),
+                ..req()
+            },
+        ];
+        for c in cases {
+            assert!(
+                matches!(
+                    same_charge(&agreed, &challenge(c.clone())),
+                    Err(CommitError::Unsafe(_))
+                ),
+                "{c:?}"
+            );
+        }
     }
 
     #[test]

@@ -212,12 +212,12 @@ impl Strategy for SwitchNetwork {
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        // The payment's own chain, never one read from error text: a
+        // hostile answer must not choose where the agent signs.
         let want = ctx
-            .failure
-            .facts
-            .expected_chain_id
-            .or(ctx.request.chain_id)
-            .ok_or_else(|| CommitError::NotApplicable("no target chain id known".into()))?;
+            .request
+            .chain_id
+            .ok_or_else(|| CommitError::NotApplicable("the payment names no chain id".into()))?;
         let mut seen = Vec::new();
         for url in &self.endpoints {
             match chain_id(&self.http, url).await {
@@ -297,16 +297,137 @@ impl Strategy for SwitchFeeToken {
     }
 }
 
-/// reconcile: a payment transaction was sent and no receipt came. Before
-/// anything is resent, find out what happened to it:
-/// - it landed: the request is told to use it (nothing is paid again);
-/// - it reverted, or its nonce was consumed by another transaction so it can
-///   never land: resending with the next nonce is safe;
-/// - otherwise it may still land: refuse (a second payment could follow).
+/// What became of a sent transaction, as the chain shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Mined and succeeded: the payment was made.
+    Landed,
+    /// Mined and failed: nothing moved but its fee.
+    Failed,
+    /// Not mined and it never can be: its nonce went to another
+    /// transaction, or its `valid_before` has passed.
+    NeverLands,
+    /// Not mined yet; it may still land. `nonce` is its account nonce when
+    /// that is known and unused, so a resend under the same nonce can
+    /// replace it: at most one of the two can land.
+    Pending {
+        /// The account nonce it was signed with, still unused on chain.
+        nonce: Option<u64>,
+    },
+}
+
+/// How far past `valid_before` the clock must be before a missing
+/// transaction counts as expired: blocks are stamped by their producer's
+/// clock, which may run a little behind ours.
+const EXPIRY_MARGIN_SECS: u64 = 2;
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What a sent transaction is known by.
+#[derive(Debug, Clone, Default)]
+pub struct SentTx<'a> {
+    /// Its hash.
+    pub hash: &'a str,
+    /// Who sent it (for its account nonce).
+    pub payer: Option<&'a str>,
+    /// The account nonce it was signed with, if the sender knows it.
+    pub nonce: Option<u64>,
+    /// Its expiry (an expiring-nonce transaction), unix seconds.
+    pub valid_before: Option<u64>,
+}
+
+async fn receipt_status(
+    http: &reqwest::Client,
+    url: &str,
+    hash: &str,
+) -> Result<Option<bool>, RpcError> {
+    let r = call(http, url, "eth_getTransactionReceipt", json!([hash])).await?;
+    if r.is_null() {
+        return Ok(None);
+    }
+    let status = r.get("status").map(quantity).transpose()?;
+    Ok(Some(status == Some(1)))
+}
+
+async fn account_nonce(
+    http: &reqwest::Client,
+    url: &str,
+    payer: &str,
+    tag: &str,
+) -> Result<u64, RpcError> {
+    let v = quantity(&call(http, url, "eth_getTransactionCount", json!([payer, tag])).await?)?;
+    u64::try_from(v).map_err(|_| RpcError::Transport("nonce out of range".into()))
+}
+
+/// Reads the fate of a sent transaction, in an order that a block mined
+/// between two reads cannot fool: the clock and the account's mined nonce
+/// first, the receipt after. A transaction mined before the first read has
+/// its receipt by the second, so "no receipt, nonce used" means another
+/// transaction used it; the receipt is read once more before saying so.
+pub async fn fate(http: &reqwest::Client, url: &str, tx: &SentTx<'_>) -> Result<Fate, RpcError> {
+    let clock = now_secs();
+    // An expiring-nonce transaction's `nonce` is not an account nonce.
+    let nonce = match (tx.valid_before, tx.payer) {
+        (None, Some(payer)) => match tx.nonce {
+            Some(n) => Some(n),
+            // A node that does not know the transaction (or the method)
+            // leaves the nonce unknown; the receipt still decides.
+            None => call(http, url, "eth_getTransactionByHash", json!([tx.hash]))
+                .await
+                .ok()
+                .and_then(|t| t.get("nonce").and_then(|n| quantity(n).ok()))
+                .and_then(|n| u64::try_from(n).ok()),
+        }
+        .map(|n| (payer, n)),
+        _ => None,
+    };
+    let mined = match nonce {
+        Some((payer, _)) => Some(account_nonce(http, url, payer, "latest").await?),
+        None => None,
+    };
+    match receipt_status(http, url, tx.hash).await? {
+        Some(true) => return Ok(Fate::Landed),
+        Some(false) => return Ok(Fate::Failed),
+        None => {}
+    }
+    if let (Some((_, n)), Some(mined)) = (nonce, mined)
+        && mined > n
+    {
+        return Ok(match receipt_status(http, url, tx.hash).await? {
+            Some(true) => Fate::Landed,
+            Some(false) => Fate::Failed,
+            None => Fate::NeverLands,
+        });
+    }
+    if tx
+        .valid_before
+        .is_some_and(|vb| clock >= vb.saturating_add(EXPIRY_MARGIN_SECS))
+    {
+        return Ok(Fate::NeverLands);
+    }
+    Ok(Fate::Pending {
+        nonce: nonce.map(|(_, n)| n),
+    })
+}
+
+/// reconcile: a payment left the agent and its outcome is unknown. Before
+/// anything is resent, find out what happened to it, waiting (bounded) for
+/// a transaction that may still be mined:
+/// - it landed: the request is told to use it (nothing is paid again; a
+///   request that cannot take that stops the run with the evidence);
+/// - it failed on chain, or can never land: resending is safe;
+/// - it may still land but its account nonce is unused: the resend is
+///   pinned to that nonce, so at most one of the two lands;
+/// - otherwise: refuse (a second payment could follow).
 #[derive(Debug, Clone)]
 pub struct ReconcileTx {
     http: reqwest::Client,
     rpc_url: String,
+    wait: std::time::Duration,
 }
 
 impl ReconcileTx {
@@ -315,20 +436,16 @@ impl ReconcileTx {
         ReconcileTx {
             http,
             rpc_url: rpc_url.into(),
+            wait: std::time::Duration::from_secs(10),
         }
     }
 
-    async fn nonce(&self, payer: &str, tag: &str) -> Result<u64, CommitError> {
-        let v = call(
-            &self.http,
-            &self.rpc_url,
-            "eth_getTransactionCount",
-            json!([payer, tag]),
-        )
-        .await
-        .map_err(platform)?;
-        u64::try_from(quantity(&v).map_err(platform)?)
-            .map_err(|_| CommitError::Platform("nonce out of range".into()))
+    /// How long to wait for a pending transaction (default 10 s; an
+    /// expiring one is waited for until its `valid_before` passes, within
+    /// the engine's commit timeout).
+    pub fn with_wait(mut self, wait: std::time::Duration) -> Self {
+        self.wait = wait;
+        self
     }
 }
 
@@ -339,67 +456,110 @@ impl Strategy for ReconcileTx {
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
-        let hash =
-            ctx.failure.facts.tx_hash.as_deref().ok_or_else(|| {
-                CommitError::NotApplicable("no transaction hash to reconcile".into())
-            })?;
-        let payer = payer(ctx)?;
-        let receipt = call(
-            &self.http,
-            &self.rpc_url,
-            "eth_getTransactionReceipt",
-            json!([hash]),
-        )
-        .await
-        .map_err(platform)?;
-        if !receipt.is_null() {
-            let ok = receipt
-                .get("status")
-                .map(quantity)
-                .transpose()
-                .map_err(platform)?
-                == Some(1);
-            if ok {
-                return Ok(Committed {
-                    patches: vec![Patch::UseExisting {
-                        id: hash.to_owned(),
-                    }],
-                    params: json!({ "outcome": "landed" }),
-                    ..Default::default()
-                });
-            }
-            let nonce = self.nonce(payer, "pending").await?;
-            return Ok(Committed {
-                patches: vec![Patch::Nonce { nonce }],
-                params: json!({ "outcome": "reverted" }),
-                ..Default::default()
-            });
-        }
-        let tx = call(
-            &self.http,
-            &self.rpc_url,
-            "eth_getTransactionByHash",
-            json!([hash]),
-        )
-        .await
-        .map_err(platform)?;
-        let tx_nonce = match tx.get("nonce") {
-            Some(n) => Some(u64::try_from(quantity(n).map_err(platform)?).unwrap_or(u64::MAX)),
-            None => ctx.request.nonce,
+        let facts = &ctx.failure.facts;
+        let hash = facts
+            .tx_hash
+            .as_deref()
+            .ok_or_else(|| CommitError::NotApplicable("no transaction hash to reconcile".into()))?;
+        let sent = SentTx {
+            hash,
+            payer: ctx.request.payer.as_deref(),
+            nonce: None,
+            valid_before: facts.valid_before,
         };
-        let mined = self.nonce(payer, "latest").await?;
-        match tx_nonce {
-            Some(n) if mined > n => {
-                let nonce = self.nonce(payer, "pending").await?.max(mined);
-                Ok(Committed {
-                    patches: vec![Patch::Nonce { nonce }],
-                    params: json!({ "outcome": "nonce consumed elsewhere" }),
-                    ..Default::default()
-                })
+        let wait = match facts.valid_before {
+            Some(vb) => std::time::Duration::from_secs(
+                vb.saturating_add(EXPIRY_MARGIN_SECS + 1)
+                    .saturating_sub(now_secs()),
+            ),
+            None => self.wait,
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        let outcome = loop {
+            let f = fate(&self.http, &self.rpc_url, &sent)
+                .await
+                .map_err(platform)?;
+            if !matches!(f, Fate::Pending { .. }) || tokio::time::Instant::now() >= deadline {
+                break f;
             }
-            _ => Err(CommitError::Unsafe(format!(
-                "transaction {hash} may still land (nonce {tx_nonce:?}, mined up to {mined}); not resending"
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        };
+        let resend = |outcome: &str, nonce: Option<u64>| Committed {
+            patches: nonce
+                .map(|nonce| Patch::Nonce { nonce })
+                .into_iter()
+                .collect(),
+            params: json!({ "outcome": outcome }),
+            ..Default::default()
+        };
+        let next_nonce = async {
+            match ctx.request.payer.as_deref() {
+                Some(p) if facts.valid_before.is_none() => {
+                    account_nonce(&self.http, &self.rpc_url, p, "pending")
+                        .await
+                        .map(Some)
+                        .map_err(platform)
+                }
+                _ => Ok(None),
+            }
+        };
+        match outcome {
+            Fate::Landed => Ok(Committed {
+                patches: vec![Patch::UseExisting {
+                    id: hash.to_owned(),
+                }],
+                params: json!({ "outcome": "landed" }),
+                ..Default::default()
+            }),
+            Fate::Failed => Ok(resend("reverted", next_nonce.await?)),
+            Fate::NeverLands => Ok(resend("never lands", next_nonce.await?)),
+            Fate::Pending { nonce: Some(n) } => Ok(resend("pending; resend replaces it", Some(n))),
+            Fate::Pending { nonce: None } => Err(CommitError::Unsafe(format!(
+                "transaction {hash} may still land; not resending"
             ))),
+        }
+    }
+}
+
+/// Probe: a payment left the agent and the call failed. Reads the sent
+/// transaction's fate from the chain, so a failure that provably moved no
+/// funds (a failed receipt, an expired transaction never mined) is
+/// classified by what it says, and any other stays an unknown outcome.
+#[derive(Debug, Clone)]
+pub struct SentTxProbe {
+    http: reqwest::Client,
+    rpc_url: String,
+}
+
+impl SentTxProbe {
+    /// Reads from this endpoint.
+    pub fn new(http: reqwest::Client, rpc_url: impl Into<String>) -> Self {
+        SentTxProbe {
+            http,
+            rpc_url: rpc_url.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Probe for SentTxProbe {
+    async fn gather(&self, s: &mut ErrorSignal, req: &PaymentView) {
+        if !helix_core::sent::outcome_unproven(s) {
+            return;
+        }
+        let Some(hash) = s.facts.tx_hash.clone() else {
+            return;
+        };
+        let sent = SentTx {
+            hash: &hash,
+            payer: req.payer.as_deref(),
+            nonce: None,
+            valid_before: s.facts.valid_before,
+        };
+        match fate(&self.http, &self.rpc_url, &sent).await {
+            Ok(Fate::Failed | Fate::NeverLands) => s.facts.not_charged = true,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(target: "helix::probe", %e, "sent-transaction probe failed"),
         }
     }
 }
@@ -424,6 +584,10 @@ impl BalanceProbe {
 }
 
 fn may_be_about_funds(s: &ErrorSignal) -> bool {
+    // After a payment left, a low balance may be the payment itself.
+    if helix_core::sent::may_have_paid(s) {
+        return false;
+    }
     s.rpc_code == Some(-32003)
         || s.problem_type
             .as_deref()

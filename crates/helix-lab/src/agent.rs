@@ -233,20 +233,45 @@ pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, Htt
         nonce,
         fee_token: r.fee_token.clone(),
         chain_id: want_chain,
+        // As an MPP client signs a charge: valid for a short window, never
+        // past the challenge's expiry.
+        valid_before: Some(valid_before(ch.expires.as_deref())),
     };
     rpc::call(http, &r.rpc, "eth_estimateGas", json!([tx]))
         .await
         .map_err(|e| rpc_fail(t, e))?;
+    let (hash, valid_before) = (tx.hash(), tx.valid_before);
     let cred = URL_SAFE_NO_PAD
         .encode(serde_json::to_vec(&Credential { id: ch.id, tx }).unwrap_or_default());
+    let sent = |mut f: HttpFailure| {
+        f.signal.facts.tx_hash = Some(hash.clone());
+        f.signal.facts.valid_before = valid_before;
+        f.after_payment_sent()
+    };
     let resp = http
         .get(&r.resource)
         .header("authorization", format!("Payment {cred}"))
         .header("idempotency-key", &r.idempotency_key)
         .send()
         .await
-        .map_err(|e| HttpFailure::from(e).after_payment_sent())?;
-    ok_or_fail(resp, t, true).await
+        .map_err(|e| sent(HttpFailure::from(e)))?;
+    ok_or_fail(resp, t, false).await.map_err(sent)
+}
+
+/// How long an MPP client's charge transaction stays valid.
+const CHARGE_VALIDITY_SECS: u64 = 25;
+
+/// `valid_before` of a charge: a short window, capped at the challenge's
+/// expiry (unix seconds, as the lab's challenges say).
+fn valid_before(expires: Option<&str>) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let window = now + CHARGE_VALIDITY_SECS;
+    match expires.and_then(|e| e.parse::<u64>().ok()) {
+        Some(e) => window.min(e.saturating_add(1)),
+        None => window,
+    }
 }
 
 /// A Tempo 0x76-style batch: calls executed in order, the payment among them.

@@ -86,6 +86,18 @@ pub struct Tx {
     pub fee_token: String,
     /// Chain the transaction is signed for.
     pub chain_id: u64,
+    /// Not includable from this unix second on (as an MPP charge's
+    /// expiring-nonce transaction is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_before: Option<u64>,
+}
+
+impl Tx {
+    /// Its hash: what it says, so the sender knows it before any answer.
+    pub fn hash(&self) -> String {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        format!("{}", alloy::primitives::keccak256(bytes))
+    }
 }
 
 /// A landed transfer.
@@ -112,6 +124,8 @@ pub struct Chain {
     pub blocked: HashSet<(String, String)>,
     /// Every landed transfer, in order.
     pub landed: Vec<Landed>,
+    /// Transactions mined with a failed status (a transfer that reverted).
+    failed: HashSet<String>,
     /// Pool reserves per token (each pool is token <-> pathUSD-valued peg).
     reserves: HashMap<String, u128>,
     tx_count: u64,
@@ -178,8 +192,22 @@ impl Chain {
         )
     }
 
+    /// Records `tx` as mined and reverted, as a chain does with a broadcast
+    /// transfer that fails: its receipt has a failed status.
+    pub fn record_failed(&mut self, tx: &Tx) {
+        self.failed.insert(tx.hash());
+    }
+
     /// Checks a transaction exactly as gas estimation would.
     pub fn check(&self, tx: &Tx, extra_debit: u128) -> Result<(), NodeError> {
+        if let Some(vb) = tx.valid_before
+            && now_secs() >= vb
+        {
+            return Err(NodeError::new(
+                -32000,
+                format!("transaction expired: valid before {vb}"),
+            ));
+        }
         if tx.chain_id != self.id {
             return Err(NodeError::new(
                 -32000,
@@ -254,7 +282,7 @@ impl Chain {
         let to = self.balance(&tx.token, &tx.to);
         self.set_balance(&tx.token, &tx.to, to + tx.amount);
         self.set_nonce(&tx.from, tx.nonce + 1);
-        let hash = self.next_hash();
+        let hash = tx.hash();
         self.landed.push(Landed {
             hash: hash.clone(),
             tx,
@@ -327,6 +355,20 @@ impl Chain {
                     .map(str::to_owned)
                     .ok_or_else(|| bad("address"))?;
                 Ok(json!(format!("0x{:x}", self.nonce(&a))))
+            }
+            "eth_getTransactionReceipt" => {
+                let h = p(0)
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| bad("hash"))?;
+                let status = if self.landed.iter().any(|l| l.hash.eq_ignore_ascii_case(&h)) {
+                    "0x1"
+                } else if self.failed.contains(&h.to_ascii_lowercase()) {
+                    "0x0"
+                } else {
+                    return Ok(Value::Null);
+                };
+                Ok(json!({"transactionHash": h, "status": status}))
             }
             "eth_call" => {
                 let call = p(0);
@@ -467,6 +509,7 @@ mod tests {
             nonce,
             fee_token: ALPHA.into(),
             chain_id: 42431,
+            valid_before: None,
         }
     }
 
@@ -526,4 +569,10 @@ mod tests {
             "no zero bound"
         );
     }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -41,7 +41,9 @@ use helix_core::generic::{
 };
 use helix_core::{Probe, Strategy, StrategyId};
 use helix_http::mpp::{RenewSession, RetryWithReceipt};
-use helix_http::rpc::{BalanceProbe, RefreshNonce, SwitchFeeToken, SwitchNetwork};
+use helix_http::rpc::{
+    BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
+};
 use helix_http::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
 
 use crate::chain::Chain;
@@ -151,6 +153,7 @@ impl Lab {
             Arc::new(RenewSession::new(http.clone())),
             Arc::new(RetryWithReceipt),
             Arc::new(RefreshNonce::new(http.clone(), main.clone())),
+            Arc::new(ReconcileTx::new(http.clone(), main.clone())),
             Arc::new(SwitchNetwork::new(
                 http.clone(),
                 vec![self.rpc(OTHER_CHAIN), main.clone()],
@@ -189,8 +192,13 @@ impl Lab {
         ]
     }
 
-    /// The probe that reads balances from the lab's main chain.
-    pub fn probe(&self) -> impl Probe + 'static {
-        BalanceProbe::new(self.http.clone(), self.rpc(MAIN_CHAIN))
+    /// The probes that read the lab's main chain: what became of a sent
+    /// payment (first: it decides whether a low balance means anything),
+    /// then balances.
+    pub fn probes(&self) -> [Arc<dyn Probe>; 2] {
+        [
+            Arc::new(SentTxProbe::new(self.http.clone(), self.rpc(MAIN_CHAIN))),
+            Arc::new(BalanceProbe::new(self.http.clone(), self.rpc(MAIN_CHAIN))),
+        ]
     }
 }

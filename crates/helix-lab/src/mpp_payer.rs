@@ -3,6 +3,8 @@
 //! request names the currency the agent pays in, and can carry a fresh
 //! challenge or the receipt of a payment already made.
 
+use std::sync::{Arc, Mutex};
+
 use helix_core::{ErrorSignal, Patch, PaymentView, Refused, Repairable};
 use helix_http::HttpFailure;
 use helix_tempo::{Address, Wallet, signal_from_text};
@@ -61,9 +63,52 @@ impl Repairable for MppGet {
     }
 }
 
+/// The transaction a credential carries: its hash and, for an
+/// expiring-nonce transaction, the time after which it can never land.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentCharge {
+    /// Transaction hash.
+    pub hash: String,
+    /// `valid_before`, unix seconds.
+    pub valid_before: Option<u64>,
+}
+
+/// What a credential commits the agent to on chain.
+pub fn sent_charge(credential: &mpp::PaymentCredential) -> Option<SentCharge> {
+    use alloy::eips::Decodable2718;
+    use mpp::protocol::core::PayloadType;
+    let payload = credential.charge_payload().ok()?;
+    match payload.payload_type() {
+        PayloadType::Hash => Some(SentCharge {
+            hash: payload.data().to_owned(),
+            valid_before: None,
+        }),
+        PayloadType::Transaction => {
+            let raw = alloy::primitives::hex::decode(payload.data()).ok()?;
+            let env =
+                tempo_alloy::primitives::TempoTxEnvelope::decode_2718(&mut raw.as_slice()).ok()?;
+            Some(SentCharge {
+                hash: alloy::primitives::keccak256(&raw).to_string(),
+                valid_before: env.valid_before(),
+            })
+        }
+        PayloadType::Proof => None,
+    }
+}
+
+/// Marks a failure as coming after the credential left, with its transaction.
+fn after(mut f: HttpFailure, sent: &SentCharge) -> HttpFailure {
+    f.signal.facts.tx_hash = Some(sent.hash.clone());
+    f.signal.facts.valid_before = sent.valid_before;
+    f.after_payment_sent()
+}
+
 /// Fetches the resource, paying with `agent` through the mpp client when
-/// no receipt is held. Returns the `Payment-Receipt`.
+/// no receipt is held. Returns the `Payment-Receipt`. A failure after the
+/// client presented a credential says so and names the credential's
+/// transaction, so Helix reconciles it before anything is paid again.
 pub async fn get_paid(agent: &Wallet, r: &MppGet) -> Result<String, HttpFailure> {
+    let sent: Arc<Mutex<Option<SentCharge>>> = Arc::default();
     let plain = reqwest::Client::new();
     let resp = if let Some(receipt) = &r.receipt {
         plain
@@ -76,23 +121,48 @@ pub async fn get_paid(agent: &Wallet, r: &MppGet) -> Result<String, HttpFailure>
         let provider = TempoProvider::new(agent.signer(), &r.rpc)
             .map_err(|e| HttpFailure::from_signal(signal_from_text(&e.to_string())))?
             .with_expected_chain_id(r.chain_id)
-            .with_currencies([r.currency.to_string()]);
+            .with_currencies([r.currency.to_string()])
+            // Never more than the agreed amount, whatever a challenge asks.
+            .with_max_atomic_amount(alloy::primitives::U256::from(r.amount));
+        let middleware = PaymentMiddleware::new(provider);
+        let seen = sent.clone();
+        let _watch = middleware.on_credential_created(move |ctx| {
+            if let Ok(mut s) = seen.lock() {
+                *s = sent_charge(&ctx.credential);
+            }
+            async {}
+        });
         let client = reqwest_middleware::ClientBuilder::new(plain)
-            .with(PaymentMiddleware::new(provider))
+            .with(middleware)
             .build();
-        client
+        let answer = client
             .get(&r.url)
             .header("accept-payment", "tempo/charge")
             .send()
-            .await
-            .map_err(|e| {
+            .await;
+        let charged = sent.lock().ok().and_then(|s| s.clone());
+        match answer {
+            Ok(resp) => resp,
+            Err(e) => {
                 // The mpp client's errors come as text; the node's code is
                 // recovered from it.
-                HttpFailure::from_signal(signal_from_text(&helix_http::signal::error_chain(&e)))
-            })?
+                let f = HttpFailure::from_signal(signal_from_text(
+                    &helix_http::signal::error_chain(&e),
+                ));
+                return Err(match &charged {
+                    Some(c) => after(f, c),
+                    None => f,
+                });
+            }
+        }
     };
     if !resp.status().is_success() {
-        return Err(helix_http::failure_from_response(resp).await);
+        let f = helix_http::failure_from_response(resp).await;
+        let charged = sent.lock().ok().and_then(|s| s.clone());
+        return Err(match &charged {
+            Some(c) => after(f, c),
+            None => f,
+        });
     }
     resp.headers()
         .get(mpp::PAYMENT_RECEIPT_HEADER)

@@ -6,7 +6,10 @@
 //! - the accepted currencies exclude the agent's holdings (row 3): choose
 //!   them at start;
 //! - `fail_after_payment_next`: the next verified payment (broadcast and
-//!   settled on chain) is answered 500, with its `Payment-Receipt` (row 6).
+//!   settled on chain) is answered 500, with its `Payment-Receipt` (row 6);
+//! - `answer_after_settling_next`: the next verified payment is answered
+//!   with this status and no receipt, as a flaky gateway (502) or a hostile
+//!   server (429, or a 402 "payment-insufficient") would.
 //!
 //! Challenges, credential verification, on-chain settlement and problem
 //! details are the crate's; this module only decides when to fail. A
@@ -14,7 +17,7 @@
 //! second payment (the idempotent re-delivery a paid API offers).
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
@@ -35,6 +38,9 @@ pub struct Faults {
     pub expire_next: AtomicBool,
     /// Answer 500 after the next verified payment.
     pub fail_after_payment_next: AtomicBool,
+    /// Answer this status, without a receipt, after the next verified
+    /// payment (0: none).
+    pub answer_after_settling_next: AtomicU16,
     /// Payments verified and settled.
     pub settled: AtomicUsize,
     /// Credentials refused.
@@ -174,6 +180,13 @@ async fn paid(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
             if let Ok(mut s) = app.faults.receipts.lock() {
                 s.insert(header.clone());
             }
+            let status = app
+                .faults
+                .answer_after_settling_next
+                .swap(0, Ordering::SeqCst);
+            if status != 0 {
+                return settled_then(status, &app);
+            }
             if app
                 .faults
                 .fail_after_payment_next
@@ -195,6 +208,29 @@ async fn paid(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
                 Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
             }
         }
+    }
+}
+
+/// The answer of a server that took the payment and says otherwise.
+fn settled_then(status: u16, app: &App) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    match status {
+        429 => {
+            let mut r = (code, "Too Many Requests").into_response();
+            r.headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+            r
+        }
+        402 => {
+            let insufficient = mpp::VerificationError::insufficient_balance(
+                "insufficient balance to cover the charge",
+            );
+            match offers(app) {
+                Ok(o) => PaymentProblem::new(&insufficient, o).into_response(),
+                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+            }
+        }
+        _ => (code, "Bad Gateway").into_response(),
     }
 }
 

@@ -302,6 +302,7 @@ impl ChainLab {
             fee_token: Some(fee),
             nonce: None,
             landed: None,
+            idempotency_key: Tip20Payment::new_key(),
         };
         if n == 4 {
             let me = TempoChain::connect(&self.main.url, &agent)?;

@@ -395,6 +395,7 @@ pub async fn run_row_with(lab: &Lab, run: &Runner<'_>, n: u8) -> RowRun {
                 nonce: 0,
                 fee_token: ALPHA.into(),
                 chain_id: MAIN_CHAIN,
+                valid_before: None,
             };
             let approve = Tx {
                 to: "0x000000000000000000000000000000000000dead".into(),

@@ -294,8 +294,10 @@ async fn mpp(State(s): State<Shared>, Path(name): Path<String>, headers: HeaderM
     };
     let hash = match chain.send(cred.tx.clone()) {
         Ok(h) => h,
-        // As pympp does: a transfer that fails on chain is a bare 500.
+        // As pympp does: a transfer that fails on chain is a bare 500; on a
+        // chain it was mined and reverted, so its receipt says so.
         Err(e) => {
+            chain.record_failed(&cred.tx);
             tracing::info!(target: "helix_lab::mpp", err = %e.message, "payment transaction failed");
             return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
         }
@@ -547,6 +549,7 @@ async fn privy(
         nonce: chain_nonce,
         fee_token: fee_token.unwrap_or_else(|| token.clone()),
         chain_id,
+        valid_before: None,
     };
     let Some(chain) = st.chains.get_mut(&chain_id) else {
         return privy_error(

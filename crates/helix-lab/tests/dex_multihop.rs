@@ -47,6 +47,7 @@ async fn beta_to_alpha_in_two_bounded_legs_through_path_usd() {
         params: &serde_json::Value::Null,
         mode: Mode::Full,
         repairs_so_far: 0,
+        max_cost: 5_000_000,
     };
     let swap = DexSwap::new(
         StrategyId::SwapMultihop,

@@ -14,7 +14,7 @@ async fn lab_and_helix() -> (Lab, Helix) {
     let lab = Lab::start().await.unwrap();
     let helix = Helix::builder()
         .adapter(helix_adapters::builtin())
-        .probe(lab.probe())
+        .probes(lab.probes())
         .strategies(lab.strategies())
         .store(Arc::new(MemoryGeneStore::new()))
         .mode(Mode::Full)

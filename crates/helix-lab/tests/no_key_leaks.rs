@@ -75,6 +75,7 @@ async fn the_key_appears_nowhere() {
         fee_token: Some(token(1)),
         nonce: None,
         landed: None,
+        idempotency_key: Tip20Payment::new_key(),
     };
     let (res, report) = helix
         .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)

@@ -44,6 +44,7 @@ async fn setup() -> Setup {
         fee_token: Some(token(1)),
         nonce: None,
         landed: None,
+        idempotency_key: Tip20Payment::new_key(),
     };
     Setup {
         anvil,

@@ -51,6 +51,7 @@ async fn attempt(
         fee_token: Some(token(1)),
         nonce: None,
         landed: None,
+        idempotency_key: Tip20Payment::new_key(),
     };
     let reserve_before = watcher.balance(token(1), reserve.address()).await.unwrap();
     let (res, report) = helix

@@ -100,15 +100,27 @@ impl DexSwap {
         let bps = max_slippage_bps(ctx.params);
         let target = match self.id {
             StrategyId::SwapCurrency => current,
-            StrategyId::SwapDirect | StrategyId::SwapMultihop => parse(
-                ctx.failure
-                    .facts
-                    .accepted_currencies
-                    .first()
+            // Only a stablecoin the operator configured is ever bought: a
+            // server naming another token gets a recommendation, not a
+            // swap (a worthless token priced near par would pass min-out).
+            StrategyId::SwapDirect | StrategyId::SwapMultihop => {
+                let accepted = &ctx.failure.facts.accepted_currencies;
+                if accepted.is_empty() {
+                    return Err(CommitError::NotApplicable(
+                        "no accepted currency named".into(),
+                    ));
+                }
+                accepted
+                    .iter()
+                    .filter_map(|a| a.parse::<Address>().ok())
+                    .find(|a| self.stablecoins.contains(a))
                     .ok_or_else(|| {
-                        CommitError::NotApplicable("no accepted currency named".into())
-                    })?,
-            )?,
+                        CommitError::NotApplicable(format!(
+                            "the server accepts only {}, none of them a configured stablecoin",
+                            accepted.join(", ")
+                        ))
+                    })?
+            }
             _ => *self
                 .stablecoins
                 .iter()
@@ -129,6 +141,13 @@ impl DexSwap {
             swap: None,
         };
         if have >= need {
+            if target == current {
+                // Nothing to buy and nothing to switch: not a repair, so it
+                // must not earn a retry (the failure was something else).
+                return Err(CommitError::NotApplicable(format!(
+                    "the wallet already holds {have} of {target}, enough for {amount}"
+                )));
+            }
             return Ok(plan);
         }
         let shortfall = need - have;

@@ -94,6 +94,8 @@ impl IntoSignal for ChainError {
             ChainError::Reverted { hash } => {
                 s.facts.tx_hash = Some(hash.clone());
                 s.facts.payment_sent = true;
+                // A mined receipt with a failed status: the transfer did not happen.
+                s.facts.not_charged = true;
             }
             ChainError::NoReceipt { hash, .. } => {
                 s.facts.tx_hash = Some(hash.clone());

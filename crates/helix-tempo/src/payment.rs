@@ -28,6 +28,16 @@ pub struct Tip20Payment {
     /// A transaction that already made this payment (found by reconcile):
     /// the payment is done and nothing is sent.
     pub landed: Option<String>,
+    /// One key for this logical payment: repairs that move funds for it
+    /// (a top-up) are capped per key, however many runs retry it.
+    pub idempotency_key: String,
+}
+
+impl Tip20Payment {
+    /// A fresh key for a new logical payment.
+    pub fn new_key() -> String {
+        format!("helix-{:032x}", rand::random::<u128>())
+    }
 }
 
 impl Repairable for Tip20Payment {
@@ -41,6 +51,7 @@ impl Repairable for Tip20Payment {
             nonce: self.nonce,
             endpoint: Some(self.rpc.clone()),
             chain_id: Some(self.chain_id),
+            idempotency_key: Some(self.idempotency_key.clone()),
             ..Default::default()
         }
     }

@@ -2,7 +2,12 @@
 //! the operator configured sends the shortfall (plus the payment's fee
 //! margin), never more than a per-repair cap. It moves funds, so the engine
 //! runs it only in full mode. The recipient of the top-up is the request's
-//! payer, and only when the payer is the configured agent.
+//! payer, and only when the payer is the configured agent. The cap holds
+//! per logical payment (its idempotency key), across every run that retries
+//! it, and never above what the budget reserved for the repair.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use alloy::primitives::Address;
 use async_trait::async_trait;
@@ -21,6 +26,8 @@ pub struct TopupFromReserve {
     reserve: Wallet,
     agent: Address,
     max_per_repair: u128,
+    /// Topped up so far per logical payment.
+    given: Arc<Mutex<HashMap<String, u128>>>,
 }
 
 impl TopupFromReserve {
@@ -36,6 +43,7 @@ impl TopupFromReserve {
             reserve,
             agent,
             max_per_repair,
+            given: Arc::default(),
         }
     }
 }
@@ -48,6 +56,11 @@ fn platform(e: impl std::fmt::Display) -> CommitError {
 impl Strategy for TopupFromReserve {
     fn id(&self) -> StrategyId {
         StrategyId::TopupFromReserve
+    }
+
+    fn max_cost(&self) -> Option<u64> {
+        // Base units of a 6-decimal USD stablecoin are micro-USD.
+        Some(u64::try_from(self.max_per_repair).unwrap_or(u64::MAX))
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
@@ -70,6 +83,11 @@ impl Strategy for TopupFromReserve {
         let amount = v
             .amount
             .ok_or_else(|| CommitError::NotApplicable("no amount".into()))?;
+        let key = v.idempotency_key.clone().ok_or_else(|| {
+            CommitError::NotApplicable(
+                "the payment carries no idempotency key to cap the top-up by".into(),
+            )
+        })?;
         let chain = TempoChain::connect(&self.rpc, &self.reserve).map_err(platform)?;
         let have = chain.balance(token, payer).await.map_err(platform)?;
         let need = (amount + FEE_MARGIN).saturating_sub(have);
@@ -78,11 +96,18 @@ impl Strategy for TopupFromReserve {
                 "the payer already holds the amount".into(),
             ));
         }
-        if need > self.max_per_repair {
-            return Err(CommitError::Unsafe(format!(
-                "top-up of {need} exceeds the per-repair cap {}",
-                self.max_per_repair
-            )));
+        let cap = self.max_per_repair.min(u128::from(ctx.max_cost));
+        // Counted before the transfer is sent: a transfer whose answer is
+        // lost still counts against the payment's cap.
+        {
+            let mut given = self.given.lock().unwrap_or_else(|p| p.into_inner());
+            let so_far = given.get(&key).copied().unwrap_or(0);
+            if so_far.saturating_add(need) > cap {
+                return Err(CommitError::Unsafe(format!(
+                    "top-up of {need} (after {so_far} for this payment) exceeds the cap {cap}"
+                )));
+            }
+            given.insert(key, so_far + need);
         }
         let hash = chain
             .transfer(
