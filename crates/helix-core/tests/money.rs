@@ -1,0 +1,295 @@
+//! Money paths through the engine: what stops a run, what the budget
+//! holds, and what one wallet allows at once. Each test names the fault
+//! it guards against; each failed before its fix.
+
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::{Exec, Words, pay};
+use helix_core::*;
+
+fn counted<T: Clone>(
+    calls: &Arc<AtomicU32>,
+    res: Result<T, ErrorSignal>,
+) -> impl AsyncFnMut(&common::Pay) -> Result<T, ErrorSignal> {
+    let calls = calls.clone();
+    async move |_: &common::Pay| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        res.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_refused_proof_of_payment_stops_the_run_and_sends_nothing() {
+    let (exec, _) = Exec::new(
+        StrategyId::Reconcile,
+        vec![Patch::UseExisting {
+            id: "0xfeed".into(),
+        }],
+    );
+    let helix = Helix::builder()
+        .adapter(Words(vec![StrategyId::Reconcile]))
+        .strategy(exec)
+        .build();
+    let calls = Arc::new(AtomicU32::new(0));
+    let (res, _) = helix
+        .run_mut(
+            &mut pay(),
+            counted(&calls, Err::<(), _>(ErrorSignal::message("nonce lost"))),
+        )
+        .await;
+    match res {
+        Err(HelixError::AlreadyPaid { evidence, .. }) => assert!(evidence.contains("0xfeed")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the payment was not sent again"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_patch_ends_the_attempt_without_a_retry() {
+    // `Pay` takes no endpoint: the repair's only change cannot be carried.
+    let (exec, _) = Exec::new(
+        StrategyId::RefreshNonce,
+        vec![Patch::Endpoint {
+            url: "https://b".into(),
+        }],
+    );
+    let helix = Helix::builder()
+        .adapter(Words(vec![StrategyId::RefreshNonce]))
+        .strategy(exec)
+        .build();
+    let calls = Arc::new(AtomicU32::new(0));
+    let (res, _) = helix
+        .run_mut(
+            &mut pay(),
+            counted(&calls, Err::<(), _>(ErrorSignal::message("nonce too low"))),
+        )
+        .await;
+    assert!(
+        matches!(res, Err(HelixError::NotRepaired { .. })),
+        "{res:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn after_the_payment_left_only_repairs_that_cannot_pay_again_run() {
+    let (swap, swaps) = Exec::new(StrategyId::SwapCurrency, vec![]);
+    let (nonce, nonces) = Exec::new(StrategyId::RefreshNonce, vec![Patch::Nonce { nonce: 9 }]);
+    let sink = Arc::new(MemorySink::new());
+    let helix = Helix::builder()
+        .adapter(Words(vec![
+            StrategyId::SwapCurrency,
+            StrategyId::RefreshNonce,
+        ]))
+        .strategy(swap)
+        .strategy(nonce)
+        .sink(sink.clone())
+        .mode(Mode::Full)
+        .build();
+    // A hostile server: it settled, then said "insufficient balance".
+    let mut after_send = ErrorSignal::message("insufficient balance").with_status(402);
+    after_send.facts.payment_sent = true;
+    let calls = Arc::new(AtomicU32::new(0));
+    let (res, _) = helix
+        .run_mut(&mut pay(), counted(&calls, Err::<(), _>(after_send)))
+        .await;
+    assert!(
+        matches!(res, Err(HelixError::NotRepaired { .. })),
+        "{res:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "never paid again");
+    assert_eq!(
+        swaps.load(Ordering::SeqCst) + nonces.load(Ordering::SeqCst),
+        0
+    );
+    let events = sink.take();
+    assert!(events.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::Perceived { failure } if failure.code == FailureCode::OutcomeUnknown
+    )));
+    assert!(events.iter().any(|e| matches!(
+        e.kind,
+        EventKind::Blocked {
+            reason: BlockReason::PaymentSent,
+            ..
+        }
+    )));
+}
+
+fn budgeted(cap: u64, exec: impl Strategy + 'static) -> (Helix, Arc<MemoryBudget>) {
+    let budget = Arc::new(MemoryBudget::new(cap));
+    let id = exec.id();
+    let helix = Helix::builder()
+        .adapter(Words(vec![id]))
+        .strategy(exec)
+        .budget(budget.clone())
+        .mode(Mode::Full)
+        .build();
+    (helix, budget)
+}
+
+#[tokio::test]
+async fn a_fund_moving_repair_reserves_what_it_could_move_not_its_estimate() {
+    // Estimated at 1,000 by the adapter; it could move up to the ceiling.
+    let (exec, commits) = Exec::new(StrategyId::TopupFromReserve, vec![]);
+    let (helix, budget) = budgeted(100_000, exec);
+    let (res, _) = helix.run_mut(&mut pay(), common::only_nonce).await;
+    assert!(matches!(res, Err(HelixError::Budget { .. })), "{res:?}");
+    assert_eq!(
+        commits.load(Ordering::SeqCst),
+        0,
+        "nothing moved past the cap"
+    );
+    assert_eq!(budget.usage(), (0, 0));
+}
+
+#[tokio::test]
+async fn a_fund_moving_repair_that_erred_is_booked_at_its_bound() {
+    let (mut exec, _) = Exec::new(StrategyId::TopupFromReserve, vec![]);
+    exec.fail = true;
+    let ceiling = Policy::default().per_repair_ceiling;
+    let (helix, budget) = budgeted(3 * ceiling, exec);
+    let _ = helix.run_mut(&mut pay(), common::only_nonce).await;
+    assert_eq!(budget.usage(), (ceiling, 0), "it may have moved that much");
+}
+
+/// An executor that never finishes: the caller gives up on the run.
+struct Hangs(StrategyId);
+
+#[async_trait]
+impl Strategy for Hangs {
+    fn id(&self) -> StrategyId {
+        self.0
+    }
+    async fn commit(&self, _: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok(Committed::default())
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_run_settles_its_reservation() {
+    for (id, booked) in [
+        (StrategyId::RefreshNonce, 0),
+        (
+            StrategyId::SwapCurrency,
+            Policy::default().per_repair_ceiling,
+        ),
+    ] {
+        let (helix, budget) = budgeted(10 * Policy::default().per_repair_ceiling, Hangs(id));
+        let mut req = pay();
+        let run = helix.run_mut(&mut req, common::only_nonce);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), run)
+                .await
+                .is_err()
+        );
+        assert_ne!(budget.usage(), (0, 0), "{id}: held while it ran");
+        // The guard settles from a task of its own.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(budget.usage(), (booked, 0), "{id}");
+    }
+}
+
+/// A payment from a wallet whose balance lives in the test.
+#[derive(Clone)]
+struct FromWallet {
+    amount: u128,
+}
+
+impl Repairable for FromWallet {
+    fn view(&self) -> PaymentView {
+        PaymentView {
+            payer: Some("0xagent".into()),
+            recipient: Some("0xmerchant".into()),
+            amount: Some(self.amount),
+            ..Default::default()
+        }
+    }
+    fn apply(&mut self, p: &Patch) -> Result<(), Refused> {
+        Err(Refused::unsupported(p))
+    }
+}
+
+#[derive(Default)]
+struct Wallet {
+    balance: Mutex<u128>,
+    topped_up: Mutex<u128>,
+    /// Fund-moving repairs whose retried payment has not answered yet.
+    open: AtomicU32,
+    most_open: AtomicU32,
+}
+
+/// Tops the wallet up to the payment's amount after a slow balance read.
+struct TopUp(Arc<Wallet>);
+
+#[async_trait]
+impl Strategy for TopUp {
+    fn id(&self) -> StrategyId {
+        StrategyId::TopupFromReserve
+    }
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let w = &self.0;
+        let n = w.open.fetch_add(1, Ordering::SeqCst) + 1;
+        w.most_open.fetch_max(n, Ordering::SeqCst);
+        let have = *w.balance.lock().unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let need = ctx.request.amount.unwrap_or(0).saturating_sub(have);
+        *w.balance.lock().unwrap() += need;
+        *w.topped_up.lock().unwrap() += need;
+        Ok(Committed::default())
+    }
+}
+
+#[tokio::test]
+async fn one_wallet_runs_one_fund_moving_repair_at_a_time() {
+    let w = Arc::new(Wallet::default());
+    *w.balance.lock().unwrap() = 60;
+    let helix = Helix::builder()
+        .adapter(Words(vec![StrategyId::TopupFromReserve]))
+        .strategy(TopUp(w.clone()))
+        .mode(Mode::Full)
+        .build();
+    let run = |w: Arc<Wallet>| {
+        let helix = helix.clone();
+        async move {
+            let mut req = FromWallet { amount: 100 };
+            let mut repaired = false;
+            helix
+                .run_mut(&mut req, async |p: &FromWallet| {
+                    if repaired {
+                        w.open.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    repaired = true;
+                    let mut b = w.balance.lock().unwrap();
+                    if *b >= p.amount {
+                        *b -= p.amount;
+                        Ok(())
+                    } else {
+                        Err("insufficient balance".to_string())
+                    }
+                })
+                .await
+                .0
+        }
+    };
+    // Interleaved in one task: each run yields while it reads the balance.
+    let (a, b) = tokio::join!(run(w.clone()), run(w.clone()));
+    assert_eq!(w.most_open.load(Ordering::SeqCst), 1, "repairs overlapped");
+    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+    assert_eq!(
+        *w.topped_up.lock().unwrap(),
+        140,
+        "exactly the two shortfalls"
+    );
+    assert_eq!(*w.balance.lock().unwrap(), 0);
+}
