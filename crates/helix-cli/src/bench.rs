@@ -14,7 +14,7 @@ use helix_core::{Helix, MemoryGeneStore, Mode, policy::Policy};
 use helix_lab::Lab;
 use helix_lab::onchain::{Attempt, ChainLab};
 use helix_lab::runner::Runner;
-use helix_lab::scenarios::{SCENARIOS, run_row_with};
+use helix_lab::scenarios::{HOSTILE, SCENARIOS, run_row_with};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -130,6 +130,7 @@ async fn bench(
 ) -> Result<ExitCode, String> {
     let rows: Vec<u8> = SCENARIOS
         .iter()
+        .chain(HOSTILE)
         .filter(|s| s.waiting.is_none() && (only.is_empty() || only.contains(&s.row)))
         .map(|s| s.row)
         .collect();

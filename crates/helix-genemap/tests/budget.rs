@@ -67,6 +67,10 @@ impl Strategy for PaidRepair {
     fn id(&self) -> StrategyId {
         StrategyId::SwapForFeeToken
     }
+    /// It moves funds; the budget holds the most it can move.
+    fn max_cost(&self) -> Option<u64> {
+        Some(COST)
+    }
     async fn commit(&self, _: &CommitCtx<'_>) -> Result<Committed, CommitError> {
         let (spent, reserved) = self
             .budget

@@ -334,7 +334,8 @@ pub struct SentTx<'a> {
     pub hash: &'a str,
     /// Who sent it (for its account nonce).
     pub payer: Option<&'a str>,
-    /// The account nonce it was signed with, if the sender knows it.
+    /// The account nonce the sender believes it used; the node's own
+    /// record of the transaction wins when it has one.
     pub nonce: Option<u64>,
     /// Its expiry (an expiring-nonce transaction), unix seconds.
     pub valid_before: Option<u64>,
@@ -372,17 +373,15 @@ pub async fn fate(http: &reqwest::Client, url: &str, tx: &SentTx<'_>) -> Result<
     let clock = now_secs();
     // An expiring-nonce transaction's `nonce` is not an account nonce.
     let nonce = match (tx.valid_before, tx.payer) {
-        (None, Some(payer)) => match tx.nonce {
-            Some(n) => Some(n),
-            // A node that does not know the transaction (or the method)
-            // leaves the nonce unknown; the receipt still decides.
-            None => call(http, url, "eth_getTransactionByHash", json!([tx.hash]))
-                .await
-                .ok()
-                .and_then(|t| t.get("nonce").and_then(|n| quantity(n).ok()))
-                .and_then(|n| u64::try_from(n).ok()),
-        }
-        .map(|n| (payer, n)),
+        // A node that does not know the transaction (or the method) leaves
+        // the sender's belief; without either, the receipt alone decides.
+        (None, Some(payer)) => call(http, url, "eth_getTransactionByHash", json!([tx.hash]))
+            .await
+            .ok()
+            .and_then(|t| t.get("nonce").and_then(|n| quantity(n).ok()))
+            .and_then(|n| u64::try_from(n).ok())
+            .or(tx.nonce)
+            .map(|n| (payer, n)),
         _ => None,
     };
     let mined = match nonce {
@@ -464,7 +463,9 @@ impl Strategy for ReconcileTx {
         let sent = SentTx {
             hash,
             payer: ctx.request.payer.as_deref(),
-            nonce: None,
+            // Nothing was patched since the send: the request's nonce is
+            // the one it went out with.
+            nonce: ctx.request.nonce,
             valid_before: facts.valid_before,
         };
         let wait = match facts.valid_before {
@@ -553,7 +554,7 @@ impl Probe for SentTxProbe {
         let sent = SentTx {
             hash: &hash,
             payer: req.payer.as_deref(),
-            nonce: None,
+            nonce: req.nonce,
             valid_before: s.facts.valid_before,
         };
         match fate(&self.http, &self.rpc_url, &sent).await {

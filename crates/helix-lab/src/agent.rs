@@ -528,7 +528,9 @@ pub struct PrivyTransfer {
     pub token: String,
     /// Base units.
     pub amount: u128,
-    /// CAIP-2 chain the request targets.
+    /// The chain the payment is for (the invoice's). Never changes.
+    pub chain_id: u64,
+    /// CAIP-2 chain the request to Privy names (may be misconfigured).
     pub caip2: String,
     /// Explicit nonce, if the caller manages nonces.
     pub nonce: Option<u64>,
@@ -550,10 +552,7 @@ impl Repairable for PrivyTransfer {
             fee_token: self.fee_token.clone(),
             nonce: self.nonce,
             endpoint: Some(self.endpoint.clone()),
-            chain_id: self
-                .caip2
-                .strip_prefix("eip155:")
-                .and_then(|c| c.parse().ok()),
+            chain_id: Some(self.chain_id),
             calldata_digest: Some(digest(&[&self.to, &self.token])),
             ..Default::default()
         }
@@ -563,7 +562,10 @@ impl Repairable for PrivyTransfer {
         match p {
             Patch::Nonce { nonce } => self.nonce = Some(*nonce),
             Patch::FeeToken { token } => self.fee_token = Some(token.clone()),
-            Patch::Network { chain_id, .. } => self.caip2 = format!("eip155:{chain_id}"),
+            // Only onto the payment's own chain.
+            Patch::Network { chain_id, .. } if *chain_id == self.chain_id => {
+                self.caip2 = format!("eip155:{chain_id}")
+            }
             Patch::Split { parts } if *parts >= 2 => self.parts = *parts,
             other => return Err(Refused::unsupported(other)),
         }

@@ -200,14 +200,6 @@ impl Chain {
 
     /// Checks a transaction exactly as gas estimation would.
     pub fn check(&self, tx: &Tx, extra_debit: u128) -> Result<(), NodeError> {
-        if let Some(vb) = tx.valid_before
-            && now_secs() >= vb
-        {
-            return Err(NodeError::new(
-                -32000,
-                format!("transaction expired: valid before {vb}"),
-            ));
-        }
         if tx.chain_id != self.id {
             return Err(NodeError::new(
                 -32000,
@@ -276,6 +268,15 @@ impl Chain {
 
     /// Sends a transfer: checks, debits amount and fee, bumps the nonce.
     pub fn send(&mut self, tx: Tx) -> Result<String, NodeError> {
+        // Inclusion, not estimation, is what an expiry forbids.
+        if let Some(vb) = tx.valid_before
+            && now_secs() >= vb
+        {
+            return Err(NodeError::new(
+                -32000,
+                format!("transaction expired: valid before {vb}"),
+            ));
+        }
         self.check(&tx, 0)?;
         self.debit(&tx.token, &tx.from, tx.amount);
         self.debit(&tx.fee_token, &tx.from, FEE);

@@ -3,6 +3,10 @@
 //! in the pool and mined), then the client's connection is closed without
 //! a response. This is the "connection dropped after broadcast" fault.
 //!
+//! It can also mine a block right after answering "no receipt yet": a
+//! reader that then asks anything else sees a chain that moved between its
+//! two reads (the race a reconciliation must survive).
+//!
 //! HTTP/1.1 is spoken by hand on purpose: a proxy built on a server
 //! framework cannot close the socket mid-exchange, which is the point.
 
@@ -21,6 +25,8 @@ pub struct DropProxy {
     pub url: String,
     armed: Arc<AtomicUsize>,
     dropped: Arc<AtomicUsize>,
+    mine_armed: Arc<AtomicUsize>,
+    mined: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -37,11 +43,15 @@ impl DropProxy {
         let url = format!("http://{}", listener.local_addr()?);
         let armed = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicUsize::new(0));
+        let mine_armed = Arc::new(AtomicUsize::new(0));
+        let mined = Arc::new(AtomicUsize::new(0));
         let shared = Forward {
             upstream: upstream.to_owned(),
             http: reqwest::Client::new(),
             armed: armed.clone(),
             dropped: dropped.clone(),
+            mine_armed: mine_armed.clone(),
+            mined: mined.clone(),
         };
         let task = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
@@ -57,6 +67,8 @@ impl DropProxy {
             url,
             armed,
             dropped,
+            mine_armed,
+            mined,
             task,
         })
     }
@@ -71,6 +83,17 @@ impl DropProxy {
     pub fn dropped(&self) -> usize {
         self.dropped.load(Ordering::SeqCst)
     }
+
+    /// The next `n` times a receipt is asked for and not found, a block is
+    /// mined (`evm_mine`) before that answer is returned.
+    pub fn mine_after_next_receipt_misses(&self, n: usize) {
+        self.mine_armed.store(n, Ordering::SeqCst);
+    }
+
+    /// How many blocks the proxy mined so far.
+    pub fn mined(&self) -> usize {
+        self.mined.load(Ordering::SeqCst)
+    }
 }
 
 #[derive(Clone)]
@@ -79,9 +102,25 @@ struct Forward {
     http: reqwest::Client,
     armed: Arc<AtomicUsize>,
     dropped: Arc<AtomicUsize>,
+    mine_armed: Arc<AtomicUsize>,
+    mined: Arc<AtomicUsize>,
 }
 
 impl Forward {
+    async fn mine(&self) -> std::io::Result<()> {
+        self.http
+            .post(&self.upstream)
+            .json(
+                &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []}),
+            )
+            .send()
+            .await
+            .map_err(std::io::Error::other)?;
+        self.mined.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(target: "helix::lab", "receipt missing; mined a block before answering");
+        Ok(())
+    }
+
     async fn serve(&self, mut sock: TcpStream) -> std::io::Result<()> {
         let mut buf = Vec::new();
         loop {
@@ -89,6 +128,7 @@ impl Forward {
                 return Ok(());
             };
             let is_send = memfind(&body, b"eth_sendRawTransaction");
+            let is_receipt = memfind(&body, b"eth_getTransactionReceipt");
             let answer = self
                 .http
                 .post(&self.upstream)
@@ -103,6 +143,9 @@ impl Forward {
                 self.dropped.fetch_add(1, Ordering::SeqCst);
                 tracing::info!(target: "helix::lab", "send forwarded; dropping the answer");
                 return Ok(());
+            }
+            if is_receipt && memfind(&bytes, b"\"result\":null") && take_one(&self.mine_armed) {
+                self.mine().await?;
             }
             let head = format!(
                 "HTTP/1.1 {status} OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",

@@ -124,7 +124,11 @@ pub async fn get_paid(agent: &Wallet, r: &MppGet) -> Result<String, HttpFailure>
             .with_currencies([r.currency.to_string()])
             // Never more than the agreed amount, whatever a challenge asks.
             .with_max_atomic_amount(alloy::primitives::U256::from(r.amount));
-        let middleware = PaymentMiddleware::new(provider);
+        // One credential per call. The client would otherwise pay again on
+        // a 402 that follows its credential, which a server that settled
+        // and then answered "payment-insufficient" turns into a second
+        // payment; whether another credential is safe is Helix's call.
+        let middleware = PaymentMiddleware::new(provider).with_max_payment_retries(1);
         let seen = sent.clone();
         let _watch = middleware.on_credential_created(move |ctx| {
             if let Ok(mut s) = seen.lock() {

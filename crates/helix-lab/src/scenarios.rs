@@ -43,6 +43,14 @@ const fn row(row: u8, platform: Platform, title: &'static str) -> Scenario {
     }
 }
 
+/// Rows beyond SCENARIOS.md that the bench runs and the demo does not: a
+/// world that behaves badly with the money.
+pub const HOSTILE: &[Scenario] = &[row(
+    26,
+    Platform::Tempo,
+    "the service settled the payment, then answered 502 without a receipt",
+)];
+
 /// Every scenario, in order.
 pub const SCENARIOS: &[Scenario] = &[
     row(
@@ -160,6 +168,7 @@ fn resource(lab: &Lab, name: &str, currencies: &[&str]) {
             chain_id: MAIN_CHAIN,
             ttl_secs: 300,
             fail_after_payment_once: false,
+            fail_without_receipt_once: false,
         },
     );
 }
@@ -213,6 +222,36 @@ async fn run_mpp(lab: &Lab, run: &Runner<'_>, mut req: MppPayment) -> RowRun {
     });
     RowRun {
         double_paid: times > 1,
+        ..done(report, t, check)
+    }
+}
+
+/// Row 26: the service took the payment and failed without a receipt, so
+/// the agent cannot be served. The right end is the merchant paid exactly
+/// once and the caller told which transaction paid it; a run that pays
+/// again, or ends without naming the payment, is not.
+async fn run_paid_not_served(lab: &Lab, run: &Runner<'_>, mut req: MppPayment) -> RowRun {
+    let t = Instant::now();
+    let before = lab.state().transfers_to(MAIN_CHAIN, MERCHANT).len();
+    let http = lab.http.clone();
+    let (res, report) = run
+        .run_mut(&mut req, async |r: &MppPayment| {
+            agent::pay_mpp(&http, r).await
+        })
+        .await;
+    let landed = lab.state().transfers_to(MAIN_CHAIN, MERCHANT);
+    let new = &landed[before.min(landed.len())..];
+    let check = match (new, &res) {
+        ([one], Err(e)) if e.contains(&one.hash) => Ok(format!(
+            "paid once (tx {}), not served; the caller was told which transaction paid",
+            &one.hash[..10]
+        )),
+        ([_], Err(e)) => Err(format!("paid once, but the caller was not told: {e}")),
+        ([_], Ok(_)) => Err("served without a receipt?".into()),
+        (other, _) => Err(format!("{} transfers to the merchant", other.len())),
+    };
+    RowRun {
+        double_paid: new.len() > 1,
         ..done(report, t, check)
     }
 }
@@ -327,6 +366,7 @@ fn privy_transfer(lab: &Lab, amount: u128) -> PrivyTransfer {
         to: MERCHANT.into(),
         token: ALPHA.into(),
         amount,
+        chain_id: MAIN_CHAIN,
         caip2: format!("eip155:{MAIN_CHAIN}"),
         nonce: None,
         fee_token: None,
@@ -564,6 +604,8 @@ pub async fn run_row_with(lab: &Lab, run: &Runner<'_>, n: u8) -> RowRun {
         17 => {
             fund(lab, PRIVY_WALLET, &[(ALPHA, 100 * UNIT)]);
             let mut req = privy_transfer(lab, 10 * UNIT);
+            // The invoice names the lab's chain; the agent's request was
+            // built for mainnet.
             req.caip2 = "eip155:1".into();
             run_privy(lab, run, req).await
         }
@@ -631,6 +673,14 @@ pub async fn run_row_with(lab: &Lab, run: &Runner<'_>, n: u8) -> RowRun {
                 stripe_charge(lab, 25, "pm_card_authenticationRequired"),
             )
             .await
+        }
+        26 => {
+            resource(lab, "r26", &[ALPHA]);
+            if let Some(r) = lab.state().resources.get_mut("r26") {
+                r.fail_without_receipt_once = true;
+            }
+            fund(lab, AGENT, &[(ALPHA, ten)]);
+            run_paid_not_served(lab, run, mpp(lab, "r26", ALPHA, ALPHA)).await
         }
         _ => RowRun {
             report: Report::default(),

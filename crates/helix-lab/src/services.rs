@@ -42,6 +42,9 @@ pub struct Resource {
     pub ttl_secs: u64,
     /// Answer 500 once after taking the payment.
     pub fail_after_payment_once: bool,
+    /// Answer 502 once after taking the payment, with no receipt (a
+    /// gateway in front of the service failed on the way back).
+    pub fail_without_receipt_once: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -305,6 +308,12 @@ async fn mpp(State(s): State<Shared>, Path(name): Path<String>, headers: HeaderM
     if let Some(i) = st.challenges.get_mut(&cred.id) {
         i.used = true;
     }
+    if let Some(r) = st.resources.get_mut(&name)
+        && r.fail_without_receipt_once
+    {
+        r.fail_without_receipt_once = false;
+        return (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response();
+    }
     let receipt = URL_SAFE_NO_PAD.encode(
         json!({"status": "success", "method": "tempo", "reference": hash, "challengeId": cred.id})
             .to_string(),
@@ -372,9 +381,12 @@ impl LabState {
             .to_str()
             .ok()?
             .to_owned();
-        let id = helix_http::mpp::parse_challenge(&h).ok()?.id;
-        self.challenges.get_mut(&id)?.expires_at = now_secs().saturating_sub(60);
-        Some(h)
+        let c = helix_http::mpp::parse_challenge(&h).ok()?;
+        let past = now_secs().saturating_sub(60);
+        self.challenges.get_mut(&c.id)?.expires_at = past;
+        // What the agent holds says when it expired, as a real one would.
+        let old = format!("expires=\"{}\"", c.expires?);
+        Some(h.replace(&old, &format!("expires=\"{past}\"")))
     }
 
     /// A first attempt under `key` that was declined, with other parameters

@@ -130,3 +130,106 @@ async fn a_retried_post_keeps_one_idempotency_key() {
     assert_eq!(seen[2].as_deref(), Some("order-42"));
     assert_eq!(seen[3].as_deref(), Some("order-42"));
 }
+
+/// A server that counts the requests reaching `path`, answering each after
+/// `delay` with `status`.
+async fn counting(
+    path: &'static str,
+    status: u16,
+    delay: std::time::Duration,
+) -> (String, Arc<std::sync::Mutex<Vec<Option<String>>>>) {
+    use axum::http::{HeaderMap, StatusCode};
+    let seen: Arc<std::sync::Mutex<Vec<Option<String>>>> = Arc::default();
+    let record = seen.clone();
+    let handler = move |h: HeaderMap| {
+        let record = record.clone();
+        async move {
+            record.lock().unwrap().push(
+                h.get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+            );
+            tokio::time::sleep(delay).await;
+            StatusCode::from_u16(status).unwrap()
+        }
+    };
+    let app = axum::Router::new().route(path, axum::routing::any(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}{path}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+/// A POST whose answer did not come in time may have been taken: it is not
+/// sent again with a longer deadline.
+#[tokio::test]
+async fn a_payment_post_that_timed_out_is_not_sent_again() {
+    let lab = Lab::start().await.unwrap();
+    let (url, seen) = counting("/pay", 200, std::time::Duration::from_millis(600)).await;
+    let (c, sink) = client(&lab).await;
+    let res = c
+        .post(&url)
+        .timeout(std::time::Duration::from_millis(150))
+        .body("{}")
+        .send()
+        .await;
+    assert!(res.is_err(), "the caller sees the timeout");
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(seen.lock().unwrap().len(), 1, "sent once");
+    assert!(sink.take().iter().any(|e| matches!(
+        &e.kind,
+        EventKind::Perceived { failure } if failure.code == helix_core::FailureCode::OutcomeUnknown
+    )));
+}
+
+/// A keyed payment request stays with the origin that saw its key: another
+/// endpoint is never sent it, even when one is configured.
+#[tokio::test]
+async fn a_keyed_payment_is_never_moved_to_another_origin() {
+    let lab = Lab::start().await.unwrap();
+    let (down, at_down) = counting("/pay", 503, std::time::Duration::ZERO).await;
+    let (other, at_other) = counting("/pay", 200, std::time::Duration::ZERO).await;
+    let helix = Helix::builder()
+        .adapter(helix_adapters::builtin())
+        .strategies(lab.strategies())
+        .strategy(helix_core::generic::SwitchTo::endpoints(
+            StrategyId::SwitchEndpoint,
+            [other.clone()],
+        ))
+        .build();
+    let c = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(HelixMiddleware::new(helix))
+        .build();
+    let resp = c.post(&down).body("{}").send().await.unwrap();
+    assert_eq!(resp.status(), 503, "the caller gets the origin's answer");
+    assert_eq!(
+        at_down.lock().unwrap().len(),
+        2,
+        "sent, then retried in place once"
+    );
+    assert!(at_other.lock().unwrap().is_empty(), "never moved");
+    // The same GET without a key may move.
+    let resp = c.get(&down).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(at_other.lock().unwrap().len(), 1);
+}
+
+/// MPP sends its credential on a GET: that GET is a payment, and gets a key.
+#[tokio::test]
+async fn a_get_carrying_a_payment_credential_gets_a_key() {
+    let lab = Lab::start().await.unwrap();
+    let (url, seen) = counting("/paid", 200, std::time::Duration::ZERO).await;
+    let (c, _) = client(&lab).await;
+    c.get(&url)
+        .header("authorization", "Payment eyJjaGFsbGVuZ2UiOnt9fQ")
+        .send()
+        .await
+        .unwrap();
+    c.get(&url).send().await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen[0].as_deref().is_some_and(|k| k.starts_with("helix-")),
+        "{seen:?}"
+    );
+    assert_eq!(seen[1], None, "a plain GET is left as it is");
+}

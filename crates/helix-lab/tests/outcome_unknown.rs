@@ -117,3 +117,54 @@ async fn a_blind_retry_of_the_same_fault_pays_twice() {
     pay(&agent, &req).await.expect("the resend goes through");
     assert_eq!(funder.balance(token(1), req.to).await.unwrap(), UNIT);
 }
+
+/// The race a reconciliation must survive: the lost transaction is still in
+/// the pool when Helix asks for its receipt, and a block is mined right
+/// after that answer (the proxy mines between the two reads). Reading the
+/// receipt first and the nonce second sees "no receipt, nonce used" and
+/// pays again; Helix reads the nonce first and the receipt after, and
+/// finds the payment landed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_mined_between_two_reads_does_not_make_a_second_payment() {
+    let Setup {
+        anvil,
+        proxy,
+        funder,
+        agent,
+        mut req,
+    } = setup().await;
+    let http = reqwest::Client::new();
+    let automine = |on: bool| {
+        let (http, url) = (http.clone(), anvil.url.clone());
+        async move {
+            helix_http::rpc::call(&http, &url, "evm_setAutomine", serde_json::json!([on]))
+                .await
+                .unwrap();
+        }
+    };
+    automine(false).await;
+    proxy.drop_next_sends(1);
+    proxy.mine_after_next_receipt_misses(1);
+    let helix = Helix::builder()
+        .adapter(helix_adapters::builtin())
+        .strategy(ReconcileTx::new(http.clone(), proxy.url.clone()))
+        .store(Arc::new(MemoryGeneStore::new()))
+        .mode(Mode::Full)
+        .build();
+    let (res, report) = helix
+        .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
+        .await;
+    assert_eq!(proxy.mined(), 1, "the chain moved between the reads");
+    let hash = res.expect("completed");
+    assert_eq!(report.repaired_by(), Some(StrategyId::Reconcile));
+    assert_eq!(req.landed.as_deref(), Some(hash.as_str()));
+
+    // Whatever is still in the pool lands now.
+    automine(true).await;
+    helix_http::rpc::call(&http, &anvil.url, "evm_mine", serde_json::json!([]))
+        .await
+        .unwrap();
+    assert_eq!(funder.balance(token(1), req.to).await.unwrap(), UNIT / 2);
+    let me = TempoChain::connect(&anvil.url, &agent).unwrap();
+    assert_eq!(me.nonce().await.unwrap(), 1, "one transaction, not two");
+}
