@@ -34,6 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             chain_id: MAIN_CHAIN,
             ttl_secs: 300,
             fail_after_payment_once: false,
+            fail_without_receipt_once: false,
         },
     );
 

@@ -24,6 +24,7 @@ pub struct DropProxy {
     /// Where clients connect.
     pub url: String,
     armed: Arc<AtomicUsize>,
+    passing: Arc<AtomicUsize>,
     dropped: Arc<AtomicUsize>,
     mine_armed: Arc<AtomicUsize>,
     mined: Arc<AtomicUsize>,
@@ -42,6 +43,7 @@ impl DropProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let armed = Arc::new(AtomicUsize::new(0));
+        let passing = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicUsize::new(0));
         let mine_armed = Arc::new(AtomicUsize::new(0));
         let mined = Arc::new(AtomicUsize::new(0));
@@ -49,6 +51,7 @@ impl DropProxy {
             upstream: upstream.to_owned(),
             http: reqwest::Client::new(),
             armed: armed.clone(),
+            passing: passing.clone(),
             dropped: dropped.clone(),
             mine_armed: mine_armed.clone(),
             mined: mined.clone(),
@@ -66,6 +69,7 @@ impl DropProxy {
         Ok(DropProxy {
             url,
             armed,
+            passing,
             dropped,
             mine_armed,
             mined,
@@ -76,6 +80,13 @@ impl DropProxy {
     /// The next `n` `eth_sendRawTransaction` calls reach the node and their
     /// answers are lost.
     pub fn drop_next_sends(&self, n: usize) {
+        self.drop_sends_after(0, n);
+    }
+
+    /// The next `skip` sends are answered; the `n` after them reach the
+    /// node and their answers are lost.
+    pub fn drop_sends_after(&self, skip: usize, n: usize) {
+        self.passing.store(skip, Ordering::SeqCst);
         self.armed.store(n, Ordering::SeqCst);
     }
 
@@ -101,6 +112,7 @@ struct Forward {
     upstream: String,
     http: reqwest::Client,
     armed: Arc<AtomicUsize>,
+    passing: Arc<AtomicUsize>,
     dropped: Arc<AtomicUsize>,
     mine_armed: Arc<AtomicUsize>,
     mined: Arc<AtomicUsize>,
@@ -139,7 +151,7 @@ impl Forward {
                 .map_err(std::io::Error::other)?;
             let status = answer.status().as_u16();
             let bytes = answer.bytes().await.map_err(std::io::Error::other)?;
-            if is_send && take_one(&self.armed) {
+            if is_send && !take_one(&self.passing) && take_one(&self.armed) {
                 self.dropped.fetch_add(1, Ordering::SeqCst);
                 tracing::info!(target: "helix::lab", "send forwarded; dropping the answer");
                 return Ok(());

@@ -125,6 +125,10 @@ pub struct SendOpts {
     pub fee_token: Option<Address>,
 }
 
+/// Called with a signed transaction's hash and account nonce before it is
+/// broadcast.
+pub type BeforeSend<'a> = dyn Fn(B256, u64) -> Result<(), ChainError> + Send + Sync + 'a;
+
 /// Tempo's recommended fillers plus the local signer.
 type Signing = FillProvider<
     JoinFill<JoinFill<Identity, TempoFillers<NonceFiller>>, WalletFiller<EthereumWallet>>,
@@ -191,6 +195,25 @@ impl TempoChain {
             .map_err(ChainError::from_rpc)
     }
 
+    /// The nonce after the sender's last mined transaction.
+    pub async fn mined_nonce(&self) -> Result<u64, ChainError> {
+        self.provider
+            .get_transaction_count(self.from)
+            .latest()
+            .await
+            .map_err(ChainError::from_rpc)
+    }
+
+    /// The transaction's receipt status: `None` while it has none.
+    pub async fn receipt(&self, hash: B256) -> Result<Option<bool>, ChainError> {
+        Ok(self
+            .provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(ChainError::from_rpc)?
+            .map(|r| r.status()))
+    }
+
     /// Whether the transaction has a receipt with success status.
     pub async fn receipt_ok(&self, hash: B256) -> Result<bool, ChainError> {
         Ok(self
@@ -222,7 +245,7 @@ impl TempoChain {
             .with_from(self.from)
             .with_to(to)
             .with_input(input);
-        self.send_request(tx, opts).await
+        self.send_request(tx, opts, None).await
     }
 
     /// Sends one Tempo (0x76) transaction carrying `calls` in order: all of
@@ -243,13 +266,14 @@ impl TempoChain {
         let tx = TempoTransactionRequest::default()
             .with_from(self.from)
             .with_calls(calls);
-        self.send_request(tx, opts).await
+        self.send_request(tx, opts, None).await
     }
 
     async fn send_request(
         &self,
         mut tx: TempoTransactionRequest,
         opts: SendOpts,
+        before_send: Option<&BeforeSend<'_>>,
     ) -> Result<B256, ChainError> {
         if let Some(n) = opts.nonce {
             tx.set_nonce(n);
@@ -269,6 +293,11 @@ impl TempoChain {
             }
         };
         let hash = *signed.tx_hash();
+        // A write-ahead record of the transaction: if it cannot be kept,
+        // nothing is sent.
+        if let Some(record) = before_send {
+            record(hash, alloy::consensus::Transaction::nonce(&signed))?;
+        }
         let pending = match self
             .provider
             .send_raw_transaction(&signed.encoded_2718())
@@ -365,6 +394,28 @@ impl TempoChain {
         min_out: u128,
         opts: SendOpts,
     ) -> Result<B256, ChainError> {
+        self.swap_recorded(
+            token_in,
+            token_out,
+            amount_in,
+            min_out,
+            opts,
+            &|_, _| Ok(()),
+        )
+        .await
+    }
+
+    /// [`TempoChain::swap`], calling `before_send` with the signed
+    /// transaction's hash before it is broadcast (a journal entry).
+    pub async fn swap_recorded(
+        &self,
+        token_in: Address,
+        token_out: Address,
+        amount_in: u128,
+        min_out: u128,
+        opts: SendOpts,
+        before_send: &BeforeSend<'_>,
+    ) -> Result<B256, ChainError> {
         if min_out == 0 {
             return Err(ChainError::Transport(
                 "refusing a swap without a min-out bound".into(),
@@ -377,7 +428,11 @@ impl TempoChain {
             minAmountOut: min_out,
         }
         .abi_encode();
-        self.send(STABLECOIN_DEX_ADDRESS, input.into(), opts).await
+        let tx = TempoTransactionRequest::default()
+            .with_from(self.from)
+            .with_to(STABLECOIN_DEX_ADDRESS)
+            .with_input(Bytes::from(input));
+        self.send_request(tx, opts, Some(before_send)).await
     }
 
     /// Liquidity resting at one tick of `base`'s book (bids or asks).

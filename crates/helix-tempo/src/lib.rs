@@ -13,15 +13,17 @@ mod batch;
 mod chain;
 mod dex;
 mod error;
+mod journal;
 mod order;
 mod payment;
 mod topup;
 
 pub use alloy::primitives::Address;
 pub use batch::{BatchCall, Tip20Batch, pay_batch};
-pub use chain::{KeyError, SendOpts, TempoChain, Wallet};
+pub use chain::{BeforeSend, KeyError, SendOpts, TempoChain, Wallet};
 pub use dex::{DEFAULT_SLIPPAGE_BPS, DexSwap, max_slippage_bps, min_out};
 pub use error::{ChainError, signal_from_text};
+pub use journal::{FileJournal, MemoryJournal, OrderJournal, OrderProgress, PendingPart};
 pub use order::{DexOrder, DexSplit, fewest_parts, split_repair, swap_order};
 pub use payment::{Tip20Payment, pay};
 pub use topup::TopupFromReserve;

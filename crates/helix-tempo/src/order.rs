@@ -6,10 +6,13 @@
 //! parts (market makers refill the best level). So the order swaps part by
 //! part, and before each part after the first it waits, bounded, until the
 //! quote for that part meets the bound again; every part carries its own
-//! min-out bound and nothing is ever swapped below it. Progress is kept
-//! across retries, so a retried order never sells a part twice.
+//! min-out bound and nothing is ever swapped below it. Progress is written
+//! to the order's journal before each part is sent and after it is
+//! confirmed; a part sent and never seen confirmed is reconciled on chain
+//! before the next, so a retried, dropped or restarted order never sells a
+//! part twice.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::Address;
@@ -24,6 +27,7 @@ use tempo_alloy::contracts::precompiles::STABLECOIN_DEX_ADDRESS;
 use crate::chain::{SendOpts, TempoChain, Wallet};
 use crate::dex::{DEFAULT_SLIPPAGE_BPS, min_out};
 use crate::error::ChainError;
+use crate::journal::{MemoryJournal, OrderJournal, OrderProgress, PendingPart};
 
 /// How long a part waits for the book to refill.
 const REFILL_WAIT: Duration = Duration::from_secs(3);
@@ -47,8 +51,9 @@ pub struct DexOrder {
     pub parts: u32,
     /// Fee token, else the token sold.
     pub fee_token: Option<Address>,
-    /// Sold so far (shared with retries of this order).
-    pub sold: Arc<Mutex<u128>>,
+    /// Progress, shared by every run of this order (a [`FileJournal`](
+    /// crate::FileJournal) survives a crash).
+    pub journal: Arc<dyn OrderJournal>,
 }
 
 impl DexOrder {
@@ -69,12 +74,19 @@ impl DexOrder {
             max_slippage_bps: DEFAULT_SLIPPAGE_BPS,
             parts: 1,
             fee_token: None,
-            sold: Arc::default(),
+            journal: Arc::new(MemoryJournal::default()),
         }
     }
 
-    fn sold(&self) -> u128 {
-        self.sold.lock().map_or(0, |s| *s)
+    /// Keeps progress in `journal` instead of memory.
+    pub fn with_journal(mut self, journal: Arc<dyn OrderJournal>) -> Self {
+        self.journal = journal;
+        self
+    }
+
+    /// Sold and confirmed so far.
+    pub fn sold(&self) -> Result<u128, ChainError> {
+        Ok(self.journal.load()?.sold)
     }
 }
 
@@ -104,10 +116,17 @@ impl Repairable for DexOrder {
 pub async fn swap_order(wallet: &Wallet, o: &DexOrder) -> Result<Vec<String>, ChainError> {
     let chain = TempoChain::connect(&o.rpc, wallet)?;
     let part = o.amount_in.div_ceil(u128::from(o.parts.max(1)));
+    let mut progress = o.journal.load()?;
+    if let Some(p) = progress.pending.take() {
+        if settle_part(&chain, &p).await? {
+            progress.sold += p.amount;
+        }
+        o.journal.save(&progress)?;
+    }
     let mut hashes = Vec::new();
     let mut first = true;
     loop {
-        let left = o.amount_in.saturating_sub(o.sold());
+        let left = o.amount_in.saturating_sub(progress.sold);
         if left == 0 {
             return Ok(hashes);
         }
@@ -124,13 +143,66 @@ pub async fn swap_order(wallet: &Wallet, o: &DexOrder) -> Result<Vec<String>, Ch
         chain
             .approve(o.token_in, STABLECOIN_DEX_ADDRESS, this, opts)
             .await?;
-        let h = chain
-            .swap(o.token_in, o.token_out, this, bound, opts)
-            .await?;
-        hashes.push(h.to_string());
-        if let Ok(mut s) = o.sold.lock() {
-            *s += this;
+        let sold = progress.sold;
+        let journal = o.journal.clone();
+        // The nonce is kept so a part whose answer is lost can be told apart
+        // from one that can never land.
+        let record = move |hash: alloy::primitives::B256, nonce: u64| {
+            journal.save(&OrderProgress {
+                sold,
+                pending: Some(PendingPart {
+                    amount: this,
+                    hash: hash.to_string(),
+                    nonce,
+                }),
+            })
+        };
+        match chain
+            .swap_recorded(o.token_in, o.token_out, this, bound, opts, &record)
+            .await
+        {
+            Ok(h) => {
+                progress.sold += this;
+                o.journal.save(&progress)?;
+                hashes.push(h.to_string());
+            }
+            Err(e @ ChainError::Reverted { .. }) => {
+                // Mined and failed: nothing was sold.
+                o.journal.save(&progress)?;
+                return Err(e);
+            }
+            // Anything else leaves the part pending, to be reconciled.
+            Err(e) => return Err(e),
         }
+    }
+}
+
+/// Whether a part sent earlier was sold: its receipt, else whether its
+/// nonce went to another transaction (it can never land). A part that may
+/// still land stops the order: selling on could sell it twice.
+async fn settle_part(chain: &TempoChain, p: &PendingPart) -> Result<bool, ChainError> {
+    let hash: alloy::primitives::B256 = p
+        .hash
+        .parse()
+        .map_err(|_| ChainError::Transport(format!("journal names no hash: {}", p.hash)))?;
+    let start = Instant::now();
+    loop {
+        // The nonce first, the receipt after: a block mined between the
+        // two reads cannot pass for "nonce used by another".
+        let mined = chain.mined_nonce().await?;
+        if let Some(ok) = chain.receipt(hash).await? {
+            return Ok(ok);
+        }
+        if mined > p.nonce {
+            return Ok(chain.receipt(hash).await?.unwrap_or(false));
+        }
+        if start.elapsed() > REFILL_WAIT {
+            return Err(ChainError::NoReceipt {
+                hash: p.hash.clone(),
+                reason: "a part of this order was sent and may still land".into(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
