@@ -1037,7 +1037,7 @@ impl Held {
         amount: u64,
         moves_funds: bool,
     ) -> Result<Held, BudgetError> {
-        let r = budget.reserve(amount).await?;
+        let r = budget.reserve_for(amount, moves_funds).await?;
         Ok(Held {
             budget: budget.clone(),
             if_dropped: if moves_funds { r.amount } else { 0 },

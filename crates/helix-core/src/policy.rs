@@ -75,6 +75,18 @@ pub struct Reservation {
 pub trait Budget: Send + Sync {
     /// Holds `amount` or refuses.
     async fn reserve(&self, amount: u64) -> Result<Reservation, BudgetError>;
+    /// Holds `amount` for a repair that may move funds (`moves_funds`) or
+    /// not; a store that outlives its process uses it to settle a hold its
+    /// process never settled: in full when money may have moved, else at
+    /// nothing.
+    async fn reserve_for(
+        &self,
+        amount: u64,
+        moves_funds: bool,
+    ) -> Result<Reservation, BudgetError> {
+        let _ = moves_funds;
+        self.reserve(amount).await
+    }
     /// Replaces the held amount with the actual cost.
     async fn settle(&self, reservation: Reservation, actual: u64) -> Result<(), BudgetError>;
     /// This month's cap, settled spend and open reservations.

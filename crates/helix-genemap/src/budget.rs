@@ -3,8 +3,10 @@
 //! A reservation is an insert under `BEGIN IMMEDIATE`, after summing the
 //! month's settled spend and open reservations in the same transaction, so
 //! concurrent tasks and processes sharing the file can never reserve past the
-//! cap together. A reservation left open by a crashed process keeps counting
-//! (never overspend on a guess); settle replaces it with the actual cost.
+//! cap together; settle replaces it with the actual cost. A reservation its
+//! process never settled (a crash) expires after [`SqliteBudget::stale_after`]:
+//! booked in full when its repair could move funds (never overspend on a
+//! guess), released when it could not.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -23,7 +25,12 @@ use crate::migrations::LATEST;
 pub struct SqliteBudget {
     conn: Mutex<Connection>,
     cap: u64,
+    stale_after: Duration,
 }
+
+/// Longer than any repair holds a reservation (commit timeouts are
+/// seconds): an older open one belongs to a process that is gone.
+const STALE_AFTER: Duration = Duration::from_secs(600);
 
 fn unavailable(e: impl std::fmt::Display) -> BudgetError {
     BudgetError::Unavailable(e.to_string())
@@ -43,7 +50,14 @@ impl SqliteBudget {
         Ok(SqliteBudget {
             conn: Mutex::new(conn),
             cap,
+            stale_after: STALE_AFTER,
         })
+    }
+
+    /// When an unsettled reservation counts as abandoned (default 10 min).
+    pub fn stale_after(mut self, d: Duration) -> Self {
+        self.stale_after = d;
+        self
     }
 
     /// The cap.
@@ -91,11 +105,27 @@ impl Budget for SqliteBudget {
     }
 
     async fn reserve(&self, amount: u64) -> Result<Reservation, BudgetError> {
+        self.reserve_for(amount, true).await
+    }
+
+    async fn reserve_for(
+        &self,
+        amount: u64,
+        moves_funds: bool,
+    ) -> Result<Reservation, BudgetError> {
         let mut conn = self.conn.lock().map_err(|_| unavailable("lock poisoned"))?;
         let month = current_month();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(unavailable)?;
+        let stale_before = now_ms().saturating_sub(self.stale_after.as_millis() as i64);
+        tx.execute(
+            "UPDATE budget_reservations
+                SET settled = 1, actual = CASE WHEN moves_funds = 1 THEN amount ELSE 0 END
+              WHERE settled = 0 AND created_at < ?1",
+            params![stale_before],
+        )
+        .map_err(unavailable)?;
         let (spent, reserved) = usage(&tx, &month)?;
         if spent.saturating_add(reserved).saturating_add(amount) > self.cap {
             return Err(BudgetError::CapExceeded {
@@ -106,8 +136,9 @@ impl Budget for SqliteBudget {
             });
         }
         tx.execute(
-            "INSERT INTO budget_reservations (month, amount, created_at) VALUES (?1, ?2, ?3)",
-            params![month, as_i64(amount)?, now_ms()],
+            "INSERT INTO budget_reservations (month, amount, created_at, moves_funds)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![month, as_i64(amount)?, now_ms(), i64::from(moves_funds)],
         )
         .map_err(unavailable)?;
         let id = tx.last_insert_rowid();

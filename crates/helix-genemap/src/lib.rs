@@ -34,6 +34,7 @@ mod postgres;
 mod redis_cache;
 mod row;
 mod sqlite;
+mod wallet_lock;
 
 pub use budget::SqliteBudget;
 pub use event_log::{LoggedRepair, SqliteEventLog};
@@ -43,3 +44,4 @@ pub use pg_event_log::PostgresEventLog;
 pub use postgres::{PostgresGeneStore, ping as ping_postgres, redact as redact_url};
 pub use redis_cache::{CachedGeneStore, TTL as CACHE_TTL, ping as ping_redis};
 pub use sqlite::{SqliteGeneStore, migrate};
+pub use wallet_lock::SqliteWalletLocks;

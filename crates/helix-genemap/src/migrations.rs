@@ -163,6 +163,24 @@ pub const MIGRATIONS: &[Migration] = &[
                 created_at BIGINT NOT NULL
             );",
     },
+    Migration {
+        version: 8,
+        name: "what a budget reservation may spend; wallets held by a fund-moving repair",
+        sqlite: "
+            ALTER TABLE budget_reservations ADD COLUMN moves_funds INTEGER NOT NULL DEFAULT 1;
+            CREATE TABLE wallet_locks (
+                wallet TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                expires_at INTEGER NOT NULL
+            );",
+        postgres: "
+            ALTER TABLE budget_reservations ADD COLUMN moves_funds BIGINT NOT NULL DEFAULT 1;
+            CREATE TABLE wallet_locks (
+                wallet TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                expires_at BIGINT NOT NULL
+            );",
+    },
 ];
 
 /// The newest schema version this build knows.

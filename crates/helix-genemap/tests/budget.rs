@@ -187,3 +187,25 @@ async fn two_processes_sharing_one_database_never_pass_the_cap() {
     let (spent, reserved) = SqliteBudget::open(&path, CAP).unwrap().usage().unwrap();
     assert_eq!(spent + reserved, CAP);
 }
+
+/// A process that died holding reservations leaves them open; the next
+/// reservation expires them: a repair that could move funds is booked in
+/// full, one that could not is released.
+#[tokio::test]
+async fn reservations_a_dead_process_left_open_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("genes.db");
+    let dead = SqliteBudget::open(&path, CAP).unwrap();
+    let _moving = dead.reserve_for(200, true).await.unwrap();
+    let _waiting = dead.reserve_for(100, false).await.unwrap();
+    assert_eq!(dead.usage().unwrap(), (0, 300));
+    drop(dead);
+    let live = SqliteBudget::open(&path, CAP)
+        .unwrap()
+        .stale_after(Duration::from_millis(1));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let r = live.reserve_for(10, false).await.unwrap();
+    assert_eq!(live.usage().unwrap(), (200, 10));
+    live.settle(r, 0).await.unwrap();
+    assert_eq!(live.usage().unwrap(), (200, 0));
+}

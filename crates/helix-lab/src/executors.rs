@@ -61,14 +61,18 @@ impl Strategy for LabSwap {
         let bps = helix_tempo::max_slippage_bps(ctx.params);
         let target = match self.id {
             StrategyId::SwapCurrency => current.clone(),
+            // As the real executor: only a configured stablecoin is bought.
             StrategyId::SwapDirect => ctx
                 .failure
                 .facts
                 .accepted_currencies
-                .first()
+                .iter()
+                .find(|a| self.stablecoins.iter().any(|c| c.eq_ignore_ascii_case(a)))
                 .cloned()
                 .ok_or_else(|| {
-                    CommitError::NotApplicable("the server named no accepted currency".into())
+                    CommitError::NotApplicable(
+                        "the server named no configured stablecoin it accepts".into(),
+                    )
                 })?,
             _ => self
                 .stablecoins

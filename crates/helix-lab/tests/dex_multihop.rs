@@ -106,3 +106,76 @@ async fn beta_to_alpha_in_two_bounded_legs_through_path_usd() {
         "leg two sold exactly what leg one bought"
     );
 }
+
+/// A server naming a token nobody configured (worthless, priced near par,
+/// or simply unknown) gets no swap: the executor buys the first accepted
+/// currency that is a configured stablecoin, and refuses when there is none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_configured_stablecoin_is_ever_bought() {
+    let (anvil, funder) = stablecoin_chain()
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let agent = Wallet::random();
+    funder
+        .transfer(token(2), agent.address(), 10 * UNIT, SendOpts::default())
+        .await
+        .unwrap();
+    let me = TempoChain::connect(&anvil.url, &agent).unwrap();
+    let swap = DexSwap::new(
+        StrategyId::SwapDirect,
+        anvil.url.clone(),
+        agent.clone(),
+        vec![token(1), token(2)],
+    );
+    let request = PaymentView {
+        payer: Some(agent.address().to_string()),
+        amount: Some(UNIT / 2),
+        currency: Some(token(2).to_string()),
+        ..Default::default()
+    };
+    let asking = |accepted: Vec<String>| Failure {
+        code: FailureCode::MethodUnsupported,
+        category: Category::Currency,
+        severity: Severity::Medium,
+        platform: Platform::Tempo,
+        evidence: Evidence::ProblemType,
+        facts: Facts {
+            accepted_currencies: accepted,
+            ..Default::default()
+        },
+    };
+    let signal = ErrorSignal::message("currency not accepted");
+    let ctx = |f: &'static Failure| CommitCtx {
+        failure: f,
+        signal: Box::leak(Box::new(signal.clone())),
+        request: Box::leak(Box::new(request.clone())),
+        params: &serde_json::Value::Null,
+        mode: Mode::Full,
+        repairs_so_far: 0,
+        max_cost: 5_000_000,
+    };
+    let leak = |f: Failure| -> &'static Failure { Box::leak(Box::new(f)) };
+
+    // Only an unconfigured token: refused, nothing sent.
+    let other = token(3).to_string();
+    let refused = swap.commit(&ctx(leak(asking(vec![other.clone()])))).await;
+    assert!(
+        matches!(refused, Err(helix_core::CommitError::NotApplicable(_))),
+        "{refused:?}"
+    );
+    assert_eq!(me.nonce().await.unwrap(), 0, "nothing was sent");
+
+    // The unconfigured one named first: the configured one is bought.
+    let done = swap
+        .commit(&ctx(leak(asking(vec![other, token(1).to_string()]))))
+        .await
+        .expect("bought the configured stablecoin");
+    assert_eq!(
+        done.patches,
+        vec![Patch::Currency {
+            currency: token(1).to_string()
+        }]
+    );
+    assert_eq!(me.balance(token(3), agent.address()).await.unwrap(), 0);
+    assert!(me.balance(token(1), agent.address()).await.unwrap() >= UNIT / 2);
+}
