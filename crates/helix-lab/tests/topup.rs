@@ -88,3 +88,83 @@ async fn auto_mode_never_moves_reserve_funds() {
     assert_eq!(spent, 0, "the reserve sent nothing");
     assert_eq!(got, 0);
 }
+
+/// The cap holds per logical payment, not per repair: a second top-up for
+/// the same payment (its idempotency key) that would pass the cap is
+/// refused, however the first one was spent; another payment has its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cap_is_per_payment_not_per_repair() {
+    use helix_core::{
+        Category, CommitCtx, CommitError, ErrorSignal, Evidence, Facts, Failure, FailureCode,
+        PaymentView, Platform, Severity, Strategy,
+    };
+    let anvil = Anvil::start(None)
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let reserve = Wallet::from_hex(DEV_KEY_1).unwrap();
+    let watcher = anvil.client(DEV_KEY_0).unwrap();
+    let agent = Wallet::random();
+    let topup = TopupFromReserve::new(
+        anvil.url.clone(),
+        reserve.clone(),
+        agent.address(),
+        UNIT * 6 / 10,
+    );
+    let failure = Failure {
+        code: FailureCode::PaymentInsufficient,
+        category: Category::Balance,
+        severity: Severity::Medium,
+        platform: Platform::Tempo,
+        evidence: Evidence::Probe,
+        facts: Facts::default(),
+    };
+    let signal = ErrorSignal::message("insufficient balance");
+    let view = |key: &str| PaymentView {
+        payer: Some(agent.address().to_string()),
+        amount: Some(UNIT / 2),
+        currency: Some(token(1).to_string()),
+        idempotency_key: Some(key.into()),
+        ..Default::default()
+    };
+    let commit = |v: PaymentView| {
+        let (topup, failure, signal) = (topup.clone(), failure.clone(), signal.clone());
+        async move {
+            topup
+                .commit(&CommitCtx {
+                    failure: &failure,
+                    signal: &signal,
+                    request: &v,
+                    params: &serde_json::Value::Null,
+                    mode: Mode::Full,
+                    repairs_so_far: 0,
+                    max_cost: 5 * UNIT as u64,
+                })
+                .await
+        }
+    };
+    commit(view("order-1")).await.expect("first top-up");
+    // The agent spends what it was given elsewhere, and the payment fails again.
+    let me = helix_tempo::TempoChain::connect(&anvil.url, &agent).unwrap();
+    me.transfer(
+        token(1),
+        Wallet::random().address(),
+        UNIT * 45 / 100,
+        helix_tempo::SendOpts {
+            nonce: None,
+            fee_token: Some(token(1)),
+        },
+    )
+    .await
+    .unwrap();
+    let reserve_before = watcher.balance(token(1), reserve.address()).await.unwrap();
+    let again = commit(view("order-1")).await;
+    assert!(matches!(again, Err(CommitError::Unsafe(_))), "{again:?}");
+    assert_eq!(
+        watcher.balance(token(1), reserve.address()).await.unwrap(),
+        reserve_before,
+        "nothing more left the reserve for that payment"
+    );
+    commit(view("order-2"))
+        .await
+        .expect("another payment has its own cap");
+}
