@@ -80,10 +80,13 @@ enum Cmd {
         /// Print one JSON object keyed by arm.
         #[arg(long)]
         json: bool,
-        /// Only faults from these rows (e.g. --rows 1,6,18).
+        /// Only faults from these rows (e.g. --rows 1,6,18). Rows 1-25 are
+        /// SCENARIOS.md's; row 26 is a service that settles the payment and
+        /// then answers 502 without a receipt.
         #[arg(long, value_delimiter = ',')]
         rows: Vec<u8>,
-        /// Where rows 1, 8, 11, 12, 13 run.
+        /// Where rows 1, 2, 3, 5, 7, 8, 11, 12, 13 run (anvil when it can
+        /// start, else the lab).
         #[arg(long, value_enum, default_value = "auto")]
         chain: demo::ChainMode,
     },

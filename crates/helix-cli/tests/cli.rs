@@ -495,3 +495,18 @@ fn the_settings_file_chooses_the_gene_map() {
         "a named settings file must exist"
     );
 }
+
+/// Bench row 26: the service settles, then answers 502 without a receipt.
+/// A blind retry pays again every time; Helix never does, and ends each
+/// payment naming the transaction that paid it.
+#[test]
+fn bench_row_26_a_settled_payment_answered_502_is_never_paid_twice() {
+    let out = ok(helix().args([
+        "bench", "--json", "-n", "6", "--rows", "26", "--chain", "lab",
+    ]));
+    let v = json_of(&out);
+    assert_eq!(v["helix"]["double_payments"], 0, "{v}");
+    assert_eq!(v["helix"]["completed"], 6, "{v}");
+    assert_eq!(v["blind_retry"]["double_payments"], 6, "{v}");
+    assert_eq!(v["none"]["completed"], 0, "{v}");
+}
