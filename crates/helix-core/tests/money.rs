@@ -23,61 +23,61 @@ fn counted<T: Clone>(
     }
 }
 
-#[tokio::test]
-async fn a_refused_proof_of_payment_stops_the_run_and_sends_nothing() {
-    let (exec, _) = Exec::new(
-        StrategyId::Reconcile,
-        vec![Patch::UseExisting {
-            id: "0xfeed".into(),
-        }],
-    );
+/// One run where `strategy` answers with `patches` to a call that fails
+/// with `message`; returns the result and how often the call was made.
+async fn run_with_patches(
+    strategy: StrategyId,
+    patches: Vec<Patch>,
+    message: &str,
+) -> (Result<(), HelixError<ErrorSignal>>, u32) {
+    let (exec, _) = Exec::new(strategy, patches);
     let helix = Helix::builder()
-        .adapter(Words(vec![StrategyId::Reconcile]))
+        .adapter(Words(vec![strategy]))
         .strategy(exec)
         .build();
     let calls = Arc::new(AtomicU32::new(0));
     let (res, _) = helix
         .run_mut(
             &mut pay(),
-            counted(&calls, Err::<(), _>(ErrorSignal::message("nonce lost"))),
+            counted(&calls, Err::<(), _>(ErrorSignal::message(message))),
         )
         .await;
+    (res, calls.load(Ordering::SeqCst))
+}
+
+#[tokio::test]
+async fn a_refused_proof_of_payment_stops_the_run_and_sends_nothing() {
+    let (res, calls) = run_with_patches(
+        StrategyId::Reconcile,
+        vec![Patch::UseExisting {
+            id: "0xfeed".into(),
+        }],
+        "nonce lost",
+    )
+    .await;
     match res {
         Err(HelixError::AlreadyPaid { evidence, .. }) => assert!(evidence.contains("0xfeed")),
         other => panic!("{other:?}"),
     }
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        1,
-        "the payment was not sent again"
-    );
+    assert_eq!(calls, 1, "the payment was not sent again");
 }
 
 #[tokio::test]
 async fn a_refused_patch_ends_the_attempt_without_a_retry() {
     // `Pay` takes no endpoint: the repair's only change cannot be carried.
-    let (exec, _) = Exec::new(
+    let (res, calls) = run_with_patches(
         StrategyId::RefreshNonce,
         vec![Patch::Endpoint {
             url: "https://b".into(),
         }],
-    );
-    let helix = Helix::builder()
-        .adapter(Words(vec![StrategyId::RefreshNonce]))
-        .strategy(exec)
-        .build();
-    let calls = Arc::new(AtomicU32::new(0));
-    let (res, _) = helix
-        .run_mut(
-            &mut pay(),
-            counted(&calls, Err::<(), _>(ErrorSignal::message("nonce too low"))),
-        )
-        .await;
+        "nonce too low",
+    )
+    .await;
     assert!(
         matches!(res, Err(HelixError::NotRepaired { .. })),
         "{res:?}"
     );
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(calls, 1);
 }
 
 #[tokio::test]

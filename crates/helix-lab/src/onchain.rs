@@ -45,6 +45,19 @@ pub fn stablecoins() -> Vec<Address> {
     vec![token(1), token(2), token(3), token(0)]
 }
 
+/// A fresh agent holding `amount` of `token`, sent by `funder`.
+pub async fn funded_agent(
+    funder: &TempoChain,
+    token: Address,
+    amount: u128,
+) -> Result<Wallet, ChainError> {
+    let agent = Wallet::random();
+    funder
+        .transfer(token, agent.address(), amount, SendOpts::default())
+        .await?;
+    Ok(agent)
+}
+
 /// Two running chains with liquidity, and a funded dev account.
 pub struct ChainLab {
     /// Chain 31337: where the agents pay.

@@ -192,7 +192,21 @@ fn fund(lab: &Lab, who: &str, balances: &[(&str, u128)]) {
     }
 }
 
-async fn run_mpp(lab: &Lab, run: &Runner<'_>, mut req: MppPayment) -> RowRun {
+/// Transfers that reached the merchant during one MPP payment.
+type Landed = [crate::chain::Landed];
+
+/// Pays an MPP resource through `run`; `judge` reads the result against the
+/// transfers that reached the merchant meanwhile.
+async fn run_mpp_judged(
+    lab: &Lab,
+    run: &Runner<'_>,
+    mut req: MppPayment,
+    judge: impl FnOnce(
+        &Result<crate::agent::Paid, String>,
+        &Landed,
+        &MppPayment,
+    ) -> Result<String, String>,
+) -> RowRun {
     let t = Instant::now();
     let before = lab.state().transfers_to(MAIN_CHAIN, MERCHANT).len();
     let http = lab.http.clone();
@@ -201,12 +215,19 @@ async fn run_mpp(lab: &Lab, run: &Runner<'_>, mut req: MppPayment) -> RowRun {
             agent::pay_mpp(&http, r).await
         })
         .await;
-    let st = lab.state();
-    let landed = st.transfers_to(MAIN_CHAIN, MERCHANT);
-    let times = landed.len().saturating_sub(before);
-    let check = outcome(&res).and_then(|_| {
-        let new = &landed[before.min(landed.len())..];
-        match new {
+    let landed = lab.state().transfers_to(MAIN_CHAIN, MERCHANT);
+    let new = &landed[before.min(landed.len())..];
+    let check = judge(&res, new, &req);
+    RowRun {
+        double_paid: new.len() > 1,
+        ..done(report, t, check)
+    }
+}
+
+/// The payment was made once and served.
+async fn run_mpp(lab: &Lab, run: &Runner<'_>, req: MppPayment) -> RowRun {
+    run_mpp_judged(lab, run, req, |res, new, req| {
+        outcome(res).and_then(|_| match new {
             [one] if one.tx.amount == req.amount && eq(&one.tx.from, &req.payer) => Ok(format!(
                 "merchant received {} {} once (tx {})",
                 one.tx.amount as f64 / UNIT as f64,
@@ -218,30 +239,17 @@ async fn run_mpp(lab: &Lab, run: &Runner<'_>, mut req: MppPayment) -> RowRun {
                 req.amount,
                 other.len()
             )),
-        }
-    });
-    RowRun {
-        double_paid: times > 1,
-        ..done(report, t, check)
-    }
+        })
+    })
+    .await
 }
 
 /// Row 26: the service took the payment and failed without a receipt, so
 /// the agent cannot be served. The right end is the merchant paid exactly
 /// once and the caller told which transaction paid it; a run that pays
 /// again, or ends without naming the payment, is not.
-async fn run_paid_not_served(lab: &Lab, run: &Runner<'_>, mut req: MppPayment) -> RowRun {
-    let t = Instant::now();
-    let before = lab.state().transfers_to(MAIN_CHAIN, MERCHANT).len();
-    let http = lab.http.clone();
-    let (res, report) = run
-        .run_mut(&mut req, async |r: &MppPayment| {
-            agent::pay_mpp(&http, r).await
-        })
-        .await;
-    let landed = lab.state().transfers_to(MAIN_CHAIN, MERCHANT);
-    let new = &landed[before.min(landed.len())..];
-    let check = match (new, &res) {
+async fn run_paid_not_served(lab: &Lab, run: &Runner<'_>, req: MppPayment) -> RowRun {
+    run_mpp_judged(lab, run, req, |res, new, _| match (new, res) {
         ([one], Err(e)) if e.contains(&one.hash) => Ok(format!(
             "paid once (tx {}), not served; the caller was told which transaction paid",
             &one.hash[..10]
@@ -249,11 +257,8 @@ async fn run_paid_not_served(lab: &Lab, run: &Runner<'_>, mut req: MppPayment) -
         ([_], Err(e)) => Err(format!("paid once, but the caller was not told: {e}")),
         ([_], Ok(_)) => Err("served without a receipt?".into()),
         (other, _) => Err(format!("{} transfers to the merchant", other.len())),
-    };
-    RowRun {
-        double_paid: new.len() > 1,
-        ..done(report, t, check)
-    }
+    })
+    .await
 }
 
 async fn run_privy(lab: &Lab, run: &Runner<'_>, mut req: PrivyTransfer) -> RowRun {

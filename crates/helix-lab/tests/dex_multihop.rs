@@ -8,8 +8,8 @@ use helix_core::{
     Category, CommitCtx, ErrorSignal, Evidence, Facts, Failure, FailureCode, Mode, Patch,
     PaymentView, Platform, Severity, Strategy, StrategyId,
 };
-use helix_lab::onchain::{stablecoin_chain, token};
-use helix_tempo::{DexSwap, SendOpts, TempoChain, Wallet};
+use helix_lab::onchain::{funded_agent, stablecoin_chain, token};
+use helix_tempo::{DexSwap, TempoChain, Wallet};
 
 const UNIT: u128 = 1_000_000;
 
@@ -18,11 +18,7 @@ async fn beta_to_alpha_in_two_bounded_legs_through_path_usd() {
     let (anvil, funder) = stablecoin_chain()
         .await
         .expect("anvil (run scripts/tools.sh)");
-    let agent = Wallet::random();
-    funder
-        .transfer(token(2), agent.address(), 10 * UNIT, SendOpts::default())
-        .await
-        .unwrap();
+    let agent = funded_agent(&funder, token(2), 10 * UNIT).await.unwrap();
     let failure = Failure {
         code: FailureCode::MethodUnsupported,
         category: Category::Currency,
@@ -115,11 +111,7 @@ async fn only_a_configured_stablecoin_is_ever_bought() {
     let (anvil, funder) = stablecoin_chain()
         .await
         .expect("anvil (run scripts/tools.sh)");
-    let agent = Wallet::random();
-    funder
-        .transfer(token(2), agent.address(), 10 * UNIT, SendOpts::default())
-        .await
-        .unwrap();
+    let agent = funded_agent(&funder, token(2), 10 * UNIT).await.unwrap();
     let me = TempoChain::connect(&anvil.url, &agent).unwrap();
     let swap = DexSwap::new(
         StrategyId::SwapDirect,
@@ -162,6 +154,22 @@ async fn only_a_configured_stablecoin_is_ever_bought() {
     assert!(
         matches!(refused, Err(helix_core::CommitError::NotApplicable(_))),
         "{refused:?}"
+    );
+    assert_eq!(me.nonce().await.unwrap(), 0, "nothing was sent");
+
+    // A swap that would change nothing (the wallet holds the charged
+    // currency already) is not a repair: it earns no retry.
+    let idle = DexSwap::new(
+        StrategyId::SwapCurrency,
+        anvil.url.clone(),
+        agent.clone(),
+        vec![token(1), token(2)],
+    )
+    .commit(&ctx(leak(asking(vec![]))))
+    .await;
+    assert!(
+        matches!(idle, Err(helix_core::CommitError::NotApplicable(_))),
+        "{idle:?}"
     );
     assert_eq!(me.nonce().await.unwrap(), 0, "nothing was sent");
 

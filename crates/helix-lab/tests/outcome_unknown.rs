@@ -10,8 +10,8 @@ use helix_core::{EventKind, FailureCode, Helix, MemoryGeneStore, MemorySink, Mod
 use helix_http::rpc::ReconcileTx;
 use helix_lab::anvil::{Anvil, DEV_KEY_0};
 use helix_lab::drop_proxy::DropProxy;
-use helix_lab::onchain::token;
-use helix_tempo::{SendOpts, TempoChain, Tip20Payment, Wallet, pay};
+use helix_lab::onchain::{funded_agent, token};
+use helix_tempo::{TempoChain, Tip20Payment, Wallet, pay};
 
 const UNIT: u128 = 1_000_000;
 
@@ -28,11 +28,7 @@ async fn setup() -> Setup {
         .await
         .expect("anvil (run scripts/tools.sh)");
     let funder = anvil.client(DEV_KEY_0).unwrap();
-    let agent = Wallet::random();
-    funder
-        .transfer(token(1), agent.address(), 10 * UNIT, SendOpts::default())
-        .await
-        .unwrap();
+    let agent = funded_agent(&funder, token(1), 10 * UNIT).await.unwrap();
     let proxy = DropProxy::start(&anvil.url).await.unwrap();
     let req = Tip20Payment {
         rpc: proxy.url.clone(),

@@ -18,8 +18,8 @@ use helix_http::rpc::{BalanceProbe, ReconcileTx, SentTxProbe};
 use helix_lab::anvil::{Anvil, DEV_KEY_0};
 use helix_lab::mpp_payer::{MppGet, get_paid};
 use helix_lab::mpp_server::MppServer;
-use helix_lab::onchain::{stablecoins, token};
-use helix_tempo::{DexSwap, SendOpts, TempoChain, Wallet};
+use helix_lab::onchain::{funded_agent, stablecoins, token};
+use helix_tempo::{DexSwap, TempoChain, Wallet};
 
 const UNIT: u128 = 1_000_000;
 
@@ -28,11 +28,7 @@ async fn settles_then_answers(status: u16) {
         .await
         .expect("anvil (run scripts/tools.sh)");
     let funder = anvil.client(DEV_KEY_0).unwrap();
-    let agent = Wallet::random();
-    funder
-        .transfer(token(1), agent.address(), 10 * UNIT, SendOpts::default())
-        .await
-        .unwrap();
+    let agent = funded_agent(&funder, token(1), 10 * UNIT).await.unwrap();
     let merchant = Wallet::random().address();
     let server = MppServer::start(
         &anvil.url,

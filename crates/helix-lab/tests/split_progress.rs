@@ -7,10 +7,8 @@
 use std::sync::Arc;
 
 use helix_lab::drop_proxy::DropProxy;
-use helix_lab::onchain::{stablecoin_chain, token};
-use helix_tempo::{
-    ChainError, DexOrder, FileJournal, OrderJournal, SendOpts, TempoChain, Wallet, swap_order,
-};
+use helix_lab::onchain::{funded_agent, stablecoin_chain, token};
+use helix_tempo::{ChainError, DexOrder, FileJournal, OrderJournal, TempoChain, swap_order};
 
 const UNIT: u128 = 1_000_000;
 
@@ -19,11 +17,7 @@ async fn a_part_whose_answer_was_lost_is_counted_not_sold_again() {
     let (anvil, funder) = stablecoin_chain()
         .await
         .expect("anvil (run scripts/tools.sh)");
-    let agent = Wallet::random();
-    funder
-        .transfer(token(2), agent.address(), 10 * UNIT, SendOpts::default())
-        .await
-        .unwrap();
+    let agent = funded_agent(&funder, token(2), 10 * UNIT).await.unwrap();
     let proxy = DropProxy::start(&anvil.url).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("order.json");
