@@ -457,6 +457,9 @@ pub(crate) struct Run<'h> {
     pub(crate) h: &'h Inner,
     pub(crate) seq: u32,
     tried: Vec<StrategyId>,
+    /// A repair that moves funds erred after it may have acted: nothing
+    /// else moves funds in this run (its money may already have moved).
+    funds_in_flight: bool,
     pub(crate) report: Report,
     pub(crate) refusal: Option<BudgetError>,
     /// Candidates of the diagnosis behind the current failure, if any.
@@ -473,6 +476,7 @@ impl<'h> Run<'h> {
             h,
             seq: 0,
             tried: Vec::new(),
+            funds_in_flight: false,
             refusal: None,
             diagnosed: Vec::new(),
             diagnosed_by: GeneSource::Pcec,
@@ -664,6 +668,8 @@ impl<'h> Run<'h> {
             Some(BlockReason::AlreadyTried)
         } else if crate::sent::may_have_paid(signal) && !c.strategy.safe_after_send() {
             Some(BlockReason::PaymentSent)
+        } else if self.funds_in_flight && c.strategy.moves_funds() {
+            Some(BlockReason::FundsInFlight)
         } else if !c.strategy.allowed_in(policy.mode) {
             Some(BlockReason::Mode)
         } else if c.strategy.reduces_amount() && !view.partial_ok {
@@ -857,6 +863,9 @@ impl<'h> Run<'h> {
             Ok(done) => done,
             Err(e) => {
                 let spent = spent_on_error(&c, max_cost, &e);
+                if c.strategy.moves_funds() && !matches!(e, CommitError::NotApplicable(_)) {
+                    self.funds_in_flight = true;
+                }
                 Held::settle(held, spent).await;
                 self.emit(EventKind::CommitFailed {
                     strategy: c.strategy,

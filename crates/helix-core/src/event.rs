@@ -44,6 +44,9 @@ pub enum BlockReason {
     /// A payment left the agent with no proven outcome, and this strategy
     /// would make it again.
     PaymentSent,
+    /// A repair that moves funds erred after it may have acted; no other
+    /// may move funds in this run.
+    FundsInFlight,
 }
 
 /// The stages of the loop.

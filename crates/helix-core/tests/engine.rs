@@ -234,7 +234,10 @@ async fn the_attempt_bound_holds_and_nothing_is_tried_twice() {
 
 #[tokio::test]
 async fn a_failed_commit_moves_on_to_the_next_candidate() {
-    let (mut bad, bad_calls) = Exec::new(StrategyId::SwapCurrency, vec![]);
+    // The first repair moves no funds, so its failure leaves the others
+    // free to act (one that moves funds and errs does not:
+    // tests/money.rs).
+    let (mut bad, bad_calls) = Exec::new(StrategyId::SwitchFeeToken, vec![]);
     bad.fail = true;
     let (good, _) = Exec::new(
         StrategyId::TopupFromReserve,
@@ -245,7 +248,7 @@ async fn a_failed_commit_moves_on_to_the_next_candidate() {
     let store = Arc::new(MemoryGeneStore::new());
     let helix = Helix::builder()
         .adapter(Words(vec![
-            StrategyId::SwapCurrency,
+            StrategyId::SwitchFeeToken,
             StrategyId::TopupFromReserve,
         ]))
         .strategy(bad)
@@ -260,12 +263,12 @@ async fn a_failed_commit_moves_on_to_the_next_candidate() {
     assert_eq!(bad_calls.load(Ordering::SeqCst), 1);
     assert_eq!(report.repaired_by(), Some(StrategyId::TopupFromReserve));
     let genes = store.list().await.unwrap();
-    let swap = genes
+    let failed = genes
         .iter()
-        .find(|g| g.strategy == StrategyId::SwapCurrency)
+        .find(|g| g.strategy == StrategyId::SwitchFeeToken)
         .unwrap();
     assert_eq!(
-        (swap.successes, swap.failures),
+        (failed.successes, failed.failures),
         (0, 1),
         "the failed commit is learned too"
     );

@@ -162,6 +162,40 @@ async fn a_fund_moving_repair_that_erred_is_booked_at_its_bound() {
     assert_eq!(budget.usage(), (ceiling, 0), "it may have moved that much");
 }
 
+#[tokio::test]
+async fn after_a_fund_moving_repair_erred_nothing_else_moves_funds() {
+    // A swap whose answer was lost: it may have landed.
+    let (mut swap, swaps) = Exec::new(StrategyId::SwapDirect, vec![]);
+    swap.fail = true;
+    let (multihop, multihops) = Exec::new(StrategyId::SwapMultihop, vec![]);
+    let sink = Arc::new(MemorySink::new());
+    let helix = Helix::builder()
+        .adapter(Words(vec![
+            StrategyId::SwapDirect,
+            StrategyId::SwapMultihop,
+        ]))
+        .strategy(swap)
+        .strategy(multihop)
+        .sink(sink.clone())
+        .mode(Mode::Full)
+        .build();
+    let (res, _) = helix.run_mut(&mut pay(), common::only_nonce).await;
+    assert!(
+        matches!(res, Err(HelixError::NotRepaired { .. })),
+        "{res:?}"
+    );
+    assert_eq!(swaps.load(Ordering::SeqCst), 1);
+    assert_eq!(multihops.load(Ordering::SeqCst), 0, "no second swap");
+    assert!(sink.take().iter().any(|e| matches!(
+        e.kind,
+        EventKind::Blocked {
+            strategy: StrategyId::SwapMultihop,
+            reason: BlockReason::FundsInFlight,
+            ..
+        }
+    )));
+}
+
 /// An executor that never finishes: the caller gives up on the run.
 struct Hangs(StrategyId);
 
