@@ -1,14 +1,15 @@
 //! An agent paying a paid HTTP resource with Tempo's own `mpp` client
 //! (`PaymentMiddleware` over `TempoProvider`), as Helix sees it: the
-//! request names the currency the agent pays in, and can carry a fresh
-//! challenge or the receipt of a payment already made.
+//! request names the currency the agent pays in, and can carry a challenge
+//! it holds (one it cached, or a fresh one a repair fetched), which it
+//! pays as it is, or the receipt of a payment already made.
 
 use std::sync::{Arc, Mutex};
 
 use helix_core::{ErrorSignal, Patch, PaymentView, Refused, Repairable};
 use helix_http::HttpFailure;
 use helix_tempo::{Address, Wallet, signal_from_text};
-use mpp::client::{PaymentMiddleware, TempoProvider};
+use mpp::client::{PaymentMiddleware, PaymentProvider, TempoProvider};
 
 /// A paid GET.
 #[derive(Debug, Clone)]
@@ -27,11 +28,40 @@ pub struct MppGet {
     pub amount: u128,
     /// The only currency the client will pay in.
     pub currency: Address,
-    /// A fresh challenge a repair fetched (the client fetches its own; this
-    /// records that one was issued).
+    /// A challenge the agent holds (`WWW-Authenticate` value): paid as it
+    /// is. `None`: the client asks the resource for one.
     pub challenge: Option<String>,
     /// The receipt of a payment already made: re-fetch with it, pay nothing.
     pub receipt: Option<String>,
+    /// One key for this logical payment, sent with every request for it.
+    pub idempotency_key: String,
+}
+
+impl MppGet {
+    /// A new logical payment of `amount` of `currency` to `recipient` for
+    /// the resource at `url`, on the chain behind `rpc`.
+    pub fn new(
+        url: impl Into<String>,
+        rpc: impl Into<String>,
+        chain_id: u64,
+        payer: Address,
+        recipient: Address,
+        amount: u128,
+        currency: Address,
+    ) -> Self {
+        MppGet {
+            url: url.into(),
+            rpc: rpc.into(),
+            chain_id,
+            payer,
+            recipient,
+            amount,
+            currency,
+            challenge: None,
+            receipt: None,
+            idempotency_key: format!("helix-{:032x}", rand::random::<u128>()),
+        }
+    }
 }
 
 impl Repairable for MppGet {
@@ -43,6 +73,7 @@ impl Repairable for MppGet {
             currency: Some(self.currency.to_string()),
             endpoint: Some(self.url.clone()),
             chain_id: Some(self.chain_id),
+            idempotency_key: Some(self.idempotency_key.clone()),
             ..Default::default()
         }
     }
@@ -96,11 +127,99 @@ pub fn sent_charge(credential: &mpp::PaymentCredential) -> Option<SentCharge> {
     }
 }
 
-/// Marks a failure as coming after the credential left, with its transaction.
-fn after(mut f: HttpFailure, sent: &SentCharge) -> HttpFailure {
-    f.signal.facts.tx_hash = Some(sent.hash.clone());
-    f.signal.facts.valid_before = sent.valid_before;
+/// The client's own flow: ask the resource, pay the challenge it offers.
+async fn fetch_and_pay(
+    provider: TempoProvider,
+    plain: reqwest::Client,
+    r: &MppGet,
+) -> Result<reqwest::Response, HttpFailure> {
+    let sent: Arc<Mutex<Option<SentCharge>>> = Arc::default();
+    // One credential per call. The client would otherwise pay again on a
+    // 402 that follows its credential, which a server that settled and then
+    // answered "payment-insufficient" turns into a second payment; whether
+    // another credential is safe is Helix's call.
+    let middleware = PaymentMiddleware::new(provider).with_max_payment_retries(1);
+    let seen = sent.clone();
+    let _watch = middleware.on_credential_created(move |ctx| {
+        if let Ok(mut s) = seen.lock() {
+            *s = sent_charge(&ctx.credential);
+        }
+        async {}
+    });
+    let client = reqwest_middleware::ClientBuilder::new(plain)
+        .with(middleware)
+        .build();
+    let answer = client
+        .get(&r.url)
+        .header("accept-payment", "tempo/charge")
+        .header("idempotency-key", &r.idempotency_key)
+        .send()
+        .await;
+    let charged = sent.lock().ok().and_then(|s| s.clone());
+    let failed = |f: HttpFailure| match &charged {
+        Some(c) => after(f, Some(c)),
+        None => f,
+    };
+    match answer {
+        Ok(resp) if resp.status().is_success() => Ok(resp),
+        Ok(resp) => Err(failed(helix_http::failure_from_response(resp).await)),
+        // The mpp client's errors come as text; the node's code is
+        // recovered from it.
+        Err(e) => Err(failed(HttpFailure::from_signal(signal_from_text(
+            &helix_http::signal::error_chain(&e),
+        )))),
+    }
+}
+
+/// Marks a failure as coming after the credential left, with its
+/// transaction when the credential carries one.
+fn after(mut f: HttpFailure, sent: Option<&SentCharge>) -> HttpFailure {
+    if let Some(sent) = sent {
+        f.signal.facts.tx_hash = Some(sent.hash.clone());
+        f.signal.facts.valid_before = sent.valid_before;
+    }
     f.after_payment_sent()
+}
+
+fn refused(msg: String) -> HttpFailure {
+    HttpFailure::from_signal(ErrorSignal::message(msg))
+}
+
+/// Pays a challenge the agent holds, as it is: the charge it names must be
+/// the one agreed, then the provider signs and the credential is presented.
+async fn present(
+    provider: &TempoProvider,
+    plain: &reqwest::Client,
+    r: &MppGet,
+    held: &str,
+) -> Result<reqwest::Response, HttpFailure> {
+    let ours = helix_http::mpp::parse_challenge(held)
+        .map_err(|e| refused(format!("unusable challenge: {e}")))?;
+    helix_http::mpp::same_charge(&r.view(), &ours)
+        .map_err(|e| refused(format!("refusing the challenge: {e}")))?;
+    let challenge = mpp::parse_www_authenticate(held)
+        .map_err(|e| refused(format!("unusable challenge: {e}")))?;
+    let credential = provider
+        .pay(&challenge)
+        .await
+        .map_err(|e| HttpFailure::from_signal(signal_from_text(&e.to_string())))?;
+    let sent = sent_charge(&credential);
+    let auth =
+        mpp::format_authorization(&credential).map_err(|e| refused(format!("credential: {e}")))?;
+    match plain
+        .get(&r.url)
+        .header("authorization", auth)
+        .header("idempotency-key", &r.idempotency_key)
+        .send()
+        .await
+    {
+        Ok(resp) if resp.status().is_success() => Ok(resp),
+        Ok(resp) => Err(after(
+            helix_http::failure_from_response(resp).await,
+            sent.as_ref(),
+        )),
+        Err(e) => Err(after(HttpFailure::from(e), sent.as_ref())),
+    }
 }
 
 /// Fetches the resource, paying with `agent` through the mpp client when
@@ -108,12 +227,12 @@ fn after(mut f: HttpFailure, sent: &SentCharge) -> HttpFailure {
 /// client presented a credential says so and names the credential's
 /// transaction, so Helix reconciles it before anything is paid again.
 pub async fn get_paid(agent: &Wallet, r: &MppGet) -> Result<String, HttpFailure> {
-    let sent: Arc<Mutex<Option<SentCharge>>> = Arc::default();
     let plain = reqwest::Client::new();
     let resp = if let Some(receipt) = &r.receipt {
         plain
             .get(&r.url)
             .header(mpp::PAYMENT_RECEIPT_HEADER, receipt)
+            .header("idempotency-key", &r.idempotency_key)
             .send()
             .await
             .map_err(HttpFailure::from)?
@@ -124,49 +243,13 @@ pub async fn get_paid(agent: &Wallet, r: &MppGet) -> Result<String, HttpFailure>
             .with_currencies([r.currency.to_string()])
             // Never more than the agreed amount, whatever a challenge asks.
             .with_max_atomic_amount(alloy::primitives::U256::from(r.amount));
-        // One credential per call. The client would otherwise pay again on
-        // a 402 that follows its credential, which a server that settled
-        // and then answered "payment-insufficient" turns into a second
-        // payment; whether another credential is safe is Helix's call.
-        let middleware = PaymentMiddleware::new(provider).with_max_payment_retries(1);
-        let seen = sent.clone();
-        let _watch = middleware.on_credential_created(move |ctx| {
-            if let Ok(mut s) = seen.lock() {
-                *s = sent_charge(&ctx.credential);
-            }
-            async {}
-        });
-        let client = reqwest_middleware::ClientBuilder::new(plain)
-            .with(middleware)
-            .build();
-        let answer = client
-            .get(&r.url)
-            .header("accept-payment", "tempo/charge")
-            .send()
-            .await;
-        let charged = sent.lock().ok().and_then(|s| s.clone());
-        match answer {
-            Ok(resp) => resp,
-            Err(e) => {
-                // The mpp client's errors come as text; the node's code is
-                // recovered from it.
-                let f = HttpFailure::from_signal(signal_from_text(
-                    &helix_http::signal::error_chain(&e),
-                ));
-                return Err(match &charged {
-                    Some(c) => after(f, c),
-                    None => f,
-                });
-            }
+        match &r.challenge {
+            Some(held) => present(&provider, &plain, r, held).await?,
+            None => fetch_and_pay(provider, plain, r).await?,
         }
     };
     if !resp.status().is_success() {
-        let f = helix_http::failure_from_response(resp).await;
-        let charged = sent.lock().ok().and_then(|s| s.clone());
-        return Err(match &charged {
-            Some(c) => after(f, c),
-            None => f,
-        });
+        return Err(helix_http::failure_from_response(resp).await);
     }
     resp.headers()
         .get(mpp::PAYMENT_RECEIPT_HEADER)

@@ -45,6 +45,19 @@ pub fn stablecoins() -> Vec<Address> {
     vec![token(1), token(2), token(3), token(0)]
 }
 
+/// The challenge a resource offers to an unpaid request, as an agent caches
+/// it (the `WWW-Authenticate` value).
+pub async fn cached_challenge(url: &str) -> Result<String, ChainError> {
+    let resp = reqwest::get(url)
+        .await
+        .map_err(|e| ChainError::Transport(e.to_string()))?;
+    resp.headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| ChainError::Transport(format!("{url} offered no challenge")))
+}
+
 /// A fresh agent holding `amount` of `token`, sent by `funder`.
 pub async fn funded_agent(
     funder: &TempoChain,
@@ -413,6 +426,8 @@ impl ChainLab {
         .await
         .map_err(|e| ChainError::Transport(e.to_string()))?;
         match n {
+            // The agent cached a challenge that expired before it was used
+            // (fetched below): presenting it fails until a fresh one is.
             2 => server.faults.expire_next.store(true, Ordering::SeqCst),
             6 => server
                 .faults
@@ -420,17 +435,18 @@ impl ChainLab {
                 .store(true, Ordering::SeqCst),
             _ => {}
         }
-        let mut req = MppGet {
-            url: format!("{}/paid", server.url),
-            rpc: self.main.url.clone(),
-            chain_id: self.main.chain_id,
-            payer: agent.address(),
-            recipient: self.merchant,
-            amount: UNIT / 2,
-            currency: held,
-            challenge: None,
-            receipt: None,
-        };
+        let mut req = MppGet::new(
+            format!("{}/paid", server.url),
+            self.main.url.clone(),
+            self.main.chain_id,
+            agent.address(),
+            self.merchant,
+            UNIT / 2,
+            held,
+        );
+        if n == 2 {
+            req.challenge = Some(cached_challenge(&req.url).await?);
+        }
         let before = on.balance(token(1), self.merchant).await?;
         let (res, report) = self
             .attempt(attempt, &agent, &mut req, async |r: &MppGet| {

@@ -71,17 +71,15 @@ async fn settles_then_answers(status: u16) {
         ));
     }
     let helix = b.build();
-    let mut req = MppGet {
-        url: format!("{}/paid", server.url),
-        rpc: anvil.url.clone(),
-        chain_id: anvil.chain_id,
-        payer: agent.address(),
-        recipient: merchant,
-        amount: UNIT / 2,
-        currency: token(1),
-        challenge: None,
-        receipt: None,
-    };
+    let mut req = MppGet::new(
+        format!("{}/paid", server.url),
+        anvil.url.clone(),
+        anvil.chain_id,
+        agent.address(),
+        merchant,
+        UNIT / 2,
+        token(1),
+    );
     let (res, report) = helix
         .run_mut(&mut req, async |r: &MppGet| get_paid(&agent, r).await)
         .await;

@@ -168,6 +168,26 @@ async fn rows_02_03_06_against_the_mpp_crates_server() {
     }
 }
 
+/// Row 2's control: the agent holds a challenge that expired before use.
+/// Retrying the same request (presenting it again) never succeeds: the
+/// repair, a fresh challenge fetched under the payment's key, is what fixes
+/// it. And the server was never paid by the refused credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_02_a_client_that_does_not_renew_keeps_failing() {
+    let lab = lab().await;
+    let r = lab
+        .run_with(2, &helix_lab::onchain::Attempt::Blind { attempts: 4 })
+        .await
+        .unwrap();
+    assert!(
+        !r.ok,
+        "a blind retry of a stale challenge completed: {}",
+        r.detail
+    );
+    assert!(!r.double_paid);
+    assert!(r.detail.contains("expired"), "{}", r.detail);
+}
+
 /// Row 7: one swap of 150 of a thin-book stablecoin walks a thin book past the 50 bps bound
 /// and the DEX reverts it; split_swap sells in parts, each within the
 /// bound, while a maker refills the best level; the second run is immune.
