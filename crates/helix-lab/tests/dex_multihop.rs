@@ -187,3 +187,78 @@ async fn only_a_configured_stablecoin_is_ever_bought() {
     assert_eq!(me.balance(token(3), agent.address()).await.unwrap(), 0);
     assert!(me.balance(token(1), agent.address()).await.unwrap() >= UNIT / 2);
 }
+
+/// A swap repair whose answer is lost may have moved the money: nothing
+/// else moves funds in that run. Here the swap lands (the proxy forwards
+/// it and loses the node's answer) and the top-up that would come next is
+/// never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_whose_answer_was_lost_is_not_followed_by_another_fund_move() {
+    use std::sync::Arc;
+
+    use helix_core::{Helix, HelixError, MemoryGeneStore};
+    use helix_lab::anvil::{DEV_KEY_0, DEV_KEY_1};
+    use helix_lab::drop_proxy::DropProxy;
+    use helix_tempo::{Tip20Payment, TopupFromReserve, pay};
+
+    let (anvil, funder) = stablecoin_chain()
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let agent = funded_agent(&funder, token(2), 10 * UNIT).await.unwrap();
+    let reserve = Wallet::from_hex(DEV_KEY_1).unwrap();
+    let watcher = anvil.client(DEV_KEY_0).unwrap();
+    let proxy = DropProxy::start(&anvil.url).await.unwrap();
+    let helix = Helix::builder()
+        .adapter(helix_adapters::builtin())
+        // The swap goes through the proxy: its approval is answered, the
+        // swap's answer is lost.
+        .strategy(DexSwap::new(
+            StrategyId::SwapCurrency,
+            proxy.url.clone(),
+            agent.clone(),
+            vec![token(1), token(2)],
+        ))
+        .strategy(TopupFromReserve::new(
+            anvil.url.clone(),
+            reserve.clone(),
+            agent.address(),
+            5 * UNIT,
+        ))
+        .store(Arc::new(MemoryGeneStore::new()))
+        .mode(Mode::Full)
+        .build();
+    let mut req = Tip20Payment {
+        rpc: anvil.url.clone(),
+        chain_id: anvil.chain_id,
+        payer: agent.address(),
+        to: Wallet::random().address(),
+        token: token(1),
+        amount: UNIT / 2,
+        fee_token: Some(token(2)),
+        nonce: None,
+        landed: None,
+        idempotency_key: Tip20Payment::new_key(),
+    };
+    let reserve_before = watcher.balance(token(1), reserve.address()).await.unwrap();
+    proxy.drop_sends_after(1, 1);
+    let (res, report) = helix
+        .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
+        .await;
+    assert_eq!(proxy.dropped(), 1, "the swap's answer was lost");
+    assert!(
+        matches!(res, Err(HelixError::NotRepaired { .. })),
+        "{res:?}"
+    );
+    assert!(report.repairs.is_empty(), "{report:?}");
+    assert_eq!(
+        watcher.balance(token(1), reserve.address()).await.unwrap(),
+        reserve_before,
+        "no top-up followed the lost swap"
+    );
+    let me = TempoChain::connect(&anvil.url, &agent).unwrap();
+    let bought = me.balance(token(1), agent.address()).await.unwrap();
+    assert!(
+        (UNIT / 2..UNIT).contains(&bought),
+        "one swap landed, not two: {bought}"
+    );
+}
