@@ -28,6 +28,7 @@ pub struct DropProxy {
     dropped: Arc<AtomicUsize>,
     mine_armed: Arc<AtomicUsize>,
     mined: Arc<AtomicUsize>,
+    hold: Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -47,7 +48,9 @@ impl DropProxy {
         let dropped = Arc::new(AtomicUsize::new(0));
         let mine_armed = Arc::new(AtomicUsize::new(0));
         let mined = Arc::new(AtomicUsize::new(0));
+        let hold = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let shared = Forward {
+            hold: hold.clone(),
             upstream: upstream.to_owned(),
             http: reqwest::Client::new(),
             armed: armed.clone(),
@@ -73,6 +76,7 @@ impl DropProxy {
             dropped,
             mine_armed,
             mined,
+            hold,
             task,
         })
     }
@@ -101,6 +105,13 @@ impl DropProxy {
         self.mine_armed.store(n, Ordering::SeqCst);
     }
 
+    /// A send whose answer is dropped also stays in the pool: automine is
+    /// switched off on the node just before it is forwarded (and left off),
+    /// so the transaction lands only when the test mines.
+    pub fn hold_dropped_sends_in_pool(&self) {
+        self.hold.store(true, Ordering::SeqCst);
+    }
+
     /// How many blocks the proxy mined so far.
     pub fn mined(&self) -> usize {
         self.mined.load(Ordering::SeqCst)
@@ -116,18 +127,25 @@ struct Forward {
     dropped: Arc<AtomicUsize>,
     mine_armed: Arc<AtomicUsize>,
     mined: Arc<AtomicUsize>,
+    hold: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Forward {
-    async fn mine(&self) -> std::io::Result<()> {
+    async fn upstream_call(&self, method: &str, params: serde_json::Value) -> std::io::Result<()> {
         self.http
             .post(&self.upstream)
             .json(
-                &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []}),
+                &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}),
             )
             .send()
             .await
             .map_err(std::io::Error::other)?;
+        Ok(())
+    }
+
+    async fn mine(&self) -> std::io::Result<()> {
+        self.upstream_call("evm_mine", serde_json::json!([]))
+            .await?;
         self.mined.fetch_add(1, Ordering::SeqCst);
         tracing::info!(target: "helix::lab", "receipt missing; mined a block before answering");
         Ok(())
@@ -141,6 +159,12 @@ impl Forward {
             };
             let is_send = memfind(&body, b"eth_sendRawTransaction");
             let is_receipt = memfind(&body, b"eth_getTransactionReceipt");
+            // Decided before forwarding: a dropped send may be held in the pool.
+            let drop_this = is_send && !take_one(&self.passing) && take_one(&self.armed);
+            if drop_this && self.hold.load(Ordering::SeqCst) {
+                self.upstream_call("evm_setAutomine", serde_json::json!([false]))
+                    .await?;
+            }
             let answer = self
                 .http
                 .post(&self.upstream)
@@ -151,7 +175,7 @@ impl Forward {
                 .map_err(std::io::Error::other)?;
             let status = answer.status().as_u16();
             let bytes = answer.bytes().await.map_err(std::io::Error::other)?;
-            if is_send && !take_one(&self.passing) && take_one(&self.armed) {
+            if drop_this {
                 self.dropped.fetch_add(1, Ordering::SeqCst);
                 tracing::info!(target: "helix::lab", "send forwarded; dropping the answer");
                 return Ok(());

@@ -189,9 +189,10 @@ async fn only_a_configured_stablecoin_is_ever_bought() {
 }
 
 /// A swap repair whose answer is lost may have moved the money: nothing
-/// else moves funds in that run. Here the swap lands (the proxy forwards
-/// it and loses the node's answer) and the top-up that would come next is
-/// never sent.
+/// else moves funds in that run. Here the swap reaches the node and its
+/// answer is lost while it waits in the pool (so the balance does not show
+/// it yet); the top-up that would come next is never sent, and once the
+/// block is mined exactly one fund move happened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_swap_whose_answer_was_lost_is_not_followed_by_another_fund_move() {
     use std::sync::Arc;
@@ -241,6 +242,7 @@ async fn a_swap_whose_answer_was_lost_is_not_followed_by_another_fund_move() {
     };
     let reserve_before = watcher.balance(token(1), reserve.address()).await.unwrap();
     proxy.drop_sends_after(1, 1);
+    proxy.hold_dropped_sends_in_pool();
     let (res, report) = helix
         .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
         .await;
@@ -250,6 +252,16 @@ async fn a_swap_whose_answer_was_lost_is_not_followed_by_another_fund_move() {
         "{res:?}"
     );
     assert!(report.repairs.is_empty(), "{report:?}");
+    let rpc = |m: &'static str, p| {
+        let url = anvil.url.clone();
+        async move {
+            helix_http::rpc::call(&reqwest::Client::new(), &url, m, p)
+                .await
+                .unwrap()
+        }
+    };
+    rpc("evm_setAutomine", serde_json::json!([true])).await;
+    rpc("evm_mine", serde_json::json!([])).await;
     assert_eq!(
         watcher.balance(token(1), reserve.address()).await.unwrap(),
         reserve_before,
