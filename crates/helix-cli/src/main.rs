@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod events;
 mod genes;
+mod pay;
 mod serve;
 mod sinks;
 mod store;
@@ -120,6 +121,33 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ConfigCmd,
     },
+    /// Pay an MPP resource (HTTP 402, `WWW-Authenticate: Payment`) on a
+    /// Tempo chain with the agent's key, repairing what fails.
+    Pay {
+        /// The paid resource.
+        url: String,
+        /// The agent's key (hex), in a file only its owner can read.
+        #[arg(long, env = "HELIX_AGENT_KEY_FILE")]
+        key_file: PathBuf,
+        /// The Tempo RPC endpoint (default: the config's `[chain] rpc`,
+        /// HELIX_RPC_URL).
+        #[arg(long)]
+        rpc: Option<String>,
+        /// observe: recommend only; auto: repairs that move no funds; full:
+        /// also swaps and top-ups.
+        #[arg(long, default_value = "auto")]
+        mode: helix_core::Mode,
+        /// The most the agent agrees to pay for the resource, USD (also the
+        /// most one repair may cost).
+        #[arg(long, default_value_t = 1.0)]
+        max_usd: f64,
+        /// Gene Map, budget and wallet locks: a SQLite file.
+        #[arg(long)]
+        db: Option<String>,
+        /// Print the outcome and the repair report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the API and dashboard (HELIX_API_TOKEN protects them).
     Serve {
         /// Address to listen on (loopback by default).
@@ -211,6 +239,26 @@ fn main() -> ExitCode {
             body,
             json,
         } => classify::run(&text, status, body, json),
+        Cmd::Pay {
+            url,
+            key_file,
+            rpc,
+            mode,
+            max_usd,
+            db,
+            json,
+        } => match rpc.or_else(|| settings.rpc().map(str::to_owned)) {
+            Some(rpc) => pay::run(pay::PayArgs {
+                url,
+                key_file,
+                rpc,
+                mode,
+                max_usd,
+                db: settings.db(db),
+                json,
+            }),
+            None => Err("no RPC endpoint: give --rpc, HELIX_RPC_URL or [chain] rpc".into()),
+        },
         Cmd::Serve {
             listen,
             mode,

@@ -23,7 +23,6 @@ pub mod executors;
 pub mod issuer;
 pub mod llm;
 pub mod maker;
-pub mod mpp_payer;
 pub mod mpp_server;
 pub mod onchain;
 pub mod pympp;

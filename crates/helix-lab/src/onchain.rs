@@ -18,9 +18,9 @@ use helix_tempo::{
 use crate::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
 use crate::issuer::{blacklist, issue, pause};
 use crate::maker::Maker;
-use crate::mpp_payer::{MppGet, get_paid};
 use crate::mpp_server::MppServer;
 use crate::runner::Runner;
+use helix_platforms::mpp::{MppGet, get_paid};
 
 /// The rows the demo runs on a real chain. Row 4 also runs here (see
 /// `ChainLab::run` and the tests), but on anvil a stale 0x76 nonce is

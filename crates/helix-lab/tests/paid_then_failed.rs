@@ -16,9 +16,9 @@ use helix_core::{EventKind, FailureCode, Helix, HelixError, MemorySink, Mode, St
 use helix_http::mpp::{ChallengeProbe, RenewSession, RetryWithReceipt};
 use helix_http::rpc::{BalanceProbe, ReconcileTx, SentTxProbe};
 use helix_lab::anvil::{Anvil, DEV_KEY_0};
-use helix_lab::mpp_payer::{MppGet, get_paid};
 use helix_lab::mpp_server::MppServer;
 use helix_lab::onchain::{funded_agent, stablecoins, token};
+use helix_platforms::mpp::{MppGet, get_paid};
 use helix_tempo::{DexSwap, TempoChain, Wallet};
 
 const UNIT: u128 = 1_000_000;

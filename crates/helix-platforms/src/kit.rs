@@ -1,0 +1,96 @@
+//! The one place a paying agent's probes and executors are wired: what
+//! `helix pay` runs, and what the lab's on-chain rows run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use helix_core::generic::{Backoff, BackoffRetry};
+use helix_core::{Probe, Strategy, StrategyId};
+use helix_http::mpp::{ChallengeProbe, RenewSession, RetryWithReceipt};
+use helix_http::rpc::{
+    BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
+};
+use helix_tempo::{Address, DexSplit, DexSwap, Wallet};
+
+/// Tempo's predeployed TIP-20 stablecoins (`0x20c0…00` pathUSD, then
+/// AlphaUSD, BetaUSD, ThetaUSD): what an agent may sell or buy when no list
+/// is given.
+pub fn tempo_stablecoins() -> Vec<Address> {
+    (0u8..4)
+        .map(|n| {
+            let mut a = [0u8; 20];
+            a[0] = 0x20;
+            a[1] = 0xc0;
+            a[19] = n;
+            Address::new(a)
+        })
+        .collect()
+}
+
+/// What an agent paying on Tempo needs to know to act.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    /// The chain's RPC endpoint.
+    pub rpc: String,
+    /// Other endpoints `switch_network` may move a payment to (it checks
+    /// each one serves the payment's chain).
+    pub other_rpcs: Vec<String>,
+    /// The agent's wallet (signs swaps and payments).
+    pub wallet: Wallet,
+    /// Stablecoins it may sell, buy or pay fees in, in order of preference.
+    pub stablecoins: Vec<Address>,
+}
+
+impl Agent {
+    /// Probes, in order: what became of a sent payment first (it decides
+    /// whether a low balance means anything), then balances, then what a
+    /// server accepts.
+    pub fn probes(&self, http: &reqwest::Client) -> Vec<Arc<dyn Probe>> {
+        vec![
+            Arc::new(SentTxProbe::new(http.clone(), self.rpc.clone())),
+            Arc::new(BalanceProbe::new(http.clone(), self.rpc.clone())),
+            Arc::new(ChallengeProbe::new(http.clone())),
+        ]
+    }
+
+    /// Every executor the agent can run. The mode still decides which may
+    /// act: the fund-moving ones only in `full`.
+    pub fn strategies(&self, http: &reqwest::Client) -> Vec<Arc<dyn Strategy>> {
+        let names: Vec<String> = self.stablecoins.iter().map(|c| c.to_string()).collect();
+        let mut endpoints = vec![self.rpc.clone()];
+        endpoints.extend(self.other_rpcs.iter().cloned());
+        let mut all: Vec<Arc<dyn Strategy>> = vec![
+            Arc::new(ReconcileTx::new(http.clone(), self.rpc.clone())),
+            Arc::new(RefreshNonce::new(http.clone(), self.rpc.clone())),
+            Arc::new(SwitchFeeToken::new(
+                http.clone(),
+                self.rpc.clone(),
+                names,
+                100_000,
+            )),
+            Arc::new(SwitchNetwork::new(http.clone(), endpoints)),
+            Arc::new(RenewSession::new(http.clone())),
+            Arc::new(RetryWithReceipt),
+            Arc::new(Backoff {
+                default_wait: Duration::from_millis(500),
+                max_wait: Duration::from_secs(30),
+            }),
+            Arc::new(BackoffRetry::default()),
+            Arc::new(DexSplit::new(self.rpc.clone(), self.wallet.clone())),
+        ];
+        for id in [
+            StrategyId::SwapCurrency,
+            StrategyId::SwapDirect,
+            StrategyId::SwapMultihop,
+            StrategyId::SwitchStablecoin,
+        ] {
+            all.push(Arc::new(DexSwap::new(
+                id,
+                self.rpc.clone(),
+                self.wallet.clone(),
+                self.stablecoins.clone(),
+            )));
+        }
+        all
+    }
+}

@@ -1,0 +1,5 @@
+//! MPP (HTTP 402 `Payment` authentication) paid with Tempo transactions.
+
+mod payer;
+
+pub use payer::{MppGet, SentCharge, get_paid, sent_charge};
