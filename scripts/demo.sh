@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The demo, from a fresh machine: builds and runs `helix demo` (every
-# scenario through the lab, twice). Extra arguments go to `helix demo`
+# The demo, from a fresh machine: builds and runs `helix-lab demo` (every
+# scenario through the lab, twice). Extra arguments go to `helix-lab demo`
 # (e.g. --json, --db PATH, --fresh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +8,4 @@ command -v cargo >/dev/null || { echo "demo: cargo (stable Rust) is required" >&
 # anvil for the Tempo rows that run on a real chain (the demo starts it).
 HELIX_ANVIL=$(scripts/tools.sh) || echo "demo: tools could not be installed; Tempo rows run on the lab chain" >&2
 export HELIX_ANVIL
-cargo run --locked --release -q -p helix-cli --bin helix -- demo "$@"
+cargo run --locked --release -q -p helix-lab --bin helix-lab -- demo "$@"

@@ -48,7 +48,7 @@ fn open(db: &str) -> Result<(Log, tokio::runtime::Runtime), String> {
     let path = db.strip_prefix("sqlite://").unwrap_or(db);
     if !std::path::Path::new(path).exists() {
         return Err(format!(
-            "no Gene Map at {path} (run `helix demo --db {path}` first)"
+            "no Gene Map at {path} (run `helix-lab demo --db {path}` first)"
         ));
     }
     let log = SqliteEventLog::open(path).map_err(|e| e.to_string())?;

@@ -7,7 +7,7 @@ pub fn run(db: &str, settings: &crate::config::Config, json: bool) -> Result<Exi
     let path = db.strip_prefix("sqlite://").unwrap_or(db);
     if !is_url && !std::path::Path::new(path).exists() {
         return Err(format!(
-            "no Gene Map at {path} (run `helix demo --db {db}` first)"
+            "no Gene Map at {path} (run `helix-lab demo --db {db}` first)"
         ));
     }
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -1,15 +1,14 @@
-//! `helix`: run the scenario demo, classify an error, list a Gene Map.
+//! `helix`: pay, serve, classify an error, list a Gene Map, read the event
+//! log. The lab's demo and bench are the `helix-lab` binary: this one links
+//! no stand-in.
 
-mod bench;
 mod classify;
-mod config;
-mod demo;
 mod events;
 mod genes;
 mod pay;
 mod serve;
-mod sinks;
-mod store;
+
+use helix_cli::{config, sinks, store};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,51 +45,6 @@ enum ConfigCmd {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run every scenario through the lab twice: repaired, then immune.
-    Demo {
-        /// Gene Map: a SQLite file (or sqlite://path), or a PostgreSQL URL
-        /// (postgres://user@host:port/db) shared by many instances.
-        #[arg(long)]
-        db: Option<String>,
-        /// Print one JSON object per scenario instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Start from an empty Gene Map (deletes the genes in --db).
-        #[arg(long)]
-        fresh: bool,
-        /// Only these rows (e.g. --rows 1,4,15).
-        #[arg(long, value_delimiter = ',')]
-        rows: Vec<u8>,
-        /// Where the Tempo rows that exist on a real chain (1, 2, 3, 5, 6, 7, 8, 11, 12, 13) run.
-        #[arg(long, value_enum, default_value = "auto")]
-        chain: demo::ChainMode,
-        /// The on-chain agent's key, from a file only its owner can read
-        /// (hex); a new random key per row when not given.
-        #[arg(long, env = "HELIX_AGENT_KEY_FILE")]
-        agent_key_file: Option<PathBuf>,
-    },
-    /// Fault-injection benchmark: N payments through three arms (no retry,
-    /// blind retry, Helix) on one seeded schedule of scenario faults.
-    Bench {
-        /// Payments per arm.
-        #[arg(short = 'n', long, default_value_t = 1000)]
-        n: usize,
-        /// Schedule seed.
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-        /// Print one JSON object keyed by arm.
-        #[arg(long)]
-        json: bool,
-        /// Only faults from these rows (e.g. --rows 1,6,18). Rows 1-25 are
-        /// SCENARIOS.md's; row 26 is a service that settles the payment and
-        /// then answers 502 without a receipt.
-        #[arg(long, value_delimiter = ',')]
-        rows: Vec<u8>,
-        /// Where rows 1, 2, 3, 5, 7, 8, 11, 12, 13 run (anvil when it can
-        /// start, else the lab).
-        #[arg(long, value_enum, default_value = "auto")]
-        chain: demo::ChainMode,
-    },
     /// Print the event log of a Gene Map file: recent repairs, or one repair's events.
     Events {
         /// Gene Map file.
@@ -210,29 +164,6 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.cmd {
-        Cmd::Demo {
-            db,
-            json,
-            fresh,
-            rows,
-            chain,
-            agent_key_file,
-        } => demo::run(
-            &settings.db(db),
-            &settings,
-            json,
-            fresh,
-            &rows,
-            chain,
-            agent_key_file.as_deref(),
-        ),
-        Cmd::Bench {
-            n,
-            seed,
-            json,
-            rows,
-            chain,
-        } => bench::run(n, seed, json, &rows, chain),
         Cmd::Classify {
             text,
             status,

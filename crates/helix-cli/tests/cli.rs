@@ -1,4 +1,5 @@
-//! The `helix` binary, end to end: demo through the lab, classify, genes.
+//! The `helix` binary end to end (classify, genes, events, replay, config),
+//! with Gene Maps made by the lab's `helix-lab demo` and `helix-lab bench`.
 
 use std::process::Command;
 
@@ -6,6 +7,18 @@ use serde_json::Value;
 
 fn helix() -> Command {
     Command::new(env!("CARGO_BIN_EXE_helix"))
+}
+
+/// The lab's binary, built beside `helix` by `cargo test --workspace`
+/// (the shipped `helix` does not link the lab).
+fn lab() -> Command {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_helix")).with_file_name("helix-lab");
+    assert!(
+        path.exists(),
+        "{} is not built: run the workspace's tests (cargo test --workspace) or cargo build -p helix-lab",
+        path.display()
+    );
+    Command::new(path)
 }
 
 /// Runs `cmd`, which must succeed (its output is shown when it does not).
@@ -35,7 +48,7 @@ fn json_of(out: &std::process::Output) -> Value {
 fn demo_repairs_every_row_then_is_immune_and_genes_are_listed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("genes.db");
-    let out = ok(helix().args(["demo", "--json", "--db"]).arg(&db));
+    let out = ok(lab().args(["demo", "--json", "--db"]).arg(&db));
     let rows = json_of(&out);
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 25);
@@ -122,7 +135,7 @@ fn demo_repairs_every_row_then_is_immune_and_genes_are_listed() {
     );
 
     // A second demo on the same file: the first pass is already immune.
-    let out = ok(helix()
+    let out = ok(lab()
         .args(["demo", "--json", "--rows", "1,18", "--db"])
         .arg(&db));
     for r in json_of(&out).as_array().unwrap() {
@@ -208,7 +221,7 @@ fn a_full_demo_at_trace_level_never_shows_the_agent_key() {
         .to_string()
         .to_lowercase();
 
-    let out = helix()
+    let out = lab()
         .args(["demo", "--json", "--chain", "anvil", "--db"])
         .arg(&db)
         .arg("--agent-key-file")
@@ -244,12 +257,12 @@ fn a_full_demo_at_trace_level_never_shows_the_agent_key() {
     }
 }
 
-/// `helix bench --json`: three arms on one schedule, keyed by arm name;
+/// `helix-lab bench --json`: three arms on one schedule, keyed by arm name;
 /// Helix completes every payment without paying anyone twice, and the
 /// baselines' real figures are reported beside it.
 #[test]
 fn bench_reports_three_arms_on_one_schedule() {
-    let out = ok(helix().args(["bench", "--json", "-n", "40", "--seed", "3"]));
+    let out = ok(lab().args(["bench", "--json", "-n", "40", "--seed", "3"]));
     let v = json_of(&out);
     for arm in ["none", "blind_retry", "helix"] {
         let a = &v[arm];
@@ -276,7 +289,7 @@ fn bench_reports_three_arms_on_one_schedule() {
 
 #[test]
 fn bench_refuses_an_empty_run() {
-    let out = helix().args(["bench", "-n", "0"]).output().unwrap();
+    let out = lab().args(["bench", "-n", "0"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("-n must be at least 1"));
 }
@@ -309,7 +322,7 @@ fn two_processes_share_a_postgres_gene_map_and_the_second_is_immune() {
     });
     let url = format!("{base}?options=-c%20search_path%3D{schema}");
     let first_pass = || {
-        let out = ok(helix().args([
+        let out = ok(lab().args([
             "demo", "--json", "--chain", "lab", "--rows", "4,21", "--db", &url,
         ]));
         json_of(&out)
@@ -360,7 +373,7 @@ fn two_processes_share_a_postgres_gene_map_and_the_second_is_immune() {
 fn logged_repairs_replay_to_the_same_decisions() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("genes.db");
-    let out = ok(helix()
+    let out = ok(lab()
         .args([
             "demo",
             "--json",
@@ -477,7 +490,7 @@ fn the_settings_file_chooses_the_gene_map() {
         format!("[gene_map]\nurl = {:?}\n", db.display().to_string()),
     )
     .unwrap();
-    ok(helix()
+    ok(lab()
         .args([
             "demo", "--json", "--chain", "lab", "--rows", "21", "--config",
         ])
@@ -501,7 +514,7 @@ fn the_settings_file_chooses_the_gene_map() {
 /// payment naming the transaction that paid it.
 #[test]
 fn bench_row_26_a_settled_payment_answered_502_is_never_paid_twice() {
-    let out = ok(helix().args([
+    let out = ok(lab().args([
         "bench", "--json", "-n", "6", "--rows", "26", "--chain", "lab",
     ]));
     let v = json_of(&out);

@@ -62,7 +62,7 @@ impl PostgresGeneStore {
         })
     }
 
-    /// Removes every gene (`helix demo --fresh`, tests).
+    /// Removes every gene (`helix-lab demo --fresh`, tests).
     pub async fn clear(&self) -> Result<u64, StoreError> {
         self.client
             .read()

@@ -1,4 +1,4 @@
-//! `helix bench`: N payments, each with a fault drawn from every runnable
+//! `helix-lab bench`: N payments, each with a fault drawn from every runnable
 //! scenario by a seeded schedule, attempted by three arms on the identical
 //! schedule in one process: no retry, blind retry, Helix. Each arm gets a
 //! fresh lab so no arm inherits another's state; ground truth (payments

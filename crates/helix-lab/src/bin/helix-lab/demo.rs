@@ -1,4 +1,4 @@
-//! `helix demo`: every scenario through the lab, twice.
+//! `helix-lab demo`: every scenario through the lab, twice.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -159,7 +159,7 @@ async fn pass(
 
 pub fn run(
     db: &str,
-    settings: &crate::config::Config,
+    settings: &helix_cli::config::Config,
     json: bool,
     fresh: bool,
     only: &[u8],
@@ -179,21 +179,21 @@ pub fn run(
 
 async fn demo(
     db: &str,
-    settings: &crate::config::Config,
+    settings: &helix_cli::config::Config,
     json: bool,
     fresh: bool,
     only: &[u8],
     mode: ChainMode,
     agent: Option<helix_tempo::Wallet>,
 ) -> Result<ExitCode, String> {
-    let opened = crate::store::Store::open(db, settings).await?;
+    let opened = helix_cli::store::Store::open(db, settings).await?;
     if fresh {
         let n = opened.clear().await?;
         eprintln!("helix: --fresh: removed {n} gene(s) from {db}");
     }
     let store = opened.shared(db, settings).await;
     // Every event goes to tracing, the event log and (when configured) NATS.
-    let sinks = crate::sinks::Sinks::open(&opened, db, settings).await?;
+    let sinks = helix_cli::sinks::Sinks::open(&opened, db, settings).await?;
     let logged: Arc<dyn helix_core::EventSink> = Arc::new(helix_core::Fanout(sinks.all.clone()));
     let lab = Lab::start()
         .await

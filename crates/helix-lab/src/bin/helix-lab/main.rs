@@ -1,0 +1,127 @@
+//! `helix-lab`: the scenario demo and the fault-injection bench, run
+//! against the lab's stand-in services and local chains. Never shipped: the
+//! `helix` binary links none of this.
+
+mod bench;
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "helix-lab",
+    version,
+    about = "Helix's lab: every scenario through the stand-ins, and the fault-injection bench"
+)]
+struct Cli {
+    /// Settings file (default ./helix.toml; absent is fine). The
+    /// environment overrides it; --db overrides both.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run every scenario through the lab twice: repaired, then immune.
+    Demo {
+        /// Gene Map: a SQLite file (or sqlite://path), or a PostgreSQL URL
+        /// (postgres://user@host:port/db) shared by many instances.
+        #[arg(long)]
+        db: Option<String>,
+        /// Print one JSON object per scenario instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Start from an empty Gene Map (deletes the genes in --db).
+        #[arg(long)]
+        fresh: bool,
+        /// Only these rows (e.g. --rows 1,4,15).
+        #[arg(long, value_delimiter = ',')]
+        rows: Vec<u8>,
+        /// Where the Tempo rows that exist on a real chain (1, 2, 3, 5, 6, 7, 8, 11, 12, 13) run.
+        #[arg(long, value_enum, default_value = "auto")]
+        chain: demo::ChainMode,
+        /// The on-chain agent's key, from a file only its owner can read
+        /// (hex); a new random key per row when not given.
+        #[arg(long, env = "HELIX_AGENT_KEY_FILE")]
+        agent_key_file: Option<PathBuf>,
+    },
+    /// Fault-injection benchmark: N payments through three arms (no retry,
+    /// blind retry, Helix) on one seeded schedule of scenario faults.
+    Bench {
+        /// Payments per arm.
+        #[arg(short = 'n', long, default_value_t = 1000)]
+        n: usize,
+        /// Schedule seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Print one JSON object keyed by arm.
+        #[arg(long)]
+        json: bool,
+        /// Only faults from these rows (e.g. --rows 1,6,18). Rows 1-25 are
+        /// SCENARIOS.md's; row 26 is a service that settles the payment and
+        /// then answers 502 without a receipt.
+        #[arg(long, value_delimiter = ',')]
+        rows: Vec<u8>,
+        /// Where rows 1, 2, 3, 5, 7, 8, 11, 12, 13 run (anvil when it can
+        /// start, else the lab).
+        #[arg(long, value_enum, default_value = "auto")]
+        chain: demo::ChainMode,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HELIX_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let named = cli.config.is_some();
+    let path = cli.config.unwrap_or_else(|| PathBuf::from("helix.toml"));
+    let settings = match helix_cli::config::Config::load(&path, named) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("helix-lab: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.cmd {
+        Cmd::Demo {
+            db,
+            json,
+            fresh,
+            rows,
+            chain,
+            agent_key_file,
+        } => demo::run(
+            &settings.db(db),
+            &settings,
+            json,
+            fresh,
+            &rows,
+            chain,
+            agent_key_file.as_deref(),
+        ),
+        Cmd::Bench {
+            n,
+            seed,
+            json,
+            rows,
+            chain,
+        } => bench::run(n, seed, json, &rows, chain),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("helix-lab: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
