@@ -182,6 +182,7 @@ async fn pay(a: PayArgs) -> Result<ExitCode, String> {
         other_rpcs: Vec::new(),
         wallet: wallet.clone(),
         stablecoins: tempo_stablecoins(),
+        reserve: None,
     };
     let helix = Helix::builder()
         .adapter(helix_adapters::builtin())

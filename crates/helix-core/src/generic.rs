@@ -1,6 +1,8 @@
 //! Executors that need no platform client: waiting (honouring Retry-After),
-//! backoff with jitter, a longer deadline, and switching to the next entry of
-//! a configured list (endpoint, provider, off-ramp, payment method).
+//! backoff with jitter, a longer deadline, switching to the next entry of a
+//! configured list (endpoint, provider, off-ramp, payment method), splitting
+//! under a limit, dropping a failing batch call, waiting out a passing
+//! cause, and paying less where the caller allows it.
 
 use std::time::Duration;
 
@@ -279,6 +281,85 @@ impl Strategy for DropFailingCall {
             })?;
         Ok(Committed {
             patches: vec![Patch::DropCall { index }],
+            ..Default::default()
+        })
+    }
+}
+
+/// wait_and_retry: the cause passes by itself (a thin order book that
+/// makers refill, a limit that resets): wait, then retry unchanged. The
+/// wait is the gene's learned `wait_ms` when it has one.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitAndRetry {
+    /// Wait when nothing was learned.
+    pub wait: Duration,
+    /// Longest wait a learned value may ask for.
+    pub max_wait: Duration,
+}
+
+impl Default for WaitAndRetry {
+    fn default() -> Self {
+        WaitAndRetry {
+            wait: Duration::from_secs(2),
+            max_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+#[async_trait]
+impl Strategy for WaitAndRetry {
+    fn id(&self) -> StrategyId {
+        StrategyId::WaitAndRetry
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let wait = ctx
+            .params
+            .get("wait_ms")
+            .and_then(serde_json::Value::as_u64)
+            .map_or(self.wait, Duration::from_millis)
+            .min(self.max_wait);
+        tokio::time::sleep(wait).await;
+        Ok(Committed {
+            params: serde_json::json!({ "wait_ms": wait.as_millis() as u64 }),
+            ..Default::default()
+        })
+    }
+}
+
+/// reduce_request: pays what the payer can (its balance, or under the
+/// limit the platform named) instead of the whole amount. The engine runs
+/// it only when the caller accepts a partial payment; the amount never
+/// rises and never reaches zero.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReduceRequest;
+
+#[async_trait]
+impl Strategy for ReduceRequest {
+    fn id(&self) -> StrategyId {
+        StrategyId::ReduceRequest
+    }
+
+    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        let amount = ctx
+            .request
+            .amount
+            .ok_or_else(|| CommitError::NotApplicable("no amount".into()))?;
+        let f = &ctx.failure.facts;
+        let can = [f.payer_balance, f.limit_amount]
+            .into_iter()
+            .flatten()
+            .min()
+            .ok_or_else(|| {
+                CommitError::NotApplicable("neither a balance nor a limit is known".into())
+            })?;
+        if can == 0 || can >= amount {
+            return Err(CommitError::NotApplicable(format!(
+                "{can} of {amount} is no partial payment"
+            )));
+        }
+        Ok(Committed {
+            patches: vec![Patch::Amount { amount: can }],
             ..Default::default()
         })
     }

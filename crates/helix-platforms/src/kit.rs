@@ -4,13 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use helix_core::generic::{Backoff, BackoffRetry};
+use helix_core::generic::{
+    Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, ReduceRequest, SplitUnderLimit,
+    SwitchTo, WaitAndRetry,
+};
 use helix_core::{Probe, Strategy, StrategyId};
 use helix_http::mpp::{ChallengeProbe, RenewSession, RetryWithReceipt};
 use helix_http::rpc::{
     BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
 };
-use helix_tempo::{Address, DexSplit, DexSwap, Wallet};
+use helix_http::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
+use helix_tempo::{Address, DexSplit, DexSwap, TopupFromReserve, Wallet};
 
 /// Tempo's predeployed TIP-20 stablecoins (`0x20c0…00` pathUSD, then
 /// AlphaUSD, BetaUSD, ThetaUSD): what an agent may sell or buy when no list
@@ -39,6 +43,9 @@ pub struct Agent {
     pub wallet: Wallet,
     /// Stablecoins it may sell, buy or pay fees in, in order of preference.
     pub stablecoins: Vec<Address>,
+    /// A reserve wallet that may top the agent up, at most this many base
+    /// units per payment (`topup_from_reserve`, full mode only).
+    pub reserve: Option<(Wallet, u128)>,
 }
 
 impl Agent {
@@ -77,12 +84,24 @@ impl Agent {
             }),
             Arc::new(BackoffRetry::default()),
             Arc::new(DexSplit::new(self.rpc.clone(), self.wallet.clone())),
+            Arc::new(DropFailingCall),
+            Arc::new(WaitAndRetry::default()),
+            Arc::new(ReduceRequest),
         ];
+        if let Some((reserve, cap)) = &self.reserve {
+            all.push(Arc::new(TopupFromReserve::new(
+                self.rpc.clone(),
+                reserve.clone(),
+                self.wallet.address(),
+                *cap,
+            )));
+        }
         for id in [
             StrategyId::SwapCurrency,
             StrategyId::SwapDirect,
             StrategyId::SwapMultihop,
             StrategyId::SwitchStablecoin,
+            StrategyId::SwapForFeeToken,
         ] {
             all.push(Arc::new(DexSwap::new(
                 id,
@@ -93,4 +112,57 @@ impl Agent {
         }
         all
     }
+}
+
+/// The alternatives an operator configured: where a payment may go instead
+/// when one place fails. An empty list means that switch is not offered an
+/// executor.
+#[derive(Debug, Clone, Default)]
+pub struct Alternatives {
+    /// Endpoints of the same API.
+    pub endpoints: Vec<String>,
+    /// Other providers of the same service.
+    pub providers: Vec<String>,
+    /// Other services that sell the same thing.
+    pub services: Vec<String>,
+    /// Other off-ramps.
+    pub offramps: Vec<String>,
+    /// Other cards or payment methods.
+    pub payment_methods: Vec<String>,
+}
+
+/// Executors that need no platform client: waits, deadlines, splits, and a
+/// switch to each configured alternative.
+pub fn generic(alt: &Alternatives) -> Vec<Arc<dyn Strategy>> {
+    let mut all: Vec<Arc<dyn Strategy>> = vec![
+        Arc::new(Backoff::default()),
+        Arc::new(BackoffRetry::default()),
+        Arc::new(ExtendDeadline::default()),
+        Arc::new(SplitUnderLimit::default()),
+    ];
+    for (id, urls) in [
+        (StrategyId::SwitchEndpoint, &alt.endpoints),
+        (StrategyId::SwitchProvider, &alt.providers),
+        (StrategyId::SwitchService, &alt.services),
+        (StrategyId::SwitchOfframp, &alt.offramps),
+    ] {
+        if !urls.is_empty() {
+            all.push(Arc::new(SwitchTo::endpoints(id, urls.iter().cloned())));
+        }
+    }
+    if !alt.payment_methods.is_empty() {
+        all.push(Arc::new(SwitchTo::payment_methods(
+            alt.payment_methods.iter().cloned(),
+        )));
+    }
+    all
+}
+
+/// Stripe's executors: resolve an idempotency conflict from the intents
+/// made under the key, hold a payment that needs its customer and notify.
+pub fn stripe(api: StripeApi, notify: impl Into<String>) -> Vec<Arc<dyn Strategy>> {
+    vec![
+        Arc::new(ResolveIdempotency::new(api.clone())),
+        Arc::new(HoldAndNotify::new(api, notify, Duration::from_secs(5))),
+    ]
 }

@@ -53,7 +53,8 @@ pub struct DexSwap {
 }
 
 impl DexSwap {
-    /// `id` is one of swap_currency, swap_direct, switch_stablecoin;
+    /// `id` is one of swap_currency, swap_direct, swap_multihop,
+    /// switch_stablecoin, swap_for_fee_token;
     /// `stablecoins` are what the wallet may sell or switch to, in order.
     pub fn new(
         id: StrategyId,
@@ -121,6 +122,16 @@ impl DexSwap {
                         ))
                     })?
             }
+            // The fee token the payment names, when the agent may hold it.
+            StrategyId::SwapForFeeToken => {
+                let fee = parse(v.fee_token.as_deref().unwrap_or_default())?;
+                if !self.stablecoins.contains(&fee) {
+                    return Err(CommitError::NotApplicable(format!(
+                        "the fee token {fee} is not a configured stablecoin"
+                    )));
+                }
+                fee
+            }
             _ => *self
                 .stablecoins
                 .iter()
@@ -130,7 +141,13 @@ impl DexSwap {
                 })?,
         };
         let chain = TempoChain::connect(&self.rpc, &self.wallet).map_err(platform)?;
-        let need = amount + FEE_MARGIN;
+        // Buying the fee token covers the fee alone, unless the payment is
+        // made in it too.
+        let need = if self.id == StrategyId::SwapForFeeToken && target != current {
+            FEE_MARGIN
+        } else {
+            amount + FEE_MARGIN
+        };
         let have = chain.balance(target, payer).await.map_err(platform)?;
         let mut plan = Plan {
             chain,
@@ -141,7 +158,7 @@ impl DexSwap {
             swap: None,
         };
         if have >= need {
-            if target == current {
+            if target == current || self.id == StrategyId::SwapForFeeToken {
                 // Nothing to buy and nothing to switch: not a repair, so it
                 // must not earn a retry (the failure was something else).
                 return Err(CommitError::NotApplicable(format!(
@@ -249,7 +266,8 @@ impl Strategy for DexSwap {
             }
             out.cost = u64::try_from(amount_in.saturating_sub(got)).unwrap_or(u64::MAX);
         }
-        if target != current {
+        // The fee token is bought for the fee: the payment's currency stays.
+        if target != current && self.id != StrategyId::SwapForFeeToken {
             out.patches.push(Patch::Currency {
                 currency: target.to_string(),
             });

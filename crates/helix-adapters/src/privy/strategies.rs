@@ -5,14 +5,7 @@ use crate::classifier::{Offer, offer};
 /// Privy's own failure; nonce, fee and chain failures share Tempo's genes.
 pub fn offers(k: GeneKey) -> &'static [Offer] {
     match (k.code, k.category) {
-        (C::PolicyViolation, K::Policy) => {
-            const {
-                &[
-                    offer(S::SplitTransaction, 2_000, 600),
-                    offer(S::UseUnrestrictedWallet, 0, 300),
-                ]
-            }
-        }
+        (C::PolicyViolation, K::Policy) => const { &[offer(S::SplitTransaction, 2_000, 600)] },
         _ => const { &[] },
     }
 }

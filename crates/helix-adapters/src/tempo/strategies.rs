@@ -33,12 +33,7 @@ pub fn offers(k: GeneKey) -> &'static [Offer] {
             }
         }
         (C::InvalidChallenge | C::PaymentExpired | C::PaymentRequired, K::Session) => {
-            const {
-                &[
-                    offer(S::RenewSession, 0, 150),
-                    offer(S::SwitchToCharge, 0, 150),
-                ]
-            }
+            const { &[offer(S::RenewSession, 0, 150)] }
         }
         (C::MethodUnsupported, K::Currency) => {
             const {
@@ -50,20 +45,12 @@ pub fn offers(k: GeneKey) -> &'static [Offer] {
             }
         }
         (C::VerificationFailed, K::Signature) => const { &[offer(S::RefreshNonce, 0, 50)] },
-        (C::TxReverted, K::Batch) => {
-            const {
-                &[
-                    offer(S::RemoveAndResubmit, 1_000, 300),
-                    offer(S::SplitBatch, 3_000, 900),
-                ]
-            }
-        }
+        (C::TxReverted, K::Batch) => const { &[offer(S::RemoveAndResubmit, 1_000, 300)] },
         (C::PaymentRequired, K::Service) => {
             const {
                 &[
                     offer(S::RetryWithReceipt, 0, 200),
                     offer(S::SwitchProvider, 0, 300),
-                    offer(S::RequestRefund, 0, 2_000),
                 ]
             }
         }
@@ -76,14 +63,7 @@ pub fn offers(k: GeneKey) -> &'static [Offer] {
                 ]
             }
         }
-        (C::Tip403, K::Compliance) => {
-            const {
-                &[
-                    swap(S::SwitchStablecoin, 20_000, 800),
-                    offer(S::RouteViaCompliantWallet, 10_000, 1_000),
-                ]
-            }
-        }
+        (C::Tip403, K::Compliance) => const { &[swap(S::SwitchStablecoin, 20_000, 800)] },
         (C::CascadeFailure, K::Cascade) => {
             const {
                 &[
