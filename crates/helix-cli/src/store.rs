@@ -73,7 +73,7 @@ impl Store {
 
 /// A stable digest of the Gene Map's name, for its cache keys.
 fn fnv(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    helix_core::fnv::Fnv1a::new()
+        .bytes(text.as_bytes())
+        .finish()
 }

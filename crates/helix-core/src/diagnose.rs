@@ -107,20 +107,24 @@ pub trait Diagnoser: Send + Sync {
 /// 64-bit FNV-1a. Stable across processes and builds (no std hasher), so
 /// instances sharing a gene store share diagnoses.
 pub fn fingerprint(signal: &ErrorSignal) -> String {
-    let mut h = Fnv::new();
-    h.field(signal.platform.map_or("", |p| p.as_str()).as_bytes());
-    h.field(&signal.http_status.unwrap_or(0).to_le_bytes());
-    h.field(&signal.rpc_code.unwrap_or(0).to_le_bytes());
-    h.field(signal.problem_type.as_deref().unwrap_or("").as_bytes());
-    h.field(signal.platform_code.as_deref().unwrap_or("").as_bytes());
-    h.field(signal.error_type.as_deref().unwrap_or("").as_bytes());
+    let mut h = crate::fnv::Fnv1a::new();
+    // Each field ends in 0xff, which no UTF-8 text contains.
+    let mut field = |b: &[u8]| {
+        h.bytes(b).bytes(&[0xff]);
+    };
+    field(signal.platform.map_or("", |p| p.as_str()).as_bytes());
+    field(&signal.http_status.unwrap_or(0).to_le_bytes());
+    field(&signal.rpc_code.unwrap_or(0).to_le_bytes());
+    field(signal.problem_type.as_deref().unwrap_or("").as_bytes());
+    field(signal.platform_code.as_deref().unwrap_or("").as_bytes());
+    field(signal.error_type.as_deref().unwrap_or("").as_bytes());
     let selector = signal
         .revert_data
         .as_deref()
         .map_or("", |d| &d[..d.len().min(10)]);
-    h.field(selector.as_bytes());
-    h.field(mask(&signal.message).as_bytes());
-    format!("{:016x}", h.0)
+    field(selector.as_bytes());
+    field(mask(&signal.message).as_bytes());
+    format!("{:016x}", h.finish())
 }
 
 /// Lowercases and replaces runs of digits (and hex after `0x`) and quoted
@@ -150,21 +154,6 @@ fn mask(message: &str) -> String {
         }
     }
     out
-}
-
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn field(&mut self, bytes: &[u8]) {
-        for b in bytes.iter().chain(&[0xff]) {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ mod engine;
 mod evaluate;
 pub mod event;
 mod failure;
+pub mod fnv;
 pub mod gene;
 pub mod generic;
 mod patch;

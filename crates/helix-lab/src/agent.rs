@@ -24,15 +24,9 @@ fn rpc_fail(p: Platform, e: RpcError) -> HttpFailure {
 }
 
 fn digest(parts: &[&str]) -> u64 {
-    // FNV-1a: a stable digest of the payment's identity for the invariant check.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.bytes().chain([0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
+    // A stable digest of the payment's identity for the invariant check.
+    let parts: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+    helix_core::fnv::Fnv1a::of_parts(&parts, 0)
 }
 
 /// An MPP payment for a resource (tempo/charge).

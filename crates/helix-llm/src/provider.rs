@@ -119,12 +119,8 @@ pub(crate) fn status_error(provider: &str, a: &Answer, reason: String) -> Provid
 }
 
 fn retry_after(h: &HeaderMap) -> Option<Duration> {
-    let v = h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(v).ok()?;
-    at.duration_since(std::time::SystemTime::now()).ok()
+    let v = h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    helix_core::signal::parse_retry_after(v, std::time::SystemTime::now())
 }
 
 /// At most this much of an unexpected body goes into an error.
