@@ -288,16 +288,26 @@ fn bench_reports_three_arms_on_one_schedule() {
     // The baselines are measured, not assumed: where a resend pays a second
     // time (row 6: paid then 500; row 26: paid then 502 without a receipt),
     // the ledger saw blind retry pay twice on every such payment.
-    let runs_of = |row: &str| v["blind_retry"]["by_row"][row]["runs"].as_u64().unwrap_or(0);
-    let doubles_of =
-        |row: &str| v["blind_retry"]["by_row"][row]["double_payments"].as_u64().unwrap_or(0);
+    let runs_of = |row: &str| {
+        v["blind_retry"]["by_row"][row]["runs"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let doubles_of = |row: &str| {
+        v["blind_retry"]["by_row"][row]["double_payments"]
+            .as_u64()
+            .unwrap_or(0)
+    };
     let resend_pays = runs_of("6") + runs_of("26");
     assert!(resend_pays > 0, "the schedule has rows 6 or 26: {v}");
     assert_eq!(doubles_of("6") + doubles_of("26"), resend_pays, "{v}");
     // With anvil installed (scripts/test.sh), the Tempo rows ran on it.
     if std::env::var_os("HELIX_ANVIL").is_some() {
         for arm in ["none", "blind_retry", "helix"] {
-            assert!(v[arm]["on_chain"].as_u64().unwrap() > 0, "{arm} ran on anvil: {v}");
+            assert!(
+                v[arm]["on_chain"].as_u64().unwrap() > 0,
+                "{arm} ran on anvil: {v}"
+            );
         }
     }
 }

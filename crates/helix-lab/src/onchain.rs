@@ -352,6 +352,7 @@ impl ChainLab {
             token_paid
         };
         let before = on.balance(settle_in, self.merchant).await?;
+        let held_before = on.balance(token_paid, agent.address()).await?;
         let (res, report) = self
             .attempt(attempt, &agent, &mut req, async |p: &Tip20Payment| {
                 pay(&agent, p).await
@@ -364,7 +365,17 @@ impl ChainLab {
             before,
             t,
         };
-        self.conclude(seen, res, report).await
+        let mut run = self.conclude(seen, res, report).await?;
+        // What the account says: how much of the paid token left it (the
+        // payment, plus the fee when the fee was taken in it), and how many
+        // transactions it sent in all.
+        let me = TempoChain::connect(&rpc_chain.url, &agent)?;
+        let spent = held_before.saturating_sub(on.balance(token_paid, agent.address()).await?);
+        let sent = me.mined_nonce().await?;
+        run.detail.push_str(&format!(
+            "; the agent spent {spent} of {token_paid} and sent {sent} transaction(s)"
+        ));
+        Ok(run)
     }
 
     /// Row 5: a 0x76 batch of the payment and a call that reverts (a
@@ -516,16 +527,24 @@ impl ChainLab {
         let (tx_hashes, receipts_ok) = receipts(on, &report, paid).await?;
         let bound = helix_tempo::min_out(order.amount_in, order.max_slippage_bps);
         let (ok, detail) = match &res {
-            Ok(_) if got >= bound && receipts_ok => (
+            // Exactly the order sold (the fee is paid in another token), at
+            // least the bound bought.
+            Ok(_) if got >= bound && sold == order.amount_in && receipts_ok => (
                 true,
                 format!(
-                    "bought {:.2} AlphaUSD for 150 THIN in {} part(s), bound {:.2}",
+                    "sold exactly 150 THIN, bought {:.2} AlphaUSD in {} part(s), bound {:.2}",
                     got as f64 / UNIT as f64,
                     order.parts,
                     bound as f64 / UNIT as f64
                 ),
             ),
-            Ok(_) => (false, format!("bought {got}, below the bound {bound}")),
+            Ok(_) => (
+                false,
+                format!(
+                    "bought {got} (bound {bound}) for {sold} sold of {}",
+                    order.amount_in
+                ),
+            ),
             Err(e) => (false, e.clone()),
         };
         Ok(ChainRun {

@@ -81,6 +81,13 @@ async fn row_04_a_stale_nonce_is_reconciled_and_paid_exactly_once() {
         1,
         "reconcile sends nothing; one payment lands"
     );
+    // The other process's transaction and the payment: the nonce advanced
+    // by exactly one for the payment.
+    assert!(
+        r.detail.contains("and sent 2 transaction(s)"),
+        "{}",
+        r.detail
+    );
 }
 
 /// Rows 8 and 11: a token the agent holds is blocked for it (TIP-403
@@ -109,6 +116,20 @@ async fn row_12_the_fee_is_paid_in_another_token_the_agent_holds() {
     let (r, first) = run(&lab, 12, &store).await;
     assert!(first.contains("-32003"), "{first}");
     assert_eq!(r.report.repaired_by(), Some(StrategyId::SwitchFeeToken));
+    // The fee was taken in the token switched to (AlphaUSD, which the agent
+    // pays in): more than the payment left that balance.
+    let spent: u128 = r
+        .detail
+        .split("the agent spent ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", r.detail));
+    assert!(
+        spent > 500_000,
+        "the fee came out of AlphaUSD: {}",
+        r.detail
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,6 +221,8 @@ async fn row_07_a_swap_beyond_the_bound_is_split_across_a_refilling_book() {
         // The DEX's own revert for a min-out it cannot meet.
         assert!(first.contains("0xbb2875c3"), "{first}");
         assert!(r.detail.contains("2 part(s)"), "{}", r.detail);
+        assert!(r.detail.contains("sold exactly 150"), "{}", r.detail);
+        assert!(!r.double_paid, "nothing sold twice");
         assert_eq!(r.report.repaired_by(), Some(StrategyId::SplitSwap));
         assert_eq!(r.report.immune(), pass == 1);
     }
