@@ -6,13 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use helix_core::generic::DropFailingCall;
-use helix_core::{EventSink, GeneStore, Helix, IntoSignal, Mode, Repairable, Report, StrategyId};
-use helix_http::mpp::{ChallengeProbe, RenewSession, RetryWithReceipt};
-use helix_http::rpc::{BalanceProbe, ReconcileTx, RefreshNonce, SwitchFeeToken, SwitchNetwork};
+use helix_core::{EventSink, GeneStore, Helix, IntoSignal, Mode, Repairable, Report};
 use helix_tempo::{
-    Address, BatchCall, ChainError, DexOrder, DexSplit, DexSwap, SendOpts, TempoChain, Tip20Batch,
-    Tip20Payment, Wallet, pay, pay_batch, swap_order,
+    Address, BatchCall, ChainError, DexOrder, SendOpts, TempoChain, Tip20Batch, Tip20Payment,
+    Wallet, pay, pay_batch, swap_order,
 };
 
 use crate::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
@@ -20,6 +17,7 @@ use crate::issuer::{blacklist, issue, pause};
 use crate::maker::Maker;
 use crate::mpp_server::MppServer;
 use crate::runner::Runner;
+use helix_platforms::kit::Agent;
 use helix_platforms::mpp::{MppGet, get_paid};
 
 /// The rows the demo runs on a real chain. Row 4 also runs here (see
@@ -198,41 +196,23 @@ impl ChainLab {
     }
 
     fn helix(&self, agent: &Wallet, store: Arc<dyn GeneStore>, sink: Arc<dyn EventSink>) -> Helix {
+        // What a paying agent runs (`helix pay` wires the same kit).
         let http = reqwest::Client::new();
-        let url = self.main.url.clone();
-        let names: Vec<String> = stablecoins().iter().map(|c| c.to_string()).collect();
-        let mut b = Helix::builder()
+        let kit = Agent {
+            rpc: self.main.url.clone(),
+            other_rpcs: vec![self.other.url.clone()],
+            wallet: agent.clone(),
+            stablecoins: stablecoins(),
+            reserve: None,
+        };
+        Helix::builder()
             .adapter(helix_adapters::builtin())
-            .probe(BalanceProbe::new(http.clone(), url.clone()))
-            .strategy(RefreshNonce::new(http.clone(), url.clone()))
-            .strategy(ReconcileTx::new(http.clone(), url.clone()))
-            .strategy(SwitchFeeToken::new(
-                http.clone(),
-                url.clone(),
-                names,
-                100_000,
-            ))
-            .strategy(SwitchNetwork::new(
-                http.clone(),
-                vec![url.clone(), self.other.url.clone()],
-            ))
-            .strategy(DropFailingCall)
-            .strategy(DexSplit::new(url.clone(), agent.clone()))
-            .probe(ChallengeProbe::new(http.clone()))
-            .strategy(RenewSession::new(http.clone()))
-            .strategy(RetryWithReceipt)
+            .probes(kit.probes(&http))
+            .strategies(kit.strategies(&http))
             .store(store)
             .sink(sink)
-            .mode(Mode::Full);
-        for id in [
-            StrategyId::SwapCurrency,
-            StrategyId::SwapDirect,
-            StrategyId::SwapMultihop,
-            StrategyId::SwitchStablecoin,
-        ] {
-            b = b.strategy(DexSwap::new(id, url.clone(), agent.clone(), stablecoins()));
-        }
-        b.build()
+            .mode(Mode::Full)
+            .build()
     }
 
     /// How `attempt` runs for `agent`; a Helix it needs is kept in `slot`.
