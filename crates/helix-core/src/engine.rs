@@ -532,7 +532,7 @@ impl<'h> Run<'h> {
             source: p.source,
             at: now_ms(),
         };
-        match self.h.store.record(&outcome).await {
+        match bounded(self.h.policy.store_timeout, self.h.store.record(&outcome)).await {
             Ok(gene) => {
                 self.emit(EventKind::GeneRecorded { gene: gene.clone() });
                 if !success && !gene.is_live(now_ms()) {
@@ -555,8 +555,9 @@ impl<'h> Run<'h> {
         let Some(fp) = p.diagnosed.clone() else {
             return;
         };
-        match self.h.store.lookup(failure.key()).await {
-            Ok(None) => match self.h.store.forget_diagnosis(&fp).await {
+        let timeout = self.h.policy.store_timeout;
+        match bounded(timeout, self.h.store.lookup(failure.key())).await {
+            Ok(None) => match bounded(timeout, self.h.store.forget_diagnosis(&fp)).await {
                 Ok(()) => self.emit(EventKind::DiagnosisForgotten { fingerprint: fp }),
                 Err(e) => self.emit(EventKind::StoreError {
                     message: e.to_string(),
@@ -611,7 +612,12 @@ impl<'h> Run<'h> {
         };
         // The first diagnosis stored wins, so instances asking at once
         // agree on the gene key; adopt whichever that was.
-        let d = match self.h.store.remember_diagnosis(&fp, &d).await {
+        let d = match bounded(
+            self.h.policy.store_timeout,
+            self.h.store.remember_diagnosis(&fp, &d),
+        )
+        .await
+        {
             Ok(()) => self.remembered(&fp).await.unwrap_or(d),
             Err(e) => {
                 self.emit(EventKind::StoreError {
@@ -629,7 +635,7 @@ impl<'h> Run<'h> {
     }
 
     async fn remembered(&mut self, fp: &str) -> Option<Diagnosis> {
-        match self.h.store.diagnosis(fp).await {
+        match bounded(self.h.policy.store_timeout, self.h.store.diagnosis(fp)).await {
             Ok(d) => d,
             Err(e) => {
                 self.emit(EventKind::StoreError {
@@ -642,7 +648,7 @@ impl<'h> Run<'h> {
 
     async fn lookup(&mut self, failure: &Failure) -> Option<Gene> {
         let key = failure.key();
-        match self.h.store.lookup(key).await {
+        match bounded(self.h.policy.store_timeout, self.h.store.lookup(key)).await {
             Ok(Some(g)) if g.q >= self.h.policy.min_gene_q => {
                 self.emit(EventKind::GeneHit { gene: g.clone() });
                 Some(g)
@@ -833,7 +839,14 @@ impl<'h> Run<'h> {
         // Held until settled; a run dropped mid-commit (a caller's timeout, a
         // client gone) settles it from the guard.
         let held = match &self.h.budget {
-            Some(b) => match Held::reserve(b, max_cost, c.strategy.moves_funds()).await {
+            Some(b) => match Held::reserve(
+                b,
+                max_cost,
+                c.strategy.moves_funds(),
+                self.h.policy.store_timeout,
+            )
+            .await
+            {
                 Ok(h) => Some(h),
                 Err(e) => {
                     self.block(c.strategy, BlockReason::Budget);
@@ -1016,6 +1029,24 @@ impl<'h> Run<'h> {
     }
 }
 
+/// How long a settlement may take before the run goes on without it.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A store call that answers within `timeout`, or the store is down.
+async fn bounded<T>(
+    timeout: std::time::Duration,
+    call: impl std::future::Future<Output = Result<T, crate::traits::StoreError>>,
+) -> Result<T, crate::traits::StoreError> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(crate::traits::StoreError::Unavailable(format!(
+                "no answer within {} ms",
+                timeout.as_millis()
+            )))
+        })
+}
+
 /// What a repair that erred is booked as having spent. `NotApplicable`
 /// means it did not act. One that moves funds may have moved up to its
 /// bound before it erred (a swap mined, its answer lost): the bound is
@@ -1045,8 +1076,14 @@ impl Held {
         budget: &Arc<dyn Budget>,
         amount: u64,
         moves_funds: bool,
+        timeout: std::time::Duration,
     ) -> Result<Held, BudgetError> {
-        let r = budget.reserve_for(amount, moves_funds).await?;
+        // No answer is no: nothing moves without a hold.
+        let r = tokio::time::timeout(timeout, budget.reserve_for(amount, moves_funds))
+            .await
+            .map_err(|_| {
+                BudgetError::Unavailable(format!("no answer within {} ms", timeout.as_millis()))
+            })??;
         Ok(Held {
             budget: budget.clone(),
             if_dropped: if moves_funds { r.amount } else { 0 },
@@ -1056,10 +1093,20 @@ impl Held {
 
     async fn settle(held: Option<Held>, actual: u64) {
         let Some(mut h) = held else { return };
-        if let Some(r) = h.r.take()
-            && let Err(e) = h.budget.settle(r, actual).await
-        {
-            tracing::error!(target: "helix::budget", %e, "settling a reservation failed");
+        let Some(r) = h.r.take() else { return };
+        // A budget that does not answer keeps the hold; a stale hold is
+        // expired by the store (booked in full when money may have moved).
+        let (id, timeout) = (r.id, SETTLE_TIMEOUT);
+        match tokio::time::timeout(timeout, h.budget.settle(r, actual)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(target: "helix::budget", %e, id, "settling a reservation failed")
+            }
+            Err(_) => tracing::error!(
+                target: "helix::budget",
+                id,
+                "the budget did not answer a settlement; the hold stays until it expires"
+            ),
         }
     }
 }

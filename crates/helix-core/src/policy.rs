@@ -22,6 +22,15 @@ pub struct Policy {
     /// An executor that takes longer is abandoned.
     #[serde(with = "millis")]
     pub commit_timeout: Duration,
+    /// A gene store or budget that answers no faster is treated as down:
+    /// the payment goes on without immunity (a budget that does not answer
+    /// refuses).
+    #[serde(with = "millis", default = "default_store_timeout")]
+    pub store_timeout: Duration,
+}
+
+fn default_store_timeout() -> Duration {
+    Duration::from_secs(2)
 }
 
 impl Default for Policy {
@@ -32,6 +41,7 @@ impl Default for Policy {
             min_gene_q: 0.5,
             per_repair_ceiling: 5_000_000,
             commit_timeout: Duration::from_secs(30),
+            store_timeout: default_store_timeout(),
         }
     }
 }

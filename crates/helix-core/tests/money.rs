@@ -327,3 +327,95 @@ async fn one_wallet_runs_one_fund_moving_repair_at_a_time() {
     );
     assert_eq!(*w.balance.lock().unwrap(), 0);
 }
+
+/// A store that accepts every call and never answers (a database behind a
+/// black hole).
+struct Silent;
+
+#[async_trait]
+impl GeneStore for Silent {
+    async fn lookup(&self, _: GeneKey) -> Result<Option<Gene>, StoreError> {
+        std::future::pending().await
+    }
+    async fn record(&self, _: &Outcome) -> Result<Gene, StoreError> {
+        std::future::pending().await
+    }
+    async fn list(&self) -> Result<Vec<Gene>, StoreError> {
+        std::future::pending().await
+    }
+    async fn diagnosis(&self, _: &str) -> Result<Option<Diagnosis>, StoreError> {
+        std::future::pending().await
+    }
+    async fn remember_diagnosis(&self, _: &str, _: &Diagnosis) -> Result<(), StoreError> {
+        std::future::pending().await
+    }
+    async fn forget_diagnosis(&self, _: &str) -> Result<(), StoreError> {
+        std::future::pending().await
+    }
+}
+
+#[async_trait]
+impl Budget for Silent {
+    async fn reserve(&self, _: u64) -> Result<Reservation, BudgetError> {
+        std::future::pending().await
+    }
+    async fn settle(&self, _: Reservation, _: u64) -> Result<(), BudgetError> {
+        std::future::pending().await
+    }
+    async fn status(&self) -> Result<BudgetStatus, BudgetError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_never_answers_does_not_stall_the_payment() {
+    let (exec, _) = Exec::new(StrategyId::RefreshNonce, vec![Patch::Nonce { nonce: 9 }]);
+    let sink = Arc::new(MemorySink::new());
+    let helix = Helix::builder()
+        .adapter(Words(vec![StrategyId::RefreshNonce]))
+        .strategy(exec)
+        .store(Arc::new(Silent))
+        .sink(sink.clone())
+        .policy(Policy {
+            store_timeout: Duration::from_millis(100),
+            ..Policy::default()
+        })
+        .build();
+    let t = std::time::Instant::now();
+    let mut req = pay();
+    let (res, report) = tokio::time::timeout(
+        Duration::from_secs(5),
+        helix.run_mut(&mut req, common::only_nonce),
+    )
+    .await
+    .expect("the payment went on within the bound");
+    assert!(res.is_ok(), "{res:?}");
+    assert_eq!(report.repaired_by(), Some(StrategyId::RefreshNonce));
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(sink.take().iter().any(
+        |e| matches!(&e.kind, EventKind::StoreError { message } if message.contains("no answer"))
+    ));
+
+    // A budget that never answers holds nothing, so nothing moves.
+    let (swap, swaps) = Exec::new(StrategyId::SwapCurrency, vec![]);
+    let helix = Helix::builder()
+        .adapter(Words(vec![StrategyId::SwapCurrency]))
+        .strategy(swap)
+        .budget(Arc::new(Silent))
+        .mode(Mode::Full)
+        .policy(Policy {
+            mode: Mode::Full,
+            store_timeout: Duration::from_millis(100),
+            ..Policy::default()
+        })
+        .build();
+    let mut req = pay();
+    let (res, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        helix.run_mut(&mut req, common::only_nonce),
+    )
+    .await
+    .expect("the budget's silence is a refusal within the bound");
+    assert!(matches!(res, Err(HelixError::Budget { .. })), "{res:?}");
+    assert_eq!(swaps.load(Ordering::SeqCst), 0);
+}
