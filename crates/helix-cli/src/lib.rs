@@ -4,3 +4,35 @@
 pub mod config;
 pub mod sinks;
 pub mod store;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// What both binaries do first: logs to stderr (`HELIX_LOG`, any `tracing`
+/// filter; `warn` by default), then the settings from `--config` (default
+/// ./helix.toml, absent is fine) and the environment. A bad settings file
+/// ends the program with exit code 2, named by `program`.
+pub fn start(program: &str, config: Option<PathBuf>) -> Result<config::Config, ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HELIX_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let named = config.is_some();
+    let path = config.unwrap_or_else(|| PathBuf::from("helix.toml"));
+    config::Config::load(&path, named).map_err(|e| {
+        eprintln!("{program}: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// A command's result as the program's exit: its own code, or 2 with the
+/// error on stderr.
+pub fn finish(program: &str, result: Result<ExitCode, String>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("{program}: {e}");
+        ExitCode::from(2)
+    })
+}

@@ -146,22 +146,16 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HELIX_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // `helix config check` without its own --config checks the global one.
     let named = cli.config.is_some();
-    let path = cli.config.unwrap_or_else(|| PathBuf::from("helix.toml"));
-    let settings = match config::Config::load(&path, named) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("helix: {e}");
-            return ExitCode::from(2);
-        }
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("helix.toml"));
+    let settings = match helix_cli::start("helix", cli.config) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let result = match cli.cmd {
         Cmd::Classify {
@@ -216,11 +210,5 @@ fn main() -> ExitCode {
         Cmd::Events { db, repair, json } => events::list(&settings.db(db), repair, json),
         Cmd::Replay { repair, db, json } => events::replay(&settings.db(db), repair, json),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("helix: {e}");
-            ExitCode::from(2)
-        }
-    }
+    helix_cli::finish("helix", result)
 }

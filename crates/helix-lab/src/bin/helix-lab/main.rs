@@ -75,22 +75,10 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HELIX_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
-    let named = cli.config.is_some();
-    let path = cli.config.unwrap_or_else(|| PathBuf::from("helix.toml"));
-    let settings = match helix_cli::config::Config::load(&path, named) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("helix-lab: {e}");
-            return ExitCode::from(2);
-        }
+    let settings = match helix_cli::start("helix-lab", cli.config) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let result = match cli.cmd {
         Cmd::Demo {
@@ -117,11 +105,5 @@ fn main() -> ExitCode {
             chain,
         } => bench::run(n, seed, json, &rows, chain),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("helix-lab: {e}");
-            ExitCode::from(2)
-        }
-    }
+    helix_cli::finish("helix-lab", result)
 }
