@@ -1,0 +1,469 @@
+//! The PCEC loop: Perceive, (Gene), Construct, Evaluate, Commit, Verify, Gene.
+//!
+//! `mod.rs` holds the runtime and its loop ([`Helix::run`]); `run.rs` one
+//! run's decisions (perceive, gene, choose); `commit.rs` acting on a
+//! candidate (mode, wallet, budget, the executor, the patches);
+//! `report.rs` what a run says about itself.
+
+mod commit;
+mod report;
+mod run;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::diagnose::Diagnoser;
+use crate::event::{EventKind, EventSink, TracingSink};
+use crate::failure::Failure;
+use crate::patch::Repairable;
+use crate::policy::{Budget, Policy};
+use crate::signal::{ErrorSignal, IntoSignal};
+use crate::taxonomy::{Mode, StrategyId};
+use crate::traits::{Adapter, GeneStore, MemoryGeneStore, Probe, Strategy};
+use crate::wallet_lock::{MemoryWalletLocks, WalletLocks};
+
+pub use report::{HelixError, RepairStep, Report};
+pub(crate) use run::{Pending, Run, Stop};
+
+/// The self-healing runtime. Cheap to clone; share one per process.
+///
+/// ```
+/// use helix_core::*;
+///
+/// // A request type: recipient and amount are guarded, the nonce may be patched.
+/// struct Pay { to: &'static str, amount: u128, nonce: u64 }
+/// impl Repairable for Pay {
+///     fn view(&self) -> PaymentView {
+///         PaymentView { recipient: Some(self.to.into()), amount: Some(self.amount),
+///                       nonce: Some(self.nonce), ..Default::default() }
+///     }
+///     fn apply(&mut self, p: &Patch) -> Result<(), Refused> {
+///         match p { Patch::Nonce { nonce } => { self.nonce = *nonce; Ok(()) }
+///                   other => Err(Refused::unsupported(other)) }
+///     }
+/// }
+///
+/// // A one-rule adapter and an executor that "reads" the chain's nonce.
+/// struct Nonces;
+/// impl Adapter for Nonces {
+///     fn name(&self) -> &'static str { "nonces" }
+///     fn perceive(&self, s: &ErrorSignal) -> Option<Failure> {
+///         s.message.contains("nonce too low").then(|| Failure {
+///             code: FailureCode::VerificationFailed, category: Category::Signature,
+///             severity: Severity::Medium, platform: Platform::Tempo,
+///             evidence: Evidence::Message, facts: Facts::default() })
+///     }
+///     fn construct(&self, _: &Failure) -> Vec<Candidate> {
+///         vec![Candidate::new(StrategyId::RefreshNonce, 0, 50)]
+///     }
+/// }
+/// struct ReadNonce(u64);
+/// #[async_trait::async_trait]
+/// impl Strategy for ReadNonce {
+///     fn id(&self) -> StrategyId { StrategyId::RefreshNonce }
+///     async fn commit(&self, _: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+///         Ok(Committed { patches: vec![Patch::Nonce { nonce: self.0 }], ..Default::default() })
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let helix = Helix::builder().adapter(Nonces).strategy(ReadNonce(7)).build();
+/// let pay = Pay { to: "0xbob", amount: 500_000, nonce: 3 };
+/// let receipt = helix
+///     .run(pay, async |p: &Pay| {
+///         if p.nonce == 7 { Ok("paid") } else { Err(format!("nonce too low: next nonce 7, tx nonce {}", p.nonce)) }
+///     })
+///     .await
+///     .unwrap();
+/// assert_eq!(receipt, "paid");
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Helix {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    adapters: Vec<Arc<dyn Adapter>>,
+    probes: Vec<Arc<dyn Probe>>,
+    diagnoser: Option<Arc<dyn Diagnoser>>,
+    executors: HashMap<StrategyId, Arc<dyn Strategy>>,
+    store: Arc<dyn GeneStore>,
+    sink: Arc<dyn EventSink>,
+    budget: Option<Arc<dyn Budget>>,
+    wallet_locks: Arc<dyn WalletLocks>,
+    policy: Policy,
+}
+
+impl fmt::Debug for Helix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut strategies: Vec<_> = self.inner.executors.keys().map(|s| s.as_str()).collect();
+        strategies.sort_unstable();
+        f.debug_struct("Helix")
+            .field(
+                "adapters",
+                &self
+                    .inner
+                    .adapters
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>(),
+            )
+            .field("strategies", &strategies)
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Helix`].
+#[derive(Default)]
+pub struct HelixBuilder {
+    adapters: Vec<Arc<dyn Adapter>>,
+    probes: Vec<Arc<dyn Probe>>,
+    diagnoser: Option<Arc<dyn Diagnoser>>,
+    executors: HashMap<StrategyId, Arc<dyn Strategy>>,
+    store: Option<Arc<dyn GeneStore>>,
+    sink: Option<Arc<dyn EventSink>>,
+    budget: Option<Arc<dyn Budget>>,
+    wallet_locks: Option<Arc<dyn WalletLocks>>,
+    policy: Policy,
+}
+
+impl HelixBuilder {
+    /// Adds an adapter; adapters are asked in the order they were added.
+    pub fn adapter(mut self, a: impl Adapter + 'static) -> Self {
+        self.adapters.push(Arc::new(a));
+        self
+    }
+
+    /// Adds a shared adapter.
+    pub fn adapter_arc(mut self, a: Arc<dyn Adapter>) -> Self {
+        self.adapters.push(a);
+        self
+    }
+
+    /// Adds a probe; probes run in order before Perceive.
+    pub fn probe(mut self, p: impl Probe + 'static) -> Self {
+        self.probes.push(Arc::new(p));
+        self
+    }
+
+    /// Adds shared probes, in order.
+    pub fn probes(mut self, all: impl IntoIterator<Item = Arc<dyn Probe>>) -> Self {
+        self.probes.extend(all);
+        self
+    }
+
+    /// Asks `d` (an LLM) about signals no adapter recognises, once per
+    /// fingerprint; its answers are remembered in the gene store.
+    pub fn diagnoser(mut self, d: Arc<dyn Diagnoser>) -> Self {
+        self.diagnoser = Some(d);
+        self
+    }
+
+    /// Registers an executor; a later one for the same strategy replaces it.
+    pub fn strategy(self, s: impl Strategy + 'static) -> Self {
+        self.strategy_arc(Arc::new(s))
+    }
+
+    /// Registers a shared executor.
+    pub fn strategy_arc(mut self, s: Arc<dyn Strategy>) -> Self {
+        self.executors.insert(s.id(), s);
+        self
+    }
+
+    /// Registers several executors.
+    pub fn strategies(mut self, all: impl IntoIterator<Item = Arc<dyn Strategy>>) -> Self {
+        for s in all {
+            self.executors.insert(s.id(), s);
+        }
+        self
+    }
+
+    /// Where genes live (default: in memory, lost on exit).
+    pub fn store(mut self, s: Arc<dyn GeneStore>) -> Self {
+        self.store = Some(s);
+        self
+    }
+
+    /// Where events go (default: `tracing`).
+    pub fn sink(mut self, s: Arc<dyn EventSink>) -> Self {
+        self.sink = Some(s);
+        self
+    }
+
+    /// A repair budget (default: none beyond the per-repair ceiling).
+    pub fn budget(mut self, b: Arc<dyn Budget>) -> Self {
+        self.budget = Some(b);
+        self
+    }
+
+    /// Where wallets are locked while a repair moves their funds (default:
+    /// within this process). Processes paying from one wallet share one.
+    pub fn wallet_locks(mut self, l: Arc<dyn WalletLocks>) -> Self {
+        self.wallet_locks = Some(l);
+        self
+    }
+
+    /// All limits at once.
+    pub fn policy(mut self, p: Policy) -> Self {
+        self.policy = p;
+        self
+    }
+
+    /// Observe, auto or full.
+    pub fn mode(mut self, m: Mode) -> Self {
+        self.policy.mode = m;
+        self
+    }
+
+    /// Repairs per run at most.
+    pub fn max_repairs(mut self, n: u32) -> Self {
+        self.policy.max_repairs = n;
+        self
+    }
+
+    /// The runtime.
+    pub fn build(self) -> Helix {
+        Helix {
+            inner: Arc::new(Inner {
+                adapters: self.adapters,
+                probes: self.probes,
+                diagnoser: self.diagnoser,
+                executors: self.executors,
+                store: self
+                    .store
+                    .unwrap_or_else(|| Arc::new(MemoryGeneStore::new())),
+                sink: self.sink.unwrap_or_else(|| Arc::new(TracingSink)),
+                budget: self.budget,
+                wallet_locks: self
+                    .wallet_locks
+                    .unwrap_or_else(|| Arc::new(MemoryWalletLocks::new())),
+                policy: self.policy,
+            }),
+        }
+    }
+}
+
+impl Helix {
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// The repair budget, if one was given.
+    pub fn budget(&self) -> Option<&Arc<dyn Budget>> {
+        self.inner.budget.as_ref()
+    }
+
+    pub(crate) fn probes(&self) -> &[Arc<dyn Probe>] {
+        &self.inner.probes
+    }
+
+    /// Starts a builder.
+    pub fn builder() -> HelixBuilder {
+        HelixBuilder::default()
+    }
+
+    /// The limits in force.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// The gene store.
+    pub fn store(&self) -> &Arc<dyn GeneStore> {
+        &self.inner.store
+    }
+
+    /// Classifies a signal with the registered adapters (no I/O, no events).
+    pub fn classify(&self, signal: &ErrorSignal) -> Option<Failure> {
+        crate::sent::perceive(&self.inner.adapters, signal)
+    }
+
+    /// Calls `op` with the request and repairs failures until it succeeds, a
+    /// bound is reached, or no allowed repair remains.
+    pub async fn run<R, T, E, F>(&self, mut req: R, op: F) -> Result<T, HelixError<E>>
+    where
+        R: Repairable,
+        E: IntoSignal,
+        F: AsyncFnMut(&R) -> Result<T, E>,
+    {
+        self.run_mut(&mut req, op).await.0
+    }
+
+    /// Like [`Helix::run`] on a borrowed request (which keeps the patches),
+    /// also returning what the run did. After [`HelixError::Invariant`] the
+    /// request may hold the offending patch (it was never sent): discard it.
+    pub async fn run_mut<R, T, E, F>(
+        &self,
+        req: &mut R,
+        mut op: F,
+    ) -> (Result<T, HelixError<E>>, Report)
+    where
+        R: Repairable + ?Sized,
+        E: IntoSignal,
+        F: AsyncFnMut(&R) -> Result<T, E>,
+    {
+        match op(req).await {
+            Ok(v) => (Ok(v), Report::default()),
+            // Boxed so the happy path's future stays small.
+            Err(e) => Box::pin(self.heal(req, op, e)).await,
+        }
+    }
+
+    /// A reusable wrapped operation: `wrap(op).call(req)`.
+    pub fn wrap<F>(&self, op: F) -> Wrapped<F> {
+        Wrapped {
+            helix: self.clone(),
+            op,
+        }
+    }
+
+    async fn heal<R, T, E, F>(
+        &self,
+        req: &mut R,
+        mut op: F,
+        first: E,
+    ) -> (Result<T, HelixError<E>>, Report)
+    where
+        R: Repairable + ?Sized,
+        E: IntoSignal,
+        F: AsyncFnMut(&R) -> Result<T, E>,
+    {
+        let h = &*self.inner;
+        let mut run = Run::new(h);
+        let mut err = first;
+        let mut pending: Option<(Pending, Failure)> = None;
+        loop {
+            let mut signal = err.to_signal();
+            run.emit(EventKind::CallFailed {
+                attempt: run.report.calls,
+                status: signal.http_status,
+                message: signal.message.clone(),
+            });
+            let view = req.view();
+            for probe in &h.probes {
+                probe.gather(&mut signal, &view).await;
+            }
+            run.emit(EventKind::Observed {
+                signal: signal.clone(),
+            });
+            let perceived = run.perceive(&signal).await;
+            if let Some((p, f)) = pending.take() {
+                // The repair is verified when the failure it targeted is gone,
+                // even if the call now fails for another (recognised) reason.
+                let progressed = perceived.as_ref().is_some_and(|n| n.key() != f.key());
+                run.settle_pending(&f, p, progressed).await;
+            }
+            let Some(failure) = perceived else {
+                run.emit(EventKind::Unrecognised {
+                    message: signal.message.clone(),
+                });
+                run.emit(EventKind::GaveUp {
+                    reason: "unrecognised failure".into(),
+                });
+                return (Err(HelixError::Unrecognised { error: err }), run.report);
+            };
+            run.emit(EventKind::Perceived {
+                failure: failure.clone(),
+            });
+            run.report.failure = Some(failure.clone());
+            if run.report.repairs.len() as u32 >= h.policy.max_repairs {
+                run.emit(EventKind::GaveUp {
+                    reason: format!("{} repairs tried", h.policy.max_repairs),
+                });
+                let failure = Box::new(failure);
+                return (
+                    Err(HelixError::Exhausted {
+                        error: err,
+                        failure,
+                    }),
+                    run.report,
+                );
+            }
+            match run.choose_and_commit(req, &failure, &signal, &view).await {
+                Ok(p) => pending = Some((p, failure)),
+                Err(Stop::NotRepaired(recommended)) => {
+                    let failure = Box::new(failure);
+                    if let Some(refusal) = run.refusal.take() {
+                        run.emit(EventKind::GaveUp {
+                            reason: refusal.to_string(),
+                        });
+                        let err = HelixError::Budget {
+                            error: err,
+                            failure,
+                            refusal,
+                        };
+                        return (Err(err), run.report);
+                    }
+                    run.emit(EventKind::GaveUp {
+                        reason: "no allowed repair".into(),
+                    });
+                    return (
+                        Err(HelixError::NotRepaired {
+                            error: err,
+                            failure,
+                            recommended,
+                        }),
+                        run.report,
+                    );
+                }
+                Err(Stop::AlreadyPaid(strategy, evidence)) => {
+                    run.emit(EventKind::GaveUp {
+                        reason: format!("already paid: {evidence}"),
+                    });
+                    return (
+                        Err(HelixError::AlreadyPaid {
+                            error: err,
+                            strategy,
+                            evidence,
+                        }),
+                        run.report,
+                    );
+                }
+                Err(Stop::Invariant(strategy, violation)) => {
+                    run.emit(EventKind::GaveUp {
+                        reason: violation.to_string(),
+                    });
+                    return (
+                        Err(HelixError::Invariant {
+                            error: err,
+                            strategy,
+                            violation,
+                        }),
+                        run.report,
+                    );
+                }
+            }
+            run.report.calls += 1;
+            match op(req).await {
+                Ok(v) => {
+                    if let Some((p, f)) = pending.take() {
+                        run.settle_pending(&f, p, true).await;
+                    }
+                    return (Ok(v), run.report);
+                }
+                Err(e) => err = e,
+            }
+        }
+    }
+}
+
+/// An operation bound to a [`Helix`]; see [`Helix::wrap`].
+pub struct Wrapped<F> {
+    helix: Helix,
+    op: F,
+}
+
+impl<F> Wrapped<F> {
+    /// Runs the wrapped operation on a request.
+    pub async fn call<R, T, E>(&mut self, req: R) -> Result<T, HelixError<E>>
+    where
+        R: Repairable,
+        E: IntoSignal,
+        F: AsyncFnMut(&R) -> Result<T, E>,
+    {
+        let mut req = req;
+        self.helix.run_mut(&mut req, &mut self.op).await.0
+    }
+}
