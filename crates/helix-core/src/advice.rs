@@ -179,11 +179,19 @@ impl Helix {
                     failure,
                 });
             }
+            Err(Stop::Budget(recommended, refusal)) => {
+                let reason = refusal.to_string();
+                run.emit(EventKind::GaveUp {
+                    reason: reason.clone(),
+                });
+                advice.recommended = recommended;
+                advice.reason = Some(reason);
+            }
             Err(Stop::NotRepaired(recommended)) => {
-                let reason = match run.refusal.take() {
-                    Some(r) => r.to_string(),
-                    None if mode == Mode::Observe => "observe mode: recommend only".into(),
-                    None => "no allowed repair".into(),
+                let reason = if mode == Mode::Observe {
+                    "observe mode: recommend only".to_owned()
+                } else {
+                    "no allowed repair".to_owned()
                 };
                 run.emit(EventKind::GaveUp {
                     reason: reason.clone(),

@@ -112,8 +112,7 @@ impl Run<'_> {
                         strategy: c.strategy,
                         error: e.to_string(),
                     });
-                    self.refusal = Some(e);
-                    return Attempt::Failed;
+                    return Attempt::Refused(e);
                 }
             },
             None => None,

@@ -383,19 +383,19 @@ impl Helix {
             }
             match run.choose_and_commit(req, &failure, &signal, &view).await {
                 Ok(p) => pending = Some((p, failure)),
+                Err(Stop::Budget(_, refusal)) => {
+                    run.emit(EventKind::GaveUp {
+                        reason: refusal.to_string(),
+                    });
+                    let err = HelixError::Budget {
+                        error: err,
+                        failure: Box::new(failure),
+                        refusal,
+                    };
+                    return (Err(err), run.report);
+                }
                 Err(Stop::NotRepaired(recommended)) => {
                     let failure = Box::new(failure);
-                    if let Some(refusal) = run.refusal.take() {
-                        run.emit(EventKind::GaveUp {
-                            reason: refusal.to_string(),
-                        });
-                        let err = HelixError::Budget {
-                            error: err,
-                            failure,
-                            refusal,
-                        };
-                        return (Err(err), run.report);
-                    }
                     run.emit(EventKind::GaveUp {
                         reason: "no allowed repair".into(),
                     });

@@ -35,11 +35,16 @@ pub(crate) struct Pending {
 pub(super) enum Attempt {
     Committed(Pending),
     Failed,
+    /// The budget would not hold what the repair could spend.
+    Refused(BudgetError),
     Stop(Stop),
 }
 
 pub(crate) enum Stop {
     NotRepaired(Vec<StrategyId>),
+    /// Every repair that could have helped was refused by the budget (what
+    /// would have been tried, and the refusal).
+    Budget(Vec<StrategyId>, BudgetError),
     Invariant(StrategyId, Violation),
     /// Proof of the payment already made that the request refused.
     AlreadyPaid(StrategyId, String),
@@ -63,7 +68,6 @@ pub(crate) struct Run<'h> {
     /// else moves funds in this run (its money may already have moved).
     pub(super) funds_in_flight: bool,
     pub(crate) report: Report,
-    pub(crate) refusal: Option<BudgetError>,
     /// Candidates of the diagnosis behind the current failure, if any.
     pub(super) diagnosed: Vec<Candidate>,
     /// Who diagnosed it: genes born from its candidates carry this source.
@@ -79,7 +83,6 @@ impl<'h> Run<'h> {
             seq: 0,
             tried: Vec::new(),
             funds_in_flight: false,
-            refusal: None,
             diagnosed: Vec::new(),
             diagnosed_by: GeneSource::Pcec,
             diagnosed_fp: None,
@@ -305,6 +308,7 @@ impl<'h> Run<'h> {
         signal: &ErrorSignal,
         view: &PaymentView,
     ) -> Result<Pending, Stop> {
+        let mut refused = None;
         let gene = self.lookup(failure).await;
         if let Some(g) = &gene {
             let c = Candidate {
@@ -318,6 +322,7 @@ impl<'h> Run<'h> {
                 match self.commit(req, failure, signal, view, c, g.source).await {
                     Attempt::Committed(p) => return Ok(p),
                     Attempt::Stop(stop) => return Err(stop),
+                    Attempt::Refused(e) => refused = Some(e),
                     Attempt::Failed => {}
                 }
             }
@@ -352,13 +357,17 @@ impl<'h> Run<'h> {
             match self.commit(req, failure, signal, view, c, source).await {
                 Attempt::Committed(p) => return Ok(p),
                 Attempt::Stop(stop) => return Err(stop),
+                Attempt::Refused(e) => refused = Some(e),
                 Attempt::Failed => {}
             }
         }
         self.emit(EventKind::Recommended {
             strategies: recommended.clone(),
         });
-        Err(Stop::NotRepaired(recommended))
+        Err(match refused {
+            Some(e) => Stop::Budget(recommended, e),
+            None => Stop::NotRepaired(recommended),
+        })
     }
 
     pub(crate) async fn settle_pending(
