@@ -72,7 +72,9 @@ pub enum CommitError {
     /// The platform refused or failed (revert, HTTP error, RPC error).
     #[error("platform error: {0}")]
     Platform(String),
-    /// A safety bound would be broken (min-out, slippage, limit).
+    /// Refused before acting: a safety bound would be broken (min-out,
+    /// slippage, a cap). An executor that finds a bound broken after it
+    /// acted answers `Platform`: the engine books and blocks by that.
     #[error("unsafe: {0}")]
     Unsafe(String),
     /// The executor ran out of time.

@@ -419,3 +419,42 @@ async fn a_store_that_never_answers_does_not_stall_the_payment() {
     assert!(matches!(res, Err(HelixError::Budget { .. })), "{res:?}");
     assert_eq!(swaps.load(Ordering::SeqCst), 0);
 }
+
+/// A fund-moving repair that refuses before acting (a quote below its
+/// bound) spent nothing and leaves the next one free to act.
+struct RefusesBeforeActing(StrategyId);
+
+#[async_trait]
+impl Strategy for RefusesBeforeActing {
+    fn id(&self) -> StrategyId {
+        self.0
+    }
+    async fn commit(&self, _: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        Err(CommitError::Unsafe("quote below the bound".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_before_acting_books_nothing_and_blocks_nothing() {
+    let budget = Arc::new(MemoryBudget::new(20 * Policy::default().per_repair_ceiling));
+    let (topup, topups) = Exec::new(
+        StrategyId::TopupFromReserve,
+        vec![Patch::Nonce { nonce: 9 }],
+    );
+    let helix = Helix::builder()
+        .adapter(Words(vec![
+            StrategyId::SwapDirect,
+            StrategyId::TopupFromReserve,
+        ]))
+        .strategy(RefusesBeforeActing(StrategyId::SwapDirect))
+        .strategy(topup)
+        .budget(budget.clone())
+        .mode(Mode::Full)
+        .build();
+    let (res, report) = helix.run_mut(&mut pay(), common::only_nonce).await;
+    assert!(res.is_ok(), "{res:?}");
+    assert_eq!(report.repaired_by(), Some(StrategyId::TopupFromReserve));
+    assert_eq!(topups.load(Ordering::SeqCst), 1);
+    // The top-up's actual cost (700) and nothing for the refusal.
+    assert_eq!(budget.usage(), (700, 0));
+}

@@ -260,7 +260,9 @@ impl Strategy for DexSwap {
             let after = chain.balance(target, payer).await.map_err(platform)?;
             let got = after.saturating_sub(before);
             if got < bound {
-                return Err(CommitError::Unsafe(format!(
+                // The swap landed: a platform failure after acting, not a
+                // refusal before it.
+                return Err(CommitError::Platform(format!(
                     "swap returned {got}, below the bound {bound}"
                 )));
             }

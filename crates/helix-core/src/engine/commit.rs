@@ -133,7 +133,7 @@ impl Run<'_> {
             Ok(done) => done,
             Err(e) => {
                 let spent = spent_on_error(&c, max_cost, &e);
-                if c.strategy.moves_funds() && !matches!(e, CommitError::NotApplicable(_)) {
+                if c.strategy.moves_funds() && may_have_acted(&e) {
                     self.funds_in_flight = true;
                 }
                 Held::settle(held, spent).await;
@@ -278,17 +278,22 @@ pub(super) async fn bounded<T>(
         })
 }
 
-/// What a repair that erred is booked as having spent. `NotApplicable`
-/// means it did not act. One that moves funds may have moved up to its
+/// Whether an executor's error says it acted (or may have) before failing:
+/// `NotApplicable` and `Unsafe` are refusals before acting.
+fn may_have_acted(e: &CommitError) -> bool {
+    matches!(e, CommitError::Platform(_) | CommitError::Timeout(_))
+}
+
+/// What a repair that erred is booked as having spent. A refusal before
+/// acting spent nothing. One that moves funds may have moved up to its
 /// bound before it erred (a swap mined, its answer lost): the bound is
 /// booked, never a guess below it. Others may have spent their estimate
 /// (gas).
 fn spent_on_error(c: &Candidate, bound: u64, e: &CommitError) -> u64 {
     match e {
-        CommitError::NotApplicable(_) => 0,
+        _ if !may_have_acted(e) => 0,
         _ if c.strategy.moves_funds() => bound,
-        CommitError::Platform(_) | CommitError::Timeout(_) => c.est_cost,
-        CommitError::Unsafe(_) => 0,
+        _ => c.est_cost,
     }
 }
 
