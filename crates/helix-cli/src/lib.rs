@@ -8,6 +8,15 @@ pub mod store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The options every command of both binaries takes.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Settings file (default ./helix.toml; absent is fine). The
+    /// environment overrides it; --db overrides both.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+}
+
 /// What both binaries do first: logs to stderr (`HELIX_LOG`, any `tracing`
 /// filter; `warn` by default), then the settings from `--config` (default
 /// ./helix.toml, absent is fine) and the environment. A bad settings file

@@ -22,10 +22,8 @@ use clap::{Parser, Subcommand};
     about = "Self-healing runtime for AI-agent payments"
 )]
 struct Cli {
-    /// Settings file (default ./helix.toml; absent is fine). The
-    /// environment overrides it; --db overrides both.
-    #[arg(long, global = true)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    global: helix_cli::Global,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -148,12 +146,13 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `helix config check` without its own --config checks the global one.
-    let named = cli.config.is_some();
+    let named = cli.global.config.is_some();
     let path = cli
+        .global
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from("helix.toml"));
-    let settings = match helix_cli::start("helix", cli.config) {
+    let settings = match helix_cli::start("helix", cli.global.config) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -17,10 +17,8 @@ use clap::{Parser, Subcommand};
     about = "Helix's lab: every scenario through the stand-ins, and the fault-injection bench"
 )]
 struct Cli {
-    /// Settings file (default ./helix.toml; absent is fine). The
-    /// environment overrides it; --db overrides both.
-    #[arg(long, global = true)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    global: helix_cli::Global,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -76,7 +74,7 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match helix_cli::start("helix-lab", cli.config) {
+    let settings = match helix_cli::start("helix-lab", cli.global.config) {
         Ok(s) => s,
         Err(code) => return code,
     };
