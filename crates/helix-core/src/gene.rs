@@ -134,6 +134,16 @@ pub struct Outcome {
     pub source: GeneSource,
     /// Unix ms.
     pub at: i64,
+    /// This outcome's identity, so a store that is handed it twice (a queue
+    /// replayed after a crash between record and dequeue) learns from it
+    /// once. 0: none (an outcome from before ids; never deduplicated).
+    #[serde(default)]
+    pub id: u64,
+}
+
+/// A fresh outcome id: random, never 0.
+pub fn outcome_id() -> u64 {
+    rand::random::<u64>() | 1
 }
 
 impl Outcome {
@@ -150,6 +160,7 @@ impl Outcome {
             platform,
             source: GeneSource::Pcec,
             at: now_ms(),
+            id: outcome_id(),
         }
     }
 }

@@ -181,6 +181,20 @@ pub const MIGRATIONS: &[Migration] = &[
                 expires_at BIGINT NOT NULL
             );",
     },
+    Migration {
+        version: 9,
+        name: "outcomes already learned from, by id (a replayed queue counts once)",
+        sqlite: "
+            CREATE TABLE applied_outcomes (
+                id INTEGER PRIMARY KEY,
+                applied_at INTEGER NOT NULL
+            );",
+        postgres: "
+            CREATE TABLE applied_outcomes (
+                id BIGINT PRIMARY KEY,
+                applied_at BIGINT NOT NULL
+            );",
+    },
 ];
 
 /// The newest schema version this build knows.

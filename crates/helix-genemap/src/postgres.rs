@@ -262,6 +262,24 @@ impl GeneStore for PostgresGeneStore {
             )
             .await
             .map_err(unavailable)?;
+        // An outcome this map already learned from (a queue replayed after
+        // a crash between record and dequeue) is not learned twice.
+        if o.id != 0 {
+            let fresh = tx
+                .execute(
+                    "INSERT INTO applied_outcomes (id, applied_at) VALUES ($1, $2) \
+                     ON CONFLICT (id) DO NOTHING",
+                    &[&(o.id as i64), &now_ms()],
+                )
+                .await
+                .map_err(unavailable)?;
+            if fresh == 0
+                && let Some(Ok(g)) = existing.as_ref().map(read_row)
+            {
+                tx.commit().await.map_err(unavailable)?;
+                return Ok(g);
+            }
+        }
         let mut gene = match existing.as_ref().map(read_row) {
             Some(Ok(g)) => g,
             // As in SQLite: a corrupt row is replaced by what this outcome

@@ -193,6 +193,22 @@ impl SqliteGeneStore {
             )
             .optional()
             .map_err(unavailable)?;
+        if o.id != 0 {
+            let fresh = tx
+                .execute(
+                    "INSERT INTO applied_outcomes (id, applied_at) VALUES (?1, ?2) \
+                     ON CONFLICT (id) DO NOTHING",
+                    params![o.id as i64, now_ms()],
+                )
+                .map_err(unavailable)?;
+            if fresh == 0
+                && let Some(Ok(g)) = &existing
+            {
+                let g = g.clone();
+                tx.commit().map_err(unavailable)?;
+                return Ok(g);
+            }
+        }
         let mut gene = match existing {
             Some(Ok(g)) => g,
             // A corrupt row is replaced by a fresh gene rather than guessed at;

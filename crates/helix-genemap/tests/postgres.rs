@@ -165,3 +165,29 @@ async fn diagnoses_are_shared_and_the_first_one_wins() {
     a.forget_diagnosis("fp").await.unwrap();
     assert_eq!(b.diagnosis("fp").await.unwrap(), None);
 }
+
+/// A crash between merging a queued outcome into PostgreSQL and dequeuing
+/// it replays it on the next merge: the map learns from it once.
+#[tokio::test]
+async fn a_queue_replayed_after_a_crash_counts_each_outcome_once() {
+    let url = schema().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local =
+        Arc::new(helix_genemap::SqliteGeneStore::open(dir.path().join("local.db")).unwrap());
+    let o = outcome(true);
+    // Learned during an outage: queued locally...
+    local.enqueue(&o).unwrap();
+    // ...merged into PostgreSQL, and the process died before the dequeue.
+    let shared = PostgresGeneStore::connect(&url).await.unwrap();
+    let merged = shared.record(&o).await.unwrap();
+    assert_eq!(merged.successes, 1);
+    // The next start merges the queue again.
+    let store = helix_genemap::FallbackGeneStore::new(&url, local.clone()).await;
+    assert!(store.connected().await);
+    assert_eq!(store.queued(), 0, "the queue was merged");
+    let gene = shared.lookup(o.key).await.unwrap().unwrap();
+    assert_eq!((gene.successes, gene.failures), (1, 0), "counted once");
+    // A new outcome still counts.
+    shared.record(&outcome(true)).await.unwrap();
+    assert_eq!(shared.lookup(o.key).await.unwrap().unwrap().successes, 2);
+}

@@ -136,6 +136,7 @@ impl<'h> Run<'h> {
             platform: failure.platform,
             source: p.source,
             at: now_ms(),
+            id: crate::gene::outcome_id(),
         };
         match bounded(self.h.policy.store_timeout, self.h.store.record(&outcome)).await {
             Ok(gene) => {
