@@ -162,7 +162,7 @@ async fn pay(a: PayArgs) -> Result<ExitCode, String> {
         .await
         .map_err(|e| format!("{}: {e}", a.rpc))?;
     let offers = offered(&http, &a.url).await?;
-    let (_, amount, currency, recipient) =
+    let (chosen, amount, currency, recipient) =
         choose(&chain, wallet.address(), offers, chain_id, max).await?;
 
     let path = a.db.strip_prefix("sqlite://").unwrap_or(&a.db).to_owned();
@@ -202,6 +202,9 @@ async fn pay(a: PayArgs) -> Result<ExitCode, String> {
         amount,
         currency,
     );
+    // The agent pays the challenge it accepted, checked again against the
+    // agreed charge when presented; a renewed one must charge the same.
+    req.challenge = Some(chosen.raw);
     let (res, report) = helix
         .run_mut(&mut req, async |r: &MppGet| get_paid(&wallet, r).await)
         .await;
