@@ -98,3 +98,36 @@ async fn a_renewed_challenge_is_taken_only_for_the_agreed_charge() {
         assert!(matches!(r, Err(CommitError::Unsafe(_))), "{what}: {r:?}");
     }
 }
+
+/// The paying agent checks the charge a resource offers before it signs:
+/// a challenge naming another recipient (or more, or another chain) than
+/// the payment agreed to is refused and nothing is signed.
+#[tokio::test]
+async fn the_payer_never_pays_a_challenge_for_another_recipient() {
+    let url = server(charge(
+        "0x00000000000000000000000000000000000000bb",
+        "500000",
+        4217,
+    ))
+    .await;
+    let req = helix_platforms::mpp::MppGet::new(
+        url,
+        "http://127.0.0.1:9",
+        4217,
+        helix_tempo::Wallet::random().address(),
+        AGREED_TO.parse().unwrap(),
+        500_000,
+        "0x20c0000000000000000000000000000000000001"
+            .parse()
+            .unwrap(),
+    );
+    let err = helix_platforms::mpp::get_paid(&helix_tempo::Wallet::random(), &req)
+        .await
+        .unwrap_err();
+    assert!(
+        err.signal.message.contains("refusing the challenge"),
+        "{}",
+        err.signal.message
+    );
+    assert!(!err.signal.facts.payment_sent, "nothing was signed or sent");
+}

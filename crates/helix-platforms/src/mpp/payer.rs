@@ -1,15 +1,16 @@
 //! An agent paying a paid HTTP resource with Tempo's own `mpp` client
-//! (`PaymentMiddleware` over `TempoProvider`), as Helix sees it: the
-//! request names the currency the agent pays in, and can carry a challenge
-//! it holds (one it cached, or a fresh one a repair fetched), which it
-//! pays as it is, or the receipt of a payment already made.
-
-use std::sync::{Arc, Mutex};
+//! (`TempoProvider` signs the credential), as Helix sees it: the request
+//! names the currency the agent pays in and the charge it agreed to, and can
+//! carry a challenge it holds (one it cached, or a fresh one a repair
+//! fetched) or the receipt of a payment already made. Every challenge is
+//! checked against the agreed recipient, amount and chain before it is
+//! paid, and one credential is presented per call: whether another is safe
+//! is Helix's call.
 
 use helix_core::{ErrorSignal, Patch, PaymentView, Refused, Repairable};
 use helix_http::HttpFailure;
 use helix_tempo::{Address, Wallet, signal_from_text};
-use mpp::client::{PaymentMiddleware, PaymentProvider, TempoProvider};
+use mpp::client::{PaymentProvider, TempoProvider};
 
 /// A paid GET.
 #[derive(Debug, Clone)]
@@ -127,47 +128,51 @@ pub fn sent_charge(credential: &mpp::PaymentCredential) -> Option<SentCharge> {
     }
 }
 
-/// The client's own flow: ask the resource, pay the challenge it offers.
+/// Asks the resource for its challenges (an unpaid GET), takes the one in
+/// the agent's currency, and pays it as [`present`] does: checked against
+/// the agreed recipient, amount and chain first. A resource that answers
+/// without a 402 is returned as it is (nothing to pay).
 async fn fetch_and_pay(
     provider: TempoProvider,
     plain: reqwest::Client,
     r: &MppGet,
 ) -> Result<reqwest::Response, HttpFailure> {
-    let sent: Arc<Mutex<Option<SentCharge>>> = Arc::default();
-    // One credential per call. The client would otherwise pay again on a
-    // 402 that follows its credential, which a server that settled and then
-    // answered "payment-insufficient" turns into a second payment; whether
-    // another credential is safe is Helix's call.
-    let middleware = PaymentMiddleware::new(provider).with_max_payment_retries(1);
-    let seen = sent.clone();
-    let _watch = middleware.on_credential_created(move |ctx| {
-        if let Ok(mut s) = seen.lock() {
-            *s = sent_charge(&ctx.credential);
-        }
-        async {}
-    });
-    let client = reqwest_middleware::ClientBuilder::new(plain)
-        .with(middleware)
-        .build();
-    let answer = client
+    let resp = plain
         .get(&r.url)
         .header("accept-payment", "tempo/charge")
         .header("idempotency-key", &r.idempotency_key)
         .send()
-        .await;
-    let charged = sent.lock().ok().and_then(|s| s.clone());
-    let failed = |f: HttpFailure| match &charged {
-        Some(c) => after(f, Some(c)),
-        None => f,
-    };
-    match answer {
-        Ok(resp) if resp.status().is_success() => Ok(resp),
-        Ok(resp) => Err(failed(helix_http::failure_from_response(resp).await)),
-        // The mpp client's errors come as text; the node's code is
-        // recovered from it.
-        Err(e) => Err(failed(HttpFailure::from_signal(signal_from_text(
-            &helix_http::signal::error_chain(&e),
-        )))),
+        .await
+        .map_err(HttpFailure::from)?;
+    if resp.status().as_u16() != 402 {
+        return Ok(resp);
+    }
+    let offered: Vec<helix_http::mpp::Challenge> = resp
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|h| helix_http::mpp::parse_challenge(h).ok())
+        .filter(|c| c.method == "tempo" && c.intent == "charge")
+        .collect();
+    let ours = r.currency.to_string();
+    match offered
+        .iter()
+        .find(|c| c.request.currency.eq_ignore_ascii_case(&ours))
+    {
+        Some(c) => present(&provider, &plain, r, &c.raw).await,
+        None => {
+            // The words Tempo's own client uses for the same refusal.
+            let accepted: Vec<String> =
+                offered.iter().map(|c| c.request.currency.clone()).collect();
+            let mut f = refused(format!(
+                "no supported challenge: provider rejected all supported payment challenges \
+                 (the agent pays in {ours}; the service accepts {})",
+                accepted.join(", ")
+            ));
+            f.signal.facts.accepted_currencies = accepted;
+            Err(f)
+        }
     }
 }
 
