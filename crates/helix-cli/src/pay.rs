@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use helix_core::{Helix, HelixError, Mode, Policy, Report};
 use helix_genemap::{SqliteBudget, SqliteWalletLocks};
-use helix_http::mpp::{Challenge, parse_challenge};
+use helix_http::mpp::Challenge;
 use helix_platforms::kit::{Agent, tempo_stablecoins};
 use helix_platforms::mpp::{MppGet, get_paid};
 use helix_tempo::{Address, TempoChain, Wallet};
@@ -74,15 +74,11 @@ async fn offered(http: &reqwest::Client, url: &str) -> Result<Vec<Challenge>, St
     }
     let mut all = Vec::new();
     let mut bad = Vec::new();
-    for v in resp.headers().get_all("www-authenticate") {
-        match v
-            .to_str()
-            .map_err(|e| e.to_string())
-            .and_then(|h| parse_challenge(h).map_err(|e| e.to_string()))
-        {
+    for parsed in helix_http::mpp::offered(resp.headers()) {
+        match parsed {
             Ok(c) if c.method == "tempo" && c.intent == "charge" => all.push(c),
             Ok(c) => bad.push(format!("{}/{} is not supported", c.method, c.intent)),
-            Err(e) => bad.push(e),
+            Err(e) => bad.push(e.to_string()),
         }
     }
     if all.is_empty() {

@@ -201,6 +201,20 @@ pub fn parse_challenge(header: &str) -> Result<Challenge, ChallengeError> {
     })
 }
 
+/// Every Payment challenge an answer's `WWW-Authenticate` headers carry,
+/// each parsed or with why it could not be.
+pub fn offered(headers: &http::HeaderMap) -> Vec<Result<Challenge, ChallengeError>> {
+    headers
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .map(|v| {
+            v.to_str()
+                .map_err(|e| ChallengeError::Malformed(e.to_string()))
+                .and_then(parse_challenge)
+        })
+        .collect()
+}
+
 /// Encodes a charge request as the `request` auth-param.
 pub fn encode_request(r: &ChargeRequest) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(r).unwrap_or_default())
@@ -251,9 +265,8 @@ impl Strategy for RenewSession {
         }
         let want = ctx.request.currency.as_deref();
         let mut last_err = ChallengeError::Missing("WWW-Authenticate");
-        for v in resp.headers().get_all("www-authenticate") {
-            let Ok(text) = v.to_str() else { continue };
-            match parse_challenge(text) {
+        for parsed in offered(resp.headers()) {
+            match parsed {
                 Ok(c) if want.is_none_or(|w| w.eq_ignore_ascii_case(&c.request.currency)) => {
                     same_charge(ctx.request, &c)?;
                     return Ok(Committed {
@@ -493,13 +506,12 @@ impl helix_core::Probe for ChallengeProbe {
                 return;
             }
         };
-        for v in resp.headers().get_all("www-authenticate") {
-            if let Some(c) = v.to_str().ok().and_then(|h| parse_challenge(h).ok())
-                && !s
-                    .facts
-                    .accepted_currencies
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(&c.request.currency))
+        for c in offered(resp.headers()).into_iter().flatten() {
+            if !s
+                .facts
+                .accepted_currencies
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&c.request.currency))
             {
                 s.facts.accepted_currencies.push(c.request.currency);
             }

@@ -146,13 +146,10 @@ pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, Htt
             if resp.status().as_u16() != 402 {
                 return ok_or_fail(resp, t, false).await;
             }
-            let all: Vec<String> = resp
-                .headers()
-                .get_all("www-authenticate")
-                .iter()
-                .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            let parsed: Vec<_> = helix_http::mpp::offered(resp.headers())
+                .into_iter()
+                .flatten()
                 .collect();
-            let parsed: Vec<_> = all.iter().filter_map(|h| parse_challenge(h).ok()).collect();
             match parsed
                 .iter()
                 .find(|c| c.request.currency.eq_ignore_ascii_case(&r.currency))

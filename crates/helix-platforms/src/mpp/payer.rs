@@ -147,12 +147,9 @@ async fn fetch_and_pay(
     if resp.status().as_u16() != 402 {
         return Ok(resp);
     }
-    let offered: Vec<helix_http::mpp::Challenge> = resp
-        .headers()
-        .get_all("www-authenticate")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|h| helix_http::mpp::parse_challenge(h).ok())
+    let offered: Vec<helix_http::mpp::Challenge> = helix_http::mpp::offered(resp.headers())
+        .into_iter()
+        .flatten()
         .filter(|c| c.method == "tempo" && c.intent == "charge")
         .collect();
     let ours = r.currency.to_string();
