@@ -110,16 +110,7 @@ pub async fn chain_id(http: &reqwest::Client, url: &str) -> Result<u64, RpcError
 
 /// `eth_getTransactionCount(addr, "pending")`.
 pub async fn pending_nonce(http: &reqwest::Client, url: &str, addr: &str) -> Result<u64, RpcError> {
-    let v = quantity(
-        &call(
-            http,
-            url,
-            "eth_getTransactionCount",
-            json!([addr, "pending"]),
-        )
-        .await?,
-    )?;
-    u64::try_from(v).map_err(|_| RpcError::Transport("nonce out of range".into()))
+    account_nonce(http, url, addr, "pending").await
 }
 
 /// TIP-20/ERC-20 `balanceOf(owner)` through `eth_call`.
@@ -496,7 +487,7 @@ impl Strategy for ReconcileTx {
         let next_nonce = async {
             match ctx.request.payer.as_deref() {
                 Some(p) if facts.valid_before.is_none() => {
-                    account_nonce(&self.http, &self.rpc_url, p, "pending")
+                    pending_nonce(&self.http, &self.rpc_url, p)
                         .await
                         .map(Some)
                         .map_err(platform)
