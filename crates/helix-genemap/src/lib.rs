@@ -42,6 +42,6 @@ pub use fallback::FallbackGeneStore;
 pub use nats::{NatsConfig, NatsPublisher};
 pub use pg_event_log::PostgresEventLog;
 pub use postgres::{PostgresGeneStore, ping as ping_postgres, redact as redact_url};
-pub use redis_cache::{CachedGeneStore, TTL as CACHE_TTL, ping as ping_redis};
+pub use redis_cache::{CachedGeneStore, LEASE as CACHE_LEASE, ping as ping_redis};
 pub use sqlite::{SqliteGeneStore, migrate};
 pub use wallet_lock::SqliteWalletLocks;

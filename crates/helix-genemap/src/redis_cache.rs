@@ -1,43 +1,68 @@
 //! A Redis read-through cache in front of any Gene Map (usually the shared
-//! PostgreSQL one): lookups are answered from Redis for five minutes, and
-//! every instance shares the one cached copy.
+//! PostgreSQL one): every instance shares one cached copy of a gene, and a
+//! copy lives for a short lease ([`LEASE`], 1 s by default).
 //!
-//! Invalidation: recording an outcome (which may demote a gene) bumps the
-//! key's version and deletes the cached copy before `record` returns, so no
-//! instance reads the old gene afterwards; it also publishes the key on
-//! `helix:genes` for instances that keep copies of their own. A lookup that
-//! missed fills the cache only if the version is still the one it saw
-//! before reading the store (one atomic script): a slow reader cannot put
-//! back a gene another instance has just demoted.
+//! The guarantee: once `record` returns, no instance is served the gene as
+//! it was before that outcome (a demoted gene is never served again),
+//! whatever Redis did. Two mechanisms give it:
+//!
+//! - recording bumps the key's version and deletes the copy; a lookup that
+//!   missed fills the cache only if the version is still the one it saw
+//!   before reading the store (one script), so a slow reader cannot put the
+//!   old gene back;
+//! - every copy expires one lease after the store read that produced it
+//!   began (measured on Redis's clock, in the same scripts). When the
+//!   invalidation cannot be done (Redis down, a partition, a timeout),
+//!   `record` waits out the lease before returning, so every copy that could
+//!   hold the old gene has expired by then. That costs the lease once per
+//!   record while Redis is unreachable, never a stale gene.
+//!
+//! A short lease still takes almost every lookup of a hot key off the
+//! database: one fill per key per lease, whatever the rate.
 //!
 //! Redis down: lookups and records go straight to the store (logged); the
 //! cache is an accelerator, never a source of truth.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use helix_core::{Diagnosis, Gene, GeneKey, GeneStore, Outcome, StoreError};
-use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 
-/// How long a cached lookup lives.
-pub const TTL: Duration = Duration::from_secs(300);
-
-/// The channel invalidations are published on.
-pub const CHANNEL: &str = "helix:genes";
+/// How long a cached copy lives after the store read that produced it.
+pub const LEASE: Duration = Duration::from_secs(1);
 
 /// Cached value for "no gene": a miss is cached too.
 const NONE: &str = "none";
 
-/// Fill the cache only if the version is unchanged since the read began.
+/// The cached copy, the version, and Redis's clock (ms), in one call.
+const READ: &str = r"
+local t = redis.call('TIME')
+return {redis.call('GET', KEYS[1]) or false, redis.call('GET', KEYS[2]) or '',
+        tostring(t[1] * 1000 + math.floor(t[2] / 1000))}";
+
+/// Fill only if the version is unchanged since the read began, for what is
+/// left of the lease counted from that beginning (ARGV: version, value,
+/// began ms, lease ms).
 const FILL: &str = r"
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local left = tonumber(ARGV[3]) + tonumber(ARGV[4]) - now
 local v = redis.call('GET', KEYS[2]) or ''
-if v == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if v == ARGV[1] and left > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', left)
   return 1
 end
 return 0";
+
+/// How long a version outlives the copies filled under it.
+const VERSION_TTL: Duration = Duration::from_secs(600);
+
+/// Added to the wait after a failed invalidation: the lease is counted on
+/// Redis's clock from a moment before the store read; this covers the two
+/// clocks' rate difference over one lease, with room to spare.
+const MARGIN: Duration = Duration::from_millis(50);
 
 /// Whether Redis at `url` answers PING.
 pub async fn ping(url: &str) -> Result<(), String> {
@@ -60,11 +85,11 @@ pub async fn ping(url: &str) -> Result<(), String> {
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a Redis call may take before the store answers alone.
-const CALL_TIMEOUT: Duration = Duration::from_millis(500);
+const CALL_TIMEOUT: Duration = Duration::from_millis(300);
 
 struct Link {
     conn: Option<MultiplexedConnection>,
-    next_try: std::time::Instant,
+    next_try: Instant,
 }
 
 /// A Gene Map with a Redis cache in front.
@@ -73,6 +98,8 @@ pub struct CachedGeneStore {
     client: Option<redis::Client>,
     link: tokio::sync::Mutex<Link>,
     prefix: String,
+    lease: Duration,
+    read: redis::Script,
     fill: redis::Script,
 }
 
@@ -80,6 +107,7 @@ impl std::fmt::Debug for CachedGeneStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CachedGeneStore")
             .field("prefix", &self.prefix)
+            .field("lease", &self.lease)
             .field("connected", &self.connected())
             .finish()
     }
@@ -87,8 +115,9 @@ impl std::fmt::Debug for CachedGeneStore {
 
 impl CachedGeneStore {
     /// Caches `inner` in Redis at `url` under keys starting with `prefix`
-    /// (instances sharing a Gene Map must share the prefix). When Redis
-    /// cannot be reached the store works uncached and says so in the log.
+    /// (instances sharing a Gene Map must share the prefix and the lease).
+    /// When Redis cannot be reached the store works uncached and says so in
+    /// the log.
     pub async fn connect(url: &str, prefix: &str, inner: Arc<dyn GeneStore>) -> Self {
         let client = redis::Client::open(url)
             .inspect_err(|e| {
@@ -100,13 +129,23 @@ impl CachedGeneStore {
             client,
             link: tokio::sync::Mutex::new(Link {
                 conn: None,
-                next_try: std::time::Instant::now(),
+                next_try: Instant::now(),
             }),
             prefix: prefix.to_owned(),
+            lease: LEASE,
+            read: redis::Script::new(READ),
             fill: redis::Script::new(FILL),
         };
         let _ = s.conn().await;
         s
+    }
+
+    /// Sets how long a copy lives (default [`LEASE`]). A record that cannot
+    /// invalidate waits this long, so keep it below the engine's store
+    /// timeout.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// Whether a Redis connection is in use now.
@@ -121,10 +160,10 @@ impl CachedGeneStore {
         if let Some(c) = &link.conn {
             return Some(c.clone());
         }
-        if std::time::Instant::now() < link.next_try {
+        if Instant::now() < link.next_try {
             return None;
         }
-        link.next_try = std::time::Instant::now() + RETRY_EVERY;
+        link.next_try = Instant::now() + RETRY_EVERY;
         match tokio::time::timeout(
             Duration::from_secs(2),
             client.get_multiplexed_async_connection(),
@@ -146,17 +185,50 @@ impl CachedGeneStore {
         }
     }
 
-    async fn lost(&self, why: String) {
+    async fn lost(&self, why: &str) {
         tracing::warn!(target: "helix::genemap", %why, "redis lost; lookups go to the store");
         let mut link = self.link.lock().await;
         link.conn = None;
-        link.next_try = std::time::Instant::now() + RETRY_EVERY;
+        link.next_try = Instant::now() + RETRY_EVERY;
     }
 
     fn keys(&self, key: GeneKey) -> (String, String) {
         let k = format!("{}:gene:{key}", self.prefix);
         let v = format!("{}:ver:{key}", self.prefix);
         (k, v)
+    }
+
+    /// Bumps the key's version and deletes its copy; false when Redis did
+    /// not confirm both.
+    async fn invalidate(&self, key: GeneKey) -> bool {
+        let Some(mut conn) = self.conn().await else {
+            return false;
+        };
+        let (k, v) = self.keys(key);
+        let done = tokio::time::timeout(
+            CALL_TIMEOUT,
+            redis::pipe()
+                .atomic()
+                .incr(&v, 1)
+                .ignore()
+                .expire(&v, VERSION_TTL.as_secs() as i64)
+                .ignore()
+                .del(&k)
+                .ignore()
+                .query_async::<()>(&mut conn),
+        )
+        .await;
+        match done {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                self.lost(&e.to_string()).await;
+                false
+            }
+            Err(_) => {
+                self.lost("invalidation timed out").await;
+                false
+            }
+        }
     }
 }
 
@@ -181,31 +253,35 @@ impl GeneStore for CachedGeneStore {
             return self.inner.lookup(key).await;
         };
         let (k, v) = self.keys(key);
-        let cached = tokio::time::timeout(CALL_TIMEOUT, conn.get::<_, Option<String>>(&k)).await;
-        match cached {
-            Ok(Ok(Some(s))) if s == NONE => return Ok(None),
-            Ok(Ok(Some(s))) => match serde_json::from_str::<Gene>(&s) {
+        let read = tokio::time::timeout(
+            CALL_TIMEOUT,
+            self.read
+                .key(&k)
+                .key(&v)
+                .invoke_async::<(Option<String>, String, String)>(&mut conn),
+        )
+        .await;
+        let (cached, seen, began) = match read {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                self.lost(&e.to_string()).await;
+                return self.inner.lookup(key).await;
+            }
+            Err(_) => {
+                self.lost("timed out").await;
+                return self.inner.lookup(key).await;
+            }
+        };
+        match cached.as_deref() {
+            Some(NONE) => return Ok(None),
+            Some(s) => match serde_json::from_str::<Gene>(s) {
                 Ok(g) => return Ok(Some(g)),
                 Err(e) => {
                     tracing::warn!(target: "helix::genemap", %e, "unreadable cached gene; reading the store")
                 }
             },
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => {
-                self.lost(e.to_string()).await;
-                return self.inner.lookup(key).await;
-            }
-            Err(_) => {
-                self.lost("timed out".into()).await;
-                return self.inner.lookup(key).await;
-            }
+            None => {}
         }
-        let seen: String = tokio::time::timeout(CALL_TIMEOUT, conn.get::<_, Option<String>>(&v))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten()
-            .unwrap_or_default();
         let found = self.inner.lookup(key).await?;
         let value = match &found {
             Some(g) => serde_json::to_string(g).unwrap_or_else(|_| NONE.into()),
@@ -218,7 +294,8 @@ impl GeneStore for CachedGeneStore {
                 .key(&v)
                 .arg(&seen)
                 .arg(&value)
-                .arg(TTL.as_secs())
+                .arg(&began)
+                .arg(self.lease.as_millis() as u64)
                 .invoke_async::<i32>(&mut conn),
         )
         .await;
@@ -230,30 +307,13 @@ impl GeneStore for CachedGeneStore {
 
     async fn record(&self, outcome: &Outcome) -> Result<Gene, StoreError> {
         let gene = self.inner.record(outcome).await?;
-        if let Some(mut conn) = self.conn().await {
-            let (k, v) = self.keys(outcome.key);
-            let done = tokio::time::timeout(
-                CALL_TIMEOUT,
-                redis::pipe()
-                    .atomic()
-                    .incr(&v, 1)
-                    .ignore()
-                    // The version must outlive any copy filled under it.
-                    .expire(&v, (2 * TTL.as_secs()) as i64)
-                    .ignore()
-                    .del(&k)
-                    .ignore()
-                    .publish(CHANNEL, outcome.key.to_string())
-                    .ignore()
-                    .query_async::<()>(&mut conn),
-            )
-            .await;
-            if !matches!(done, Ok(Ok(()))) {
-                // The store has the outcome; a cached copy may now be stale
-                // for up to the TTL. Say so loudly.
-                tracing::error!(target: "helix::genemap", key = %outcome.key, "redis invalidation failed");
-                self.lost("invalidation failed".into()).await;
-            }
+        let written = Instant::now();
+        if self.client.is_some() && !self.invalidate(outcome.key).await {
+            // Another instance may hold the gene as it was; its copy expires
+            // within a lease of this write.
+            tracing::error!(target: "helix::genemap", key = %outcome.key, lease = ?self.lease,
+                "redis invalidation failed; waiting out the lease");
+            tokio::time::sleep_until((written + self.lease + MARGIN).into()).await;
         }
         Ok(gene)
     }
