@@ -18,8 +18,10 @@ use crate::sqlite::SqliteGeneStore;
 /// How often a lost PostgreSQL is tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
-/// How long one connection attempt may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one connection attempt may take. With a call's own bound
+/// (`postgres::CALL_TIMEOUT`) it stays under the engine's store timeout, so
+/// a stalled database never costs a payment what it learned.
+const RECONNECT_TIMEOUT: Duration = Duration::from_millis(600);
 
 struct State {
     primary: Option<Arc<PostgresGeneStore>>,
@@ -53,7 +55,14 @@ impl FallbackGeneStore {
                 next_try: Instant::now(),
             }),
         };
-        let _ = s.primary().await;
+        // At start-up no payment waits: allow a first migration its time.
+        s.state.lock().await.next_try = Instant::now() + RETRY_EVERY;
+        match PostgresGeneStore::connect(url).await {
+            Ok(p) => s.adopt(Arc::new(p)).await,
+            Err(e) => {
+                tracing::warn!(target: "helix::genemap", %e, "shared Gene Map unavailable; using the local one");
+            }
+        }
         s
     }
 
@@ -77,16 +86,10 @@ impl FallbackGeneStore {
             return None;
         }
         st.next_try = Instant::now() + RETRY_EVERY;
-        let p = match tokio::time::timeout(CONNECT_TIMEOUT, PostgresGeneStore::connect(&self.url))
-            .await
-        {
-            Ok(Ok(p)) => Arc::new(p),
-            Ok(Err(e)) => {
+        let p = match PostgresGeneStore::connect_within(&self.url, RECONNECT_TIMEOUT).await {
+            Ok(p) => Arc::new(p),
+            Err(e) => {
                 tracing::warn!(target: "helix::genemap", %e, "shared Gene Map unavailable; using the local one");
-                return None;
-            }
-            Err(_) => {
-                tracing::warn!(target: "helix::genemap", "shared Gene Map did not answer; using the local one");
                 return None;
             }
         };
@@ -96,6 +99,17 @@ impl FallbackGeneStore {
         }
         st.primary = Some(p.clone());
         Some(p)
+    }
+
+    /// Takes `p` as the primary once the queue is merged into it.
+    async fn adopt(&self, p: Arc<PostgresGeneStore>) {
+        let mut st = self.state.lock().await;
+        match self.merge(&p).await {
+            Ok(()) => st.primary = Some(p),
+            Err(e) => {
+                tracing::warn!(target: "helix::genemap", %e, "merging queued outcomes failed; will retry")
+            }
+        }
     }
 
     async fn merge(&self, p: &PostgresGeneStore) -> Result<(), StoreError> {

@@ -8,6 +8,8 @@
 //! build and the SQL plain. Migrations and gene updates are serialised
 //! across processes with transaction-scoped advisory locks.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use helix_core::gene::{best_of, now_ms};
 use helix_core::{Diagnosis, Gene, GeneKey, GeneStore, Outcome, StoreError};
@@ -29,6 +31,7 @@ pub struct PostgresGeneStore {
     /// transaction (the driver's transactions borrow the client mutably).
     client: tokio::sync::RwLock<Client>,
     task: tokio::task::JoinHandle<()>,
+    call_timeout: Duration,
 }
 
 impl std::fmt::Debug for PostgresGeneStore {
@@ -46,19 +49,36 @@ impl Drop for PostgresGeneStore {
 impl PostgresGeneStore {
     /// Connects to `url` (`postgres://user@host:port/db`) and migrates it to
     /// this build's schema. A database with a newer schema is refused.
+    /// Gives up after [`CONNECT_TIMEOUT`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let (mut client, conn) = tokio_postgres::connect(url, NoTls)
-            .await
-            .map_err(|e| unavailable(format!("{}: {e}", redact(url))))?;
-        let task = tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::warn!(target: "helix::genemap", %e, "postgres connection closed");
+        Self::connect_within(url, CONNECT_TIMEOUT).await
+    }
+
+    /// [`PostgresGeneStore::connect`], giving up after `limit` (connecting
+    /// and migrating together).
+    pub async fn connect_within(url: &str, limit: Duration) -> Result<Self, StoreError> {
+        let (client, task) = bounded(limit, async {
+            let (mut client, conn) = tokio_postgres::connect(url, NoTls)
+                .await
+                .map_err(|e| unavailable(format!("{}: {e}", redact(url))))?;
+            let task = tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::warn!(target: "helix::genemap", %e, "postgres connection closed");
+                }
+            });
+            match migrate_client(&mut client).await {
+                Ok(()) => Ok((client, task)),
+                Err(e) => {
+                    task.abort();
+                    Err(e)
+                }
             }
-        });
-        migrate_client(&mut client).await?;
+        })
+        .await?;
         Ok(PostgresGeneStore {
             client: tokio::sync::RwLock::new(client),
             task,
+            call_timeout: CALL_TIMEOUT,
         })
     }
 
@@ -90,13 +110,16 @@ impl PostgresGeneStore {
 
 /// Whether PostgreSQL at `url` answers a query (nothing is migrated).
 pub async fn ping(url: &str) -> Result<(), StoreError> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls)
-        .await
-        .map_err(|e| unavailable(format!("{}: {e}", redact(url))))?;
-    let task = tokio::spawn(conn);
-    let r = client.simple_query("SELECT 1").await.map(|_| ());
-    task.abort();
-    r.map_err(unavailable)
+    bounded(Duration::from_secs(2), async {
+        let (client, conn) = tokio_postgres::connect(url, NoTls)
+            .await
+            .map_err(|e| unavailable(format!("{}: {e}", redact(url))))?;
+        let task = tokio::spawn(conn);
+        let r = client.simple_query("SELECT 1").await.map(|_| ());
+        task.abort();
+        r.map_err(unavailable)
+    })
+    .await
 }
 
 /// The URL without its password, for messages.
@@ -170,9 +193,58 @@ fn rows_to_genes(rows: &[Row]) -> Vec<Gene> {
         .collect()
 }
 
+/// How long connecting (and migrating) may take by default.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one call may wait for PostgreSQL. A database that accepted the
+/// connection and stopped answering must not hold a payment: the call fails
+/// (`Unavailable`) and the fallback store takes over.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+
+async fn bounded<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or_else(|_| Err(unavailable(format!("postgres did not answer in {limit:?}"))))
+}
+
 #[async_trait]
 impl GeneStore for PostgresGeneStore {
     async fn diagnosis(&self, fingerprint: &str) -> Result<Option<Diagnosis>, StoreError> {
+        bounded(self.call_timeout, self.diagnosis_now(fingerprint)).await
+    }
+
+    async fn remember_diagnosis(&self, fingerprint: &str, d: &Diagnosis) -> Result<(), StoreError> {
+        bounded(
+            self.call_timeout,
+            self.remember_diagnosis_now(fingerprint, d),
+        )
+        .await
+    }
+
+    async fn forget_diagnosis(&self, fingerprint: &str) -> Result<(), StoreError> {
+        bounded(self.call_timeout, self.forget_diagnosis_now(fingerprint)).await
+    }
+
+    async fn lookup(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
+        bounded(self.call_timeout, self.lookup_now(key)).await
+    }
+
+    // A record cut by the bound may still commit; the outcome's id keeps a
+    // replay of it from counting twice.
+    async fn record(&self, o: &Outcome) -> Result<Gene, StoreError> {
+        bounded(self.call_timeout, self.record_now(o)).await
+    }
+
+    async fn list(&self) -> Result<Vec<Gene>, StoreError> {
+        bounded(self.call_timeout, self.list_now()).await
+    }
+}
+
+impl PostgresGeneStore {
+    async fn diagnosis_now(&self, fingerprint: &str) -> Result<Option<Diagnosis>, StoreError> {
         let row = self
             .client
             .read()
@@ -190,7 +262,11 @@ impl GeneStore for PostgresGeneStore {
         .transpose()
     }
 
-    async fn remember_diagnosis(&self, fingerprint: &str, d: &Diagnosis) -> Result<(), StoreError> {
+    async fn remember_diagnosis_now(
+        &self,
+        fingerprint: &str,
+        d: &Diagnosis,
+    ) -> Result<(), StoreError> {
         let payload = encode_diagnosis(d)?;
         self.client
             .read()
@@ -205,7 +281,7 @@ impl GeneStore for PostgresGeneStore {
         Ok(())
     }
 
-    async fn forget_diagnosis(&self, fingerprint: &str) -> Result<(), StoreError> {
+    async fn forget_diagnosis_now(&self, fingerprint: &str) -> Result<(), StoreError> {
         self.client
             .read()
             .await
@@ -218,7 +294,7 @@ impl GeneStore for PostgresGeneStore {
         Ok(())
     }
 
-    async fn lookup(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
+    async fn lookup_now(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
         let rows = self
             .client
             .read()
@@ -232,7 +308,7 @@ impl GeneStore for PostgresGeneStore {
         Ok(best_of(&rows_to_genes(&rows), now_ms()).cloned())
     }
 
-    async fn record(&self, o: &Outcome) -> Result<Gene, StoreError> {
+    async fn record_now(&self, o: &Outcome) -> Result<Gene, StoreError> {
         // One transaction per outcome under a lock on the gene's key, so
         // two instances learning the same gene at once both count.
         let mut client = self.client.write().await;
@@ -329,7 +405,7 @@ impl GeneStore for PostgresGeneStore {
         Ok(gene)
     }
 
-    async fn list(&self) -> Result<Vec<Gene>, StoreError> {
+    async fn list_now(&self) -> Result<Vec<Gene>, StoreError> {
         let rows = self
             .client
             .read()

@@ -84,6 +84,10 @@ pub async fn ping(url: &str) -> Result<(), String> {
 /// How often a lost Redis is tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
+/// How long a (re)connection may take: a Redis that accepts and never
+/// answers costs a lookup this much once a second at most.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
+
 /// How long a Redis call may take before the store answers alone.
 const CALL_TIMEOUT: Duration = Duration::from_millis(300);
 
@@ -164,11 +168,7 @@ impl CachedGeneStore {
             return None;
         }
         link.next_try = Instant::now() + RETRY_EVERY;
-        match tokio::time::timeout(
-            Duration::from_secs(2),
-            client.get_multiplexed_async_connection(),
-        )
-        .await
+        match tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection()).await
         {
             Ok(Ok(c)) => {
                 link.conn = Some(c.clone());
@@ -179,7 +179,7 @@ impl CachedGeneStore {
                 None
             }
             Err(_) => {
-                tracing::warn!(target: "helix::genemap", "redis did not answer in 2 s; lookups go to the store");
+                tracing::warn!(target: "helix::genemap", "redis did not answer; lookups go to the store");
                 None
             }
         }

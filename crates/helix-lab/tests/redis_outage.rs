@@ -90,3 +90,37 @@ async fn a_record_that_cannot_reach_redis_still_never_leaves_a_stale_gene_served
     );
     assert_eq!(far.lookup(key).await.unwrap().unwrap().successes, 3);
 }
+
+/// Redis keeps the connection and stops answering: a lookup costs at most
+/// a call's bound, a record at most the lease more, both well within the
+/// engine's store timeout, and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_holds_no_call_past_the_bound() {
+    let upstream = std::env::var("HELIX_TEST_REDIS").unwrap_or_else(|_| "127.0.0.1:6379".into());
+    let gate = TcpGate::start(upstream.parse().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inner: Arc<dyn GeneStore> =
+        Arc::new(SqliteGeneStore::open(dir.path().join("g.db")).unwrap());
+    let prefix = format!("helix-hung-{}-{}", std::process::id(), now_ms());
+    let store = CachedGeneStore::connect(&format!("redis://{}", gate.addr), &prefix, inner)
+        .await
+        .lease(LEASE);
+    assert!(store.connected());
+    let key = outcome(true).key;
+    store.record(&outcome(true)).await.unwrap();
+    store.lookup(key).await.unwrap().unwrap();
+
+    gate.stall();
+    let bound = helix_core::Policy::default().store_timeout;
+    for n in 2..=3u64 {
+        let began = Instant::now();
+        let g = store.record(&outcome(true)).await.unwrap();
+        assert_eq!(g.successes, n);
+        assert!(began.elapsed() < bound, "record took {:?}", began.elapsed());
+        let began = Instant::now();
+        assert_eq!(store.lookup(key).await.unwrap().unwrap().successes, n);
+        assert!(began.elapsed() < bound, "lookup took {:?}", began.elapsed());
+        tokio::time::sleep(Duration::from_millis(1_050)).await;
+    }
+    assert!(!store.connected());
+}
