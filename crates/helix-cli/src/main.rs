@@ -114,9 +114,10 @@ enum Cmd {
         /// Monthly repair budget in USD (none by default).
         #[arg(long)]
         budget_usd: Option<f64>,
-        /// Where the budget is kept.
+        /// Where the budget is kept: a SQLite path, or a postgres:// URL for
+        /// instances on several machines sharing one cap.
         #[arg(long, default_value = "./helix-budget.db")]
-        budget_db: PathBuf,
+        budget_db: String,
     },
     /// Classify an error message.
     Classify {

@@ -2,7 +2,6 @@
 //! Gene Map, event log, LLM fallback and budget.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +20,7 @@ pub struct Args {
     pub mode: Mode,
     pub db: String,
     pub budget_usd: Option<f64>,
-    pub budget_db: PathBuf,
+    pub budget_db: String,
 }
 
 /// The executors a server can run for callers: waits, deadlines, fresh
@@ -102,9 +101,19 @@ async fn serve(args: Args, settings: &Config, token: String) -> Result<ExitCode,
             return Err(format!("--budget-usd {usd}: not an amount"));
         }
         let cap = (usd * 1e6).round() as u64;
-        let b = helix_genemap::SqliteBudget::open(&args.budget_db, cap)
-            .map_err(|e| format!("{}: {e}", args.budget_db.display()))?;
-        builder = builder.budget(Arc::new(b));
+        let at = &args.budget_db;
+        let b: Arc<dyn helix_core::Budget> = if at.starts_with("postgres://")
+            || at.starts_with("postgresql://")
+        {
+            Arc::new(
+                helix_genemap::PostgresBudget::connect(at, cap)
+                    .await
+                    .map_err(|e| format!("{}: {e}", helix_genemap::redact_url(at)))?,
+            )
+        } else {
+            Arc::new(helix_genemap::SqliteBudget::open(at, cap).map_err(|e| format!("{at}: {e}"))?)
+        };
+        builder = builder.budget(b);
     }
     let helix = builder.build();
     let cfg = ServerConfig::new(&token).map_err(|e| e.to_string())?;

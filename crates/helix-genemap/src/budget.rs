@@ -7,9 +7,13 @@
 //! process never settled (a crash) expires after [`SqliteBudget::stale_after`]:
 //! booked in full when its repair could move funds (never overspend on a
 //! guess), released when it could not.
+//!
+//! A reservation may wait on another process's write lock (up to the busy
+//! timeout), so every call runs on the blocking pool, never on the async
+//! threads that carry payments.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,7 +27,7 @@ use crate::migrations::LATEST;
 /// A monthly cap in a SQLite file (usually the Gene Map's).
 #[derive(Debug)]
 pub struct SqliteBudget {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
     cap: u64,
     stale_after: Duration,
 }
@@ -48,7 +52,7 @@ impl SqliteBudget {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         crate::migrate(&mut conn, LATEST)?;
         Ok(SqliteBudget {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
             cap,
             stale_after: STALE_AFTER,
         })
@@ -113,58 +117,83 @@ impl Budget for SqliteBudget {
         amount: u64,
         moves_funds: bool,
     ) -> Result<Reservation, BudgetError> {
-        let mut conn = self.conn.lock().map_err(|_| unavailable("lock poisoned"))?;
-        let month = current_month();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(unavailable)?;
+        let (conn, cap) = (self.conn.clone(), self.cap);
         let stale_before = now_ms().saturating_sub(self.stale_after.as_millis() as i64);
-        tx.execute(
-            "UPDATE budget_reservations
-                SET settled = 1, actual = CASE WHEN moves_funds = 1 THEN amount ELSE 0 END
-              WHERE settled = 0 AND created_at < ?1",
-            params![stale_before],
-        )
-        .map_err(unavailable)?;
-        let (spent, reserved) = usage(&tx, &month)?;
-        if spent.saturating_add(reserved).saturating_add(amount) > self.cap {
-            return Err(BudgetError::CapExceeded {
-                spent,
-                reserved,
-                asked: amount,
-                cap: self.cap,
-            });
-        }
-        tx.execute(
-            "INSERT INTO budget_reservations (month, amount, created_at, moves_funds)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![month, as_i64(amount)?, now_ms(), i64::from(moves_funds)],
-        )
-        .map_err(unavailable)?;
-        let id = tx.last_insert_rowid();
-        tx.commit().map_err(unavailable)?;
-        Ok(Reservation {
-            id: id as u64,
-            amount,
-            month,
-        })
+        blocking(move || reserve(&conn, cap, amount, moves_funds, stale_before)).await
     }
 
     async fn settle(&self, r: Reservation, actual: u64) -> Result<(), BudgetError> {
-        let conn = self.conn.lock().map_err(|_| unavailable("lock poisoned"))?;
-        let n = conn
-            .execute(
-                "UPDATE budget_reservations SET settled = 1, actual = ?2 WHERE id = ?1 AND settled = 0",
-                params![r.id as i64, as_i64(actual)?],
-            )
-            .map_err(unavailable)?;
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(unavailable(format!(
-                "reservation {} unknown or already settled",
-                r.id
-            )))
-        }
+        let conn = self.conn.clone();
+        blocking(move || settle(&conn, r, actual)).await
+    }
+}
+
+/// Runs `f` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BudgetError> + Send + 'static,
+) -> Result<T, BudgetError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(unavailable(format!("budget call failed: {e}"))))
+}
+
+fn reserve(
+    conn: &Mutex<Connection>,
+    cap: u64,
+    amount: u64,
+    moves_funds: bool,
+    stale_before: i64,
+) -> Result<Reservation, BudgetError> {
+    let mut conn = conn.lock().map_err(|_| unavailable("lock poisoned"))?;
+    let month = current_month();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(unavailable)?;
+    tx.execute(
+        "UPDATE budget_reservations
+            SET settled = 1, actual = CASE WHEN moves_funds = 1 THEN amount ELSE 0 END
+          WHERE settled = 0 AND created_at < ?1",
+        params![stale_before],
+    )
+    .map_err(unavailable)?;
+    let (spent, reserved) = usage(&tx, &month)?;
+    if spent.saturating_add(reserved).saturating_add(amount) > cap {
+        return Err(BudgetError::CapExceeded {
+            spent,
+            reserved,
+            asked: amount,
+            cap,
+        });
+    }
+    tx.execute(
+        "INSERT INTO budget_reservations (month, amount, created_at, moves_funds)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![month, as_i64(amount)?, now_ms(), i64::from(moves_funds)],
+    )
+    .map_err(unavailable)?;
+    let id = tx.last_insert_rowid();
+    tx.commit().map_err(unavailable)?;
+    Ok(Reservation {
+        id: id as u64,
+        amount,
+        month,
+    })
+}
+
+fn settle(conn: &Mutex<Connection>, r: Reservation, actual: u64) -> Result<(), BudgetError> {
+    let conn = conn.lock().map_err(|_| unavailable("lock poisoned"))?;
+    let n = conn
+        .execute(
+            "UPDATE budget_reservations SET settled = 1, actual = ?2 WHERE id = ?1 AND settled = 0",
+            params![r.id as i64, as_i64(actual)?],
+        )
+        .map_err(unavailable)?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(unavailable(format!(
+            "reservation {} unknown or already settled",
+            r.id
+        )))
     }
 }

@@ -57,24 +57,7 @@ impl PostgresGeneStore {
     /// [`PostgresGeneStore::connect`], giving up after `limit` (connecting
     /// and migrating together).
     pub async fn connect_within(url: &str, limit: Duration) -> Result<Self, StoreError> {
-        let (client, task) = bounded(limit, async {
-            let (mut client, conn) = tokio_postgres::connect(url, NoTls)
-                .await
-                .map_err(|e| unavailable(format!("{}: {e}", redact(url))))?;
-            let task = tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::warn!(target: "helix::genemap", %e, "postgres connection closed");
-                }
-            });
-            match migrate_client(&mut client).await {
-                Ok(()) => Ok((client, task)),
-                Err(e) => {
-                    task.abort();
-                    Err(e)
-                }
-            }
-        })
-        .await?;
+        let (client, task) = open_client(url, limit).await?;
         Ok(PostgresGeneStore {
             client: tokio::sync::RwLock::new(client),
             task,
@@ -106,6 +89,31 @@ impl PostgresGeneStore {
             .map_err(unavailable)?;
         Ok(row.get(0))
     }
+}
+
+/// A migrated connection to `url` and the task driving it, within `limit`.
+pub(crate) async fn open_client(
+    url: &str,
+    limit: Duration,
+) -> Result<(Client, tokio::task::JoinHandle<()>), StoreError> {
+    bounded(limit, async {
+        let (mut client, conn) = tokio_postgres::connect(url, NoTls)
+            .await
+            .map_err(|e| unavailable(format!("{}: {e}", redact(url))))?;
+        let task = tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::warn!(target: "helix::genemap", %e, "postgres connection closed");
+            }
+        });
+        match migrate_client(&mut client).await {
+            Ok(()) => Ok((client, task)),
+            Err(e) => {
+                task.abort();
+                Err(e)
+            }
+        }
+    })
+    .await
 }
 
 /// Whether PostgreSQL at `url` answers a query (nothing is migrated).

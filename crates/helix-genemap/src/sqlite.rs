@@ -1,12 +1,14 @@
 //! The embedded Gene Map: one SQLite file in WAL mode.
 //!
-//! Calls run on the caller's task under a mutex rather than on a blocking
-//! pool: a lookup is a few microseconds of indexed read, less than the
-//! hand-off to `spawn_blocking` would cost. Writers in other processes are
-//! serialised by SQLite (`BEGIN IMMEDIATE` with a busy timeout).
+//! Reads run on the caller's task under a mutex rather than on a blocking
+//! pool: a lookup is a few microseconds of indexed read (WAL readers never
+//! wait for a writer), less than the hand-off to `spawn_blocking` would
+//! cost. A record may wait for another process's write lock (`BEGIN
+//! IMMEDIATE` with a busy timeout), so it runs on the blocking pool and
+//! never holds an async thread that carries payments.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,7 +25,7 @@ pub type Queued = (i64, Result<Outcome, StoreError>);
 /// A Gene Map in a SQLite file.
 #[derive(Debug)]
 pub struct SqliteGeneStore {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
     path: PathBuf,
 }
 
@@ -57,7 +59,7 @@ impl SqliteGeneStore {
             .map_err(unavailable)?;
         migrate(&mut conn, LATEST)?;
         Ok(SqliteGeneStore {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
             path,
         })
     }
@@ -65,6 +67,14 @@ impl SqliteGeneStore {
     /// The file this store lives in.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Another handle on the same connection, for the blocking pool.
+    fn handle(&self) -> SqliteGeneStore {
+        SqliteGeneStore {
+            conn: self.conn.clone(),
+            path: self.path.clone(),
+        }
     }
 
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
@@ -233,7 +243,10 @@ impl GeneStore for SqliteGeneStore {
     }
 
     async fn record(&self, outcome: &Outcome) -> Result<Gene, StoreError> {
-        self.record_sync(outcome)
+        let (me, o) = (self.handle(), outcome.clone());
+        tokio::task::spawn_blocking(move || me.record_sync(&o))
+            .await
+            .unwrap_or_else(|e| Err(unavailable(format!("record failed: {e}"))))
     }
 
     async fn list(&self) -> Result<Vec<Gene>, StoreError> {
