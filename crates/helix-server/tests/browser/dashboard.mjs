@@ -22,12 +22,6 @@ const browser = await chromium.launch({
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 try {
-  // A wrong token gets the login form, not data.
-  const stranger = await (await browser.newContext()).newPage();
-  await stranger.goto(`${base}/#token=not-the-token-at-all`);
-  await stranger.waitForSelector("#login:not([hidden])", { timeout: 10000 });
-  if ((await stranger.locator("#genes tbody tr").count()) !== 0) fail("genes shown without a valid token");
-
   const page = await (await browser.newContext()).newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
@@ -60,6 +54,16 @@ try {
     () => [...document.querySelectorAll("#results tbody tr")].some((tr) => tr.textContent.startsWith("rate-limited/throttle")),
     null, { timeout: 10000 });
   await page.screenshot({ path: shot, fullPage: true });
+
+  // Now that a gene exists: a wrong token gets the login form, not data
+  // (HELIX_STRANGER_TOKEN lets a run hand the stranger another token, to
+  // see this check fail).
+  const stranger = await (await browser.newContext()).newPage();
+  await stranger.goto(`${base}/#token=${process.env.HELIX_STRANGER_TOKEN || "not-the-token-at-all"}`);
+  await stranger.waitForTimeout(2000);
+  if ((await stranger.locator("#genes tbody tr").count()) !== 0) fail("genes shown without a valid token");
+  if ((await stranger.content()).includes("rate-limited")) fail("data shown without a valid token");
+  if (!(await stranger.locator("#login:not([hidden])").count())) fail("no login form for a wrong token");
   if (errors.length) fail("page errors: " + errors.join("; "));
   console.log(JSON.stringify({ ok: true, repair_id: id, screenshot: shot }));
 } finally {
