@@ -287,16 +287,17 @@ async fn check(c: &Config) -> Vec<Check> {
         });
     }
     let llm = c.llm();
-    for (setting, p) in [
-        ("llm.anthropic", &llm.anthropic),
-        ("llm.openai", &llm.openai),
+    for (setting, api, p) in [
+        ("llm.anthropic", helix_llm::Api::Anthropic, &llm.anthropic),
+        ("llm.openai", helix_llm::Api::OpenAi, &llm.openai),
     ] {
         if let Some(p) = p {
+            let r = helix_llm::check(api, p, Duration::from_secs(5)).await;
             out.push(Check {
                 setting,
                 value: format!("{} at {}", p.model, helix_genemap::redact_url(&p.base_url)),
-                ok: true,
-                detail: "key set (not checked: a call costs money)".into(),
+                ok: r.is_ok(),
+                detail: r.unwrap_or_else(|e| e),
             });
         }
     }

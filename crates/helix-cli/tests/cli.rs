@@ -548,3 +548,95 @@ fn bench_row_26_a_settled_payment_answered_502_is_never_paid_twice() {
     assert_eq!(v["blind_retry"]["double_payments"], 6, "{v}");
     assert_eq!(v["none"]["completed"], 0, "{v}");
 }
+
+/// `helix config check` checks what it can of the LLM settings without
+/// paying: the models list (free, refused without a valid key) answers and
+/// offers the configured model. Against the lab's stand-ins of both APIs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_check_checks_the_llm_key_and_model() {
+    use helix_lab::llm::{Api, LlmStandIn, Reply};
+    let anthropic = LlmStandIn::start(Api::Anthropic, "ak-lab-key", Reply::Error(500))
+        .await
+        .unwrap();
+    let openai = LlmStandIn::start(Api::OpenAi, "sk-lab-key", Reply::Error(500))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("helix.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[gene_map]\nurl = {:?}\n",
+            dir.path().join("g.db").display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = |openai_key: &'static str, openai_model: &'static str| {
+        let (file, a, o) = (
+            file.clone(),
+            anthropic.base_url().to_owned(),
+            openai.base_url().to_owned(),
+        );
+        tokio::task::spawn_blocking(move || {
+            helix()
+                .args(["config", "check", "--json", "--config"])
+                .arg(&file)
+                .env("ANTHROPIC_API_KEY", "ak-lab-key")
+                .env("ANTHROPIC_BASE_URL", a)
+                .env("HELIX_ANTHROPIC_MODEL", "claude-haiku-4-5")
+                .env("OPENAI_API_KEY", openai_key)
+                .env("OPENAI_BASE_URL", o)
+                .env("HELIX_OPENAI_MODEL", openai_model)
+                .env_remove("HELIX_DB")
+                .env_remove("HELIX_REDIS_URL")
+                .env_remove("HELIX_NATS_URL")
+                .env_remove("HELIX_RPC_URL")
+                .output()
+                .unwrap()
+        })
+    };
+    let find = |v: &serde_json::Value, s: &str| -> (bool, String) {
+        let c = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["setting"] == s)
+            .unwrap_or_else(|| panic!("no {s}: {v}"))
+            .clone();
+        (
+            c["ok"].as_bool().unwrap(),
+            c["detail"].as_str().unwrap().to_owned(),
+        )
+    };
+
+    let out = run("sk-lab-key", "gpt-4o-mini").await.unwrap();
+    let v = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    let (ok, detail) = find(&v, "llm.anthropic");
+    assert!(ok && detail.contains("key accepted"), "{detail}");
+    assert!(find(&v, "llm.openai").0, "{v}");
+
+    let out = run("sk-wrong-key", "gpt-4o-mini").await.unwrap();
+    let v = json_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let (ok, detail) = find(&v, "llm.openai");
+    assert!(!ok && detail.contains("401"), "a refused key: {detail}");
+    assert!(
+        !detail.contains("sk-wrong-key"),
+        "the key is not shown: {detail}"
+    );
+    assert!(find(&v, "llm.anthropic").0);
+
+    let out = run("sk-lab-key", "gpt-imaginary").await.unwrap();
+    let v = json_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let (ok, detail) = find(&v, "llm.openai");
+    assert!(
+        !ok && detail.contains("gpt-imaginary is not offered"),
+        "{detail}"
+    );
+    assert!(
+        anthropic.requests().is_empty() && openai.requests().is_empty(),
+        "no completion was asked"
+    );
+}

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod anthropic;
+mod check;
 mod config;
 mod diagnoser;
 mod openai;
@@ -29,6 +30,7 @@ mod prompt;
 mod provider;
 
 pub use anthropic::Anthropic;
+pub use check::{Api, check};
 pub use config::{ApiKey, ConfigError, LlmConfig, ProviderConfig};
 pub use diagnoser::LlmDiagnoser;
 pub use openai::OpenAi;

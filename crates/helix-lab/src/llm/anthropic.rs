@@ -5,13 +5,47 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::{Api, Shared, error, next, requested_model, text_or_fault};
+use super::{Api, Shared, error, key_ok, next, requested_model, text_or_fault};
 
 pub(super) fn router() -> Router<Shared> {
-    Router::new().route("/v1/messages", post(messages))
+    Router::new()
+        .route("/v1/messages", post(messages))
+        .route("/v1/models", get(models))
+}
+
+/// The models list: free, and refused without a valid key.
+async fn models(State(st): State<Shared>, headers: HeaderMap) -> Response {
+    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    if !key_ok(&st, key) {
+        return error(Api::Anthropic, 401);
+    }
+    let data: Vec<Value> = [
+        (
+            "claude-haiku-4-5-20251001",
+            "Claude Haiku 4.5",
+            "2025-10-01T00:00:00Z",
+        ),
+        (
+            "claude-sonnet-4-5-20250929",
+            "Claude Sonnet 4.5",
+            "2025-09-29T00:00:00Z",
+        ),
+    ]
+    .iter()
+    .map(
+        |(id, name, at)| json!({"type": "model", "id": id, "display_name": name, "created_at": at}),
+    )
+    .collect();
+    axum::Json(json!({
+        "data": data,
+        "has_more": false,
+        "first_id": "claude-haiku-4-5-20251001",
+        "last_id": "claude-sonnet-4-5-20250929",
+    }))
+    .into_response()
 }
 
 async fn messages(State(st): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {

@@ -131,6 +131,11 @@ fn next(state: &Shared, key: Option<&str>, body: &[u8]) -> Option<Reply> {
     Some(st.script.pop_front().unwrap_or_else(|| st.default.clone()))
 }
 
+/// Whether `key` is the one the stand-in accepts (nothing recorded).
+fn key_ok(state: &Shared, key: Option<&str>) -> bool {
+    key == Some(lock(state).key.as_str())
+}
+
 /// The API's own error answer.
 fn error(api: Api, status: u16) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -5,21 +5,38 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::{Api, Shared, error, next, requested_model, text_or_fault};
+use super::{Api, Shared, error, key_ok, next, requested_model, text_or_fault};
 
 pub(super) fn router() -> Router<Shared> {
-    Router::new().route("/v1/chat/completions", post(completions))
+    Router::new()
+        .route("/v1/chat/completions", post(completions))
+        .route("/v1/models", get(models))
+}
+
+/// The models list: free, and refused without a valid key.
+async fn models(State(st): State<Shared>, headers: HeaderMap) -> Response {
+    if !key_ok(&st, bearer(&headers)) {
+        return error(Api::OpenAi, 401);
+    }
+    let data: Vec<Value> = [("gpt-4o-mini", 1_721_172_741u64), ("gpt-4o", 1_715_367_049)]
+        .iter()
+        .map(|(id, created)| json!({"id": id, "object": "model", "created": created, "owned_by": "system"}))
+        .collect();
+    axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
 }
 
 async fn completions(State(st): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let key = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(reply) = next(&st, key, &body) else {
+    let Some(reply) = next(&st, bearer(&headers), &body) else {
         return error(Api::OpenAi, 401);
     };
     let text = match text_or_fault(Api::OpenAi, reply).await {
