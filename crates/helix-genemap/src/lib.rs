@@ -42,7 +42,7 @@ pub use event_log::{LoggedRepair, SqliteEventLog};
 pub use fallback::FallbackGeneStore;
 pub use nats::{NatsConfig, NatsPublisher};
 pub use pg_budget::PostgresBudget;
-pub use pg_event_log::PostgresEventLog;
+pub use pg_event_log::{PostgresEventLog, QUEUE as EVENT_QUEUE};
 pub use postgres::{PostgresGeneStore, ping as ping_postgres, redact as redact_url};
 pub use redis_cache::{CachedGeneStore, LEASE as CACHE_LEASE, ping as ping_redis};
 pub use sqlite::{SqliteGeneStore, migrate};

@@ -14,7 +14,7 @@ use helix_core::policy::current_month;
 use helix_core::{Budget, BudgetError, BudgetStatus, Reservation, StoreError};
 use tokio_postgres::{Client, GenericClient};
 
-use crate::postgres::{CALL_TIMEOUT, CONNECT_TIMEOUT, open_client};
+use crate::postgres::{CALL_TIMEOUT, CONNECT_TIMEOUT, open_client, said};
 
 /// Advisory lock key for reservations ("budget" in ASCII).
 const BUDGET_LOCK: i64 = 0x62_75_64_67_65_74;
@@ -24,6 +24,10 @@ const STALE_AFTER: Duration = Duration::from_secs(600);
 
 fn unavailable(e: impl std::fmt::Display) -> BudgetError {
     BudgetError::Unavailable(e.to_string())
+}
+
+fn db(e: tokio_postgres::Error) -> BudgetError {
+    BudgetError::Unavailable(said(&e))
 }
 
 /// Connections per budget: reservations from one process run in parallel
@@ -109,10 +113,10 @@ impl PostgresBudget {
         let asked = as_i64(amount)?;
         let month = current_month();
         let mut client = self.client().await;
-        let tx = client.transaction().await.map_err(unavailable)?;
+        let tx = client.transaction().await.map_err(db)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&BUDGET_LOCK])
             .await
-            .map_err(unavailable)?;
+            .map_err(db)?;
         let stale_before = now_ms().saturating_sub(self.stale_after.as_millis() as i64);
         tx.execute(
             "UPDATE budget_reservations
@@ -121,7 +125,7 @@ impl PostgresBudget {
             &[&stale_before],
         )
         .await
-        .map_err(unavailable)?;
+        .map_err(db)?;
         let (spent, reserved) = usage(&tx, &month).await?;
         if spent.saturating_add(reserved).saturating_add(amount) > self.cap {
             return Err(BudgetError::CapExceeded {
@@ -138,9 +142,9 @@ impl PostgresBudget {
                 &[&month, &asked, &now_ms(), &i64::from(moves_funds)],
             )
             .await
-            .map_err(unavailable)?;
-        let id: i64 = row.try_get(0).map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
+            .map_err(db)?;
+        let id: i64 = row.try_get(0).map_err(db)?;
+        tx.commit().await.map_err(db)?;
         Ok(Reservation {
             id: id as u64,
             amount,
@@ -158,9 +162,9 @@ async fn usage(c: &impl GenericClient, month: &str) -> Result<(u64, u64), Budget
             &[&month],
         )
         .await
-        .map_err(unavailable)?;
-    let spent: i64 = row.try_get(0).map_err(unavailable)?;
-    let reserved: i64 = row.try_get(1).map_err(unavailable)?;
+        .map_err(db)?;
+    let spent: i64 = row.try_get(0).map_err(db)?;
+    let reserved: i64 = row.try_get(1).map_err(db)?;
     Ok((spent.max(0) as u64, reserved.max(0) as u64))
 }
 
@@ -216,7 +220,7 @@ impl Budget for PostgresBudget {
                     &[&(r.id as i64), &actual],
                 )
                 .await
-                .map_err(unavailable)
+                .map_err(db)
         })
         .await?;
         if n == 1 {

@@ -12,11 +12,11 @@ use helix_core::{Event, EventSink, StoreError};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::NoTls;
 
-use crate::postgres::{migrate_client, redact};
+use crate::postgres::{CALL_TIMEOUT, CONNECT_TIMEOUT, migrate_client, redact, said};
 use crate::row::decode_events;
 
-/// Events waiting for the writer.
-const QUEUE: usize = 4096;
+/// Events waiting for the writer; beyond it, events are dropped and counted.
+pub const QUEUE: usize = 4096;
 
 enum Msg {
     Event(Box<Event>),
@@ -51,11 +51,16 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+fn db(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Unavailable(said(&e))
+}
+
 async fn client(
     url: &str,
 ) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), StoreError> {
-    let (c, conn) = tokio_postgres::connect(url, NoTls)
+    let (c, conn) = tokio::time::timeout(CONNECT_TIMEOUT, tokio_postgres::connect(url, NoTls))
         .await
+        .map_err(|_| unavailable(format!("{}: no answer in {CONNECT_TIMEOUT:?}", redact(url))))?
         .map_err(|e| unavailable(format!("{}: {e}", redact(url))))?;
     let task = tokio::spawn(async move {
         if let Err(e) = conn.await {
@@ -75,9 +80,18 @@ impl PostgresEventLog {
         let write = tokio::spawn(async move {
             while let Some(m) = rx.recv().await {
                 match m {
+                    // Bounded, so a database that stops answering costs each
+                    // event a second and fills the queue (counted drops)
+                    // rather than holding the writer for good.
                     Msg::Event(e) => {
-                        if let Err(err) = append(&writer, &e).await {
-                            tracing::warn!(target: "helix::genemap", %err, repair_id = e.repair_id, "event not logged");
+                        match tokio::time::timeout(CALL_TIMEOUT, append(&writer, &e)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(err)) => {
+                                tracing::warn!(target: "helix::genemap", %err, repair_id = e.repair_id, "event not logged")
+                            }
+                            Err(_) => {
+                                tracing::warn!(target: "helix::genemap", repair_id = e.repair_id, "event not logged: no answer")
+                            }
                         }
                     }
                     Msg::Flush(done) => {
@@ -117,7 +131,7 @@ impl PostgresEventLog {
                 &[&i64::from(limit)],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(db)?;
         Ok(rows
             .iter()
             .map(|r| crate::LoggedRepair {
@@ -140,12 +154,12 @@ impl PostgresEventLog {
                 &[&(repair_id as i64)],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(db)?;
         let rows = rows
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect::<Result<Vec<(i64, String)>, tokio_postgres::Error>>()
-            .map_err(unavailable)?;
+            .map_err(db)?;
         Ok(decode_events(rows))
     }
 }
@@ -168,7 +182,7 @@ async fn append(c: &tokio_postgres::Client, e: &Event) -> Result<(), StoreError>
         ],
     )
     .await
-    .map_err(unavailable)?;
+    .map_err(db)?;
     Ok(())
 }
 

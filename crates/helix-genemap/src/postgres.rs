@@ -25,6 +25,18 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+/// What the database said: the driver's own text is only "db error".
+pub(crate) fn said(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => format!("{}: {}", d.severity(), d.message()),
+        None => e.to_string(),
+    }
+}
+
+fn db(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Unavailable(said(&e))
+}
+
 /// A Gene Map in PostgreSQL.
 pub struct PostgresGeneStore {
     /// Lookups share the connection; a record takes it alone for its
@@ -72,7 +84,7 @@ impl PostgresGeneStore {
             .await
             .execute("DELETE FROM genes", &[])
             .await
-            .map_err(unavailable)
+            .map_err(db)
     }
 
     /// The schema version of the database.
@@ -86,7 +98,7 @@ impl PostgresGeneStore {
                 &[],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(db)?;
         Ok(row.get(0))
     }
 }
@@ -125,7 +137,7 @@ pub async fn ping(url: &str) -> Result<(), StoreError> {
         let task = tokio::spawn(conn);
         let r = client.simple_query("SELECT 1").await.map(|_| ());
         task.abort();
-        r.map_err(unavailable)
+        r.map_err(db)
     })
     .await
 }
@@ -144,25 +156,25 @@ pub fn redact(url: &str) -> String {
 
 /// Migrates the database behind `client` to this build's schema.
 pub(crate) async fn migrate_client(client: &mut Client) -> Result<(), StoreError> {
-    let tx = client.transaction().await.map_err(unavailable)?;
+    let tx = client.transaction().await.map_err(db)?;
     // Two processes starting at once: the second waits, then finds the
     // schema current.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
-        .map_err(unavailable)?;
+        .map_err(db)?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
     )
     .await
-    .map_err(unavailable)?;
+    .map_err(db)?;
     let current: i64 = tx
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
             &[],
         )
         .await
-        .map_err(unavailable)?
+        .map_err(db)?
         .get(0);
     if current > LATEST {
         return Err(StoreError::SchemaTooNew {
@@ -171,18 +183,23 @@ pub(crate) async fn migrate_client(client: &mut Client) -> Result<(), StoreError
         });
     }
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-        tx.batch_execute(m.postgres)
-            .await
-            .map_err(|e| unavailable(format!("migration {} ({}): {e}", m.version, m.name)))?;
+        tx.batch_execute(m.postgres).await.map_err(|e| {
+            unavailable(format!(
+                "migration {} ({}): {}",
+                m.version,
+                m.name,
+                said(&e)
+            ))
+        })?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             &[&m.version, &m.name, &now_ms()],
         )
         .await
-        .map_err(unavailable)?;
+        .map_err(db)?;
         tracing::info!(target: "helix::genemap", version = m.version, name = m.name, "migrated (postgres)");
     }
-    tx.commit().await.map_err(unavailable)
+    tx.commit().await.map_err(db)
 }
 
 fn read_row(r: &Row) -> Result<Gene, StoreError> {
@@ -262,9 +279,9 @@ impl PostgresGeneStore {
                 &[&fingerprint],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(db)?;
         row.map(|r| {
-            let payload: String = r.try_get(0).map_err(unavailable)?;
+            let payload: String = r.try_get(0).map_err(db)?;
             decode_diagnosis(fingerprint, &payload)
         })
         .transpose()
@@ -285,7 +302,7 @@ impl PostgresGeneStore {
                 &[&fingerprint, &payload, &now_ms()],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(db)?;
         Ok(())
     }
 
@@ -298,7 +315,7 @@ impl PostgresGeneStore {
                 &[&fingerprint],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(db)?;
         Ok(())
     }
 
@@ -312,7 +329,7 @@ impl PostgresGeneStore {
                 &[&key.code.as_str(), &key.category.as_str()],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(db)?;
         Ok(best_of(&rows_to_genes(&rows), now_ms()).cloned())
     }
 
@@ -320,7 +337,7 @@ impl PostgresGeneStore {
         // One transaction per outcome under a lock on the gene's key, so
         // two instances learning the same gene at once both count.
         let mut client = self.client.write().await;
-        let tx = client.transaction().await.map_err(unavailable)?;
+        let tx = client.transaction().await.map_err(db)?;
         let id = format!(
             "{}/{}/{}",
             o.key.code.as_str(),
@@ -332,7 +349,7 @@ impl PostgresGeneStore {
             &[&id],
         )
         .await
-        .map_err(unavailable)?;
+        .map_err(db)?;
         let existing = tx
             .query_opt(
                 &format!(
@@ -345,7 +362,7 @@ impl PostgresGeneStore {
                 ],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(db)?;
         // An outcome this map already learned from (a queue replayed after
         // a crash between record and dequeue) is not learned twice.
         if o.id != 0 {
@@ -356,11 +373,11 @@ impl PostgresGeneStore {
                     &[&(o.id as i64), &now_ms()],
                 )
                 .await
-                .map_err(unavailable)?;
+                .map_err(db)?;
             if fresh == 0
                 && let Some(Ok(g)) = existing.as_ref().map(read_row)
             {
-                tx.commit().await.map_err(unavailable)?;
+                tx.commit().await.map_err(db)?;
                 return Ok(g);
             }
         }
@@ -408,8 +425,8 @@ impl PostgresGeneStore {
             ],
         )
         .await
-        .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
         Ok(gene)
     }
 
@@ -423,7 +440,7 @@ impl PostgresGeneStore {
                 &[],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(db)?;
         Ok(rows_to_genes(&rows))
     }
 }

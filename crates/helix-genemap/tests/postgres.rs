@@ -191,3 +191,193 @@ async fn a_queue_replayed_after_a_crash_counts_each_outcome_once() {
     shared.record(&outcome(true)).await.unwrap();
     assert_eq!(shared.lookup(o.key).await.unwrap().unwrap().successes, 2);
 }
+
+/// A connection to the test's schema, for looking under the store.
+async fn direct(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// Every row of every table in the schema, as text.
+async fn dump(c: &tokio_postgres::Client) -> Vec<String> {
+    let tables = c
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for t in tables {
+        let name: String = t.get(0);
+        for r in c
+            .query(&format!("SELECT t::text FROM {name} t ORDER BY 1"), &[])
+            .await
+            .unwrap()
+        {
+            out.push(format!("{name}: {}", r.get::<_, String>(0)));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_lookup_changes_no_byte() {
+    let url = schema().await;
+    let store = PostgresGeneStore::connect(&url).await.unwrap();
+    store.record(&outcome(true)).await.unwrap();
+    store.record(&outcome(false)).await.unwrap();
+    let c = direct(&url).await;
+    let before = dump(&c).await;
+    assert!(
+        before.iter().any(|r| r.starts_with("genes: ")),
+        "{before:?}"
+    );
+    for _ in 0..10 {
+        store.lookup(outcome(true).key).await.unwrap().unwrap();
+    }
+    store.list().await.unwrap();
+    assert_eq!(dump(&c).await, before);
+}
+
+#[tokio::test]
+async fn migrates_from_every_earlier_version() {
+    use helix_genemap::migrations::{LATEST, MIGRATIONS};
+    for from in 0..LATEST {
+        let url = schema().await;
+        let c = direct(&url).await;
+        c.batch_execute(
+            "CREATE TABLE schema_migrations (
+                version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await
+        .unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version <= from) {
+            c.batch_execute(m.postgres).await.unwrap();
+            c.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)",
+                &[&m.version, &m.name],
+            )
+            .await
+            .unwrap();
+        }
+        if from >= 1 {
+            c.batch_execute(
+                "INSERT INTO genes (code, category, strategy, params, q, successes, failures, \
+                 consecutive_failures, mean_ms, platforms, created_at, last_used_at) \
+                 VALUES ('rate-limited','throttle','backoff','null',0.65,1,0,0,80,'http',1,2)",
+            )
+            .await
+            .unwrap();
+        }
+        let store = PostgresGeneStore::connect(&url).await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), LATEST, "from {from}");
+        let got = store.lookup(outcome(true).key).await.unwrap();
+        if from >= 1 {
+            let g = got.unwrap_or_else(|| panic!("row kept migrating from {from}"));
+            assert_eq!(g.source, GeneSource::Pcec);
+            assert_eq!(g.confidence, 1.0);
+            assert_eq!(g.expires_at, None);
+            assert_eq!(g.successes, 1);
+        } else {
+            assert!(got.is_none());
+        }
+        drop(store);
+        PostgresGeneStore::connect(&url).await.unwrap();
+        let n: i64 = c
+            .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, MIGRATIONS.len() as i64, "nothing applied twice");
+    }
+}
+
+fn event(repair_id: u64, seq: u32) -> helix_core::Event {
+    helix_core::Event {
+        repair_id,
+        seq,
+        at: 1_000 + i64::from(seq),
+        kind: helix_core::EventKind::GeneMiss {
+            key: outcome(true).key,
+        },
+    }
+}
+
+#[tokio::test]
+async fn events_are_appended_in_order_and_never_changed() {
+    use helix_core::EventSink;
+    let url = schema().await;
+    let log = helix_genemap::PostgresEventLog::connect(&url)
+        .await
+        .unwrap();
+    for seq in [0, 2, 1] {
+        log.emit(&event(u64::MAX - 1, seq));
+    }
+    log.emit(&event(7, 0));
+    log.flush().await;
+    let (events, bad) = log.events(u64::MAX - 1).await.unwrap();
+    assert!(bad.is_empty());
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    assert_eq!(
+        events[0],
+        event(u64::MAX - 1, 0),
+        "ids above i64::MAX survive"
+    );
+    assert_eq!(log.repairs(10).await.unwrap().len(), 2);
+
+    let c = direct(&url).await;
+    for sql in ["UPDATE events SET seq = 9", "DELETE FROM events"] {
+        let e = c.batch_execute(sql).await.unwrap_err();
+        let e = e
+            .as_db_error()
+            .map(|d| d.message().to_owned())
+            .unwrap_or_default();
+        assert!(e.contains("append-only"), "{sql}: {e}");
+    }
+    c.batch_execute(
+        "INSERT INTO events (repair_id, seq, at, stage, kind, payload) \
+         VALUES (7, 1, 0, 'x', 'x', '{not json')",
+    )
+    .await
+    .unwrap();
+    let (events, bad) = log.events(7).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(bad.len(), 1, "the unreadable row is reported");
+}
+
+/// On one thread the writer cannot run while events are emitted in a
+/// burst: the queue takes what it holds, the rest is dropped and counted,
+/// and what was queued is all written.
+#[tokio::test(flavor = "current_thread")]
+async fn a_full_queue_drops_and_counts_never_blocks() {
+    use helix_core::EventSink;
+    let url = schema().await;
+    let log = helix_genemap::PostgresEventLog::connect(&url)
+        .await
+        .unwrap();
+    let burst = helix_genemap::EVENT_QUEUE + 1_000;
+    for seq in 0..burst {
+        log.emit(&event(42, seq as u32));
+    }
+    assert_eq!(log.dropped(), 1_000);
+    log.flush().await;
+    let (events, bad) = log.events(42).await.unwrap();
+    assert!(bad.is_empty());
+    assert_eq!(
+        events.len(),
+        helix_genemap::EVENT_QUEUE,
+        "every queued event written"
+    );
+    assert_eq!(
+        events.last().unwrap().seq as usize,
+        helix_genemap::EVENT_QUEUE - 1
+    );
+}
