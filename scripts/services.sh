@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL (5432), Redis (6379) and NATS with JetStream (4222)
 # answer on 127.0.0.1: starts the ones that do not, installing Debian's
-# packages first where they are missing. The core suite does not need them
-# yet; the shared Gene Map and event-log tests (issue 5) will.
+# packages first where they are missing. The shared Gene Map, its cache,
+# the budget, the event log and the broadcast tests connect to them.
 set -uo pipefail
 
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "test: cargo (stable Rust) is required" >&2; exit 1; }
-scripts/services.sh || echo "test: warning: a service did not start; the tests that need it will fail and say which" >&2
+# The Gene Map, cache, budget, event-log and broadcast tests need all three
+# services; without one the run would fail late and by the dozen.
+scripts/services.sh || { echo "test: a service is down (see above); the suite needs PostgreSQL, Redis and NATS" >&2; exit 1; }
 HELIX_ANVIL=$(scripts/tools.sh)
 HELIX_PLAYWRIGHT=$(scripts/browser.sh)
 export HELIX_PLAYWRIGHT
