@@ -274,3 +274,97 @@ async fn a_swap_whose_answer_was_lost_is_not_followed_by_another_fund_move() {
         "one swap landed, not two: {bought}"
     );
 }
+
+/// The swap reaches the node and is mined, and its answer is lost: the
+/// repair finds it on chain by its receipt before deciding anything, counts
+/// it (the repair succeeds, its cost booked from the balances) and the
+/// payment goes through, with exactly one swap and no top-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_that_landed_with_its_answer_lost_is_reconciled_and_counted_once() {
+    use std::sync::Arc;
+
+    use helix_core::{Budget, Helix, MemoryBudget, MemoryGeneStore};
+    use helix_lab::anvil::{DEV_KEY_0, DEV_KEY_1};
+    use helix_lab::drop_proxy::DropProxy;
+    use helix_tempo::{Tip20Payment, TopupFromReserve, pay};
+
+    let (anvil, funder) = stablecoin_chain()
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let agent = funded_agent(&funder, token(2), 10 * UNIT).await.unwrap();
+    let reserve = Wallet::from_hex(DEV_KEY_1).unwrap();
+    let watcher = anvil.client(DEV_KEY_0).unwrap();
+    let proxy = DropProxy::start(&anvil.url).await.unwrap();
+    let budget = Arc::new(MemoryBudget::new(10 * UNIT as u64));
+    let helix = Helix::builder()
+        .adapter(helix_adapters::builtin())
+        .strategy(DexSwap::new(
+            StrategyId::SwapCurrency,
+            proxy.url.clone(),
+            agent.clone(),
+            vec![token(1), token(2)],
+        ))
+        .strategy(TopupFromReserve::new(
+            anvil.url.clone(),
+            reserve.clone(),
+            agent.address(),
+            5 * UNIT,
+        ))
+        .store(Arc::new(MemoryGeneStore::new()))
+        .budget(budget.clone())
+        .mode(Mode::Full)
+        .build();
+    let to = Wallet::random().address();
+    let mut req = Tip20Payment {
+        rpc: anvil.url.clone(),
+        chain_id: anvil.chain_id,
+        payer: agent.address(),
+        to,
+        token: token(1),
+        amount: UNIT / 2,
+        fee_token: Some(token(2)),
+        nonce: None,
+        landed: None,
+        idempotency_key: Tip20Payment::new_key(),
+    };
+    let reserve_before = watcher.balance(token(1), reserve.address()).await.unwrap();
+    // The approval is answered; the swap is mined and its answer lost.
+    proxy.drop_sends_after(1, 1);
+    let (res, report) = helix
+        .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
+        .await;
+    assert_eq!(proxy.dropped(), 1, "the swap's answer was lost");
+    res.expect("paid after the reconciled swap");
+    assert_eq!(
+        report
+            .repairs
+            .iter()
+            .map(|r| r.strategy)
+            .collect::<Vec<_>>(),
+        vec![StrategyId::SwapCurrency],
+        "{report:?}"
+    );
+    assert_eq!(
+        watcher.balance(token(1), to).await.unwrap(),
+        UNIT / 2,
+        "paid once"
+    );
+    assert_eq!(
+        watcher.balance(token(1), reserve.address()).await.unwrap(),
+        reserve_before,
+        "no top-up"
+    );
+    let me = TempoChain::connect(&anvil.url, &agent).unwrap();
+    let left = me.balance(token(1), agent.address()).await.unwrap();
+    assert!(
+        left < UNIT / 2,
+        "one swap's worth bought, not two: {left} left"
+    );
+    let status = budget.status().await.unwrap();
+    assert_eq!(status.reserved, 0);
+    assert!(
+        status.spent < UNIT as u64 / 100,
+        "the swap's cost (its slippage) was booked, not its bound: {}",
+        status.spent
+    );
+}

@@ -214,6 +214,48 @@ impl TempoChain {
             .map(|r| r.status()))
     }
 
+    /// Settles a send whose answer was lost (`Unanswered`, `NoReceipt`) by
+    /// its receipt, asked for up to `wait`: landed is `Ok(hash)`, reverted
+    /// is `Reverted`, still unknown stays as it was. A fund-moving repair
+    /// calls this before it decides anything, so a swap that landed is
+    /// counted (and never sent again) rather than guessed at.
+    pub async fn reconciled(
+        &self,
+        sent: Result<B256, ChainError>,
+        wait: std::time::Duration,
+    ) -> Result<B256, ChainError> {
+        let (hash, reason, kind) = match sent {
+            Err(ChainError::Unanswered { hash, reason }) => (hash, reason, true),
+            Err(ChainError::NoReceipt { hash, reason }) => (hash, reason, false),
+            other => return other,
+        };
+        let unknown = |hash: String, reason: String| {
+            if kind {
+                ChainError::Unanswered { hash, reason }
+            } else {
+                ChainError::NoReceipt { hash, reason }
+            }
+        };
+        let Ok(h) = hash.parse::<B256>() else {
+            return Err(unknown(hash, reason));
+        };
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match self.receipt(h).await {
+                Ok(Some(true)) => {
+                    tracing::info!(target: "helix::tempo", %hash, "a send whose answer was lost landed");
+                    return Ok(h);
+                }
+                Ok(Some(false)) => return Err(ChainError::Reverted { hash }),
+                Ok(None) | Err(_) => {}
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(unknown(hash, reason));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+
     /// Whether the transaction has a receipt with success status.
     pub async fn receipt_ok(&self, hash: B256) -> Result<bool, ChainError> {
         Ok(self

@@ -39,6 +39,10 @@ fn parse(a: &str) -> Result<Address, CommitError> {
         .map_err(|_| CommitError::NotApplicable(format!("not an address: {a}")))
 }
 
+/// How long a send whose answer was lost is looked for on chain before its
+/// outcome is left unknown (the engine then lets nothing else move funds).
+pub(crate) const RECONCILE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn platform(e: ChainError) -> CommitError {
     CommitError::Platform(e.to_string())
 }
@@ -241,13 +245,21 @@ impl Strategy for DexSwap {
                 let held = chain.balance(to, payer).await.map_err(platform)?;
                 // Exactly what this swap sells, nothing standing beyond it.
                 let approval = chain
-                    .approve(from, STABLECOIN_DEX_ADDRESS, leg_in, fee)
+                    .reconciled(
+                        chain
+                            .approve(from, STABLECOIN_DEX_ADDRESS, leg_in, fee)
+                            .await,
+                        RECONCILE_WAIT,
+                    )
                     .await
                     .map_err(platform)?;
                 out.tx_hashes.push(approval.to_string());
                 // Every leg is bounded against par for the whole amount sold.
                 let hash = chain
-                    .swap(from, to, leg_in, bound, fee)
+                    .reconciled(
+                        chain.swap(from, to, leg_in, bound, fee).await,
+                        RECONCILE_WAIT,
+                    )
                     .await
                     .map_err(platform)?;
                 out.tx_hashes.push(hash.to_string());

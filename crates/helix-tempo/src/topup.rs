@@ -109,7 +109,7 @@ impl Strategy for TopupFromReserve {
             }
             given.insert(key, so_far + need);
         }
-        let hash = chain
+        let sent = chain
             .transfer(
                 token,
                 payer,
@@ -119,6 +119,10 @@ impl Strategy for TopupFromReserve {
                     fee_token: Some(token),
                 },
             )
+            .await;
+        // A transfer whose answer was lost is looked for on chain first.
+        let hash = chain
+            .reconciled(sent, crate::dex::RECONCILE_WAIT)
             .await
             .map_err(platform)?;
         Ok(Committed {
