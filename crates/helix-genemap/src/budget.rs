@@ -92,10 +92,6 @@ fn usage(conn: &Connection, month: &str) -> Result<(u64, u64), BudgetError> {
     .map_err(unavailable)
 }
 
-fn as_i64(v: u64) -> Result<i64, BudgetError> {
-    i64::try_from(v).map_err(|_| unavailable(format!("amount {v} out of range")))
-}
-
 #[async_trait]
 impl Budget for SqliteBudget {
     async fn status(&self) -> Result<BudgetStatus, BudgetError> {
@@ -188,7 +184,12 @@ fn settle(conn: &Mutex<Connection>, r: Reservation, actual: u64) -> Result<(), B
             params![r.id as i64, as_i64(actual)?],
         )
         .map_err(unavailable)?;
-    if n == 1 {
+    settled_once(n as u64, &r)
+}
+
+/// A settlement must change exactly its own open reservation.
+pub(crate) fn settled_once(rows: u64, r: &Reservation) -> Result<(), BudgetError> {
+    if rows == 1 {
         Ok(())
     } else {
         Err(unavailable(format!(
@@ -196,4 +197,9 @@ fn settle(conn: &Mutex<Connection>, r: Reservation, actual: u64) -> Result<(), B
             r.id
         )))
     }
+}
+
+/// The amounts a reservation table holds are signed 64-bit.
+pub(crate) fn as_i64(v: u64) -> Result<i64, BudgetError> {
+    i64::try_from(v).map_err(|_| unavailable(format!("amount {v} out of range")))
 }

@@ -14,6 +14,7 @@ use helix_core::policy::current_month;
 use helix_core::{Budget, BudgetError, BudgetStatus, Reservation, StoreError};
 use tokio_postgres::{Client, GenericClient};
 
+use crate::budget::{as_i64, settled_once};
 use crate::postgres::{CALL_TIMEOUT, CONNECT_TIMEOUT, open_client, said};
 
 /// Advisory lock key for reservations ("budget" in ASCII).
@@ -168,10 +169,6 @@ async fn usage(c: &impl GenericClient, month: &str) -> Result<(u64, u64), Budget
     Ok((spent.max(0) as u64, reserved.max(0) as u64))
 }
 
-fn as_i64(v: u64) -> Result<i64, BudgetError> {
-    i64::try_from(v).map_err(|_| unavailable(format!("amount {v} out of range")))
-}
-
 /// Runs a budget call within the bound; a cut call is `Unavailable`.
 async fn within<T>(call: impl Future<Output = Result<T, BudgetError>>) -> Result<T, BudgetError> {
     tokio::time::timeout(CALL_TIMEOUT, call)
@@ -223,13 +220,6 @@ impl Budget for PostgresBudget {
                 .map_err(db)
         })
         .await?;
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(unavailable(format!(
-                "reservation {} unknown or already settled",
-                r.id
-            )))
-        }
+        settled_once(n, &r)
     }
 }

@@ -188,72 +188,135 @@ async fn only_a_configured_stablecoin_is_ever_bought() {
     assert!(me.balance(token(1), agent.address()).await.unwrap() >= UNIT / 2);
 }
 
+/// An agent holding only BetaUSD that must pay 0.5 AlphaUSD; its swap
+/// repair reaches the chain through a proxy that can lose answers, and a
+/// reserve top-up stands behind it.
+struct LostAnswer {
+    anvil: helix_lab::anvil::Anvil,
+    agent: Wallet,
+    reserve: Wallet,
+    watcher: TempoChain,
+    proxy: helix_lab::drop_proxy::DropProxy,
+    budget: std::sync::Arc<helix_core::MemoryBudget>,
+    helix: helix_core::Helix,
+}
+
+impl LostAnswer {
+    async fn new() -> LostAnswer {
+        use std::sync::Arc;
+
+        use helix_core::{Helix, MemoryBudget, MemoryGeneStore};
+        use helix_lab::anvil::{DEV_KEY_0, DEV_KEY_1};
+        use helix_lab::drop_proxy::DropProxy;
+        use helix_tempo::TopupFromReserve;
+
+        let (anvil, funder) = stablecoin_chain()
+            .await
+            .expect("anvil (run scripts/tools.sh)");
+        let agent = funded_agent(&funder, token(2), 10 * UNIT).await.unwrap();
+        let reserve = Wallet::from_hex(DEV_KEY_1).unwrap();
+        let watcher = anvil.client(DEV_KEY_0).unwrap();
+        let proxy = DropProxy::start(&anvil.url).await.unwrap();
+        let budget = Arc::new(MemoryBudget::new(10 * UNIT as u64));
+        let helix = Helix::builder()
+            .adapter(helix_adapters::builtin())
+            .strategy(DexSwap::new(
+                StrategyId::SwapCurrency,
+                proxy.url.clone(),
+                agent.clone(),
+                vec![token(1), token(2)],
+            ))
+            .strategy(TopupFromReserve::new(
+                anvil.url.clone(),
+                reserve.clone(),
+                agent.address(),
+                5 * UNIT,
+            ))
+            .store(Arc::new(MemoryGeneStore::new()))
+            .budget(budget.clone())
+            .mode(Mode::Full)
+            .build();
+        LostAnswer {
+            anvil,
+            agent,
+            reserve,
+            watcher,
+            proxy,
+            budget,
+            helix,
+        }
+    }
+
+    /// Pays 0.5 AlphaUSD to a fresh address; returns the result, the
+    /// report and the address.
+    async fn pay(
+        &self,
+    ) -> (
+        Result<String, helix_core::HelixError<helix_tempo::ChainError>>,
+        helix_core::Report,
+        alloy::primitives::Address,
+    ) {
+        use helix_tempo::{Tip20Payment, pay};
+        let to = Wallet::random().address();
+        let mut req = Tip20Payment {
+            rpc: self.anvil.url.clone(),
+            chain_id: self.anvil.chain_id,
+            payer: self.agent.address(),
+            to,
+            token: token(1),
+            amount: UNIT / 2,
+            fee_token: Some(token(2)),
+            nonce: None,
+            landed: None,
+            idempotency_key: Tip20Payment::new_key(),
+        };
+        let agent = self.agent.clone();
+        let (res, report) = self
+            .helix
+            .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
+            .await;
+        (res, report, to)
+    }
+
+    async fn reserve_balance(&self) -> u128 {
+        self.watcher
+            .balance(token(1), self.reserve.address())
+            .await
+            .unwrap()
+    }
+
+    async fn alpha_held(&self) -> u128 {
+        self.watcher
+            .balance(token(1), self.agent.address())
+            .await
+            .unwrap()
+    }
+}
+
 /// A swap repair whose answer is lost may have moved the money: nothing
 /// else moves funds in that run. Here the swap reaches the node and its
 /// answer is lost while it waits in the pool (so the balance does not show
-/// it yet); the top-up that would come next is never sent, and once the
-/// block is mined exactly one fund move happened.
+/// it yet, for longer than the repair looks for it); the top-up that would
+/// come next is never sent, and once the block is mined exactly one fund
+/// move happened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_swap_whose_answer_was_lost_is_not_followed_by_another_fund_move() {
-    use std::sync::Arc;
+    use helix_core::HelixError;
 
-    use helix_core::{Helix, HelixError, MemoryGeneStore};
-    use helix_lab::anvil::{DEV_KEY_0, DEV_KEY_1};
-    use helix_lab::drop_proxy::DropProxy;
-    use helix_tempo::{Tip20Payment, TopupFromReserve, pay};
-
-    let (anvil, funder) = stablecoin_chain()
-        .await
-        .expect("anvil (run scripts/tools.sh)");
-    let agent = funded_agent(&funder, token(2), 10 * UNIT).await.unwrap();
-    let reserve = Wallet::from_hex(DEV_KEY_1).unwrap();
-    let watcher = anvil.client(DEV_KEY_0).unwrap();
-    let proxy = DropProxy::start(&anvil.url).await.unwrap();
-    let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
-        // The swap goes through the proxy: its approval is answered, the
-        // swap's answer is lost.
-        .strategy(DexSwap::new(
-            StrategyId::SwapCurrency,
-            proxy.url.clone(),
-            agent.clone(),
-            vec![token(1), token(2)],
-        ))
-        .strategy(TopupFromReserve::new(
-            anvil.url.clone(),
-            reserve.clone(),
-            agent.address(),
-            5 * UNIT,
-        ))
-        .store(Arc::new(MemoryGeneStore::new()))
-        .mode(Mode::Full)
-        .build();
-    let mut req = Tip20Payment {
-        rpc: anvil.url.clone(),
-        chain_id: anvil.chain_id,
-        payer: agent.address(),
-        to: Wallet::random().address(),
-        token: token(1),
-        amount: UNIT / 2,
-        fee_token: Some(token(2)),
-        nonce: None,
-        landed: None,
-        idempotency_key: Tip20Payment::new_key(),
-    };
-    let reserve_before = watcher.balance(token(1), reserve.address()).await.unwrap();
-    proxy.drop_sends_after(1, 1);
-    proxy.hold_dropped_sends_in_pool();
-    let (res, report) = helix
-        .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
-        .await;
-    assert_eq!(proxy.dropped(), 1, "the swap's answer was lost");
+    let t = LostAnswer::new().await;
+    let reserve_before = t.reserve_balance().await;
+    // The approval is answered; the swap's answer is lost.
+    t.proxy.drop_sends_after(1, 1);
+    t.proxy.hold_dropped_sends_in_pool();
+    let (res, report, _) = t.pay().await;
+    assert_eq!(t.proxy.dropped(), 1, "the swap's answer was lost");
     assert!(
         matches!(res, Err(HelixError::NotRepaired { .. })),
         "{res:?}"
     );
     assert!(report.repairs.is_empty(), "{report:?}");
     let rpc = |m: &'static str, p| {
-        let url = anvil.url.clone();
+        let url = t.anvil.url.clone();
         async move {
             helix_http::rpc::call(&reqwest::Client::new(), &url, m, p)
                 .await
@@ -263,12 +326,11 @@ async fn a_swap_whose_answer_was_lost_is_not_followed_by_another_fund_move() {
     rpc("evm_setAutomine", serde_json::json!([true])).await;
     rpc("evm_mine", serde_json::json!([])).await;
     assert_eq!(
-        watcher.balance(token(1), reserve.address()).await.unwrap(),
+        t.reserve_balance().await,
         reserve_before,
         "no top-up followed the lost swap"
     );
-    let me = TempoChain::connect(&anvil.url, &agent).unwrap();
-    let bought = me.balance(token(1), agent.address()).await.unwrap();
+    let bought = t.alpha_held().await;
     assert!(
         (UNIT / 2..UNIT).contains(&bought),
         "one swap landed, not two: {bought}"
@@ -281,59 +343,14 @@ async fn a_swap_whose_answer_was_lost_is_not_followed_by_another_fund_move() {
 /// payment goes through, with exactly one swap and no top-up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_swap_that_landed_with_its_answer_lost_is_reconciled_and_counted_once() {
-    use std::sync::Arc;
+    use helix_core::Budget;
 
-    use helix_core::{Budget, Helix, MemoryBudget, MemoryGeneStore};
-    use helix_lab::anvil::{DEV_KEY_0, DEV_KEY_1};
-    use helix_lab::drop_proxy::DropProxy;
-    use helix_tempo::{Tip20Payment, TopupFromReserve, pay};
-
-    let (anvil, funder) = stablecoin_chain()
-        .await
-        .expect("anvil (run scripts/tools.sh)");
-    let agent = funded_agent(&funder, token(2), 10 * UNIT).await.unwrap();
-    let reserve = Wallet::from_hex(DEV_KEY_1).unwrap();
-    let watcher = anvil.client(DEV_KEY_0).unwrap();
-    let proxy = DropProxy::start(&anvil.url).await.unwrap();
-    let budget = Arc::new(MemoryBudget::new(10 * UNIT as u64));
-    let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
-        .strategy(DexSwap::new(
-            StrategyId::SwapCurrency,
-            proxy.url.clone(),
-            agent.clone(),
-            vec![token(1), token(2)],
-        ))
-        .strategy(TopupFromReserve::new(
-            anvil.url.clone(),
-            reserve.clone(),
-            agent.address(),
-            5 * UNIT,
-        ))
-        .store(Arc::new(MemoryGeneStore::new()))
-        .budget(budget.clone())
-        .mode(Mode::Full)
-        .build();
-    let to = Wallet::random().address();
-    let mut req = Tip20Payment {
-        rpc: anvil.url.clone(),
-        chain_id: anvil.chain_id,
-        payer: agent.address(),
-        to,
-        token: token(1),
-        amount: UNIT / 2,
-        fee_token: Some(token(2)),
-        nonce: None,
-        landed: None,
-        idempotency_key: Tip20Payment::new_key(),
-    };
-    let reserve_before = watcher.balance(token(1), reserve.address()).await.unwrap();
+    let t = LostAnswer::new().await;
+    let reserve_before = t.reserve_balance().await;
     // The approval is answered; the swap is mined and its answer lost.
-    proxy.drop_sends_after(1, 1);
-    let (res, report) = helix
-        .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)
-        .await;
-    assert_eq!(proxy.dropped(), 1, "the swap's answer was lost");
+    t.proxy.drop_sends_after(1, 1);
+    let (res, report, to) = t.pay().await;
+    assert_eq!(t.proxy.dropped(), 1, "the swap's answer was lost");
     res.expect("paid after the reconciled swap");
     assert_eq!(
         report
@@ -345,22 +362,17 @@ async fn a_swap_that_landed_with_its_answer_lost_is_reconciled_and_counted_once(
         "{report:?}"
     );
     assert_eq!(
-        watcher.balance(token(1), to).await.unwrap(),
+        t.watcher.balance(token(1), to).await.unwrap(),
         UNIT / 2,
         "paid once"
     );
-    assert_eq!(
-        watcher.balance(token(1), reserve.address()).await.unwrap(),
-        reserve_before,
-        "no top-up"
-    );
-    let me = TempoChain::connect(&anvil.url, &agent).unwrap();
-    let left = me.balance(token(1), agent.address()).await.unwrap();
+    assert_eq!(t.reserve_balance().await, reserve_before, "no top-up");
+    let left = t.alpha_held().await;
     assert!(
         left < UNIT / 2,
         "one swap's worth bought, not two: {left} left"
     );
-    let status = budget.status().await.unwrap();
+    let status = t.budget.status().await.unwrap();
     assert_eq!(status.reserved, 0);
     assert!(
         status.spent < UNIT as u64 / 100,
