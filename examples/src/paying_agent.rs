@@ -41,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let genes = Arc::new(SqliteGeneStore::open(dir.path().join("genes.db"))?);
     let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .probes(lab.probes())
         .strategies(lab.strategies())
         .store(genes)

@@ -4,12 +4,12 @@
 
 use std::sync::LazyLock;
 
-use helix_adapters::Classifier;
+use helix_platforms::Classifier;
 use helix_core::signal::MAX_MESSAGE_BYTES;
 use helix_core::{Adapter, ErrorSignal};
 use libfuzzer_sys::fuzz_target;
 
-static CLASSIFIER: LazyLock<Classifier> = LazyLock::new(helix_adapters::builtin);
+static CLASSIFIER: LazyLock<Classifier> = LazyLock::new(helix_platforms::builtin);
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

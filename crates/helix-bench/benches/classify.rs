@@ -7,7 +7,7 @@ use helix_core::{Adapter, ErrorSignal};
 use std::hint::black_box;
 
 fn classify(c: &mut Criterion) {
-    let classifier = helix_adapters::builtin();
+    let classifier = helix_platforms::builtin();
     let plain: Vec<ErrorSignal> = plain_corpus()
         .into_iter()
         .map(ErrorSignal::message)

@@ -50,7 +50,7 @@ async fn op(p: &Pay) -> Result<u128, String> {
 }
 
 fn happy_path(c: &mut Criterion) {
-    let helix = Helix::builder().adapter(helix_adapters::builtin()).build();
+    let helix = Helix::builder().adapter(helix_platforms::builtin()).build();
     let mut req = Pay { amount: 500_000 };
 
     let before = ALLOCS.load(Ordering::Relaxed);
@@ -69,7 +69,7 @@ fn happy_path(c: &mut Criterion) {
 }
 
 fn immune_decision(c: &mut Criterion) {
-    let classifier = helix_adapters::builtin();
+    let classifier = helix_platforms::builtin();
     let signal = signal();
     let memory = MemoryGeneStore::new();
     ready(memory.record(&outcome())).ok();

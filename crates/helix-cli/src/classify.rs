@@ -10,7 +10,7 @@ pub fn run(text: &str, status: Option<u16>, body: bool, json: bool) -> Result<Ex
         s.http_status = status;
         s
     };
-    let found = helix_adapters::builtin().perceive(&signal);
+    let found = helix_platforms::builtin().perceive(&signal);
     let f = found
         .clone()
         .unwrap_or_else(|| Failure::unknown(signal.platform));

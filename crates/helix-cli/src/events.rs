@@ -113,7 +113,7 @@ pub fn replay(db: &str, id: u64, json: bool) -> Result<ExitCode, String> {
     if events.is_empty() {
         return Err(format!("no events for repair {id} in {db}"));
     }
-    let adapters: Vec<Arc<dyn Adapter>> = vec![Arc::new(helix_adapters::builtin())];
+    let adapters: Vec<Arc<dyn Adapter>> = vec![Arc::new(helix_platforms::builtin())];
     let r = helix_core::replay::replay(&adapters, &events);
     if json {
         println!(

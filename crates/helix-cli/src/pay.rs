@@ -181,7 +181,7 @@ async fn pay(a: PayArgs) -> Result<ExitCode, String> {
         reserve: None,
     };
     let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .probes(agent.probes(&http))
         .strategies(agent.strategies(&http))
         .store(store)

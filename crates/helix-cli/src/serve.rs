@@ -80,7 +80,7 @@ async fn serve(args: Args, settings: &Config, token: String) -> Result<ExitCode,
     let hub = Hub::new();
     let mut all = sinks.all.clone();
     all.push(hub.sink());
-    let mut builder = helix_adapters::Registry::new()
+    let mut builder = helix_platforms::Registry::new()
         .install(Helix::builder())
         .strategies(strategies(settings))
         .store(store)

@@ -206,7 +206,7 @@ impl ChainLab {
             reserve: None,
         };
         Helix::builder()
-            .adapter(helix_adapters::builtin())
+            .adapter(helix_platforms::builtin())
             .probes(kit.probes(&http))
             .strategies(kit.strategies(&http))
             .store(store)

@@ -219,7 +219,7 @@ impl LostAnswer {
         let proxy = DropProxy::start(&anvil.url).await.unwrap();
         let budget = Arc::new(MemoryBudget::new(10 * UNIT as u64));
         let helix = Helix::builder()
-            .adapter(helix_adapters::builtin())
+            .adapter(helix_platforms::builtin())
             .strategy(DexSwap::new(
                 StrategyId::SwapCurrency,
                 proxy.url.clone(),

@@ -13,7 +13,7 @@ use helix_lab::scenarios::run_row;
 async fn lab_and_helix() -> (Lab, Helix) {
     let lab = Lab::start().await.unwrap();
     let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .probes(lab.probes())
         .strategies(lab.strategies())
         .store(Arc::new(MemoryGeneStore::new()))

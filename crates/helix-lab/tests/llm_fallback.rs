@@ -89,7 +89,7 @@ impl Repairable for Deposit {
 fn helix(cfg: &LlmConfig, store: Arc<SqliteGeneStore>) -> Helix {
     let llm = LlmDiagnoser::from_config(cfg).unwrap();
     Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .diagnoser(Arc::new(llm))
         .strategy(Backoff {
             default_wait: Duration::from_millis(250),

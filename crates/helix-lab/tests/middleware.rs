@@ -9,7 +9,7 @@ use helix_lab::Lab;
 async fn client(lab: &Lab) -> (reqwest_middleware::ClientWithMiddleware, Arc<MemorySink>) {
     let sink = Arc::new(MemorySink::new());
     let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .strategies(lab.strategies())
         .sink(sink.clone())
         .build();
@@ -190,7 +190,7 @@ async fn a_keyed_payment_is_never_moved_to_another_origin() {
     let (down, at_down) = counting("/pay", 503, std::time::Duration::ZERO).await;
     let (other, at_other) = counting("/pay", 200, std::time::Duration::ZERO).await;
     let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .strategies(lab.strategies())
         .strategy(helix_core::generic::SwitchTo::endpoints(
             StrategyId::SwitchEndpoint,

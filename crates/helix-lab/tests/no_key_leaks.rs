@@ -49,7 +49,7 @@ async fn the_key_appears_nowhere() {
     let db = dir.path().join("genes.db");
     let sink = Arc::new(MemorySink::new());
     let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .probe(BalanceProbe::new(reqwest::Client::new(), anvil.url.clone()))
         .strategy(DexSwap::new(
             StrategyId::SwapCurrency,

@@ -63,7 +63,7 @@ async fn a_dropped_answer_after_broadcast_is_reconciled_not_paid_twice() {
     proxy.drop_next_sends(1);
     let sink = Arc::new(MemorySink::new());
     let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .strategy(ReconcileTx::new(reqwest::Client::new(), anvil.url.clone()))
         .store(Arc::new(MemoryGeneStore::new()))
         .sink(sink.clone())
@@ -142,7 +142,7 @@ async fn a_block_mined_between_two_reads_does_not_make_a_second_payment() {
     proxy.drop_next_sends(1);
     proxy.mine_after_next_receipt_misses(1);
     let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .strategy(ReconcileTx::new(http.clone(), proxy.url.clone()))
         .store(Arc::new(MemoryGeneStore::new()))
         .mode(Mode::Full)

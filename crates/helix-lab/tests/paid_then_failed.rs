@@ -48,7 +48,7 @@ async fn settles_then_answers(status: u16) {
     // Everything a paying agent would register, in the widest mode: only
     // the rule about sent payments stands between it and a second payment.
     let mut b = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .probe(SentTxProbe::new(http.clone(), anvil.url.clone()))
         .probe(BalanceProbe::new(http.clone(), anvil.url.clone()))
         .probe(ChallengeProbe::new(http.clone()))

@@ -41,7 +41,7 @@ async fn pympp_is_paid_after_a_real_dex_swap_then_immune() {
             .unwrap();
         let sink = Arc::new(MemorySink::new());
         let helix = Helix::builder()
-            .adapter(helix_adapters::builtin())
+            .adapter(helix_platforms::builtin())
             .probe(BalanceProbe::new(reqwest::Client::new(), anvil.url.clone()))
             .strategy(DexSwap::new(
                 StrategyId::SwapCurrency,

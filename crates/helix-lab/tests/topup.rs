@@ -30,7 +30,7 @@ async fn attempt(
     let agent = Wallet::random();
     let merchant = Wallet::random().address();
     let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .probe(BalanceProbe::new(reqwest::Client::new(), anvil.url.clone()))
         .strategy(TopupFromReserve::new(
             anvil.url.clone(),

@@ -24,7 +24,7 @@ const WAITING: &[(StrategyId, &str)] = &[
 ];
 
 fn offered() -> BTreeSet<StrategyId> {
-    let adapters = helix_adapters::builtin();
+    let adapters = helix_platforms::builtin();
     let mut all = BTreeSet::new();
     for &platform in Platform::ALL {
         for &code in FailureCode::ALL {

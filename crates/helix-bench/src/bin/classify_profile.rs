@@ -8,7 +8,7 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(50);
-    let c = helix_adapters::builtin();
+    let c = helix_platforms::builtin();
     let corpus: Vec<ErrorSignal> = helix_bench::plain_corpus()
         .into_iter()
         .map(ErrorSignal::message)

@@ -13,7 +13,7 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(500);
-    let c = helix_adapters::builtin();
+    let c = helix_platforms::builtin();
     let texts = helix_bench::plain_corpus();
     let signals: Vec<ErrorSignal> = texts.iter().map(ErrorSignal::message).collect();
     let bytes: usize = texts.iter().map(String::len).sum();

@@ -17,7 +17,7 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
-    let classifier = helix_adapters::builtin();
+    let classifier = helix_platforms::builtin();
     let sig = signal();
     let memory = MemoryGeneStore::new();
     let dir = std::env::temp_dir().join(format!("helix-latency-{}", std::process::id()));

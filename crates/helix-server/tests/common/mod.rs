@@ -47,7 +47,7 @@ pub async fn start(mode: Mode) -> Running {
     let hub = Hub::new();
     let commits = Arc::new(AtomicU32::new(0));
     let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .strategy(CountedBackoff {
             inner: Backoff {
                 default_wait: Duration::from_millis(20),

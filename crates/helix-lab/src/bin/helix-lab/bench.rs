@@ -151,7 +151,7 @@ async fn bench(
             .await
             .map_err(|e| format!("starting the lab: {e}"))?;
         let helix = Helix::builder()
-            .adapter(helix_adapters::builtin())
+            .adapter(helix_platforms::builtin())
             .probes(lab.probes())
             .strategies(lab.strategies())
             .store(Arc::new(MemoryGeneStore::new()))

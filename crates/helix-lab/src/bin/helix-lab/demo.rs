@@ -226,7 +226,7 @@ async fn demo(
     };
     let sink = Arc::new(MemorySink::new());
     let helix = Helix::builder()
-        .adapter(helix_adapters::builtin())
+        .adapter(helix_platforms::builtin())
         .probes(lab.probes())
         .strategies(lab.strategies())
         .store(store.clone())

@@ -11,8 +11,8 @@ use aho_corasick::MatchKind;
 use aho_corasick::dfa::DFA;
 use helix_core::{Category, FailureCode, Platform, Severity};
 
-use crate::extract::{Extractor, Located};
-use crate::table::Table;
+use crate::perception::extract::{Extractor, Located};
+use crate::perception::table::Table;
 
 /// One message rule.
 #[derive(Debug, Clone, Copy)]
@@ -102,7 +102,7 @@ impl Hits {
     }
 }
 
-/// Extraction keys the scan locates (see [`crate::extract`]).
+/// Extraction keys the scan locates (see [`crate::perception::extract`]).
 const MAX_KEYS: usize = 32;
 /// 64-bit words of rule bits: at most 128 rules.
 const RULE_WORDS: usize = 2;
@@ -508,7 +508,7 @@ mod tests {
 
 #[cfg(test)]
 mod located {
-    use crate::extract::Located;
+    use crate::perception::extract::Located;
     use helix_core::Facts;
 
     /// Facts read at the positions the scan found equal facts read by

@@ -1,6 +1,6 @@
 use helix_core::{Category as K, FailureCode as C, GeneKey, StrategyId as S};
 
-use crate::classifier::{Offer, offer};
+use crate::perception::{Offer, offer};
 
 const SLIPPAGE: &str = r#"{"max_slippage_bps":50}"#;
 

@@ -3,8 +3,8 @@ use helix_core::{
     TransportKind as T,
 };
 
-use crate::classifier::Verdict;
-use crate::rules::Rule;
+use crate::perception::Verdict;
+use crate::perception::rules::Rule;
 
 pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
     if let Some(t) = s.transport {

@@ -9,7 +9,7 @@ use crate::builtin;
 /// An ordered list of adapters: user adapters first, the built-in classifier last.
 ///
 /// ```
-/// use helix_adapters::Registry;
+/// use helix_platforms::Registry;
 /// use helix_core::{Adapter, Candidate, ErrorSignal, Failure, Helix};
 ///
 /// struct Mine;

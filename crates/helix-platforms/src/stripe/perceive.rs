@@ -1,7 +1,7 @@
 use helix_core::{Category as K, ErrorSignal, Evidence as E, FailureCode as C, Platform};
 
-use crate::classifier::Verdict;
-use crate::rules::Rule;
+use crate::perception::Verdict;
+use crate::perception::rules::Rule;
 
 pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
     let code = s.platform_code.as_deref();

@@ -1,7 +1,7 @@
 use helix_core::{Adapter, Category as K, ErrorSignal, FailureCode as C, Platform::Privy};
 
-use crate::extract::UNIT;
-use crate::testutil::{C as CL, all_classify};
+use crate::perception::extract::UNIT;
+use crate::perception::testutil::{C as CL, all_classify};
 
 #[test]
 fn row_14_policy_limit() {

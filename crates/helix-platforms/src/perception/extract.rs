@@ -28,7 +28,7 @@ pub struct Located<'a> {
 }
 
 impl<'a> Located<'a> {
-    /// Pairs a message with key positions (see [`crate::rules::RuleSet`]).
+    /// Pairs a message with key positions (see [`crate::perception::rules::RuleSet`]).
     pub fn new(
         text: &'a str,
         keys: &'static [&'static [&'static str]],

@@ -1,6 +1,6 @@
 use helix_core::{Adapter, Category as K, Evidence, FailureCode as C, Platform::Tempo};
 
-use crate::testutil::{C as CL, all_classify, none_classify, signal};
+use crate::perception::testutil::{C as CL, all_classify, none_classify, signal};
 
 #[test]
 fn row_01_insufficient_balance() {
@@ -49,7 +49,7 @@ fn row_01_structured_evidence_beats_words() {
         (C::PaymentInsufficient, K::Balance, Evidence::Probe)
     );
     // InsufficientBalance(uint256,uint256,address) as revert data.
-    let sel = hex::encode(crate::selectors::selector(
+    let sel = hex::encode(crate::perception::selectors::selector(
         "InsufficientBalance(uint256,uint256,address)",
     ));
     let s = signal(|s| {

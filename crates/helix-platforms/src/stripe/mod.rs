@@ -3,13 +3,13 @@
 //! `{"error": {"type", "code", "decline_code", "message", "param"}}`.
 
 mod perceive;
-mod strategies;
+mod offers;
 #[cfg(test)]
 mod tests;
 
 use helix_core::Platform;
 
-use crate::classifier::{PlatformTable, no_check};
+use crate::perception::{PlatformTable, no_check};
 
 /// The Stripe table.
 pub const TABLE: PlatformTable = PlatformTable {
@@ -17,5 +17,5 @@ pub const TABLE: PlatformTable = PlatformTable {
     structured: perceive::structured,
     fallback: no_check,
     rules: perceive::RULES,
-    offers: strategies::offers,
+    offers: offers::offers,
 };

@@ -2,10 +2,10 @@ use helix_core::{
     Category as K, ErrorSignal, Evidence as E, Facts, FailureCode as C, Platform, Severity,
 };
 
-use crate::classifier::Verdict;
-use crate::extract::{Extractor, Located};
-use crate::rules::Rule;
-use crate::selectors::{known_by_selector, parse_hex, selector_in_message};
+use crate::perception::Verdict;
+use crate::perception::extract::{Extractor, Located};
+use crate::perception::rules::Rule;
+use crate::perception::selectors::{known_by_selector, parse_hex, selector_in_message};
 
 /// Where MPP problem types live.
 pub const MPP_PROBLEM_BASE: &str = "https://paymentauth.org/problems/";

@@ -1,6 +1,6 @@
 use helix_core::{Category as K, FailureCode as C, GeneKey, StrategyId as S};
 
-use crate::classifier::{Offer, offer};
+use crate::perception::{Offer, offer};
 
 /// Privy's own failure; nonce, fee and chain failures share Tempo's genes.
 pub fn offers(k: GeneKey) -> &'static [Offer] {

@@ -4,7 +4,7 @@ use helix_core::{
     Adapter, Category as K, ErrorSignal, Evidence, FailureCode as C, Platform::Http, TransportKind,
 };
 
-use crate::testutil::{C as CL, all_classify, none_classify, signal};
+use crate::perception::testutil::{C as CL, all_classify, none_classify, signal};
 
 #[test]
 fn row_18_rate_limited() {

@@ -4,13 +4,13 @@
 //! the codes are coarse (`invalid_data`, `policy_violation` ...).
 
 mod perceive;
-mod strategies;
+mod offers;
 #[cfg(test)]
 mod tests;
 
 use helix_core::Platform;
 
-use crate::classifier::{PlatformTable, no_check};
+use crate::perception::{PlatformTable, no_check};
 
 /// The Privy table.
 pub const TABLE: PlatformTable = PlatformTable {
@@ -18,5 +18,5 @@ pub const TABLE: PlatformTable = PlatformTable {
     structured: no_check,
     fallback: no_check,
     rules: perceive::RULES,
-    offers: strategies::offers,
+    offers: offers::offers,
 };

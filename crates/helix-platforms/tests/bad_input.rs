@@ -16,7 +16,7 @@ fn signal(status: u16, body: &[u8], header: &[(&'static str, &'static str)]) -> 
 
 #[test]
 fn invalid_problem_json_is_kept_as_text() {
-    let c = helix_adapters::builtin();
+    let c = helix_platforms::builtin();
     for body in [
         &br#"{"type": "https://paymentauth.org/problems/payment-insufficient", "detail": "#[..],
         br#"{"type": 42, "title": ["x"], "status": "402"}"#,
@@ -35,7 +35,7 @@ fn invalid_problem_json_is_kept_as_text() {
 
 #[test]
 fn a_one_megabyte_message_is_bounded_and_still_classified() {
-    let c = helix_adapters::builtin();
+    let c = helix_platforms::builtin();
     let mut text = "x".repeat(1 << 20);
     text.replace_range(0..32, "nonce too low: next nonce 7 ....");
     let s = signal(500, text.as_bytes(), &[]);
@@ -49,7 +49,7 @@ fn a_one_megabyte_message_is_bounded_and_still_classified() {
 
 #[test]
 fn invalid_utf8_is_read_lossily() {
-    let c = helix_adapters::builtin();
+    let c = helix_platforms::builtin();
     let mut body = b"insufficient funds \xff\xfe\xc3 for gas".to_vec();
     body.extend_from_slice(&[0xf0, 0x9f, 0x92]); // a cut 4-byte sequence
     let s = signal(400, &body, &[]);
@@ -81,7 +81,7 @@ fn garbage_retry_after_and_receipt_headers_are_not_trusted() {
 
 #[test]
 fn unknown_errors_stay_unknown() {
-    let c = helix_adapters::builtin();
+    let c = helix_platforms::builtin();
     for t in ["", " ", "\0\0\0", "the weather is nice", "🙂🙂🙂"] {
         assert!(c.classify_message(t).is_none(), "{t:?}");
     }

@@ -2,13 +2,13 @@
 //! payment whose connection died (rows 18-20).
 
 mod perceive;
-mod strategies;
+mod offers;
 #[cfg(test)]
 mod tests;
 
 use helix_core::Platform;
 
-use crate::classifier::PlatformTable;
+use crate::perception::PlatformTable;
 
 /// The generic HTTP table.
 pub const TABLE: PlatformTable = PlatformTable {
@@ -16,5 +16,5 @@ pub const TABLE: PlatformTable = PlatformTable {
     structured: perceive::structured,
     fallback: perceive::fallback,
     rules: perceive::RULES,
-    offers: strategies::offers,
+    offers: offers::offers,
 };

@@ -2,13 +2,13 @@
 //! nonces, fee tokens, challenges, batches, networks (rows 1-13).
 
 mod perceive;
-mod strategies;
+mod offers;
 #[cfg(test)]
 mod tests;
 
 use helix_core::Platform;
 
-use crate::classifier::{PlatformTable, no_check};
+use crate::perception::{PlatformTable, no_check};
 
 /// The Tempo/MPP table.
 pub const TABLE: PlatformTable = PlatformTable {
@@ -16,7 +16,7 @@ pub const TABLE: PlatformTable = PlatformTable {
     structured: perceive::structured,
     fallback: no_check,
     rules: perceive::RULES,
-    offers: strategies::offers,
+    offers: offers::offers,
 };
 
 pub use perceive::{EXTRACT_CHAIN_ID, EXTRACT_NONCE, MPP_PROBLEM_BASE};

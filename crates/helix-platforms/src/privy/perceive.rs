@@ -1,7 +1,7 @@
 use helix_core::{Category as K, Facts, FailureCode as C, Platform};
 
-use crate::extract::{Extractor, Located};
-use crate::rules::Rule;
+use crate::perception::extract::{Extractor, Located};
+use crate::perception::rules::Rule;
 use crate::tempo::{EXTRACT_CHAIN_ID, EXTRACT_NONCE};
 
 const LIMIT_KEYS: &[&str] = &[

@@ -2,7 +2,7 @@ use helix_core::{
     Adapter, Category as K, ErrorSignal, Evidence, FailureCode as C, Platform::Stripe,
 };
 
-use crate::testutil::{C as CL, all_classify};
+use crate::perception::testutil::{C as CL, all_classify};
 
 fn stripe(status: u16, body: &str) -> ErrorSignal {
     ErrorSignal::from_http(status, |_| None, body.as_bytes())

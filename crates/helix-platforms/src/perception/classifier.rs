@@ -11,7 +11,7 @@ use helix_core::{
     Platform, Severity, StrategyId,
 };
 
-use crate::rules::{Rule, RuleSet};
+use crate::perception::rules::{Rule, RuleSet};
 
 /// A classification from structured evidence.
 #[derive(Debug, Clone, PartialEq)]

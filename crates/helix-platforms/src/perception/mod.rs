@@ -1,0 +1,16 @@
+//! Perception shared by every platform: each platform folder gives a
+//! [`PlatformTable`] (its structured readers, its rules, its offers), and
+//! [`Classifier`] compiles the tables into one scan of a message. Pure
+//! functions over [`helix_core::ErrorSignal`]: no I/O, no clock.
+
+mod classifier;
+pub mod extract;
+mod registry;
+pub mod rules;
+pub mod selectors;
+mod table;
+#[cfg(test)]
+pub(crate) mod testutil;
+
+pub use classifier::{Classifier, Offer, PlatformTable, Verdict, no_check, offer};
+pub use registry::Registry;
