@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use helix_core::generic::{Backoff, BackoffRetry, ExtendDeadline};
 use helix_core::{Fanout, Helix, Mode, Strategy};
+use helix_platforms::http::executors::{Backoff, BackoffRetry, ExtendDeadline};
 use helix_server::{Hub, MIN_TOKEN, ServerConfig};
 
 use crate::config::Config;

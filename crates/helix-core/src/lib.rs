@@ -36,7 +36,6 @@ pub mod event;
 mod failure;
 pub mod fnv;
 pub mod gene;
-pub mod generic;
 mod patch;
 pub mod policy;
 pub mod replay;

@@ -35,15 +35,15 @@ pub mod tokens;
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
-use helix_core::generic::{
-    Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, SplitUnderLimit, SwitchTo,
-};
 use helix_core::{Probe, Strategy, StrategyId};
 use helix_http::mpp::{RenewSession, RetryWithReceipt};
 use helix_http::rpc::{
     BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
 };
 use helix_http::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
+use helix_platforms::http::executors::{
+    Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, SplitUnderLimit, SwitchTo,
+};
 
 use crate::chain::Chain;
 use crate::scenarios::{MAIN_CHAIN, OTHER_CHAIN};

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use helix_core::generic::Backoff;
 use helix_core::{
     Category, FailureCode, GeneSource, GeneStore, Helix, HelixError, Mode, Patch, PaymentView,
     Refused, Repairable, StrategyId,
@@ -13,6 +12,7 @@ use helix_core::{
 use helix_genemap::SqliteGeneStore;
 use helix_lab::llm::{Api, LlmStandIn, Reply};
 use helix_llm::{ApiKey, LlmConfig, LlmDiagnoser, ProviderConfig};
+use helix_platforms::http::executors::Backoff;
 
 const GOOD: &str = r#"{"code":"rate-limited","category":"throttle","strategies":["backoff"]}"#;
 

@@ -192,7 +192,7 @@ async fn a_keyed_payment_is_never_moved_to_another_origin() {
     let helix = Helix::builder()
         .adapter(helix_platforms::builtin())
         .strategies(lab.strategies())
-        .strategy(helix_core::generic::SwitchTo::endpoints(
+        .strategy(helix_platforms::http::executors::SwitchTo::endpoints(
             StrategyId::SwitchEndpoint,
             [other.clone()],
         ))

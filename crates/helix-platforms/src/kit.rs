@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use helix_core::generic::{
+use crate::http::executors::{
     Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, ReduceRequest, SplitUnderLimit,
     SwitchTo, WaitAndRetry,
 };

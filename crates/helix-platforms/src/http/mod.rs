@@ -1,8 +1,10 @@
 //! Generic HTTP: 429 with Retry-After, 5xx, timeouts, and the outcome of a
 //! payment whose connection died (rows 18-20).
 
-mod perceive;
+#[cfg(feature = "http")]
+pub mod executors;
 mod offers;
+mod perceive;
 #[cfg(test)]
 mod tests;
 

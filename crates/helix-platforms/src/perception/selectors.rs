@@ -159,7 +159,9 @@ mod tests {
             "\u{0}", "\u{ff}", "xx0x", "1234567",
         ];
         let mut found = 0;
-        for text in crate::perception::testutil::generated_texts(&pieces, 20_000, 80, 0x9E37_79B9_7F4A_7C15) {
+        for text in
+            crate::perception::testutil::generated_texts(&pieces, 20_000, 80, 0x9E37_79B9_7F4A_7C15)
+        {
             let want = by_definition(&text);
             found += usize::from(want.is_some());
             assert_eq!(selector_in_message(&text), want, "{text:?}");

@@ -338,7 +338,9 @@ mod tests {
             "é",
             "NONCE TOO LOW",
         ];
-        for text in crate::perception::testutil::generated_texts(&pieces, 3_000, 140, 0x2545_F491_4F6C_DD1D) {
+        for text in
+            crate::perception::testutil::generated_texts(&pieces, 3_000, 140, 0x2545_F491_4F6C_DD1D)
+        {
             let (got, want) = both(&needles, &text);
             assert_eq!(got, want, "{text:?}");
         }

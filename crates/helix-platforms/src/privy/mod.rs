@@ -3,8 +3,8 @@
 //! `{"error": "...", "code": "..."}`; classification reads the message, since
 //! the codes are coarse (`invalid_data`, `policy_violation` ...).
 
-mod perceive;
 mod offers;
+mod perceive;
 #[cfg(test)]
 mod tests;
 

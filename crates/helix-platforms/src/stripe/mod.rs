@@ -2,8 +2,8 @@
 //! authentication_required (rows 21-25). Stripe answers
 //! `{"error": {"type", "code", "decline_code", "message", "param"}}`.
 
-mod perceive;
 mod offers;
+mod perceive;
 #[cfg(test)]
 mod tests;
 

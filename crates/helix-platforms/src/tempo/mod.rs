@@ -1,8 +1,8 @@
 //! Tempo and MPP: 402 problem types, TIP-20 and StablecoinDEX reverts,
 //! nonces, fee tokens, challenges, batches, networks (rows 1-13).
 
-mod perceive;
 mod offers;
+mod perceive;
 #[cfg(test)]
 mod tests;
 

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use helix_core::generic::Backoff;
 use helix_core::{CommitCtx, CommitError, Committed, Helix, Mode, Strategy, StrategyId};
+use helix_platforms::http::executors::Backoff;
 use helix_server::{Hub, ServerConfig, router};
 
 pub const TOKEN: &str = "test-token-0123456789abcdef";
