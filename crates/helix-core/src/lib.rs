@@ -39,6 +39,7 @@ pub mod gene;
 mod patch;
 pub mod policy;
 pub mod replay;
+mod rpc_fault;
 pub mod sent;
 pub mod signal;
 pub mod taxonomy;
@@ -58,6 +59,7 @@ pub use patch::{
     Patch, PaymentView, Refused, Repairable, Violation, check_invariants, check_patches,
 };
 pub use policy::{Budget, BudgetError, BudgetStatus, MemoryBudget, Policy, Reservation};
+pub use rpc_fault::RpcFault;
 pub use signal::{ErrorSignal, Facts, IntoSignal, TransportKind};
 pub use taxonomy::{Category, FailureCode, Mode, Platform, Severity, StrategyId};
 pub use traits::{

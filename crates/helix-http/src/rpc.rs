@@ -16,15 +16,8 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RpcError {
     /// The node answered with an error object.
-    #[error("error code {code}: {message}")]
-    Node {
-        /// JSON-RPC code.
-        code: i64,
-        /// Message.
-        message: String,
-        /// Revert data, if any.
-        data: Option<String>,
-    },
+    #[error(transparent)]
+    Node(helix_core::RpcFault),
     /// No usable answer.
     #[error("rpc transport: {0}")]
     Transport(String),
@@ -33,15 +26,7 @@ pub enum RpcError {
 impl helix_core::IntoSignal for RpcError {
     fn to_signal(&self) -> ErrorSignal {
         match self {
-            RpcError::Node {
-                code,
-                message,
-                data,
-            } => ErrorSignal {
-                rpc_code: Some(*code),
-                revert_data: data.clone(),
-                ..ErrorSignal::message(format!("error code {code}: {message}"))
-            },
+            RpcError::Node(f) => f.signal(),
             RpcError::Transport(m) => ErrorSignal::message(m),
         }
     }
@@ -67,7 +52,7 @@ pub async fn call(
         .await
         .map_err(|e| RpcError::Transport(format!("invalid JSON-RPC answer: {e}")))?;
     if let Some(err) = v.get("error") {
-        return Err(RpcError::Node {
+        return Err(RpcError::Node(helix_core::RpcFault {
             code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
             message: err
                 .get("message")
@@ -77,7 +62,7 @@ pub async fn call(
                 .take(2048)
                 .collect(),
             data: err.get("data").and_then(Value::as_str).map(str::to_owned),
-        });
+        }));
     }
     v.get("result")
         .cloned()

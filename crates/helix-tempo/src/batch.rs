@@ -145,9 +145,9 @@ pub async fn pay_batch(wallet: &Wallet, b: &Tip20Batch) -> Result<String, ChainE
         Ok(h) => Ok(h.to_string()),
         // Refused at estimation, or mined and reverted (anvil mines a
         // failing 0x76 batch and reverts it whole: nothing moved but the fee).
-        Err(refused @ (ChainError::Rpc { .. } | ChainError::Reverted { .. })) => {
+        Err(refused @ (ChainError::Rpc(_) | ChainError::Reverted { .. })) => {
             for (index, (to, input)) in calls.iter().enumerate() {
-                if let Err(ChainError::Rpc { .. }) = chain.call(*to, input.clone()).await {
+                if let Err(ChainError::Rpc(_)) = chain.call(*to, input.clone()).await {
                     return Err(ChainError::BatchCallReverted {
                         index,
                         calls: calls.len(),

@@ -497,7 +497,7 @@ impl TempoChain {
         let input = IStablecoinDEX::createPairCall { base }.abi_encode();
         match self.send(STABLECOIN_DEX_ADDRESS, input.into(), opts).await {
             Ok(_) => Ok(()),
-            Err(ChainError::Rpc { message, data, .. })
+            Err(ChainError::Rpc(helix_core::RpcFault { message, data, .. }))
                 if message.contains("PairAlreadyExists")
                     || data.as_deref().is_some_and(|d| {
                         d.starts_with(&alloy::hex::encode_prefixed(

@@ -1,21 +1,14 @@
 //! Chain errors as signals: the node's JSON-RPC code, message and revert
 //! data, kept exactly as they came.
 
-use helix_core::{ErrorSignal, IntoSignal, Platform, TransportKind};
+use helix_core::{ErrorSignal, IntoSignal, Platform, RpcFault, TransportKind};
 
 /// A chain call failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ChainError {
     /// The node answered with a JSON-RPC error (gas estimation, send).
-    #[error("error code {code}: {message}")]
-    Rpc {
-        /// JSON-RPC code.
-        code: i64,
-        /// Message.
-        message: String,
-        /// Revert data, `0x` hex.
-        data: Option<String>,
-    },
+    #[error(transparent)]
+    Rpc(RpcFault),
     /// The transaction was mined and reverted.
     #[error("transaction {hash} reverted")]
     Reverted {
@@ -70,14 +63,14 @@ impl ChainError {
     /// Converts an alloy transport error, keeping the node's error object.
     pub fn from_rpc(e: alloy::transports::TransportError) -> Self {
         if let Some(p) = e.as_error_resp() {
-            return ChainError::Rpc {
+            return ChainError::Rpc(RpcFault {
                 code: p.code,
                 message: p.message.to_string(),
                 data: p
                     .data
                     .as_ref()
                     .map(|d| d.get().trim_matches('"').to_owned()),
-            };
+            });
         }
         ChainError::Transport(e.to_string())
     }
@@ -85,12 +78,13 @@ impl ChainError {
 
 impl IntoSignal for ChainError {
     fn to_signal(&self) -> ErrorSignal {
-        let mut s = ErrorSignal::message(self.to_string()).with_platform(Platform::Tempo);
+        let mut s = match self {
+            ChainError::Rpc(f) => f.signal(),
+            _ => ErrorSignal::message(self.to_string()),
+        }
+        .with_platform(Platform::Tempo);
         match self {
-            ChainError::Rpc { code, data, .. } => {
-                s.rpc_code = Some(*code);
-                s.revert_data = data.clone().filter(|d| d.starts_with("0x"));
-            }
+            ChainError::Rpc(_) => {}
             ChainError::Reverted { hash } => {
                 s.facts.tx_hash = Some(hash.clone());
                 s.facts.payment_sent = true;
