@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use helix_core::{Helix, HelixError, Mode, Policy, Report};
 use helix_genemap::{SqliteBudget, SqliteWalletLocks};
-use helix_http::mpp::Challenge;
 use helix_platforms::kit::{Agent, tempo_stablecoins};
+use helix_platforms::mpp::Challenge;
 use helix_platforms::mpp::{MppGet, get_paid};
 use helix_tempo::{Address, TempoChain, Wallet};
 use serde::Serialize;
@@ -74,7 +74,7 @@ async fn offered(http: &reqwest::Client, url: &str) -> Result<Vec<Challenge>, St
     }
     let mut all = Vec::new();
     let mut bad = Vec::new();
-    for parsed in helix_http::mpp::offered(resp.headers()) {
+    for parsed in helix_platforms::mpp::offered(resp.headers()) {
         match parsed {
             Ok(c) if c.method == "tempo" && c.intent == "charge" => all.push(c),
             Ok(c) => bad.push(format!("{}/{} is not supported", c.method, c.intent)),

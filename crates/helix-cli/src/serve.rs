@@ -40,8 +40,10 @@ fn strategies(settings: &Config) -> Vec<Arc<dyn Strategy>> {
             max: Duration::from_secs(60),
             assumed: Duration::from_secs(10),
         }),
-        Arc::new(helix_http::mpp::RenewSession::new(http.clone())),
-        Arc::new(helix_http::mpp::RetryWithReceipt),
+        Arc::new(helix_platforms::mpp::executors::RenewSession::new(
+            http.clone(),
+        )),
+        Arc::new(helix_platforms::mpp::executors::RetryWithReceipt),
     ];
     if let Some(rpc) = settings.rpc() {
         all.push(Arc::new(helix_http::rpc::RefreshNonce::new(http, rpc)));

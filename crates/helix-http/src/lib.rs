@@ -11,7 +11,6 @@
 #![warn(missing_docs)]
 
 mod middleware;
-pub mod mpp;
 pub mod rpc;
 pub mod signal;
 pub mod stripe;

@@ -7,9 +7,9 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use helix_core::{ErrorSignal, IntoSignal, Patch, PaymentView, Platform, Refused, Repairable};
-use helix_http::mpp::parse_challenge;
 use helix_http::rpc::{self, RpcError};
 use helix_http::{HttpFailure, failure_from_response};
+use helix_platforms::mpp::parse_challenge;
 use serde_json::{Value, json};
 
 use crate::chain::Tx;
@@ -146,7 +146,7 @@ pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, Htt
             if resp.status().as_u16() != 402 {
                 return ok_or_fail(resp, t, false).await;
             }
-            let parsed: Vec<_> = helix_http::mpp::offered(resp.headers())
+            let parsed: Vec<_> = helix_platforms::mpp::offered(resp.headers())
                 .into_iter()
                 .flatten()
                 .collect();
@@ -253,13 +253,16 @@ pub async fn pay_mpp(http: &reqwest::Client, r: &MppPayment) -> Result<Paid, Htt
 const CHARGE_VALIDITY_SECS: u64 = 25;
 
 /// `valid_before` of a charge: a short window, capped at the challenge's
-/// expiry (unix seconds, as the lab's challenges say).
+/// expiry (RFC 3339, as MPP's `expires` is written).
 fn valid_before(expires: Option<&str>) -> u64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let window = now + CHARGE_VALIDITY_SECS;
-    match expires.and_then(|e| e.parse::<u64>().ok()) {
+    let expiry = expires.and_then(|e| {
+        time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339).ok()
+    });
+    match expiry.and_then(|t| u64::try_from(t.unix_timestamp()).ok()) {
         Some(e) => window.min(e.saturating_add(1)),
         None => window,
     }

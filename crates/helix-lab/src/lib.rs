@@ -36,7 +36,6 @@ use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use helix_core::{Probe, Strategy, StrategyId};
-use helix_http::mpp::{RenewSession, RetryWithReceipt};
 use helix_http::rpc::{
     BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
 };
@@ -44,6 +43,7 @@ use helix_http::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
 use helix_platforms::http::executors::{
     Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, SplitUnderLimit, SwitchTo,
 };
+use helix_platforms::mpp::{RenewSession, RetryWithReceipt};
 
 use crate::chain::Chain;
 use crate::scenarios::{MAIN_CHAIN, OTHER_CHAIN};

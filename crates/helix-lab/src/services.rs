@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use helix_http::mpp::{ChargeRequest, encode_request};
+use helix_platforms::mpp::{ChargeRequest, encode_request};
 use serde_json::{Value, json};
 
 use crate::chain::{Chain, Tx, eq};
@@ -346,7 +346,7 @@ fn challenge(st: &mut LabState, name: &str, res: &Resource) -> Response {
             currency: c.clone(),
             recipient: res.recipient.clone(),
             chain_id: None,
-            method_details: Some(helix_http::mpp::MethodDetails {
+            method_details: Some(helix_platforms::mpp::MethodDetails {
                 chain_id: Some(res.chain_id),
             }),
         });
@@ -360,14 +360,26 @@ fn challenge(st: &mut LabState, name: &str, res: &Resource) -> Response {
                 used: false,
             },
         );
+        let expires = iso8601(expires_at);
         let h = format!(
-            r#"Payment id="{id}", realm="helix-lab", method="tempo", intent="charge", request="{request}", expires="{expires_at}""#
+            r#"Payment id="{id}", realm="helix-lab", method="tempo", intent="charge", request="{request}", expires="{expires}""#
         );
         if let Ok(v) = HeaderValue::from_str(&h) {
             resp.headers_mut().append(header::WWW_AUTHENTICATE, v);
         }
     }
     resp
+}
+
+/// Unix seconds as the RFC 3339 timestamp MPP's `expires` carries.
+fn iso8601(secs: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs as i64)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 impl LabState {
@@ -381,12 +393,12 @@ impl LabState {
             .to_str()
             .ok()?
             .to_owned();
-        let c = helix_http::mpp::parse_challenge(&h).ok()?;
+        let c = helix_platforms::mpp::parse_challenge(&h).ok()?;
         let past = now_secs().saturating_sub(60);
         self.challenges.get_mut(&c.id)?.expires_at = past;
         // What the agent holds says when it expired, as a real one would.
         let old = format!("expires=\"{}\"", c.expires?);
-        Some(h.replace(&old, &format!("expires=\"{past}\"")))
+        Some(h.replace(&old, &format!("expires=\"{}\"", iso8601(past))))
     }
 
     /// A first attempt under `key` that was declined, with other parameters

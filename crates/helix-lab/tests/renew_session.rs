@@ -8,7 +8,7 @@ use helix_core::{
     Category, CommitCtx, CommitError, ErrorSignal, Evidence, Facts, Failure, FailureCode, Mode,
     Patch, PaymentView, Platform, Severity, Strategy,
 };
-use helix_http::mpp::{ChargeRequest, MethodDetails, RenewSession, encode_request};
+use helix_platforms::mpp::{ChargeRequest, MethodDetails, RenewSession, encode_request};
 
 const AGREED_TO: &str = "0x00000000000000000000000000000000000000aa";
 

@@ -8,8 +8,9 @@ use crate::http::executors::{
     Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, ReduceRequest, SplitUnderLimit,
     SwitchTo, WaitAndRetry,
 };
+use crate::mpp::executors::{RenewSession, RetryWithReceipt};
+use crate::mpp::probes::ChallengeProbe;
 use helix_core::{Probe, Strategy, StrategyId};
-use helix_http::mpp::{ChallengeProbe, RenewSession, RetryWithReceipt};
 use helix_http::rpc::{
     BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
 };

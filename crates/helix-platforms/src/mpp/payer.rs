@@ -147,11 +147,12 @@ async fn fetch_and_pay(
     if resp.status().as_u16() != 402 {
         return Ok(resp);
     }
-    let offered: Vec<helix_http::mpp::Challenge> = helix_http::mpp::offered(resp.headers())
-        .into_iter()
-        .flatten()
-        .filter(|c| c.method == "tempo" && c.intent == "charge")
-        .collect();
+    let offered: Vec<crate::mpp::challenge::Challenge> =
+        crate::mpp::challenge::offered(resp.headers())
+            .into_iter()
+            .flatten()
+            .filter(|c| c.method == "tempo" && c.intent == "charge")
+            .collect();
     let ours = r.currency.to_string();
     match offered
         .iter()
@@ -195,9 +196,9 @@ async fn present(
     r: &MppGet,
     held: &str,
 ) -> Result<reqwest::Response, HttpFailure> {
-    let ours = helix_http::mpp::parse_challenge(held)
+    let ours = crate::mpp::challenge::parse_challenge(held)
         .map_err(|e| refused(format!("unusable challenge: {e}")))?;
-    helix_http::mpp::same_charge(&r.view(), &ours)
+    crate::mpp::challenge::same_charge(&r.view(), &ours)
         .map_err(|e| refused(format!("refusing the challenge: {e}")))?;
     let challenge = mpp::parse_www_authenticate(held)
         .map_err(|e| refused(format!("unusable challenge: {e}")))?;
