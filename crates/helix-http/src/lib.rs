@@ -13,7 +13,6 @@
 mod middleware;
 pub mod rpc;
 pub mod signal;
-pub mod stripe;
 
 pub use middleware::HelixMiddleware;
 pub use signal::{HttpFailure, failure_from_response};

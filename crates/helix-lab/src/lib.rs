@@ -39,7 +39,7 @@ use helix_core::{Probe, Strategy, StrategyId};
 use helix_http::rpc::{
     BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
 };
-use helix_http::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
+use helix_platforms::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
 use helix_platforms::http::executors::{
     Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, SplitUnderLimit, SwitchTo,
 };

@@ -14,7 +14,7 @@ use helix_core::{Probe, Strategy, StrategyId};
 use helix_http::rpc::{
     BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
 };
-use helix_http::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
+use crate::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
 use helix_tempo::{Address, DexSplit, DexSwap, TopupFromReserve, Wallet};
 
 /// Tempo's predeployed TIP-20 stablecoins (`0x20c0…00` pathUSD, then

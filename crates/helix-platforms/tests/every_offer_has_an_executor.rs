@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use helix_core::{
     Adapter, Category, Evidence, Facts, Failure, FailureCode, Platform, Severity, StrategyId,
 };
-use helix_http::stripe::StripeApi;
+use helix_platforms::stripe::StripeApi;
 use helix_platforms::kit::{self, Agent, Alternatives};
 use helix_tempo::Wallet;
 

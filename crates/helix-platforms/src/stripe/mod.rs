@@ -2,6 +2,10 @@
 //! authentication_required (rows 21-25). Stripe answers
 //! `{"error": {"type", "code", "decline_code", "message", "param"}}`.
 
+#[cfg(feature = "stripe")]
+pub mod client;
+#[cfg(feature = "stripe")]
+pub mod executors;
 mod offers;
 mod perceive;
 #[cfg(test)]
@@ -19,3 +23,8 @@ pub const TABLE: PlatformTable = PlatformTable {
     rules: perceive::RULES,
     offers: offers::offers,
 };
+
+#[cfg(feature = "stripe")]
+pub use client::{KEY_METADATA, StripeApi};
+#[cfg(feature = "stripe")]
+pub use executors::{HoldAndNotify, ResolveIdempotency};
