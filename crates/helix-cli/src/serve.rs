@@ -46,7 +46,9 @@ fn strategies(settings: &Config) -> Vec<Arc<dyn Strategy>> {
         Arc::new(helix_platforms::mpp::executors::RetryWithReceipt),
     ];
     if let Some(rpc) = settings.rpc() {
-        all.push(Arc::new(helix_http::rpc::RefreshNonce::new(http, rpc)));
+        all.push(Arc::new(helix_platforms::tempo::RefreshNonce::new(
+            http, rpc,
+        )));
     }
     all
 }

@@ -1,15 +1,12 @@
-//! A small JSON-RPC client and the repairs that only read the chain: the
-//! pending nonce, the chain id of an endpoint, token balances (probe and fee
-//! token choice). They speak plain Ethereum JSON-RPC, so they work against
-//! anvil, a Tempo node or the lab alike.
+//! A small JSON-RPC client: the chain id of an endpoint, an account's nonce,
+//! token balances, and what became of a sent transaction ([`fate`]). Plain
+//! Ethereum JSON-RPC, so it works against anvil, a Tempo node or the lab
+//! alike. The repairs and probes built on it are Tempo's
+//! (`helix-platforms/tempo`).
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use helix_core::{
-    CommitCtx, CommitError, Committed, ErrorSignal, FailureCode, Patch, PaymentView, Probe,
-    Strategy, StrategyId,
-};
+use helix_core::ErrorSignal;
 use serde_json::{Value, json};
 
 /// A JSON-RPC error object, or a transport failure.
@@ -120,159 +117,6 @@ pub async fn balance_of(
     quantity(&v)
 }
 
-fn payer<'a>(ctx: &'a CommitCtx<'_>) -> Result<&'a str, CommitError> {
-    ctx.request
-        .payer
-        .as_deref()
-        .ok_or_else(|| CommitError::NotApplicable("request names no payer".into()))
-}
-
-fn platform(e: RpcError) -> CommitError {
-    CommitError::Platform(e.to_string())
-}
-
-/// refresh_nonce: reads the pending nonce of the payer from RPC.
-#[derive(Debug, Clone)]
-pub struct RefreshNonce {
-    http: reqwest::Client,
-    rpc_url: String,
-}
-
-impl RefreshNonce {
-    /// Reads from this RPC endpoint (the request's own endpoint wins when it names one).
-    pub fn new(http: reqwest::Client, rpc_url: impl Into<String>) -> Self {
-        RefreshNonce {
-            http,
-            rpc_url: rpc_url.into(),
-        }
-    }
-}
-
-#[async_trait]
-impl Strategy for RefreshNonce {
-    fn id(&self) -> StrategyId {
-        StrategyId::RefreshNonce
-    }
-
-    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
-        let payer = payer(ctx)?;
-        let nonce = pending_nonce(&self.http, &self.rpc_url, payer)
-            .await
-            .map_err(platform)?;
-        Ok(Committed {
-            patches: vec![Patch::Nonce { nonce }],
-            ..Default::default()
-        })
-    }
-}
-
-/// switch_network: asks each configured endpoint for its chain id and moves
-/// the request to the one serving the chain the payment targets.
-#[derive(Debug, Clone)]
-pub struct SwitchNetwork {
-    http: reqwest::Client,
-    endpoints: Vec<String>,
-}
-
-impl SwitchNetwork {
-    /// Candidate RPC endpoints.
-    pub fn new(http: reqwest::Client, endpoints: Vec<String>) -> Self {
-        SwitchNetwork { http, endpoints }
-    }
-}
-
-#[async_trait]
-impl Strategy for SwitchNetwork {
-    fn id(&self) -> StrategyId {
-        StrategyId::SwitchNetwork
-    }
-
-    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
-        // The payment's own chain, never one read from error text: a
-        // hostile answer must not choose where the agent signs.
-        let want = ctx
-            .request
-            .chain_id
-            .ok_or_else(|| CommitError::NotApplicable("the payment names no chain id".into()))?;
-        let mut seen = Vec::new();
-        for url in &self.endpoints {
-            match chain_id(&self.http, url).await {
-                Ok(id) if id == want => {
-                    return Ok(Committed {
-                        patches: vec![Patch::Network {
-                            rpc_url: url.clone(),
-                            chain_id: id,
-                        }],
-                        ..Default::default()
-                    });
-                }
-                Ok(id) => seen.push(format!("{url}={id}")),
-                Err(e) => seen.push(format!("{url}: {e}")),
-            }
-        }
-        Err(CommitError::NotApplicable(format!(
-            "no endpoint serves chain {want} ({})",
-            seen.join(", ")
-        )))
-    }
-}
-
-/// switch_fee_token: pays the fee in the first configured token the payer
-/// holds at least `min_balance` of (other than the failing one).
-#[derive(Debug, Clone)]
-pub struct SwitchFeeToken {
-    http: reqwest::Client,
-    rpc_url: String,
-    tokens: Vec<String>,
-    min_balance: u128,
-}
-
-impl SwitchFeeToken {
-    /// Tokens in order of preference.
-    pub fn new(
-        http: reqwest::Client,
-        rpc_url: impl Into<String>,
-        tokens: Vec<String>,
-        min_balance: u128,
-    ) -> Self {
-        SwitchFeeToken {
-            http,
-            rpc_url: rpc_url.into(),
-            tokens,
-            min_balance,
-        }
-    }
-}
-
-#[async_trait]
-impl Strategy for SwitchFeeToken {
-    fn id(&self) -> StrategyId {
-        StrategyId::SwitchFeeToken
-    }
-
-    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
-        let payer = payer(ctx)?;
-        let current = ctx.request.fee_token.as_deref();
-        for token in self.tokens.iter().filter(|t| Some(t.as_str()) != current) {
-            let bal = balance_of(&self.http, &self.rpc_url, token, payer)
-                .await
-                .map_err(platform)?;
-            if bal >= self.min_balance {
-                return Ok(Committed {
-                    patches: vec![Patch::FeeToken {
-                        token: token.clone(),
-                    }],
-                    params: json!({ "fee_token": token }),
-                    ..Default::default()
-                });
-            }
-        }
-        Err(CommitError::NotApplicable(
-            "the payer holds no other fee token".into(),
-        ))
-    }
-}
-
 /// What became of a sent transaction, as the chain shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fate {
@@ -301,6 +145,16 @@ fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// How long until [`fate`] may call a transaction that is still missing
+/// with this `valid_before` expired.
+pub fn until_expired(valid_before: u64) -> Duration {
+    Duration::from_secs(
+        valid_before
+            .saturating_add(EXPIRY_MARGIN_SECS + 1)
+            .saturating_sub(now_secs()),
+    )
 }
 
 /// What a sent transaction is known by.
@@ -387,210 +241,6 @@ pub async fn fate(http: &reqwest::Client, url: &str, tx: &SentTx<'_>) -> Result<
     Ok(Fate::Pending {
         nonce: nonce.map(|(_, n)| n),
     })
-}
-
-/// reconcile: a payment left the agent and its outcome is unknown. Before
-/// anything is resent, find out what happened to it, waiting (bounded) for
-/// a transaction that may still be mined:
-/// - it landed: the request is told to use it (nothing is paid again; a
-///   request that cannot take that stops the run with the evidence);
-/// - it failed on chain, or can never land: resending is safe;
-/// - it may still land but its account nonce is unused: the resend is
-///   pinned to that nonce, so at most one of the two lands;
-/// - otherwise: refuse (a second payment could follow).
-#[derive(Debug, Clone)]
-pub struct ReconcileTx {
-    http: reqwest::Client,
-    rpc_url: String,
-    wait: std::time::Duration,
-}
-
-impl ReconcileTx {
-    /// Reads from this endpoint.
-    pub fn new(http: reqwest::Client, rpc_url: impl Into<String>) -> Self {
-        ReconcileTx {
-            http,
-            rpc_url: rpc_url.into(),
-            wait: std::time::Duration::from_secs(10),
-        }
-    }
-
-    /// How long to wait for a pending transaction (default 10 s; an
-    /// expiring one is waited for until its `valid_before` passes, within
-    /// the engine's commit timeout).
-    pub fn with_wait(mut self, wait: std::time::Duration) -> Self {
-        self.wait = wait;
-        self
-    }
-}
-
-#[async_trait]
-impl Strategy for ReconcileTx {
-    fn id(&self) -> StrategyId {
-        StrategyId::Reconcile
-    }
-
-    async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
-        let facts = &ctx.failure.facts;
-        let hash = facts
-            .tx_hash
-            .as_deref()
-            .ok_or_else(|| CommitError::NotApplicable("no transaction hash to reconcile".into()))?;
-        let sent = SentTx {
-            hash,
-            payer: ctx.request.payer.as_deref(),
-            // Nothing was patched since the send: the request's nonce is
-            // the one it went out with.
-            nonce: ctx.request.nonce,
-            valid_before: facts.valid_before,
-        };
-        let wait = match facts.valid_before {
-            Some(vb) => std::time::Duration::from_secs(
-                vb.saturating_add(EXPIRY_MARGIN_SECS + 1)
-                    .saturating_sub(now_secs()),
-            ),
-            None => self.wait,
-        };
-        let deadline = tokio::time::Instant::now() + wait;
-        let outcome = loop {
-            let f = fate(&self.http, &self.rpc_url, &sent)
-                .await
-                .map_err(platform)?;
-            if !matches!(f, Fate::Pending { .. }) || tokio::time::Instant::now() >= deadline {
-                break f;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        };
-        let resend = |outcome: &str, nonce: Option<u64>| Committed {
-            patches: nonce
-                .map(|nonce| Patch::Nonce { nonce })
-                .into_iter()
-                .collect(),
-            params: json!({ "outcome": outcome }),
-            ..Default::default()
-        };
-        let next_nonce = async {
-            match ctx.request.payer.as_deref() {
-                Some(p) if facts.valid_before.is_none() => {
-                    pending_nonce(&self.http, &self.rpc_url, p)
-                        .await
-                        .map(Some)
-                        .map_err(platform)
-                }
-                _ => Ok(None),
-            }
-        };
-        match outcome {
-            Fate::Landed => Ok(Committed {
-                patches: vec![Patch::UseExisting {
-                    id: hash.to_owned(),
-                }],
-                params: json!({ "outcome": "landed" }),
-                ..Default::default()
-            }),
-            Fate::Failed => Ok(resend("reverted", next_nonce.await?)),
-            Fate::NeverLands => Ok(resend("never lands", next_nonce.await?)),
-            Fate::Pending { nonce: Some(n) } => Ok(resend("pending; resend replaces it", Some(n))),
-            Fate::Pending { nonce: None } => Err(CommitError::Unsafe(format!(
-                "transaction {hash} may still land; not resending"
-            ))),
-        }
-    }
-}
-
-/// Probe: a payment left the agent and the call failed. Reads the sent
-/// transaction's fate from the chain, so a failure that provably moved no
-/// funds (a failed receipt, an expired transaction never mined) is
-/// classified by what it says, and any other stays an unknown outcome.
-#[derive(Debug, Clone)]
-pub struct SentTxProbe {
-    http: reqwest::Client,
-    rpc_url: String,
-}
-
-impl SentTxProbe {
-    /// Reads from this endpoint.
-    pub fn new(http: reqwest::Client, rpc_url: impl Into<String>) -> Self {
-        SentTxProbe {
-            http,
-            rpc_url: rpc_url.into(),
-        }
-    }
-}
-
-#[async_trait]
-impl Probe for SentTxProbe {
-    async fn gather(&self, s: &mut ErrorSignal, req: &PaymentView) {
-        if !helix_core::sent::outcome_unproven(s) {
-            return;
-        }
-        let Some(hash) = s.facts.tx_hash.clone() else {
-            return;
-        };
-        let sent = SentTx {
-            hash: &hash,
-            payer: req.payer.as_deref(),
-            nonce: req.nonce,
-            valid_before: s.facts.valid_before,
-        };
-        match fate(&self.http, &self.rpc_url, &sent).await {
-            Ok(Fate::Failed | Fate::NeverLands) => s.facts.not_charged = true,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(target: "helix::probe", %e, "sent-transaction probe failed"),
-        }
-    }
-}
-
-/// Probe: when a failure may be about funds, reads the payer's balance in
-/// the request's currency, so Perceive can tell "cannot pay the charge" from
-/// "cannot pay the fee" (and a bare 500 from an underfunded transfer).
-#[derive(Debug, Clone)]
-pub struct BalanceProbe {
-    http: reqwest::Client,
-    rpc_url: String,
-}
-
-impl BalanceProbe {
-    /// Reads from this endpoint.
-    pub fn new(http: reqwest::Client, rpc_url: impl Into<String>) -> Self {
-        BalanceProbe {
-            http,
-            rpc_url: rpc_url.into(),
-        }
-    }
-}
-
-fn may_be_about_funds(s: &ErrorSignal) -> bool {
-    // After a payment left, a low balance may be the payment itself.
-    if helix_core::sent::may_have_paid(s) {
-        return false;
-    }
-    s.rpc_code == Some(-32003)
-        || s.problem_type
-            .as_deref()
-            .is_some_and(|t| t.ends_with(FailureCode::PaymentInsufficient.as_str()))
-        || (s.http_status.is_some_and(|st| st >= 500) && s.facts.payment_receipt.is_none())
-}
-
-#[async_trait]
-impl Probe for BalanceProbe {
-    async fn gather(&self, s: &mut ErrorSignal, req: &PaymentView) {
-        if !may_be_about_funds(s) {
-            return;
-        }
-        let (Some(payer), Some(token), Some(amount)) = (&req.payer, &req.currency, req.amount)
-        else {
-            return;
-        };
-        match balance_of(&self.http, &self.rpc_url, token, payer).await {
-            Ok(b) => {
-                s.facts.payer_balance = Some(b);
-                s.facts.required_amount = Some(amount);
-                s.facts.currency = Some(token.clone());
-            }
-            Err(e) => tracing::warn!(target: "helix::probe", %e, "balance probe failed"),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -188,6 +188,6 @@ impl Strategy for LabSplitSwap {
         })
         .await
         .map_err(platform)?;
-        helix_tempo::split_repair(parts, bps)
+        helix_platforms::tempo::split_repair(parts, bps)
     }
 }

@@ -36,14 +36,14 @@ use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use helix_core::{Probe, Strategy, StrategyId};
-use helix_http::rpc::{
-    BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
-};
-use helix_platforms::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
 use helix_platforms::http::executors::{
     Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, SplitUnderLimit, SwitchTo,
 };
 use helix_platforms::mpp::{RenewSession, RetryWithReceipt};
+use helix_platforms::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
+use helix_platforms::tempo::{
+    BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
+};
 
 use crate::chain::Chain;
 use crate::scenarios::{MAIN_CHAIN, OTHER_CHAIN};

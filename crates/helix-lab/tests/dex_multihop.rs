@@ -9,7 +9,8 @@ use helix_core::{
     PaymentView, Platform, Severity, Strategy, StrategyId,
 };
 use helix_lab::onchain::{funded_agent, stablecoin_chain, token};
-use helix_tempo::{DexSwap, TempoChain, Wallet};
+use helix_platforms::tempo::DexSwap;
+use helix_tempo::{TempoChain, Wallet};
 
 const UNIT: u128 = 1_000_000;
 
@@ -208,7 +209,7 @@ impl LostAnswer {
         use helix_core::{Helix, MemoryBudget, MemoryGeneStore};
         use helix_lab::anvil::{DEV_KEY_0, DEV_KEY_1};
         use helix_lab::drop_proxy::DropProxy;
-        use helix_tempo::TopupFromReserve;
+        use helix_platforms::tempo::TopupFromReserve;
 
         let (anvil, funder) = stablecoin_chain()
             .await

@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use helix_core::{Helix, MemorySink, Mode, StrategyId};
 use helix_genemap::{SqliteBudget, SqliteGeneStore};
-use helix_http::rpc::BalanceProbe;
 use helix_lab::onchain::{stablecoin_chain, token};
-use helix_tempo::{DexSwap, SendOpts, Tip20Payment, Wallet, pay};
+use helix_platforms::tempo::BalanceProbe;
+use helix_platforms::tempo::DexSwap;
+use helix_tempo::{SendOpts, Tip20Payment, Wallet, pay};
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use helix_core::{EventKind, FailureCode, Helix, MemoryGeneStore, MemorySink, Mode, StrategyId};
-use helix_http::rpc::ReconcileTx;
 use helix_lab::anvil::{Anvil, DEV_KEY_0};
 use helix_lab::drop_proxy::DropProxy;
 use helix_lab::onchain::{funded_agent, token};
+use helix_platforms::tempo::ReconcileTx;
 use helix_tempo::{TempoChain, Tip20Payment, Wallet, pay};
 
 const UNIT: u128 = 1_000_000;

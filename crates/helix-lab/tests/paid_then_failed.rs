@@ -12,14 +12,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use helix_core::{EventKind, FailureCode, Helix, HelixError, MemorySink, Mode, StrategyId};
-use helix_http::rpc::{BalanceProbe, ReconcileTx, SentTxProbe};
 use helix_lab::anvil::{Anvil, DEV_KEY_0};
 use helix_lab::mpp_server::MppServer;
 use helix_lab::onchain::{funded_agent, stablecoins, token};
 use helix_platforms::http::executors::{Backoff, BackoffRetry};
 use helix_platforms::mpp::{ChallengeProbe, RenewSession, RetryWithReceipt};
 use helix_platforms::mpp::{MppGet, get_paid};
-use helix_tempo::{DexSwap, TempoChain, Wallet};
+use helix_platforms::tempo::DexSwap;
+use helix_platforms::tempo::{BalanceProbe, ReconcileTx, SentTxProbe};
+use helix_tempo::{TempoChain, Wallet};
 
 const UNIT: u128 = 1_000_000;
 

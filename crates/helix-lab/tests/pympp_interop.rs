@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use helix_core::{EventKind, Helix, MemorySink, Mode, Stage, StrategyId};
 use helix_genemap::SqliteGeneStore;
-use helix_http::rpc::BalanceProbe;
 use helix_lab::onchain::{stablecoin_chain, token};
 use helix_lab::pympp::Pympp;
 use helix_platforms::mpp::{MppGet, get_paid};
-use helix_tempo::{DexSwap, SendOpts, Wallet};
+use helix_platforms::tempo::BalanceProbe;
+use helix_platforms::tempo::DexSwap;
+use helix_tempo::{SendOpts, Wallet};
 
 const UNIT: u128 = 1_000_000;
 

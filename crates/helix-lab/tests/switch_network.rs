@@ -6,9 +6,9 @@ use helix_core::{
     Category, CommitCtx, CommitError, ErrorSignal, Evidence, Facts, Failure, FailureCode, Mode,
     Patch, PaymentView, Platform, Severity, Strategy,
 };
-use helix_http::rpc::SwitchNetwork;
 use helix_lab::Lab;
 use helix_lab::scenarios::{MAIN_CHAIN, OTHER_CHAIN};
+use helix_platforms::tempo::SwitchNetwork;
 
 #[tokio::test]
 async fn the_payments_chain_decides_never_the_error_text() {

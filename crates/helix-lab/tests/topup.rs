@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use helix_core::{Helix, HelixError, MemoryGeneStore, Mode, StrategyId};
-use helix_http::rpc::BalanceProbe;
 use helix_lab::anvil::{Anvil, DEV_KEY_0, DEV_KEY_1};
 use helix_lab::onchain::token;
-use helix_tempo::{ChainError, Tip20Payment, TopupFromReserve, Wallet, pay};
+use helix_platforms::tempo::BalanceProbe;
+use helix_platforms::tempo::TopupFromReserve;
+use helix_tempo::{ChainError, Tip20Payment, Wallet, pay};
 
 const UNIT: u128 = 1_000_000;
 

@@ -10,12 +10,13 @@ use crate::http::executors::{
 };
 use crate::mpp::executors::{RenewSession, RetryWithReceipt};
 use crate::mpp::probes::ChallengeProbe;
-use helix_core::{Probe, Strategy, StrategyId};
-use helix_http::rpc::{
-    BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
-};
 use crate::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
-use helix_tempo::{Address, DexSplit, DexSwap, TopupFromReserve, Wallet};
+use crate::tempo::executors::{
+    DexSplit, DexSwap, ReconcileTx, RefreshNonce, SwitchFeeToken, SwitchNetwork, TopupFromReserve,
+};
+use crate::tempo::probes::{BalanceProbe, SentTxProbe};
+use helix_core::{Probe, Strategy, StrategyId};
+use helix_tempo::{Address, Wallet};
 
 /// Tempo's predeployed TIP-20 stablecoins (`0x20c0…00` pathUSD, then
 /// AlphaUSD, BetaUSD, ThetaUSD): what an agent may sell or buy when no list

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use helix_core::{
     Adapter, Category, Evidence, Facts, Failure, FailureCode, Platform, Severity, StrategyId,
 };
-use helix_platforms::stripe::StripeApi;
 use helix_platforms::kit::{self, Agent, Alternatives};
+use helix_platforms::stripe::StripeApi;
 use helix_tempo::Wallet;
 
 /// Offered and waiting for a part that does not exist yet, with the reason.

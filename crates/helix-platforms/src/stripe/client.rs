@@ -109,4 +109,3 @@ impl StripeApi {
             .ok_or_else(|| CommitError::Platform("payment intent without status".into()))
     }
 }
-

@@ -1,8 +1,12 @@
 //! Tempo and MPP: 402 problem types, TIP-20 and StablecoinDEX reverts,
 //! nonces, fee tokens, challenges, batches, networks (rows 1-13).
 
+#[cfg(feature = "tempo")]
+pub mod executors;
 mod offers;
 mod perceive;
+#[cfg(feature = "tempo")]
+pub mod probes;
 #[cfg(test)]
 mod tests;
 
@@ -20,3 +24,11 @@ pub const TABLE: PlatformTable = PlatformTable {
 };
 
 pub use perceive::{EXTRACT_CHAIN_ID, EXTRACT_NONCE, MPP_PROBLEM_BASE};
+
+#[cfg(feature = "tempo")]
+pub use executors::{
+    DexSplit, DexSwap, ReconcileTx, RefreshNonce, SwitchFeeToken, SwitchNetwork, TopupFromReserve,
+    split_repair,
+};
+#[cfg(feature = "tempo")]
+pub use probes::{BalanceProbe, SentTxProbe};

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use helix_core::{CommitCtx, CommitError, Committed, Strategy, StrategyId};
 use serde_json::json;
 
-use crate::chain::{SendOpts, TempoChain, Wallet};
+use helix_tempo::{SendOpts, TempoChain, Wallet};
 
 /// Added to the shortfall so the payment's own fee is covered.
 const FEE_MARGIN: u128 = 50_000;
@@ -122,7 +122,7 @@ impl Strategy for TopupFromReserve {
             .await;
         // A transfer whose answer was lost is looked for on chain first.
         let hash = chain
-            .reconciled(sent, crate::dex::RECONCILE_WAIT)
+            .reconciled(sent, super::RECONCILE_WAIT)
             .await
             .map_err(platform)?;
         Ok(Committed {

@@ -2,46 +2,25 @@
 //! currency (swap_currency), an accepted one (swap_direct, or swap_multihop
 //! in two explicit legs through pathUSD, each bounded against par), or
 //! another stablecoin when one is blocked or paused (switch_stablecoin).
-//! Every swap is quoted first and carries a min-out bound.
+//! Every swap is quoted first and carries a min-out bound; a leg whose
+//! answer was lost is looked for on chain before anything else.
 
 use alloy::primitives::Address;
 use async_trait::async_trait;
 use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
-use serde_json::{Value, json};
-
+use helix_tempo::{ChainError, SendOpts, TempoChain, Wallet, max_slippage_bps, min_out};
+use serde_json::json;
 use tempo_alloy::contracts::precompiles::{PATH_USD_ADDRESS, STABLECOIN_DEX_ADDRESS};
 
-use crate::chain::{SendOpts, TempoChain, Wallet};
-use crate::error::ChainError;
-
-/// Default bound, basis points below par.
-pub const DEFAULT_SLIPPAGE_BPS: u32 = 50;
+use super::RECONCILE_WAIT;
 
 /// Margin acquired on top of the charge, for the payment's own fee.
 const FEE_MARGIN: u128 = 50_000;
-
-/// The slippage bound a repair's parameters ask for (a gene's learned
-/// value), the default when they do not, and never above 5 %.
-pub fn max_slippage_bps(params: &Value) -> u32 {
-    params
-        .get("max_slippage_bps")
-        .and_then(Value::as_u64)
-        .map_or(DEFAULT_SLIPPAGE_BPS, |b| b.min(500) as u32)
-}
-
-/// The least a swap of `amount` may return: par less `bps`, never zero.
-pub fn min_out(amount: u128, bps: u32) -> u128 {
-    (amount.saturating_mul(u128::from(10_000 - bps.min(10_000))) / 10_000).max(1)
-}
 
 fn parse(a: &str) -> Result<Address, CommitError> {
     a.parse()
         .map_err(|_| CommitError::NotApplicable(format!("not an address: {a}")))
 }
-
-/// How long a send whose answer was lost is looked for on chain before its
-/// outcome is left unknown (the engine then lets nothing else move funds).
-pub(crate) const RECONCILE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn platform(e: ChainError) -> CommitError {
     CommitError::Platform(e.to_string())
@@ -287,25 +266,5 @@ impl Strategy for DexSwap {
             });
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn min_out_is_never_zero_and_respects_the_bound() {
-        assert_eq!(min_out(1_000_000, 50), 995_000);
-        assert_eq!(min_out(1, 50), 1);
-        assert_eq!(min_out(0, 50), 1);
-        assert_eq!(min_out(1_000, 20_000), 1);
-    }
-
-    #[test]
-    fn the_slippage_bound_defaults_and_is_capped() {
-        assert_eq!(max_slippage_bps(&Value::Null), DEFAULT_SLIPPAGE_BPS);
-        assert_eq!(max_slippage_bps(&json!({"max_slippage_bps": 30})), 30);
-        assert_eq!(max_slippage_bps(&json!({"max_slippage_bps": 9_000})), 500);
     }
 }
