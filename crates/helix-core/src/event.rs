@@ -47,6 +47,9 @@ pub enum BlockReason {
     /// A repair that moves funds erred after it may have acted; no other
     /// may move funds in this run.
     FundsInFlight,
+    /// Its executor needs a fact that neither the failure nor the request
+    /// holds (checked before any lock or budget is taken).
+    Missing(crate::need::Need),
 }
 
 /// The stages of the loop.

@@ -36,6 +36,7 @@ pub mod event;
 mod failure;
 pub mod fnv;
 pub mod gene;
+mod need;
 mod patch;
 pub mod policy;
 pub mod replay;
@@ -55,6 +56,7 @@ pub use event::{
 };
 pub use failure::{Candidate, CandidateSource, Evidence, Failure, GeneKey};
 pub use gene::{Gene, GeneSource, Outcome};
+pub use need::Need;
 pub use patch::{
     Patch, PaymentView, Refused, Repairable, Violation, check_invariants, check_patches,
 };

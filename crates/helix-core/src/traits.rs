@@ -103,6 +103,12 @@ pub trait Strategy: Send + Sync {
     fn max_cost(&self) -> Option<u64> {
         None
     }
+    /// The facts `commit` cannot act without. The engine checks them before
+    /// it locks a wallet or reserves budget, and blocks the candidate with
+    /// the first one missing.
+    fn needs(&self) -> &'static [crate::need::Need] {
+        &[]
+    }
 }
 
 /// A gene store failed.

@@ -458,3 +458,87 @@ async fn a_refusal_before_acting_books_nothing_and_blocks_nothing() {
     // The top-up's actual cost (700) and nothing for the refusal.
     assert_eq!(budget.usage(), (700, 0));
 }
+
+/// A budget that counts how often it was asked to hold money.
+struct CountingBudget {
+    inner: MemoryBudget,
+    reserves: Arc<std::sync::atomic::AtomicU32>,
+}
+
+#[async_trait::async_trait]
+impl Budget for CountingBudget {
+    async fn reserve(&self, amount: u64) -> Result<Reservation, BudgetError> {
+        self.reserves
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.reserve(amount).await
+    }
+    async fn settle(&self, r: Reservation, actual: u64) -> Result<(), BudgetError> {
+        self.inner.settle(r, actual).await
+    }
+    async fn status(&self) -> Result<BudgetStatus, BudgetError> {
+        self.inner.status().await
+    }
+}
+
+/// An executor that needs the hash of a sent transaction.
+struct NeedsHash(Arc<std::sync::atomic::AtomicU32>);
+
+#[async_trait::async_trait]
+impl Strategy for NeedsHash {
+    fn id(&self) -> StrategyId {
+        StrategyId::SwapCurrency
+    }
+    fn needs(&self) -> &'static [Need] {
+        &[Need::TxHash]
+    }
+    async fn commit(&self, _: &CommitCtx<'_>) -> Result<Committed, CommitError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Committed {
+            patches: vec![Patch::Currency {
+                currency: "AlphaUSD".into(),
+            }],
+            ..Default::default()
+        })
+    }
+}
+
+/// A repair whose executor declares a fact the failure does not hold is
+/// blocked with that fact before the engine reserves budget or commits.
+#[tokio::test]
+async fn a_repair_missing_a_declared_fact_is_blocked_before_the_budget_is_asked() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let reserves = Arc::new(AtomicU32::new(0));
+    let commits = Arc::new(AtomicU32::new(0));
+    let sink = Arc::new(MemorySink::new());
+    let helix = Helix::builder()
+        .adapter(Words(vec![StrategyId::SwapCurrency]))
+        .strategy(NeedsHash(commits.clone()))
+        .budget(Arc::new(CountingBudget {
+            inner: MemoryBudget::new(10_000_000),
+            reserves: reserves.clone(),
+        }))
+        .sink(sink.clone())
+        .mode(Mode::Full)
+        .build();
+    let err = helix
+        .run(pay(), async |_: &common::Pay| {
+            Err::<(), _>("low balance".to_string())
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HelixError::NotRepaired { .. }), "{err:?}");
+    assert_eq!(commits.load(Ordering::SeqCst), 0, "never committed");
+    assert_eq!(
+        reserves.load(Ordering::SeqCst),
+        0,
+        "the budget was never asked"
+    );
+    assert!(sink.take().iter().any(|e| matches!(
+        e.kind,
+        EventKind::Blocked {
+            strategy: StrategyId::SwapCurrency,
+            reason: BlockReason::Missing(Need::TxHash),
+            ..
+        }
+    )));
+}

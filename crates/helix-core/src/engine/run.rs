@@ -274,8 +274,15 @@ impl<'h> Run<'h> {
     }
 
     /// Whether `c` may be committed now; emits the reason when not.
-    fn admissible(&mut self, c: &Candidate, view: &PaymentView, signal: &ErrorSignal) -> bool {
+    fn admissible(
+        &mut self,
+        c: &Candidate,
+        failure: &Failure,
+        view: &PaymentView,
+        signal: &ErrorSignal,
+    ) -> bool {
         let policy = &self.h.policy;
+        let exec = self.h.executors.get(&c.strategy);
         let reason = if self.tried.contains(&c.strategy) {
             Some(BlockReason::AlreadyTried)
         } else if crate::sent::may_have_paid(signal) && !c.strategy.safe_after_send() {
@@ -288,10 +295,13 @@ impl<'h> Run<'h> {
             Some(BlockReason::PartialNotAllowed)
         } else if c.est_cost > policy.per_repair_ceiling {
             Some(BlockReason::Ceiling)
-        } else if !self.h.executors.contains_key(&c.strategy) {
-            Some(BlockReason::NoExecutor)
+        } else if let Some(exec) = exec {
+            // Declared needs: a repair that cannot act takes no lock and no
+            // budget.
+            crate::need::Need::first_missing(exec.needs(), failure, signal, view)
+                .map(BlockReason::Missing)
         } else {
-            None
+            Some(BlockReason::NoExecutor)
         };
         match reason {
             Some(r) => {
@@ -319,7 +329,7 @@ impl<'h> Run<'h> {
                 est_ms: g.mean_ms.round() as u64,
                 source: CandidateSource::Gene,
             };
-            if self.admissible(&c, view, signal) {
+            if self.admissible(&c, failure, view, signal) {
                 match self.commit(req, failure, signal, view, c, g.source).await {
                     Attempt::Committed(p) => return Ok(p),
                     Attempt::Stop(stop) => return Err(stop),
@@ -348,7 +358,7 @@ impl<'h> Run<'h> {
             return Err(Stop::NotRepaired(recommended));
         }
         for (c, _) in ranked {
-            if !self.admissible(&c, view, signal) {
+            if !self.admissible(&c, failure, view, signal) {
                 continue;
             }
             let source = match c.source {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
 
 /// Gives the call `factor` times its current deadline, up to `max`.
 #[derive(Debug, Clone)]
@@ -75,6 +75,10 @@ impl Strategy for SplitUnderLimit {
         StrategyId::SplitTransaction
     }
 
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Amount]
+    }
+
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
         let f = &ctx.failure.facts;
         let limit = f
@@ -112,6 +116,10 @@ impl Strategy for DropFailingCall {
         StrategyId::RemoveAndResubmit
     }
 
+    fn needs(&self) -> &'static [Need] {
+        &[Need::FailingCall]
+    }
+
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
         let index =
             ctx.failure.facts.failing_call.ok_or_else(|| {
@@ -135,6 +143,10 @@ pub struct ReduceRequest;
 impl Strategy for ReduceRequest {
     fn id(&self) -> StrategyId {
         StrategyId::ReduceRequest
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Amount]
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {

@@ -2,7 +2,7 @@
 //! again.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
 
 /// retry_with_receipt: the server took the payment and then failed; the retry
 /// presents the server's receipt and pays nothing.
@@ -13,6 +13,10 @@ pub struct RetryWithReceipt;
 impl Strategy for RetryWithReceipt {
     fn id(&self) -> StrategyId {
         StrategyId::RetryWithReceipt
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Receipt]
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {

@@ -2,7 +2,7 @@
 //! payment's idempotency key.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
 use helix_http::signal::error_chain;
 
 use crate::mpp::challenge::{ChallengeError, offered, same_charge};
@@ -26,6 +26,10 @@ impl RenewSession {
 impl Strategy for RenewSession {
     fn id(&self) -> StrategyId {
         StrategyId::RenewSession
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Endpoint]
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {

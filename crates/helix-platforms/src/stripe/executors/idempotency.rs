@@ -2,7 +2,7 @@
 //! paying twice.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
 
 use crate::stripe::client::StripeApi;
 
@@ -28,6 +28,10 @@ const FAILED: &[&str] = &["requires_payment_method", "canceled"];
 impl Strategy for ResolveIdempotency {
     fn id(&self) -> StrategyId {
         StrategyId::ResolveIdempotency
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::IdempotencyKey]
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {

@@ -1,7 +1,7 @@
 //! switch_fee_token: pay the fee in a configured token the payer holds.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
 use helix_http::rpc::balance_of;
 use serde_json::json;
 
@@ -38,6 +38,10 @@ impl SwitchFeeToken {
 impl Strategy for SwitchFeeToken {
     fn id(&self) -> StrategyId {
         StrategyId::SwitchFeeToken
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Payer]
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {

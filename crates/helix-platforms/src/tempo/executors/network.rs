@@ -1,7 +1,7 @@
 //! switch_network: the configured endpoint that serves the payment's chain.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
 use helix_http::rpc::chain_id;
 
 /// switch_network: asks each configured endpoint for its chain id and moves
@@ -23,6 +23,10 @@ impl SwitchNetwork {
 impl Strategy for SwitchNetwork {
     fn id(&self) -> StrategyId {
         StrategyId::SwitchNetwork
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::ChainId]
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {

@@ -1,7 +1,7 @@
 //! refresh_nonce: the payer's pending nonce, read from RPC.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
 use helix_http::rpc::pending_nonce;
 
 use super::{payer, rpc_failed};
@@ -27,6 +27,10 @@ impl RefreshNonce {
 impl Strategy for RefreshNonce {
     fn id(&self) -> StrategyId {
         StrategyId::RefreshNonce
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Payer]
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {

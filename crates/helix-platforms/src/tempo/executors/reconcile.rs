@@ -2,7 +2,7 @@
 //! chain before anything is sent again.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
 use helix_http::rpc::{Fate, SentTx, fate, pending_nonce, until_expired};
 use serde_json::json;
 
@@ -47,6 +47,10 @@ impl ReconcileTx {
 impl Strategy for ReconcileTx {
     fn id(&self) -> StrategyId {
         StrategyId::Reconcile
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::TxHash]
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {

@@ -3,7 +3,7 @@
 
 use alloy::primitives::Address;
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
 use helix_tempo::{TempoChain, Wallet, fewest_parts, max_slippage_bps};
 use serde_json::json;
 
@@ -29,6 +29,10 @@ impl DexSplit {
 impl Strategy for DexSplit {
     fn id(&self) -> StrategyId {
         StrategyId::SplitSwap
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Amount, Need::Currency, Need::BuyCurrency]
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {

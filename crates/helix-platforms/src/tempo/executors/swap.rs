@@ -7,7 +7,7 @@
 
 use alloy::primitives::Address;
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
 use helix_tempo::{ChainError, SendOpts, TempoChain, Wallet, max_slippage_bps, min_out};
 use serde_json::json;
 use tempo_alloy::contracts::precompiles::{PATH_USD_ADDRESS, STABLECOIN_DEX_ADDRESS};
@@ -187,6 +187,21 @@ impl DexSwap {
 impl Strategy for DexSwap {
     fn id(&self) -> StrategyId {
         self.id
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        match self.id {
+            StrategyId::SwapDirect | StrategyId::SwapMultihop => &[
+                Need::Payer,
+                Need::Amount,
+                Need::Currency,
+                Need::AcceptedCurrencies,
+            ],
+            StrategyId::SwapForFeeToken => {
+                &[Need::Payer, Need::Amount, Need::Currency, Need::FeeToken]
+            }
+            _ => &[Need::Payer, Need::Amount, Need::Currency],
+        }
     }
 
     async fn dry_run(&self, ctx: &CommitCtx<'_>) -> Option<Result<(), CommitError>> {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use alloy::primitives::Address;
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Need, Strategy, StrategyId};
 use serde_json::json;
 
 use helix_tempo::{SendOpts, TempoChain, Wallet};
@@ -56,6 +56,10 @@ fn platform(e: impl std::fmt::Display) -> CommitError {
 impl Strategy for TopupFromReserve {
     fn id(&self) -> StrategyId {
         StrategyId::TopupFromReserve
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Payer, Need::Currency, Need::Amount]
     }
 
     fn max_cost(&self) -> Option<u64> {
