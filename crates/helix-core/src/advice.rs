@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::engine::{Helix, Pending, Run, Stop};
 use crate::event::EventKind;
+use crate::event::GaveUp;
 use crate::failure::Failure;
 use crate::gene::Gene;
 use crate::patch::{Patch, PaymentView, Refused, Repairable};
@@ -142,10 +143,8 @@ impl Helix {
             run.emit(EventKind::Unrecognised {
                 message: signal.message.clone(),
             });
-            run.emit(EventKind::GaveUp {
-                reason: "unrecognised failure".into(),
-            });
-            advice.reason = Some("unrecognised failure".into());
+            advice.reason = Some(GaveUp::Unrecognised.to_string());
+            run.emit(EventKind::gave_up(GaveUp::Unrecognised));
             return advice;
         };
         run.emit(EventKind::Perceived {
@@ -179,39 +178,31 @@ impl Helix {
                     failure,
                 });
             }
-            Err(Stop::Budget(recommended, refusal)) => {
-                let reason = refusal.to_string();
-                run.emit(EventKind::GaveUp {
-                    reason: reason.clone(),
-                });
-                advice.recommended = recommended;
-                advice.reason = Some(reason);
-            }
-            Err(Stop::NotRepaired(recommended)) => {
-                let reason = if mode == Mode::Observe {
-                    "observe mode: recommend only".to_owned()
-                } else {
-                    "no allowed repair".to_owned()
+            Err(stop) => {
+                let why = match stop {
+                    Stop::Budget(recommended, refusal) => {
+                        advice.recommended = recommended;
+                        GaveUp::Budget {
+                            refusal: refusal.to_string(),
+                        }
+                    }
+                    Stop::NotRepaired(recommended) => {
+                        advice.recommended = recommended.clone();
+                        GaveUp::NotRepaired {
+                            recommended,
+                            observe: mode == Mode::Observe,
+                        }
+                    }
+                    Stop::AlreadyPaid(strategy, evidence) => {
+                        GaveUp::AlreadyPaid { strategy, evidence }
+                    }
+                    Stop::Invariant(strategy, violation) => GaveUp::Invariant {
+                        strategy,
+                        violation: violation.to_string(),
+                    },
                 };
-                run.emit(EventKind::GaveUp {
-                    reason: reason.clone(),
-                });
-                advice.recommended = recommended;
-                advice.reason = Some(reason);
-            }
-            Err(Stop::AlreadyPaid(strategy, evidence)) => {
-                let reason = format!("already paid ({evidence}, found by {strategy})");
-                run.emit(EventKind::GaveUp {
-                    reason: reason.clone(),
-                });
-                advice.reason = Some(reason);
-            }
-            Err(Stop::Invariant(strategy, violation)) => {
-                let reason = format!("repair {strategy} refused: {violation}");
-                run.emit(EventKind::GaveUp {
-                    reason: violation.to_string(),
-                });
-                advice.reason = Some(reason);
+                advice.reason = Some(why.to_string());
+                run.emit(EventKind::gave_up(why));
             }
         }
         advice
@@ -228,9 +219,7 @@ impl Helix {
             .settle_pending(&ticket.failure, ticket.pending, success)
             .await;
         if !success {
-            run.emit(EventKind::GaveUp {
-                reason: "the caller's retry failed".into(),
-            });
+            run.emit(EventKind::gave_up(GaveUp::RetryFailed));
         }
         gene
     }

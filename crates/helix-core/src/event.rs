@@ -231,9 +231,88 @@ pub enum EventKind {
     },
     /// The run ended without success.
     GaveUp {
-        /// Why.
+        /// Why, typed.
+        why: GaveUp,
+        /// Why, in words (`why` as text, for people and dashboards).
         reason: String,
     },
+}
+
+/// Every reason a run ends without success: one list, read by the engine,
+/// the advice API, the event log and the dashboard alike.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GaveUp {
+    /// No adapter, remembered diagnosis or diagnoser recognised the failure.
+    Unrecognised,
+    /// The run used every repair it was allowed.
+    Exhausted {
+        /// How many.
+        repairs: u32,
+    },
+    /// Every repair that could have helped was refused by the budget.
+    Budget {
+        /// The budget's refusal.
+        refusal: String,
+    },
+    /// No repair was allowed or able to act (mode, ceiling, needs, no
+    /// executor); these were recommended.
+    NotRepaired {
+        /// What would have helped.
+        recommended: Vec<StrategyId>,
+        /// Observe mode, where nothing is ever executed.
+        observe: bool,
+    },
+    /// The payment was already made; the run stops with its proof.
+    AlreadyPaid {
+        /// The repair that found it.
+        strategy: StrategyId,
+        /// The proof (a transaction hash, a receipt).
+        evidence: String,
+    },
+    /// A repair's patches broke an invariant (recipient, amount, chain ...).
+    Invariant {
+        /// The repair.
+        strategy: StrategyId,
+        /// What it broke.
+        violation: String,
+    },
+    /// The caller's retry after an advice failed.
+    RetryFailed,
+}
+
+impl std::fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GaveUp::Unrecognised => f.write_str("unrecognised failure"),
+            GaveUp::Exhausted { repairs } => write!(f, "{repairs} repairs tried"),
+            GaveUp::Budget { refusal } => f.write_str(refusal),
+            GaveUp::NotRepaired { observe: true, .. } => {
+                f.write_str("observe mode: recommend only")
+            }
+            GaveUp::NotRepaired { .. } => f.write_str("no allowed repair"),
+            GaveUp::AlreadyPaid { strategy, evidence } => {
+                write!(f, "already paid ({evidence}, found by {strategy})")
+            }
+            GaveUp::Invariant {
+                strategy,
+                violation,
+            } => {
+                write!(f, "repair {strategy} refused: {violation}")
+            }
+            GaveUp::RetryFailed => f.write_str("the caller's retry failed"),
+        }
+    }
+}
+
+impl EventKind {
+    /// The end of a run that did not succeed.
+    pub fn gave_up(why: GaveUp) -> EventKind {
+        EventKind::GaveUp {
+            reason: why.to_string(),
+            why,
+        }
+    }
 }
 
 impl EventKind {

@@ -52,7 +52,8 @@ pub use diagnose::{DiagnoseError, Diagnoser, Diagnosis};
 pub use engine::{Helix, HelixBuilder, HelixError, RepairStep, Report, Wrapped};
 pub use evaluate::rank;
 pub use event::{
-    BlockReason, BroadcastSink, Event, EventKind, EventSink, Fanout, MemorySink, Stage, TracingSink,
+    BlockReason, BroadcastSink, Event, EventKind, EventSink, Fanout, GaveUp, MemorySink, Stage,
+    TracingSink,
 };
 pub use failure::{Candidate, CandidateSource, Evidence, Failure, GeneKey};
 pub use gene::{Gene, GeneSource, Outcome};

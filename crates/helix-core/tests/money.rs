@@ -533,7 +533,8 @@ async fn a_repair_missing_a_declared_fact_is_blocked_before_the_budget_is_asked(
         0,
         "the budget was never asked"
     );
-    assert!(sink.take().iter().any(|e| matches!(
+    let events = sink.take();
+    assert!(events.iter().any(|e| matches!(
         e.kind,
         EventKind::Blocked {
             strategy: StrategyId::SwapCurrency,
@@ -541,4 +542,17 @@ async fn a_repair_missing_a_declared_fact_is_blocked_before_the_budget_is_asked(
             ..
         }
     )));
+    let ended = events.last().map(|e| e.kind.clone());
+    assert_eq!(
+        ended,
+        Some(EventKind::gave_up(GaveUp::NotRepaired {
+            recommended: vec![StrategyId::SwapCurrency],
+            observe: false,
+        })),
+        "the run ends with one typed reason"
+    );
+    let json = serde_json::to_value(events.last().unwrap()).unwrap();
+    assert_eq!(json["event"], "gave_up");
+    assert_eq!(json["why"]["kind"], "not_repaired");
+    assert_eq!(json["reason"], "no allowed repair");
 }

@@ -14,7 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::diagnose::Diagnoser;
-use crate::event::{EventKind, EventSink, TracingSink};
+use crate::event::{EventKind, EventSink, GaveUp, TracingSink};
 use crate::failure::Failure;
 use crate::patch::Repairable;
 use crate::policy::{Budget, Policy};
@@ -359,9 +359,7 @@ impl Helix {
                 run.emit(EventKind::Unrecognised {
                     message: signal.message.clone(),
                 });
-                run.emit(EventKind::GaveUp {
-                    reason: "unrecognised failure".into(),
-                });
+                run.emit(EventKind::gave_up(GaveUp::Unrecognised));
                 return (Err(HelixError::Unrecognised { error: err }), run.report);
             };
             run.emit(EventKind::Perceived {
@@ -369,9 +367,9 @@ impl Helix {
             });
             run.report.failure = Some(failure.clone());
             if run.report.repairs.len() as u32 >= h.policy.max_repairs {
-                run.emit(EventKind::GaveUp {
-                    reason: format!("{} repairs tried", h.policy.max_repairs),
-                });
+                run.emit(EventKind::gave_up(GaveUp::Exhausted {
+                    repairs: h.policy.max_repairs,
+                }));
                 let failure = Box::new(failure);
                 return (
                     Err(HelixError::Exhausted {
@@ -384,9 +382,9 @@ impl Helix {
             match run.choose_and_commit(req, &failure, &signal, &view).await {
                 Ok(p) => pending = Some((p, failure)),
                 Err(Stop::Budget(_, refusal)) => {
-                    run.emit(EventKind::GaveUp {
-                        reason: refusal.to_string(),
-                    });
+                    run.emit(EventKind::gave_up(GaveUp::Budget {
+                        refusal: refusal.to_string(),
+                    }));
                     let err = HelixError::Budget {
                         error: err,
                         failure: Box::new(failure),
@@ -396,9 +394,10 @@ impl Helix {
                 }
                 Err(Stop::NotRepaired(recommended)) => {
                     let failure = Box::new(failure);
-                    run.emit(EventKind::GaveUp {
-                        reason: "no allowed repair".into(),
-                    });
+                    run.emit(EventKind::gave_up(GaveUp::NotRepaired {
+                        recommended: recommended.clone(),
+                        observe: h.policy.mode == Mode::Observe,
+                    }));
                     return (
                         Err(HelixError::NotRepaired {
                             error: err,
@@ -409,9 +408,10 @@ impl Helix {
                     );
                 }
                 Err(Stop::AlreadyPaid(strategy, evidence)) => {
-                    run.emit(EventKind::GaveUp {
-                        reason: format!("already paid: {evidence}"),
-                    });
+                    run.emit(EventKind::gave_up(GaveUp::AlreadyPaid {
+                        strategy,
+                        evidence: evidence.clone(),
+                    }));
                     return (
                         Err(HelixError::AlreadyPaid {
                             error: err,
@@ -422,9 +422,10 @@ impl Helix {
                     );
                 }
                 Err(Stop::Invariant(strategy, violation)) => {
-                    run.emit(EventKind::GaveUp {
-                        reason: violation.to_string(),
-                    });
+                    run.emit(EventKind::gave_up(GaveUp::Invariant {
+                        strategy,
+                        violation: violation.to_string(),
+                    }));
                     return (
                         Err(HelixError::Invariant {
                             error: err,
