@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use helix_core::{Fanout, Helix, Mode, Strategy};
-use helix_platforms::http::executors::{Backoff, BackoffRetry, ExtendDeadline};
+use helix_platforms::http::executors::ExtendDeadline;
+use helix_platforms::kit;
 use helix_server::{Hub, MIN_TOKEN, ServerConfig};
 
 use crate::config::Config;
@@ -23,32 +24,31 @@ pub struct Args {
     pub budget_db: String,
 }
 
-/// The executors a server can run for callers: waits, deadlines, fresh
-/// MPP challenges, receipts, and (with a chain RPC) the chain's nonce.
-/// Fund-moving repairs need the agent's key, which a shared server does
-/// not hold.
+/// The executors a server can run for callers: waits, deadlines, request
+/// reshapes, fresh MPP challenges, receipts, and (with a chain RPC) the
+/// repairs that only read the chain. Fund-moving repairs need the agent's
+/// key, which a shared server does not hold.
 fn strategies(settings: &Config) -> Vec<Arc<dyn Strategy>> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .build()
         .unwrap_or_default();
-    let mut all: Vec<Arc<dyn Strategy>> = vec![
-        Arc::new(Backoff::default()),
-        Arc::new(BackoffRetry::default()),
-        Arc::new(ExtendDeadline {
+    let timing = kit::Timing {
+        deadline: ExtendDeadline {
             factor: 3,
             max: Duration::from_secs(60),
             assumed: Duration::from_secs(10),
-        }),
-        Arc::new(helix_platforms::mpp::executors::RenewSession::new(
-            http.clone(),
-        )),
-        Arc::new(helix_platforms::mpp::executors::RetryWithReceipt),
-    ];
+        },
+        ..kit::Timing::default()
+    };
+    let mut all = kit::generic(&kit::Alternatives::default(), &timing);
+    all.extend(kit::mpp(&http));
     if let Some(rpc) = settings.rpc() {
-        all.push(Arc::new(helix_platforms::tempo::RefreshNonce::new(
-            http, rpc,
-        )));
+        let fee_tokens = kit::tempo_stablecoins()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        all.extend(kit::tempo_reads(&http, rpc, &[], fee_tokens, 100_000));
     }
     all
 }

@@ -36,14 +36,10 @@ use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use helix_core::{Probe, Strategy, StrategyId};
-use helix_platforms::http::executors::{
-    Backoff, BackoffRetry, DropFailingCall, ExtendDeadline, SplitUnderLimit, SwitchTo,
-};
-use helix_platforms::mpp::{RenewSession, RetryWithReceipt};
-use helix_platforms::stripe::{HoldAndNotify, ResolveIdempotency, StripeApi};
-use helix_platforms::tempo::{
-    BalanceProbe, ReconcileTx, RefreshNonce, SentTxProbe, SwitchFeeToken, SwitchNetwork,
-};
+use helix_platforms::http::executors::{Backoff, BackoffRetry, ExtendDeadline};
+use helix_platforms::kit;
+use helix_platforms::stripe::StripeApi;
+use helix_platforms::tempo::{BalanceProbe, SentTxProbe};
 
 use crate::chain::Chain;
 use crate::scenarios::{MAIN_CHAIN, OTHER_CHAIN};
@@ -121,74 +117,59 @@ impl Lab {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let stripe = StripeApi::new(http.clone(), self.url("/stripe"), None);
-        vec![
-            Arc::new(Backoff {
+        let alternatives = kit::Alternatives {
+            offramps: vec![
+                self.url("/offramp/alpha/payout"),
+                self.url("/offramp/beta/payout"),
+            ],
+            payment_methods: vec!["pm_card_visa".into(), "pm_card_mastercard".into()],
+            ..Default::default()
+        };
+        // Short waits: the bench runs thousands of payments.
+        let timing = kit::Timing {
+            backoff: Backoff {
                 default_wait: Duration::from_millis(250),
                 max_wait: Duration::from_secs(30),
-            }),
-            Arc::new(BackoffRetry {
+            },
+            backoff_retry: BackoffRetry {
                 base: Duration::from_millis(50),
                 cap: Duration::from_secs(1),
-            }),
-            Arc::new(ExtendDeadline {
+            },
+            deadline: ExtendDeadline {
                 factor: 3,
                 max: Duration::from_secs(10),
                 assumed: Duration::from_secs(5),
-            }),
-            Arc::new(SwitchTo::endpoints(
-                StrategyId::SwitchOfframp,
-                [
-                    self.url("/offramp/alpha/payout"),
-                    self.url("/offramp/beta/payout"),
-                ],
-            )),
-            Arc::new(SwitchTo::payment_methods([
-                "pm_card_visa",
-                "pm_card_mastercard",
-            ])),
-            Arc::new(SplitUnderLimit::default()),
-            Arc::new(DropFailingCall),
-            Arc::new(RenewSession::new(http.clone())),
-            Arc::new(RetryWithReceipt),
-            Arc::new(RefreshNonce::new(http.clone(), main.clone())),
-            Arc::new(ReconcileTx::new(http.clone(), main.clone())),
-            Arc::new(SwitchNetwork::new(
-                http.clone(),
-                vec![self.rpc(OTHER_CHAIN), main.clone()],
-            )),
-            Arc::new(SwitchFeeToken::new(
-                http.clone(),
-                main.clone(),
-                coins.clone(),
-                10 * FEE,
-            )),
-            Arc::new(ResolveIdempotency::new(stripe.clone())),
-            Arc::new(HoldAndNotify::new(
-                stripe,
-                self.url("/lab/notify"),
-                Duration::from_secs(5),
-            )),
-            Arc::new(executors::LabSwap::new(
-                StrategyId::SwapCurrency,
+            },
+        };
+        let mut all = kit::generic(&alternatives, &timing);
+        all.extend(kit::mpp(&http));
+        all.extend(kit::tempo_reads(
+            &http,
+            &main,
+            &[self.rpc(OTHER_CHAIN)],
+            coins.clone(),
+            10 * FEE,
+        ));
+        all.extend(kit::stripe(
+            StripeApi::new(http.clone(), self.url("/stripe"), None),
+            self.url("/lab/notify"),
+        ));
+        // The lab's own chain has no real StablecoinDEX: its swaps are the
+        // lab's (anvil rows use the kit's DexSwap).
+        for id in [
+            StrategyId::SwapCurrency,
+            StrategyId::SwapDirect,
+            StrategyId::SwitchStablecoin,
+        ] {
+            all.push(Arc::new(executors::LabSwap::new(
+                id,
                 http.clone(),
                 main.clone(),
                 coins.clone(),
-            )),
-            Arc::new(executors::LabSwap::new(
-                StrategyId::SwapDirect,
-                http.clone(),
-                main.clone(),
-                coins.clone(),
-            )),
-            Arc::new(executors::LabSwap::new(
-                StrategyId::SwitchStablecoin,
-                http.clone(),
-                main.clone(),
-                coins,
-            )),
-            Arc::new(executors::LabSplitSwap::new(http, main)),
-        ]
+            )));
+        }
+        all.push(Arc::new(executors::LabSplitSwap::new(http, main)));
+        all
     }
 
     /// The probes that read the lab's main chain: what became of a sent

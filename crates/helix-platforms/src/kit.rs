@@ -62,34 +62,24 @@ impl Agent {
         ]
     }
 
-    /// Every executor the agent can run. The mode still decides which may
-    /// act: the fund-moving ones only in `full`.
+    /// Every executor the agent can run: the chain reads, MPP's repairs,
+    /// waits and reshapes, and the fund movers with its wallet. The mode
+    /// still decides which may act: the fund-moving ones only in `full`.
     pub fn strategies(&self, http: &reqwest::Client) -> Vec<Arc<dyn Strategy>> {
-        let names: Vec<String> = self.stablecoins.iter().map(|c| c.to_string()).collect();
-        let mut endpoints = vec![self.rpc.clone()];
-        endpoints.extend(self.other_rpcs.iter().cloned());
-        let mut all: Vec<Arc<dyn Strategy>> = vec![
-            Arc::new(ReconcileTx::new(http.clone(), self.rpc.clone())),
-            Arc::new(RefreshNonce::new(http.clone(), self.rpc.clone())),
-            Arc::new(SwitchFeeToken::new(
-                http.clone(),
-                self.rpc.clone(),
-                names,
-                100_000,
-            )),
-            Arc::new(SwitchNetwork::new(http.clone(), endpoints)),
-            Arc::new(RenewSession::new(http.clone())),
-            Arc::new(RetryWithReceipt),
-            Arc::new(Backoff {
-                default_wait: Duration::from_millis(500),
-                max_wait: Duration::from_secs(30),
-            }),
-            Arc::new(BackoffRetry::default()),
-            Arc::new(DexSplit::new(self.rpc.clone(), self.wallet.clone())),
-            Arc::new(DropFailingCall),
-            Arc::new(WaitAndRetry::default()),
-            Arc::new(ReduceRequest),
-        ];
+        let mut all = tempo_reads(
+            http,
+            &self.rpc,
+            &self.other_rpcs,
+            self.stablecoins.iter().map(|c| c.to_string()).collect(),
+            100_000,
+        );
+        all.extend(mpp(http));
+        all.extend(waits(&Timing::agent()));
+        all.extend(reshapes());
+        all.push(Arc::new(DexSplit::new(
+            self.rpc.clone(),
+            self.wallet.clone(),
+        )));
         if let Some((reserve, cap)) = &self.reserve {
             all.push(Arc::new(TopupFromReserve::new(
                 self.rpc.clone(),
@@ -116,6 +106,87 @@ impl Agent {
     }
 }
 
+/// The repairs that only read a chain (no key): reconcile a sent payment,
+/// the pending nonce, a fee token the payer holds (from `fee_tokens`, with
+/// `fee_margin` base units to spare), and the endpoint among `rpc` and
+/// `other_rpcs` that serves the payment's chain.
+pub fn tempo_reads(
+    http: &reqwest::Client,
+    rpc: &str,
+    other_rpcs: &[String],
+    fee_tokens: Vec<String>,
+    fee_margin: u128,
+) -> Vec<Arc<dyn Strategy>> {
+    let mut endpoints = vec![rpc.to_owned()];
+    endpoints.extend(other_rpcs.iter().cloned());
+    vec![
+        Arc::new(ReconcileTx::new(http.clone(), rpc)),
+        Arc::new(RefreshNonce::new(http.clone(), rpc)),
+        Arc::new(SwitchFeeToken::new(
+            http.clone(),
+            rpc,
+            fee_tokens,
+            fee_margin,
+        )),
+        Arc::new(SwitchNetwork::new(http.clone(), endpoints)),
+    ]
+}
+
+/// MPP's repairs: a fresh challenge for the same deal, a receipt presented
+/// instead of paying again.
+pub fn mpp(http: &reqwest::Client) -> Vec<Arc<dyn Strategy>> {
+    vec![
+        Arc::new(RenewSession::new(http.clone())),
+        Arc::new(RetryWithReceipt),
+    ]
+}
+
+/// How long the waiting repairs wait.
+#[derive(Debug, Clone, Default)]
+pub struct Timing {
+    /// Honouring Retry-After (rate limits).
+    pub backoff: Backoff,
+    /// Jittered backoff (server errors).
+    pub backoff_retry: BackoffRetry,
+    /// A longer deadline (timeouts).
+    pub deadline: ExtendDeadline,
+}
+
+impl Timing {
+    /// An agent paying on its own behalf: short default waits.
+    pub fn agent() -> Timing {
+        Timing {
+            backoff: Backoff {
+                default_wait: Duration::from_millis(500),
+                max_wait: Duration::from_secs(30),
+            },
+            ..Timing::default()
+        }
+    }
+}
+
+/// The waiting repairs: Retry-After, jittered backoff, a longer deadline,
+/// waiting out a cause that passes.
+pub fn waits(t: &Timing) -> Vec<Arc<dyn Strategy>> {
+    vec![
+        Arc::new(t.backoff.clone()),
+        Arc::new(t.backoff_retry.clone()),
+        Arc::new(t.deadline.clone()),
+        Arc::new(WaitAndRetry::default()),
+    ]
+}
+
+/// The repairs that reshape the request without a client: a split under a
+/// limit, a batch without its failing call, a smaller amount where the
+/// caller allows it.
+pub fn reshapes() -> Vec<Arc<dyn Strategy>> {
+    vec![
+        Arc::new(SplitUnderLimit::default()),
+        Arc::new(DropFailingCall),
+        Arc::new(ReduceRequest),
+    ]
+}
+
 /// The alternatives an operator configured: where a payment may go instead
 /// when one place fails. An empty list means that switch is not offered an
 /// executor.
@@ -133,15 +204,11 @@ pub struct Alternatives {
     pub payment_methods: Vec<String>,
 }
 
-/// Executors that need no platform client: waits, deadlines, splits, and a
-/// switch to each configured alternative.
-pub fn generic(alt: &Alternatives) -> Vec<Arc<dyn Strategy>> {
-    let mut all: Vec<Arc<dyn Strategy>> = vec![
-        Arc::new(Backoff::default()),
-        Arc::new(BackoffRetry::default()),
-        Arc::new(ExtendDeadline::default()),
-        Arc::new(SplitUnderLimit::default()),
-    ];
+/// Executors that need no platform client: waits (tuned by `t`), reshapes,
+/// and a switch to each configured alternative.
+pub fn generic(alt: &Alternatives, t: &Timing) -> Vec<Arc<dyn Strategy>> {
+    let mut all = waits(t);
+    all.extend(reshapes());
     for (id, urls) in [
         (StrategyId::SwitchEndpoint, &alt.endpoints),
         (StrategyId::SwitchProvider, &alt.providers),

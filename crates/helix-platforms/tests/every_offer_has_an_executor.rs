@@ -64,7 +64,7 @@ fn shipped() -> BTreeSet<StrategyId> {
     agent
         .strategies(&http)
         .into_iter()
-        .chain(kit::generic(&alternatives))
+        .chain(kit::generic(&alternatives, &kit::Timing::default()))
         .chain(kit::stripe(
             StripeApi::new(http.clone(), nowhere, None),
             nowhere,
