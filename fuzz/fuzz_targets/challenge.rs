@@ -3,7 +3,7 @@
 //! amount is either a number or an error.
 #![no_main]
 
-use helix_http::mpp::parse_challenge;
+use helix_platforms::mpp::parse_challenge;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

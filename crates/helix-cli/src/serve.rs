@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use helix_core::{Fanout, Helix, Mode, Strategy};
+use helix_core::{Executor, Fanout, Helix, Mode};
 use helix_platforms::http::executors::ExtendDeadline;
 use helix_platforms::kit;
 use helix_server::{Hub, MIN_TOKEN, ServerConfig};
@@ -28,7 +28,7 @@ pub struct Args {
 /// reshapes, fresh MPP challenges, receipts, and (with a chain RPC) the
 /// repairs that only read the chain. Fund-moving repairs need the agent's
 /// key, which a shared server does not hold.
-fn strategies(settings: &Config) -> Vec<Arc<dyn Strategy>> {
+fn strategies(settings: &Config) -> Vec<Arc<dyn Executor>> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .build()

@@ -103,7 +103,7 @@ pub enum CandidateSource {
 pub struct Candidate {
     /// The repair.
     pub strategy: StrategyId,
-    /// Strategy parameters (slippage, parts, backoff ...), passed to the executor.
+    /// Repair parameters (slippage, parts, backoff ...), passed to the executor.
     #[serde(default)]
     pub params: serde_json::Value,
     /// Estimated cost in micro-USD (6 decimals, as TIP-20 stablecoins).

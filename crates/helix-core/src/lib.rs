@@ -7,7 +7,7 @@
 //!
 //! This crate does no network and no database I/O. Platforms plug in through
 //! [`Adapter`] (pure classification), [`Probe`] (facts gathered before
-//! classification), [`Strategy`] (the only place a repair acts),
+//! classification), [`Executor`] (the only place a repair acts),
 //! [`GeneStore`] and [`EventSink`]. See `helix-adapters`, `helix-genemap` and
 //! `helix-http` for the implementations Helix ships.
 //!
@@ -66,7 +66,7 @@ pub use rpc_fault::RpcFault;
 pub use signal::{ErrorSignal, Facts, IntoSignal, TransportKind};
 pub use taxonomy::{Category, FailureCode, Mode, Platform, Severity, StrategyId};
 pub use traits::{
-    Adapter, CommitCtx, CommitError, Committed, GeneStore, MemoryGeneStore, Probe, StoreError,
-    Strategy,
+    Adapter, CommitCtx, CommitError, Committed, Executor, GeneStore, MemoryGeneStore, Probe,
+    StoreError,
 };
 pub use wallet_lock::{LockError, MemoryWalletLocks, WalletGuard, WalletLocks};

@@ -84,7 +84,7 @@ pub enum CommitError {
 
 /// The only place a repair acts.
 #[async_trait]
-pub trait Strategy: Send + Sync {
+pub trait Executor: Send + Sync {
     /// Which strategy this executes. Its mode and whether it moves funds come
     /// from the taxonomy, never from the executor.
     fn id(&self) -> StrategyId;

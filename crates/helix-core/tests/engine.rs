@@ -505,7 +505,7 @@ async fn every_stage_reaches_a_broadcast_subscriber_in_order() {
 async fn a_repair_that_spent_more_than_the_ceiling_stops_the_run() {
     struct Pricey;
     #[async_trait]
-    impl Strategy for Pricey {
+    impl Executor for Pricey {
         fn id(&self) -> StrategyId {
             StrategyId::RefreshNonce
         }

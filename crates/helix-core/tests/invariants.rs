@@ -67,7 +67,7 @@ struct Random {
 }
 
 #[async_trait]
-impl helix_core::Strategy for Random {
+impl helix_core::Executor for Random {
     fn id(&self) -> StrategyId {
         self.id
     }

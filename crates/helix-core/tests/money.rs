@@ -125,7 +125,7 @@ async fn after_the_payment_left_only_repairs_that_cannot_pay_again_run() {
     )));
 }
 
-fn budgeted(cap: u64, exec: impl Strategy + 'static) -> (Helix, Arc<MemoryBudget>) {
+fn budgeted(cap: u64, exec: impl Executor + 'static) -> (Helix, Arc<MemoryBudget>) {
     let budget = Arc::new(MemoryBudget::new(cap));
     let id = exec.id();
     let helix = Helix::builder()
@@ -200,7 +200,7 @@ async fn after_a_fund_moving_repair_erred_nothing_else_moves_funds() {
 struct Hangs(StrategyId);
 
 #[async_trait]
-impl Strategy for Hangs {
+impl Executor for Hangs {
     fn id(&self) -> StrategyId {
         self.0
     }
@@ -267,7 +267,7 @@ struct Wallet {
 struct TopUp(Arc<Wallet>);
 
 #[async_trait]
-impl Strategy for TopUp {
+impl Executor for TopUp {
     fn id(&self) -> StrategyId {
         StrategyId::TopupFromReserve
     }
@@ -425,7 +425,7 @@ async fn a_store_that_never_answers_does_not_stall_the_payment() {
 struct RefusesBeforeActing(StrategyId);
 
 #[async_trait]
-impl Strategy for RefusesBeforeActing {
+impl Executor for RefusesBeforeActing {
     fn id(&self) -> StrategyId {
         self.0
     }
@@ -484,7 +484,7 @@ impl Budget for CountingBudget {
 struct NeedsHash(Arc<std::sync::atomic::AtomicU32>);
 
 #[async_trait::async_trait]
-impl Strategy for NeedsHash {
+impl Executor for NeedsHash {
     fn id(&self) -> StrategyId {
         StrategyId::SwapCurrency
     }

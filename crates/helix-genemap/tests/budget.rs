@@ -64,7 +64,7 @@ struct PaidRepair {
 }
 
 #[async_trait]
-impl Strategy for PaidRepair {
+impl Executor for PaidRepair {
     fn id(&self) -> StrategyId {
         StrategyId::SwapForFeeToken
     }

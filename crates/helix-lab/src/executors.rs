@@ -6,7 +6,7 @@
 //! replaces them with swaps on a real chain.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Patch, StrategyId};
 use helix_http::rpc;
 use serde_json::{Value, json};
 
@@ -43,7 +43,7 @@ impl LabSwap {
 }
 
 #[async_trait]
-impl Strategy for LabSwap {
+impl Executor for LabSwap {
     fn id(&self) -> StrategyId {
         self.id
     }
@@ -165,7 +165,7 @@ impl LabSplitSwap {
 }
 
 #[async_trait]
-impl Strategy for LabSplitSwap {
+impl Executor for LabSplitSwap {
     fn id(&self) -> StrategyId {
         StrategyId::SplitSwap
     }

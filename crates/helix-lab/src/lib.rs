@@ -35,7 +35,7 @@ pub mod tokens;
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
-use helix_core::{Probe, Strategy, StrategyId};
+use helix_core::{Executor, Probe, StrategyId};
 use helix_platforms::http::executors::{Backoff, BackoffRetry, ExtendDeadline};
 use helix_platforms::kit;
 use helix_platforms::stripe::StripeApi;
@@ -110,7 +110,7 @@ impl Lab {
     }
 
     /// Every executor, configured for the lab's endpoints.
-    pub fn strategies(&self) -> Vec<Arc<dyn Strategy>> {
+    pub fn strategies(&self) -> Vec<Arc<dyn Executor>> {
         let http = self.http.clone();
         let main = self.rpc(MAIN_CHAIN);
         let coins: Vec<String> = [ALPHA, BETA, THETA, PATH_USD]

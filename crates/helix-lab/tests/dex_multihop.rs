@@ -5,8 +5,8 @@
 //! an LLM proposed) reads and quotes only: it sends nothing.
 
 use helix_core::{
-    Category, CommitCtx, ErrorSignal, Evidence, Facts, Failure, FailureCode, Mode, Patch,
-    PaymentView, Platform, Severity, Strategy, StrategyId,
+    Category, CommitCtx, ErrorSignal, Evidence, Executor, Facts, Failure, FailureCode, Mode, Patch,
+    PaymentView, Platform, Severity, StrategyId,
 };
 use helix_lab::onchain::{funded_agent, stablecoin_chain, token};
 use helix_platforms::tempo::DexSwap;

@@ -5,8 +5,8 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use helix_core::{
-    Category, CommitCtx, CommitError, ErrorSignal, Evidence, Facts, Failure, FailureCode, Mode,
-    Patch, PaymentView, Platform, Severity, Strategy,
+    Category, CommitCtx, CommitError, ErrorSignal, Evidence, Executor, Facts, Failure, FailureCode,
+    Mode, Patch, PaymentView, Platform, Severity,
 };
 use helix_platforms::mpp::{ChargeRequest, MethodDetails, RenewSession, encode_request};
 

@@ -3,8 +3,8 @@
 //! server or proxy writes) never chooses where the agent signs.
 
 use helix_core::{
-    Category, CommitCtx, CommitError, ErrorSignal, Evidence, Facts, Failure, FailureCode, Mode,
-    Patch, PaymentView, Platform, Severity, Strategy,
+    Category, CommitCtx, CommitError, ErrorSignal, Evidence, Executor, Facts, Failure, FailureCode,
+    Mode, Patch, PaymentView, Platform, Severity,
 };
 use helix_lab::Lab;
 use helix_lab::scenarios::{MAIN_CHAIN, OTHER_CHAIN};

@@ -96,8 +96,8 @@ async fn auto_mode_never_moves_reserve_funds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cap_is_per_payment_not_per_repair() {
     use helix_core::{
-        Category, CommitCtx, CommitError, ErrorSignal, Evidence, Facts, Failure, FailureCode,
-        PaymentView, Platform, Severity, Strategy,
+        Category, CommitCtx, CommitError, ErrorSignal, Evidence, Executor, Facts, Failure,
+        FailureCode, PaymentView, Platform, Severity,
     };
     let anvil = Anvil::start(None)
         .await

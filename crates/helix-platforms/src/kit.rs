@@ -15,7 +15,7 @@ use crate::tempo::executors::{
     DexSplit, DexSwap, ReconcileTx, RefreshNonce, SwitchFeeToken, SwitchNetwork, TopupFromReserve,
 };
 use crate::tempo::probes::{BalanceProbe, SentTxProbe};
-use helix_core::{Probe, Strategy, StrategyId};
+use helix_core::{Executor, Probe, StrategyId};
 use helix_tempo::{Address, Wallet};
 
 /// Tempo's predeployed TIP-20 stablecoins (`0x20c0…00` pathUSD, then
@@ -65,7 +65,7 @@ impl Agent {
     /// Every executor the agent can run: the chain reads, MPP's repairs,
     /// waits and reshapes, and the fund movers with its wallet. The mode
     /// still decides which may act: the fund-moving ones only in `full`.
-    pub fn strategies(&self, http: &reqwest::Client) -> Vec<Arc<dyn Strategy>> {
+    pub fn strategies(&self, http: &reqwest::Client) -> Vec<Arc<dyn Executor>> {
         let mut all = tempo_reads(
             http,
             &self.rpc,
@@ -116,7 +116,7 @@ pub fn tempo_reads(
     other_rpcs: &[String],
     fee_tokens: Vec<String>,
     fee_margin: u128,
-) -> Vec<Arc<dyn Strategy>> {
+) -> Vec<Arc<dyn Executor>> {
     let mut endpoints = vec![rpc.to_owned()];
     endpoints.extend(other_rpcs.iter().cloned());
     vec![
@@ -134,7 +134,7 @@ pub fn tempo_reads(
 
 /// MPP's repairs: a fresh challenge for the same deal, a receipt presented
 /// instead of paying again.
-pub fn mpp(http: &reqwest::Client) -> Vec<Arc<dyn Strategy>> {
+pub fn mpp(http: &reqwest::Client) -> Vec<Arc<dyn Executor>> {
     vec![
         Arc::new(RenewSession::new(http.clone())),
         Arc::new(RetryWithReceipt),
@@ -167,7 +167,7 @@ impl Timing {
 
 /// The waiting repairs: Retry-After, jittered backoff, a longer deadline,
 /// waiting out a cause that passes.
-pub fn waits(t: &Timing) -> Vec<Arc<dyn Strategy>> {
+pub fn waits(t: &Timing) -> Vec<Arc<dyn Executor>> {
     vec![
         Arc::new(t.backoff.clone()),
         Arc::new(t.backoff_retry.clone()),
@@ -179,7 +179,7 @@ pub fn waits(t: &Timing) -> Vec<Arc<dyn Strategy>> {
 /// The repairs that reshape the request without a client: a split under a
 /// limit, a batch without its failing call, a smaller amount where the
 /// caller allows it.
-pub fn reshapes() -> Vec<Arc<dyn Strategy>> {
+pub fn reshapes() -> Vec<Arc<dyn Executor>> {
     vec![
         Arc::new(SplitUnderLimit::default()),
         Arc::new(DropFailingCall),
@@ -206,7 +206,7 @@ pub struct Alternatives {
 
 /// Executors that need no platform client: waits (tuned by `t`), reshapes,
 /// and a switch to each configured alternative.
-pub fn generic(alt: &Alternatives, t: &Timing) -> Vec<Arc<dyn Strategy>> {
+pub fn generic(alt: &Alternatives, t: &Timing) -> Vec<Arc<dyn Executor>> {
     let mut all = waits(t);
     all.extend(reshapes());
     for (id, urls) in [
@@ -229,7 +229,7 @@ pub fn generic(alt: &Alternatives, t: &Timing) -> Vec<Arc<dyn Strategy>> {
 
 /// Stripe's executors: resolve an idempotency conflict from the intents
 /// made under the key, hold a payment that needs its customer and notify.
-pub fn stripe(api: StripeApi, notify: impl Into<String>) -> Vec<Arc<dyn Strategy>> {
+pub fn stripe(api: StripeApi, notify: impl Into<String>) -> Vec<Arc<dyn Executor>> {
     vec![
         Arc::new(ResolveIdempotency::new(api.clone())),
         Arc::new(HoldAndNotify::new(api, notify, Duration::from_secs(5))),

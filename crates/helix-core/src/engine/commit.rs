@@ -11,7 +11,7 @@ use crate::patch::{Patch, PaymentView, Repairable, Violation, check_invariants, 
 use crate::policy::{Budget, BudgetError};
 use crate::signal::ErrorSignal;
 use crate::taxonomy::StrategyId;
-use crate::traits::{CommitCtx, CommitError, Committed, Strategy};
+use crate::traits::{CommitCtx, CommitError, Committed, Executor};
 
 use super::report::RepairStep;
 use super::run::{Attempt, Pending, Run, Stop, Unapplied};
@@ -20,7 +20,7 @@ impl Run<'_> {
     /// The most a repair may spend: for one that moves funds, its
     /// executor's cap (never above the per-repair ceiling), so the budget
     /// holds what could really leave, not a guess.
-    pub(super) fn upper_bound(&self, c: &Candidate, exec: &dyn Strategy) -> u64 {
+    pub(super) fn upper_bound(&self, c: &Candidate, exec: &dyn Executor) -> u64 {
         let ceiling = self.h.policy.per_repair_ceiling;
         if c.strategy.moves_funds() {
             exec.max_cost()

@@ -20,7 +20,7 @@ use crate::patch::Repairable;
 use crate::policy::{Budget, Policy};
 use crate::signal::{ErrorSignal, IntoSignal};
 use crate::taxonomy::{Mode, StrategyId};
-use crate::traits::{Adapter, GeneStore, MemoryGeneStore, Probe, Strategy};
+use crate::traits::{Adapter, Executor, GeneStore, MemoryGeneStore, Probe};
 use crate::wallet_lock::{MemoryWalletLocks, WalletLocks};
 
 pub use report::{HelixError, RepairStep, Report};
@@ -60,7 +60,7 @@ pub(crate) use run::{Pending, Run, Stop};
 /// }
 /// struct ReadNonce(u64);
 /// #[async_trait::async_trait]
-/// impl Strategy for ReadNonce {
+/// impl Executor for ReadNonce {
 ///     fn id(&self) -> StrategyId { StrategyId::RefreshNonce }
 ///     async fn commit(&self, _: &CommitCtx<'_>) -> Result<Committed, CommitError> {
 ///         Ok(Committed { patches: vec![Patch::Nonce { nonce: self.0 }], ..Default::default() })
@@ -88,7 +88,7 @@ pub(crate) struct Inner {
     adapters: Vec<Arc<dyn Adapter>>,
     probes: Vec<Arc<dyn Probe>>,
     diagnoser: Option<Arc<dyn Diagnoser>>,
-    executors: HashMap<StrategyId, Arc<dyn Strategy>>,
+    executors: HashMap<StrategyId, Arc<dyn Executor>>,
     store: Arc<dyn GeneStore>,
     sink: Arc<dyn EventSink>,
     budget: Option<Arc<dyn Budget>>,
@@ -122,7 +122,7 @@ pub struct HelixBuilder {
     adapters: Vec<Arc<dyn Adapter>>,
     probes: Vec<Arc<dyn Probe>>,
     diagnoser: Option<Arc<dyn Diagnoser>>,
-    executors: HashMap<StrategyId, Arc<dyn Strategy>>,
+    executors: HashMap<StrategyId, Arc<dyn Executor>>,
     store: Option<Arc<dyn GeneStore>>,
     sink: Option<Arc<dyn EventSink>>,
     budget: Option<Arc<dyn Budget>>,
@@ -163,18 +163,18 @@ impl HelixBuilder {
     }
 
     /// Registers an executor; a later one for the same strategy replaces it.
-    pub fn strategy(self, s: impl Strategy + 'static) -> Self {
+    pub fn strategy(self, s: impl Executor + 'static) -> Self {
         self.strategy_arc(Arc::new(s))
     }
 
     /// Registers a shared executor.
-    pub fn strategy_arc(mut self, s: Arc<dyn Strategy>) -> Self {
+    pub fn strategy_arc(mut self, s: Arc<dyn Executor>) -> Self {
         self.executors.insert(s.id(), s);
         self
     }
 
     /// Registers several executors.
-    pub fn strategies(mut self, all: impl IntoIterator<Item = Arc<dyn Strategy>>) -> Self {
+    pub fn strategies(mut self, all: impl IntoIterator<Item = Arc<dyn Executor>>) -> Self {
         for s in all {
             self.executors.insert(s.id(), s);
         }

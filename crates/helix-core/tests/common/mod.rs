@@ -115,7 +115,7 @@ impl Exec {
 }
 
 #[async_trait]
-impl Strategy for Exec {
+impl Executor for Exec {
     fn id(&self) -> StrategyId {
         self.id
     }

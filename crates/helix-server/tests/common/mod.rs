@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Helix, Mode, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Helix, Mode, StrategyId};
 use helix_platforms::http::executors::Backoff;
 use helix_server::{Hub, ServerConfig, router};
 
@@ -20,7 +20,7 @@ pub struct CountedBackoff {
 }
 
 #[async_trait]
-impl Strategy for CountedBackoff {
+impl Executor for CountedBackoff {
     fn id(&self) -> StrategyId {
         StrategyId::Backoff
     }

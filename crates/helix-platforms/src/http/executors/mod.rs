@@ -17,7 +17,7 @@ mod tests {
     use std::time::Duration;
 
     use helix_core::{
-        CommitCtx, ErrorSignal, Failure, Mode, Patch, PaymentView, Strategy, StrategyId,
+        CommitCtx, ErrorSignal, Executor, Failure, Mode, Patch, PaymentView, StrategyId,
     };
 
     use super::*;

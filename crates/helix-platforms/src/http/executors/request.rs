@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Need, Patch, StrategyId};
 
 /// Gives the call `factor` times its current deadline, up to `max`.
 #[derive(Debug, Clone)]
@@ -29,7 +29,7 @@ impl Default for ExtendDeadline {
 }
 
 #[async_trait]
-impl Strategy for ExtendDeadline {
+impl Executor for ExtendDeadline {
     fn id(&self) -> StrategyId {
         StrategyId::ExtendDeadline
     }
@@ -70,7 +70,7 @@ impl Default for SplitUnderLimit {
 }
 
 #[async_trait]
-impl Strategy for SplitUnderLimit {
+impl Executor for SplitUnderLimit {
     fn id(&self) -> StrategyId {
         StrategyId::SplitTransaction
     }
@@ -111,7 +111,7 @@ impl Strategy for SplitUnderLimit {
 pub struct DropFailingCall;
 
 #[async_trait]
-impl Strategy for DropFailingCall {
+impl Executor for DropFailingCall {
     fn id(&self) -> StrategyId {
         StrategyId::RemoveAndResubmit
     }
@@ -140,7 +140,7 @@ impl Strategy for DropFailingCall {
 pub struct ReduceRequest;
 
 #[async_trait]
-impl Strategy for ReduceRequest {
+impl Executor for ReduceRequest {
     fn id(&self) -> StrategyId {
         StrategyId::ReduceRequest
     }

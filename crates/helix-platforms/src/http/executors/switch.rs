@@ -2,7 +2,7 @@
 //! off-ramp, payment method.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Patch, StrategyId};
 
 /// Which field of the request a [`SwitchTo`] list replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,7 @@ impl SwitchTo {
 }
 
 #[async_trait]
-impl Strategy for SwitchTo {
+impl Executor for SwitchTo {
     fn id(&self) -> StrategyId {
         self.id
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, StrategyId};
 use rand::Rng;
 
 /// Waits as long as the server's Retry-After asks (seconds or HTTP date),
@@ -28,7 +28,7 @@ impl Default for Backoff {
 }
 
 #[async_trait]
-impl Strategy for Backoff {
+impl Executor for Backoff {
     fn id(&self) -> StrategyId {
         StrategyId::Backoff
     }
@@ -70,7 +70,7 @@ impl Default for BackoffRetry {
 }
 
 #[async_trait]
-impl Strategy for BackoffRetry {
+impl Executor for BackoffRetry {
     fn id(&self) -> StrategyId {
         StrategyId::BackoffRetry
     }
@@ -114,7 +114,7 @@ impl Default for WaitAndRetry {
 }
 
 #[async_trait]
-impl Strategy for WaitAndRetry {
+impl Executor for WaitAndRetry {
     fn id(&self) -> StrategyId {
         StrategyId::WaitAndRetry
     }

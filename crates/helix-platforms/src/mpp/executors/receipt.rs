@@ -2,7 +2,7 @@
 //! again.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Need, Patch, StrategyId};
 
 /// retry_with_receipt: the server took the payment and then failed; the retry
 /// presents the server's receipt and pays nothing.
@@ -10,7 +10,7 @@ use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, Strat
 pub struct RetryWithReceipt;
 
 #[async_trait]
-impl Strategy for RetryWithReceipt {
+impl Executor for RetryWithReceipt {
     fn id(&self) -> StrategyId {
         StrategyId::RetryWithReceipt
     }

@@ -2,7 +2,7 @@
 //! payment's idempotency key.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Need, Patch, StrategyId};
 use helix_http::signal::error_chain;
 
 use crate::mpp::challenge::{ChallengeError, offered, same_charge};
@@ -23,7 +23,7 @@ impl RenewSession {
 }
 
 #[async_trait]
-impl Strategy for RenewSession {
+impl Executor for RenewSession {
     fn id(&self) -> StrategyId {
         StrategyId::RenewSession
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Patch, StrategyId};
 use serde_json::json;
 
 use crate::stripe::client::StripeApi;
@@ -32,7 +32,7 @@ impl HoldAndNotify {
 }
 
 #[async_trait]
-impl Strategy for HoldAndNotify {
+impl Executor for HoldAndNotify {
     fn id(&self) -> StrategyId {
         StrategyId::HoldAndNotify
     }

@@ -2,7 +2,7 @@
 //! paying twice.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Need, Patch, StrategyId};
 
 use crate::stripe::client::StripeApi;
 
@@ -25,7 +25,7 @@ const PAID: &[&str] = &["succeeded", "processing", "requires_capture"];
 const FAILED: &[&str] = &["requires_payment_method", "canceled"];
 
 #[async_trait]
-impl Strategy for ResolveIdempotency {
+impl Executor for ResolveIdempotency {
     fn id(&self) -> StrategyId {
         StrategyId::ResolveIdempotency
     }

@@ -1,7 +1,7 @@
 //! switch_fee_token: pay the fee in a configured token the payer holds.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Need, Patch, StrategyId};
 use helix_http::rpc::balance_of;
 use serde_json::json;
 
@@ -35,7 +35,7 @@ impl SwitchFeeToken {
 }
 
 #[async_trait]
-impl Strategy for SwitchFeeToken {
+impl Executor for SwitchFeeToken {
     fn id(&self) -> StrategyId {
         StrategyId::SwitchFeeToken
     }

@@ -1,7 +1,7 @@
 //! switch_network: the configured endpoint that serves the payment's chain.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Need, Patch, StrategyId};
 use helix_http::rpc::chain_id;
 
 /// switch_network: asks each configured endpoint for its chain id and moves
@@ -20,7 +20,7 @@ impl SwitchNetwork {
 }
 
 #[async_trait]
-impl Strategy for SwitchNetwork {
+impl Executor for SwitchNetwork {
     fn id(&self) -> StrategyId {
         StrategyId::SwitchNetwork
     }

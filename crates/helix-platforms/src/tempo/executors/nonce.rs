@@ -1,7 +1,7 @@
 //! refresh_nonce: the payer's pending nonce, read from RPC.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Need, Patch, StrategyId};
 use helix_http::rpc::pending_nonce;
 
 use super::{payer, rpc_failed};
@@ -24,7 +24,7 @@ impl RefreshNonce {
 }
 
 #[async_trait]
-impl Strategy for RefreshNonce {
+impl Executor for RefreshNonce {
     fn id(&self) -> StrategyId {
         StrategyId::RefreshNonce
     }

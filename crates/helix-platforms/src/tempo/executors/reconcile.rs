@@ -2,7 +2,7 @@
 //! chain before anything is sent again.
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Need, Patch, StrategyId};
 use helix_http::rpc::{Fate, SentTx, fate, pending_nonce, until_expired};
 use serde_json::json;
 
@@ -44,7 +44,7 @@ impl ReconcileTx {
 }
 
 #[async_trait]
-impl Strategy for ReconcileTx {
+impl Executor for ReconcileTx {
     fn id(&self) -> StrategyId {
         StrategyId::Reconcile
     }

@@ -3,7 +3,7 @@
 
 use alloy::primitives::Address;
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Need, Patch, StrategyId};
 use helix_tempo::{TempoChain, Wallet, fewest_parts, max_slippage_bps};
 use serde_json::json;
 
@@ -26,7 +26,7 @@ impl DexSplit {
 }
 
 #[async_trait]
-impl Strategy for DexSplit {
+impl Executor for DexSplit {
     fn id(&self) -> StrategyId {
         StrategyId::SplitSwap
     }

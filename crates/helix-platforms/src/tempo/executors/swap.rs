@@ -7,7 +7,7 @@
 
 use alloy::primitives::Address;
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Need, Patch, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Need, Patch, StrategyId};
 use helix_tempo::{ChainError, SendOpts, TempoChain, Wallet, max_slippage_bps, min_out};
 use serde_json::json;
 use tempo_alloy::contracts::precompiles::{PATH_USD_ADDRESS, STABLECOIN_DEX_ADDRESS};
@@ -184,7 +184,7 @@ impl DexSwap {
 }
 
 #[async_trait]
-impl Strategy for DexSwap {
+impl Executor for DexSwap {
     fn id(&self) -> StrategyId {
         self.id
     }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use alloy::primitives::Address;
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Need, Strategy, StrategyId};
+use helix_core::{CommitCtx, CommitError, Committed, Executor, Need, StrategyId};
 use serde_json::json;
 
 use helix_tempo::{SendOpts, TempoChain, Wallet};
@@ -53,7 +53,7 @@ fn platform(e: impl std::fmt::Display) -> CommitError {
 }
 
 #[async_trait]
-impl Strategy for TopupFromReserve {
+impl Executor for TopupFromReserve {
     fn id(&self) -> StrategyId {
         StrategyId::TopupFromReserve
     }
