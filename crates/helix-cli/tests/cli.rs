@@ -640,3 +640,63 @@ async fn config_check_checks_the_llm_key_and_model() {
         "no completion was asked"
     );
 }
+
+/// Real shapes the classifier once got wrong: revert data with its ABI
+/// arguments (as anvil prints it), an MPP problem document handed over as
+/// a body, and a wallet short of gas that says "insufficient_funds" as a
+/// Stripe decline would.
+#[test]
+fn classify_reads_revert_arguments_problem_documents_and_gas_shortfalls() {
+    let revert = "execution reverted: custom error 0x832f98b5: 000000000000000000000000000000000000000000000000000000000000c350000000000000000000000000000000000000000000000000000000000007a12000000000000000000000000020c0000000000000000000000000000000000001";
+    let cases: [(&[&str], &str, &str); 4] = [
+        (&[revert], "payment-insufficient", "balance"),
+        (
+            &[
+                "--body",
+                "--status",
+                "402",
+                r#"{"type":"https://paymentauth.org/problems/payment-insufficient","title":"Payment Insufficient","status":402}"#,
+            ],
+            "payment-insufficient",
+            "balance",
+        ),
+        (
+            &[
+                r#"{"error":{"code":"insufficient_funds","message":"Wallet does not have enough funds to cover gas"}}"#,
+            ],
+            "payment-insufficient",
+            "fee",
+        ),
+        (
+            &[
+                r#"{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds."}}"#,
+            ],
+            "card-declined",
+            "card",
+        ),
+    ];
+    for (args, code, category) in cases {
+        let out = helix()
+            .args(["classify", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        let v = json_of(&out);
+        assert_eq!(
+            (v["code"].as_str(), v["category"].as_str()),
+            (Some(code), Some(category)),
+            "{args:?}: {v}"
+        );
+    }
+    let out = helix()
+        .args(["classify", "--json", revert])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    assert_eq!(v["facts"]["payer_balance"], 50_000, "{v}");
+    assert_eq!(v["facts"]["required_amount"], 500_000, "{v}");
+    assert_eq!(
+        v["facts"]["currency"], "0x20c0000000000000000000000000000000000001",
+        "{v}"
+    );
+}

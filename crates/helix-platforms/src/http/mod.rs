@@ -10,7 +10,7 @@ mod tests;
 
 use helix_core::Platform;
 
-use crate::perception::PlatformTable;
+use crate::perception::{PlatformTable, no_facts};
 
 /// The generic HTTP table.
 pub const TABLE: PlatformTable = PlatformTable {
@@ -19,4 +19,5 @@ pub const TABLE: PlatformTable = PlatformTable {
     fallback: perceive::fallback,
     rules: perceive::RULES,
     offers: offers::offers,
+    facts: no_facts,
 };

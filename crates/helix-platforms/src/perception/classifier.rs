@@ -76,7 +76,13 @@ pub struct PlatformTable {
     pub rules: &'static [Rule],
     /// Repairs per gene key, preferred first.
     pub offers: fn(GeneKey) -> &'static [Offer],
+    /// Facts the platform reads from a signal whatever decided the verdict
+    /// (a revert's decoded arguments); fills only what is still unknown.
+    pub facts: fn(&ErrorSignal, &mut Facts),
 }
+
+/// A table with no facts of its own.
+pub fn no_facts(_: &ErrorSignal, _: &mut Facts) {}
 
 /// Classifies with a set of platform tables; an [`Adapter`].
 pub struct Classifier {
@@ -114,7 +120,16 @@ impl Classifier {
         &self.rules
     }
 
-    fn failure(&self, s: &ErrorSignal, v: Verdict, platform: Platform, facts: Facts) -> Failure {
+    fn failure(
+        &self,
+        s: &ErrorSignal,
+        v: Verdict,
+        platform: Platform,
+        mut facts: Facts,
+    ) -> Failure {
+        for t in &self.tables {
+            (t.facts)(s, &mut facts);
+        }
         Failure {
             code: v.code,
             category: v.category,

@@ -12,5 +12,5 @@ mod table;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-pub use classifier::{Classifier, Offer, PlatformTable, Verdict, no_check, offer};
+pub use classifier::{Classifier, Offer, PlatformTable, Verdict, no_check, no_facts, offer};
 pub use registry::Registry;

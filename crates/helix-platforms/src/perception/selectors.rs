@@ -1,43 +1,9 @@
-//! Revert data: custom-error selectors from the TIP-20 and StablecoinDEX ABIs,
-//! and `Error(string)` reasons. The node hands back bare selectors; these
-//! tables give them names.
+//! Revert data: selectors, `Error(string)` reasons, and revert data found
+//! in a signal's field or written into its message (bare, quoted, in a
+//! JSON-RPC error's `data`, in an SDK's words). Which error a selector
+//! names is the platform's table (`tempo/errors.rs`).
 
-use helix_core::{Category, FailureCode};
 use tiny_keccak::{Hasher, Keccak};
-
-/// A custom error we classify, by its Solidity signature.
-pub struct KnownError {
-    /// e.g. `PolicyForbids()`.
-    pub signature: &'static str,
-    /// Classification.
-    pub code: FailureCode,
-    /// Classification.
-    pub category: Category,
-}
-
-/// Custom errors of TIP-20 tokens and the StablecoinDEX that a payment can hit.
-pub const KNOWN: &[KnownError] = &[
-    KnownError {
-        signature: "PolicyForbids()",
-        code: FailureCode::Tip403,
-        category: Category::Compliance,
-    },
-    KnownError {
-        signature: "ContractPaused()",
-        code: FailureCode::Tip403,
-        category: Category::Compliance,
-    },
-    KnownError {
-        signature: "InsufficientBalance(uint256,uint256,address)",
-        code: FailureCode::PaymentInsufficient,
-        category: Category::Balance,
-    },
-    KnownError {
-        signature: "InsufficientOutput()",
-        code: FailureCode::SwapReverted,
-        category: Category::Dex,
-    },
-];
 
 /// The 4-byte selector of a signature.
 pub fn selector(signature: &str) -> [u8; 4] {
@@ -99,11 +65,63 @@ pub fn selector_in_message(msg: &str) -> Option<[u8; 4]> {
     None
 }
 
-/// The known errors with their selectors, computed once.
-pub fn known_by_selector(sel: [u8; 4]) -> Option<&'static KnownError> {
-    static TABLE: std::sync::LazyLock<Vec<([u8; 4], &'static KnownError)>> =
-        std::sync::LazyLock::new(|| KNOWN.iter().map(|k| (selector(k.signature), k)).collect());
-    TABLE.iter().find(|(s, _)| *s == sel).map(|(_, k)| *k)
+/// Revert data written into a message: `0x`, a selector and whole ABI
+/// words after it ("custom error 0x832f98b5000…c350…", `data="0x…"`). The
+/// first run that carries arguments wins (an SDK may name the bare
+/// selector before the raw data), else the first bare selector; a run of
+/// another length is not revert data.
+pub fn revert_in_message(msg: &str) -> Option<Vec<u8>> {
+    let b = msg.as_bytes();
+    let mut from = 1;
+    let mut bare = None;
+    while let Some(p) = b
+        .get(from..)
+        .and_then(|rest| memchr::memchr2(b'x', b'X', rest))
+    {
+        let x = from + p;
+        from = x + 1;
+        if b[x - 1] != b'0' || (x >= 2 && b[x - 2].is_ascii_alphanumeric()) {
+            continue;
+        }
+        let run = b[x + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count();
+        if run > 8 && (run - 8) % 64 == 0 {
+            return hex::decode(&b[x + 1..x + 1 + run]).ok();
+        }
+        if run == 8 {
+            // A node may print the arguments apart: "0x832f98b5: 0000…".
+            let after = x + 9;
+            let gap = b[after..]
+                .iter()
+                .take_while(|c| matches!(c, b':' | b' '))
+                .count();
+            let args = b[after + gap..]
+                .iter()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
+            if gap > 0 && args > 0 && args % 64 == 0 {
+                let mut out = hex::decode(&b[x + 1..after]).ok()?;
+                out.extend(hex::decode(&b[after + gap..after + gap + args]).ok()?);
+                return Some(out);
+            }
+            if bare.is_none() {
+                bare = Some(x + 1);
+            }
+        }
+    }
+    bare.and_then(|at| hex::decode(&b[at..at + 8]).ok())
+}
+
+/// The revert data of a signal: its `revert_data` (quotes and spaces
+/// around it allowed), else what its message carries.
+pub fn revert_bytes(revert_data: Option<&str>, message: &str) -> Option<Vec<u8>> {
+    revert_data
+        .map(|d| d.trim().trim_matches(|c| c == '"' || c == '\'').trim())
+        .and_then(parse_hex)
+        .filter(|d| d.len() >= 4)
+        .or_else(|| revert_in_message(message))
 }
 
 #[cfg(test)]

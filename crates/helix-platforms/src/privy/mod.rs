@@ -10,7 +10,7 @@ mod tests;
 
 use helix_core::Platform;
 
-use crate::perception::{PlatformTable, no_check};
+use crate::perception::{PlatformTable, no_check, no_facts};
 
 /// The Privy table.
 pub const TABLE: PlatformTable = PlatformTable {
@@ -19,4 +19,5 @@ pub const TABLE: PlatformTable = PlatformTable {
     fallback: no_check,
     rules: perceive::RULES,
     offers: offers::offers,
+    facts: no_facts,
 };

@@ -13,7 +13,7 @@ mod tests;
 
 use helix_core::Platform;
 
-use crate::perception::{PlatformTable, no_check};
+use crate::perception::{PlatformTable, no_check, no_facts};
 
 /// The Stripe table.
 pub const TABLE: PlatformTable = PlatformTable {
@@ -22,6 +22,7 @@ pub const TABLE: PlatformTable = PlatformTable {
     fallback: no_check,
     rules: perceive::RULES,
     offers: offers::offers,
+    facts: no_facts,
 };
 
 #[cfg(feature = "stripe")]

@@ -105,7 +105,8 @@ pub const RULES: &[Rule] = &[
             "declined by the issuer",
             "issuer declined",
         ]],
-        &[],
+        // A wallet short of gas says "insufficient_funds" too.
+        &["gas", "wallet"],
     ),
     rule(
         "idempotency",

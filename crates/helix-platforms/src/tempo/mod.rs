@@ -1,6 +1,7 @@
 //! Tempo and MPP: 402 problem types, TIP-20 and StablecoinDEX reverts,
 //! nonces, fee tokens, challenges, batches, networks (rows 1-13).
 
+pub mod errors;
 #[cfg(feature = "tempo")]
 pub mod executors;
 mod offers;
@@ -21,6 +22,7 @@ pub const TABLE: PlatformTable = PlatformTable {
     fallback: no_check,
     rules: perceive::RULES,
     offers: offers::offers,
+    facts: perceive::revert_facts,
 };
 
 pub use perceive::{EXTRACT_CHAIN_ID, EXTRACT_NONCE, MPP_PROBLEM_BASE};

@@ -5,13 +5,18 @@ use helix_core::{
 use crate::perception::Verdict;
 use crate::perception::extract::{Extractor, Located};
 use crate::perception::rules::Rule;
-use crate::perception::selectors::{known_by_selector, parse_hex, selector_in_message};
+use crate::perception::selectors::{revert_bytes, selector_in_message};
+use crate::tempo::errors::{Meaning, by_selector, decode_args};
 
 /// Where MPP problem types live.
 pub const MPP_PROBLEM_BASE: &str = "https://paymentauth.org/problems/";
 
 pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
-    if let Some(t) = &s.problem_type
+    let t = s
+        .problem_type
+        .as_deref()
+        .or_else(|| problem_in_message(&s.message));
+    if let Some(t) = t
         && let Some(v) = problem(t, &s.message)
     {
         return Some(v);
@@ -42,6 +47,18 @@ pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
     None
 }
 
+/// A problem document handed over as text (the body of an
+/// `application/problem+json` answer): its `type`, when it names one of
+/// MPP's problems.
+fn problem_in_message(msg: &str) -> Option<&str> {
+    let at = memchr::memmem::find(msg.as_bytes(), b"/problems/")?;
+    let rest = &msg[at + "/problems/".len()..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
 fn mentions_fee(msg: &str) -> bool {
     msg.split(|c: char| !c.is_ascii_alphanumeric())
         .any(|w| w.eq_ignore_ascii_case("fee") || w.eq_ignore_ascii_case("gas"))
@@ -66,16 +83,38 @@ fn problem(t: &str, msg: &str) -> Option<Verdict> {
 }
 
 fn revert(s: &ErrorSignal) -> Option<Verdict> {
-    let sel: [u8; 4] = match s.revert_data.as_deref().and_then(parse_hex) {
-        Some(d) if d.len() >= 4 => [d[0], d[1], d[2], d[3]],
-        _ => selector_in_message(&s.message)?,
+    let sel: [u8; 4] = match revert_bytes(s.revert_data.as_deref(), &s.message) {
+        Some(d) => [d[0], d[1], d[2], d[3]],
+        None => selector_in_message(&s.message)?,
     };
-    let known = known_by_selector(sel)?;
-    let mut v = Verdict::new(known.code, known.category, E::Rpc);
-    if known.code == C::Tip403 {
+    // An error the chain defines but that is no payment failure decides
+    // nothing here: the message rules may still know better.
+    let Meaning::Payment(code, category) = by_selector(sel)?.meaning else {
+        return None;
+    };
+    let mut v = Verdict::new(code, category, E::Rpc);
+    if code == C::Tip403 {
         v.severity = Severity::High;
     }
     Some(v)
+}
+
+/// The decoded arguments of a revert the chain defines, where the signal
+/// does not already say them.
+pub fn revert_facts(s: &ErrorSignal, facts: &mut Facts) {
+    let Some(data) = revert_bytes(s.revert_data.as_deref(), &s.message) else {
+        return;
+    };
+    let Some(err) = data.get(..4).and_then(|d| by_selector(d.try_into().ok()?)) else {
+        return;
+    };
+    let mut read = Facts::default();
+    decode_args(err, &data, &mut read);
+    facts.payer_balance = facts.payer_balance.or(read.payer_balance);
+    facts.required_amount = facts.required_amount.or(read.required_amount);
+    if facts.currency.is_none() {
+        facts.currency = read.currency;
+    }
 }
 
 const NONCE_KEYS: &[&str] = &[
@@ -390,6 +429,8 @@ pub const RULES: &[Rule] = &[
                 ],
                 &[
                     "insufficient",
+                    "insufficient_funds",
+                    "enough funds",
                     "exhausted",
                     "depleted",
                     "not enough",

@@ -1,0 +1,198 @@
+//! The classifier on real error text it was not written from: the corpus
+//! in `tests/corpus/*.jsonl` (strings gathered from the sources of viem,
+//! ethers, alloy, geth, reth, Tempo, mpp-rs, mppx, pympp, x402, Stripe,
+//! Privy and common HTTP clients, each with its provenance and expected
+//! code and category). A third of it, chosen by library before any tuning
+//! ([`HELD_OUT`]), is reported apart from the rest.
+//!
+//! `cargo test -p helix-platforms --test corpus -- --nocapture` prints the
+//! figures `docs/PERCEPTION.md` quotes. The assertions are floors that keep
+//! what was measured from falling; the targets are in the doc.
+
+use std::collections::BTreeMap;
+
+use helix_core::{Adapter, Category, ErrorSignal, FailureCode};
+use serde_json::Value;
+
+/// Libraries held out, fixed before tuning: about a third of the corpus,
+/// across chain clients, HTTP 402 protocols, fiat and HTTP stacks.
+const HELD_OUT: &[&str] = &[
+    "ethers",
+    "geth",
+    "reth",
+    "mppx",
+    "pympp",
+    "privy",
+    "requests",
+    "httpx",
+    "axios",
+    "undici",
+    "stripe-python",
+    "stripe-node",
+];
+
+struct Entry {
+    text: String,
+    library: String,
+    provenance: String,
+    code: String,
+    category: String,
+    http_status: Option<u16>,
+    rpc_code: Option<i64>,
+}
+
+fn corpus() -> Vec<Entry> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("tests/corpus")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let v: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{}:{}: {e}", f.display(), n + 1));
+            let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+            out.push(Entry {
+                text: s("text"),
+                library: s("library"),
+                provenance: s("provenance"),
+                code: s("code"),
+                category: s("category"),
+                http_status: v["http_status"]
+                    .as_u64()
+                    .and_then(|x| u16::try_from(x).ok()),
+                rpc_code: v["rpc_code"].as_i64(),
+            });
+        }
+    }
+    out
+}
+
+/// The signal an agent would hand Helix for this text: a JSON body with
+/// its status as an HTTP answer, anything else as a message.
+fn signal(e: &Entry) -> ErrorSignal {
+    let mut s = if e.text.trim_start().starts_with('{') && e.http_status.is_some() {
+        ErrorSignal::from_http(e.http_status.unwrap_or(0), |_| None, e.text.as_bytes())
+    } else {
+        let mut s = ErrorSignal::message(e.text.clone());
+        s.http_status = e.http_status;
+        s
+    };
+    s.rpc_code = s.rpc_code.or(e.rpc_code);
+    s
+}
+
+#[derive(Default)]
+struct Tally {
+    n: usize,
+    category: usize,
+    both: usize,
+    /// Labelled not-a-payment-failure, classified as one anyway.
+    forced: usize,
+    misses: Vec<String>,
+}
+
+impl Tally {
+    fn pct(a: usize, n: usize) -> f64 {
+        100.0 * a as f64 / n.max(1) as f64
+    }
+}
+
+#[test]
+fn accuracy_on_real_error_text_by_split() {
+    let all = corpus();
+    assert!(all.len() >= 500, "{} strings", all.len());
+    let c = helix_platforms::builtin();
+    let mut split: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut by_library: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for e in &all {
+        // Every label is a pair of the taxonomy.
+        let code: FailureCode = e.code.parse().unwrap_or_else(|_| panic!("code {}", e.code));
+        let category: Category = e
+            .category
+            .parse()
+            .unwrap_or_else(|_| panic!("category {}", e.category));
+        let got = c.perceive(&signal(e));
+        let (gc, gk) = got
+            .as_ref()
+            .map_or((FailureCode::Unknown, Category::Unknown), |f| {
+                (f.code, f.category)
+            });
+        let t = split
+            .entry(if HELD_OUT.contains(&e.library.as_str()) {
+                "held out"
+            } else {
+                "tuned on"
+            })
+            .or_default();
+        t.n += 1;
+        let lib = by_library.entry(e.library.clone()).or_default();
+        lib.0 += 1;
+        if gk == category {
+            t.category += 1;
+            lib.1 += 1;
+        } else {
+            t.misses.push(format!(
+                "  [{}] want {}/{} got {}/{}: {:.110} ({})",
+                e.library,
+                e.code,
+                e.category,
+                gc,
+                gk,
+                e.text.replace('\n', " "),
+                e.provenance
+            ));
+        }
+        if gk == category && gc == code {
+            t.both += 1;
+        }
+        if category == Category::Unknown && got.is_some() {
+            t.forced += 1;
+        }
+    }
+    for (name, t) in &split {
+        println!(
+            "{name}: {} strings, category {:.1} %, code and category {:.1} %, not-a-payment-failure forced into a category: {}",
+            t.n,
+            Tally::pct(t.category, t.n),
+            Tally::pct(t.both, t.n),
+            t.forced
+        );
+    }
+    println!("by library (category right / strings):");
+    for (lib, (n, ok)) in &by_library {
+        println!("  {lib}: {ok}/{n}");
+    }
+    if std::env::var_os("HELIX_CORPUS_MISSES").is_some() {
+        for (name, t) in &split {
+            println!("misses, {name}:");
+            for m in &t.misses {
+                println!("{m}");
+            }
+        }
+    }
+    let held = &split["held out"];
+    let tuned = &split["tuned on"];
+    // Floors at what was measured when the corpus came in (session 7); the
+    // targets (97 % held out, 99 % tuned on) are in docs/PERCEPTION.md.
+    assert!(
+        Tally::pct(held.category, held.n) >= FLOOR_HELD,
+        "held out fell"
+    );
+    assert!(
+        Tally::pct(tuned.category, tuned.n) >= FLOOR_TUNED,
+        "tuned-on fell"
+    );
+}
+
+const FLOOR_HELD: f64 = 52.0;
+const FLOOR_TUNED: f64 = 45.5;
