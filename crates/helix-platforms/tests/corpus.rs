@@ -182,7 +182,8 @@ fn accuracy_on_real_error_text_by_split() {
     }
     let held = &split["held out"];
     let tuned = &split["tuned on"];
-    // Floors at what was measured when the corpus came in (session 7); the
+    // Floors at what was measured in session 7 (held out untouched since the
+    // corpus came in; tuned-on after the x402 reasons); the
     // targets (97 % held out, 99 % tuned on) are in docs/PERCEPTION.md.
     assert!(
         Tally::pct(held.category, held.n) >= FLOOR_HELD,
@@ -195,4 +196,4 @@ fn accuracy_on_real_error_text_by_split() {
 }
 
 const FLOOR_HELD: f64 = 52.0;
-const FLOOR_TUNED: f64 = 45.5;
+const FLOOR_TUNED: f64 = 57.0;

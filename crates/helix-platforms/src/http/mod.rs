@@ -7,6 +7,7 @@ mod offers;
 mod perceive;
 #[cfg(test)]
 mod tests;
+mod x402;
 
 use helix_core::Platform;
 

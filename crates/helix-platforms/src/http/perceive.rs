@@ -21,6 +21,9 @@ pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
             T::Io => return None,
         });
     }
+    if let Some(v) = super::x402::reason(s) {
+        return Some(v);
+    }
     match s.http_status? {
         429 => Some(Verdict::new(C::RateLimited, K::Throttle, E::Status)),
         408 => Some(Verdict::new(C::Timeout, K::Service, E::Status)),
