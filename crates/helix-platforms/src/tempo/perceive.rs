@@ -216,6 +216,74 @@ pub const RULES: &[Rule] = &[
         ],
         &[],
     ),
+    rule(
+        "tx-expiry",
+        C::PaymentExpired,
+        K::Session,
+        &[&[
+            "valid_before",
+            "validbefore",
+            "valid before",
+            "valid_after",
+            "validafter",
+            "valid after",
+            "expiring nonce",
+            "access key expired",
+            "access key expiry",
+            "keyauthorization expired",
+            "transaction expired",
+            "not valid yet",
+        ]],
+        // "requires valid_before to be set" is a malformed transaction.
+        &["replay", "requires"],
+    ),
+    rule(
+        "already-pending",
+        C::OutcomeUnknown,
+        K::Service,
+        &[&[
+            "already known",
+            "replacement transaction underpriced",
+            "replacement fee too low",
+            "expiringnoncereplay",
+            "nonce replay",
+        ]],
+        &[],
+    ),
+    rule(
+        "tx-not-found",
+        C::OutcomeUnknown,
+        K::Service,
+        &[
+            &["transaction", "receipt", "bundle"],
+            &["could not be found", "has not been submitted"],
+        ],
+        &[],
+    ),
+    rule(
+        "fee-token-invalid",
+        C::MethodUnsupported,
+        K::Currency,
+        &[
+            &["fee token"],
+            &["is invalid", "not a tip-20", "not a tip20", "denominated"],
+        ],
+        &[],
+    ),
+    rule(
+        "no-contract",
+        C::TokenUninitialized,
+        K::Network,
+        &[&[
+            "returned no data",
+            "might not be a contract",
+            "does not support contract",
+            "not connected to the requested chain",
+            "does not support the requested chain",
+            "switch chain",
+        ]],
+        &[],
+    ),
     with(
         rule(
             "nonce",
@@ -431,6 +499,7 @@ pub const RULES: &[Rule] = &[
                     "insufficient",
                     "insufficient_funds",
                     "enough funds",
+                    "exceeds the balance",
                     "exhausted",
                     "depleted",
                     "not enough",
@@ -585,5 +654,15 @@ pub const RULES: &[Rule] = &[
             &["nonce", "card"],
         ),
         &EXTRACT_CHAIN_ID,
+    ),
+    // Last: a revert no rule above explains.
+    rule(
+        "reverted",
+        C::TxReverted,
+        K::Batch,
+        &[&["revert*", "call failed"]],
+        // An unknown custom error stays unknown: its selector says more
+        // than the word, and we cannot read it.
+        &["custom error"],
     ),
 ];
