@@ -213,3 +213,28 @@ fn a_bare_selector_still_classifies_and_another_length_is_not_revert_data() {
             .is_none_or(|f| f.code != FailureCode::PaymentInsufficient)
     );
 }
+
+/// The node may name the error in words instead of handing back its data.
+#[test]
+fn a_chain_error_named_in_words_is_read_as_its_definition_says() {
+    for (text, code, category) in [
+        (
+            "execution reverted: TIP20 token error: PolicyForbids(PolicyForbids)",
+            FailureCode::Tip403,
+            Category::Compliance,
+        ),
+        (
+            "TIP20 token error: InsufficientBalance(InsufficientBalance { available: 5, required: 10, token: 0x20c0000000000000000000000000000000000001 })",
+            FailureCode::PaymentInsufficient,
+            Category::Balance,
+        ),
+        (
+            "nonce manager error: Tempo Transaction nonce error: ExpiringNonceReplay(ExpiringNonceReplay)",
+            FailureCode::OutcomeUnknown,
+            Category::Service,
+        ),
+    ] {
+        let f = read(ErrorSignal::message(text));
+        assert_eq!((f.code, f.category), (code, category), "{text}");
+    }
+}

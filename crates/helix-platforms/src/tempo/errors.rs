@@ -432,6 +432,37 @@ pub fn by_selector(sel: [u8; 4]) -> Option<&'static ChainError> {
     TABLE.iter().find(|(s, _)| *s == sel).map(|(_, e)| *e)
 }
 
+/// The error a name written in a message names ("TIP20 token error:
+/// PolicyForbids(PolicyForbids)"): the first signature with that name.
+pub fn by_name(name: &str) -> Option<&'static ChainError> {
+    ERRORS
+        .iter()
+        .find(|e| e.signature.split('(').next() == Some(name))
+}
+
+/// The first chain error a message names as `Name(`, a Rust or Solidity
+/// rendering of the error.
+pub fn named_in(msg: &str) -> Option<&'static ChainError> {
+    let b = msg.as_bytes();
+    let mut from = 0;
+    while let Some(p) = b.get(from..).and_then(|rest| memchr::memchr(b'(', rest)) {
+        let open = from + p;
+        from = open + 1;
+        let start = b[..open]
+            .iter()
+            .rposition(|c| !c.is_ascii_alphanumeric())
+            .map_or(0, |i| i + 1);
+        let name = &msg[start..open];
+        if name.len() >= 6
+            && name.as_bytes()[0].is_ascii_uppercase()
+            && let Some(e) = by_name(name)
+        {
+            return Some(e);
+        }
+    }
+    None
+}
+
 /// Puts the decoded arguments of `data` (selector, then ABI words) into
 /// `facts`; arguments missing from short data are left alone.
 pub fn decode_args(err: &ChainError, data: &[u8], facts: &mut Facts) {

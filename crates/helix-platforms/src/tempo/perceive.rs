@@ -6,7 +6,7 @@ use crate::perception::Verdict;
 use crate::perception::extract::{Extractor, Located};
 use crate::perception::rules::Rule;
 use crate::perception::selectors::{revert_bytes, selector_in_message};
-use crate::tempo::errors::{Meaning, by_selector, decode_args};
+use crate::tempo::errors::{Meaning, by_selector, decode_args, named_in};
 
 /// Where MPP problem types live.
 pub const MPP_PROBLEM_BASE: &str = "https://paymentauth.org/problems/";
@@ -22,6 +22,9 @@ pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
         return Some(v);
     }
     if let Some(v) = revert(s) {
+        return Some(v);
+    }
+    if let Some(v) = named_error(s) {
         return Some(v);
     }
     if s.rpc_code == Some(-32003) {
@@ -93,6 +96,19 @@ fn revert(s: &ErrorSignal) -> Option<Verdict> {
         return None;
     };
     let mut v = Verdict::new(code, category, E::Rpc);
+    if code == C::Tip403 {
+        v.severity = Severity::High;
+    }
+    Some(v)
+}
+
+/// A chain error the node names in words ("TIP20 token error:
+/// PolicyForbids(PolicyForbids)"), read as its definition says.
+fn named_error(s: &ErrorSignal) -> Option<Verdict> {
+    let Meaning::Payment(code, category) = named_in(&s.message)?.meaning else {
+        return None;
+    };
+    let mut v = Verdict::new(code, category, E::Message);
     if code == C::Tip403 {
         v.severity = Severity::High;
     }
