@@ -128,6 +128,10 @@ impl Budget for SqliteBudget {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BudgetError> + Send + 'static,
 ) -> Result<T, BudgetError> {
+    // Outside a Tokio runtime there is no blocking pool: run here.
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(unavailable(format!("budget call failed: {e}"))))

@@ -243,6 +243,11 @@ impl GeneStore for SqliteGeneStore {
     }
 
     async fn record(&self, outcome: &Outcome) -> Result<Gene, StoreError> {
+        // Outside a Tokio runtime (another executor, a plain poll) there is
+        // no blocking pool to hand the write to: it runs here.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return self.record_sync(outcome);
+        }
         let (me, o) = (self.handle(), outcome.clone());
         tokio::task::spawn_blocking(move || me.record_sync(&o))
             .await

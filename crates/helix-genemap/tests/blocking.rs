@@ -87,3 +87,31 @@ async fn a_reservation_waiting_for_a_lock_leaves_the_runtime_running() {
         "the runtime ticked {during} times while the reservation waited"
     );
 }
+
+/// Polled by another executor (no Tokio runtime), a record and a
+/// reservation still complete: they run in place.
+#[test]
+fn outside_a_tokio_runtime_they_run_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("genes.db");
+    let store = SqliteGeneStore::open(&path).unwrap();
+    let g = futures_lite_block_on(store.record(&outcome())).unwrap();
+    assert_eq!(g.successes, 1);
+    let budget = SqliteBudget::open(&path, 1_000_000).unwrap();
+    let r = futures_lite_block_on(budget.reserve(1_000)).unwrap();
+    futures_lite_block_on(budget.settle(r, 1_000)).unwrap();
+    assert_eq!(budget.usage().unwrap(), (1_000, 0));
+}
+
+/// A minimal executor: polls with a no-op waker until ready.
+fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}
