@@ -286,17 +286,39 @@ fn distinctive(reason: &str) -> bool {
 /// The first x402 reason in the message.
 pub fn reason(s: &ErrorSignal) -> Option<Verdict> {
     let msg = s.message.as_str();
-    memchr::memchr(b'_', msg.as_bytes())?;
+    let b = msg.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     // A 402 alone is no context: Stripe answers card declines with 402 too.
-    let in_context = CONTEXT.iter().any(|c| msg.contains(c));
-    msg.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| w.contains('_'))
-        .find_map(|w| {
-            let i = REASONS.binary_search_by(|(r, _, _)| (*r).cmp(w)).ok()?;
-            let (r, code, category) = REASONS[i];
-            (in_context || distinctive(r))
-                .then(|| Verdict::new(code, category, helix_core::Evidence::PlatformCode))
-        })
+    let in_context = std::cell::OnceCell::new();
+    let mut next = 0;
+    // Only the words around an underscore: reasons are snake_case.
+    for u in memchr::memchr_iter(b'_', b) {
+        if u < next {
+            continue;
+        }
+        let start = b[..u].iter().rposition(|c| !word(*c)).map_or(0, |i| i + 1);
+        let end = b[u..]
+            .iter()
+            .position(|c| !word(*c))
+            .map_or(b.len(), |i| u + i);
+        next = end;
+        let w = &msg[start..end];
+        if w.len() < 12 {
+            continue;
+        }
+        let Ok(i) = REASONS.binary_search_by(|(r, _, _)| (*r).cmp(w)) else {
+            continue;
+        };
+        let (r, code, category) = REASONS[i];
+        if distinctive(r) || *in_context.get_or_init(|| CONTEXT.iter().any(|c| msg.contains(c))) {
+            return Some(Verdict::new(
+                code,
+                category,
+                helix_core::Evidence::PlatformCode,
+            ));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -428,16 +428,35 @@ pub const ERRORS: &[ChainError] = &[
 /// The error a selector names, if the chain defines it.
 pub fn by_selector(sel: [u8; 4]) -> Option<&'static ChainError> {
     static TABLE: std::sync::LazyLock<Vec<([u8; 4], &'static ChainError)>> =
-        std::sync::LazyLock::new(|| ERRORS.iter().map(|e| (selector(e.signature), e)).collect());
-    TABLE.iter().find(|(s, _)| *s == sel).map(|(_, e)| *e)
+        std::sync::LazyLock::new(|| {
+            let mut v: Vec<_> = ERRORS.iter().map(|e| (selector(e.signature), e)).collect();
+            v.sort_by_key(|(s, _)| *s);
+            v
+        });
+    TABLE
+        .binary_search_by_key(&sel, |(s, _)| *s)
+        .ok()
+        .map(|i| TABLE[i].1)
 }
 
 /// The error a name written in a message names ("TIP20 token error:
 /// PolicyForbids(PolicyForbids)"): the first signature with that name.
 pub fn by_name(name: &str) -> Option<&'static ChainError> {
-    ERRORS
-        .iter()
-        .find(|e| e.signature.split('(').next() == Some(name))
+    static NAMES: std::sync::LazyLock<Vec<(&'static str, &'static ChainError)>> =
+        std::sync::LazyLock::new(|| {
+            let mut v: Vec<_> = ERRORS
+                .iter()
+                .map(|e| (e.signature.split('(').next().unwrap_or(e.signature), e))
+                .collect();
+            // The first signature of a name wins, as in the table's order.
+            v.sort_by_key(|(n, _)| *n);
+            v.dedup_by_key(|(n, _)| *n);
+            v
+        });
+    NAMES
+        .binary_search_by(|(n, _)| (*n).cmp(name))
+        .ok()
+        .map(|i| NAMES[i].1)
 }
 
 /// The first chain error a message names as `Name(`, a Rust or Solidity

@@ -5,7 +5,7 @@ use helix_core::{
 use crate::perception::Verdict;
 use crate::perception::extract::{Extractor, Located};
 use crate::perception::rules::Rule;
-use crate::perception::selectors::{revert_bytes, selector_in_message};
+use crate::perception::selectors::revert_bytes;
 use crate::tempo::errors::{Meaning, by_selector, decode_args, named_in};
 
 /// Where MPP problem types live.
@@ -54,7 +54,9 @@ pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
 /// `application/problem+json` answer): its `type`, when it names one of
 /// MPP's problems.
 fn problem_in_message(msg: &str) -> Option<&str> {
-    let at = memchr::memmem::find(msg.as_bytes(), b"/problems/")?;
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"/problems/"));
+    let at = FINDER.find(msg.as_bytes())?;
     let rest = &msg[at + "/problems/".len()..];
     let end = rest
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
@@ -86,10 +88,9 @@ fn problem(t: &str, msg: &str) -> Option<Verdict> {
 }
 
 fn revert(s: &ErrorSignal) -> Option<Verdict> {
-    let sel: [u8; 4] = match revert_bytes(s.revert_data.as_deref(), &s.message) {
-        Some(d) => [d[0], d[1], d[2], d[3]],
-        None => selector_in_message(&s.message)?,
-    };
+    // revert_bytes also finds a bare selector in the message.
+    let d = revert_bytes(s.revert_data.as_deref(), &s.message)?;
+    let sel: [u8; 4] = [d[0], d[1], d[2], d[3]];
     // An error the chain defines but that is no payment failure decides
     // nothing here: the message rules may still know better.
     let Meaning::Payment(code, category) = by_selector(sel)?.meaning else {
@@ -117,7 +118,11 @@ fn named_error(s: &ErrorSignal) -> Option<Verdict> {
 
 /// The decoded arguments of a revert the chain defines, where the signal
 /// does not already say them.
-pub fn revert_facts(s: &ErrorSignal, facts: &mut Facts) {
+pub fn revert_facts(s: &ErrorSignal, code: C, facts: &mut Facts) {
+    // Only these carry arguments worth reading (balances, amounts).
+    if !matches!(code, C::PaymentInsufficient | C::SwapReverted) {
+        return;
+    }
     let Some(data) = revert_bytes(s.revert_data.as_deref(), &s.message) else {
         return;
     };
