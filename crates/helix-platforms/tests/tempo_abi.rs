@@ -238,3 +238,49 @@ fn a_chain_error_named_in_words_is_read_as_its_definition_says() {
         assert_eq!((f.code, f.category), (code, category), "{text}");
     }
 }
+
+/// MPP's `verification-failed` problem covers many failures: its detail
+/// decides first, the type is the last resort. Session problems nest a
+/// level deeper in the type.
+#[test]
+fn a_verification_failed_problem_is_decided_by_its_detail_then_its_type() {
+    let body = |ty: &str, detail: &str| {
+        ErrorSignal::from_http(
+            402,
+            |_| None,
+            format!(
+                r#"{{"type":"https://paymentauth.org/problems/{ty}","title":"VerificationFailedError","status":402,"detail":"{detail}"}}"#
+            )
+            .as_bytes(),
+        )
+    };
+    for (ty, detail, code, category) in [
+        (
+            "verification-failed",
+            "Payment verification failed: payment authorization expired at 1767225600",
+            FailureCode::PaymentExpired,
+            Category::Session,
+        ),
+        (
+            "verification-failed",
+            "Payment verification failed: bad proof",
+            FailureCode::VerificationFailed,
+            Category::Signature,
+        ),
+        (
+            "session/channel-not-found",
+            "no such channel",
+            FailureCode::InvalidChallenge,
+            Category::Session,
+        ),
+        (
+            "session/amount-exceeds-deposit",
+            "voucher above deposit",
+            FailureCode::PaymentInsufficient,
+            Category::Balance,
+        ),
+    ] {
+        let f = read(body(ty, detail));
+        assert_eq!((f.code, f.category), (code, category), "{ty}: {detail}");
+    }
+}

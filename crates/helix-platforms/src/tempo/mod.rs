@@ -13,13 +13,13 @@ mod tests;
 
 use helix_core::Platform;
 
-use crate::perception::{PlatformTable, no_check};
+use crate::perception::PlatformTable;
 
 /// The Tempo/MPP table.
 pub const TABLE: PlatformTable = PlatformTable {
     platform: Platform::Tempo,
     structured: perceive::structured,
-    fallback: no_check,
+    fallback: perceive::fallback,
     rules: perceive::RULES,
     offers: offers::offers,
     facts: perceive::revert_facts,

@@ -58,10 +58,24 @@ fn problem_in_message(msg: &str) -> Option<&str> {
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"/problems/"));
     let at = FINDER.find(msg.as_bytes())?;
     let rest = &msg[at + "/problems/".len()..];
+    // Session problems nest one level: `problems/session/channel-not-found`.
     let end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '/'))
         .unwrap_or(rest.len());
     (end > 0).then(|| &rest[..end])
+}
+
+/// Read when no message rule matched: a `verification-failed` problem says
+/// little by itself (amount, recipient, expiry and balance failures all
+/// arrive as one), so its detail's words go first and the type is the
+/// last resort.
+pub fn fallback(s: &ErrorSignal) -> Option<Verdict> {
+    let t = s
+        .problem_type
+        .as_deref()
+        .or_else(|| problem_in_message(&s.message))?;
+    (t.rsplit('/').next() == Some("verification-failed"))
+        .then(|| Verdict::new(C::VerificationFailed, K::Signature, E::ProblemType))
 }
 
 fn mentions_fee(msg: &str) -> bool {
@@ -81,7 +95,15 @@ fn problem(t: &str, msg: &str) -> Option<Verdict> {
         }
         "payment-expired" => Verdict::new(C::PaymentExpired, K::Session, E::ProblemType),
         "method-unsupported" => Verdict::new(C::MethodUnsupported, K::Currency, E::ProblemType),
-        "verification-failed" => Verdict::new(C::VerificationFailed, K::Signature, E::ProblemType),
+        // Generic: decided by the detail's words, else by `fallback`.
+        "verification-failed" => return None,
+        "signer-mismatch" => Verdict::new(C::VerificationFailed, K::Signature, E::ProblemType),
+        "amount-exceeds-deposit" | "delta-too-small" => {
+            Verdict::new(C::PaymentInsufficient, K::Balance, E::ProblemType)
+        }
+        "channel-not-found" | "channel-finalized" => {
+            Verdict::new(C::InvalidChallenge, K::Session, E::ProblemType)
+        }
         "payment-required" => Verdict::new(C::PaymentRequired, K::Session, E::ProblemType),
         _ => return None,
     })
