@@ -210,7 +210,16 @@ fn a_bare_selector_still_classifies_and_another_length_is_not_revert_data() {
                 revert_data: Some(admin),
                 ..ErrorSignal::message("execution reverted")
             })
-            .is_none_or(|f| f.code != FailureCode::PaymentInsufficient)
+            .is_none(),
+        "not forced by the word 'reverted' either"
+    );
+    // Named in words, the same.
+    assert!(
+        helix_platforms::builtin()
+            .perceive(&ErrorSignal::message(
+                "execution reverted: TIP20 token error: InvalidRecipient(InvalidRecipient)"
+            ))
+            .is_none()
     );
 }
 

@@ -24,6 +24,10 @@ pub struct Verdict {
     pub severity: Severity,
     /// Which evidence decided.
     pub evidence: Evidence,
+    /// The evidence says this is no payment failure (a chain error the
+    /// platform defines as administration, say): nothing else may force
+    /// it into one.
+    pub refuse: bool,
 }
 
 impl Verdict {
@@ -34,6 +38,15 @@ impl Verdict {
             category,
             severity: Severity::Medium,
             evidence,
+            refuse: false,
+        }
+    }
+
+    /// Known, and no payment failure.
+    pub const fn not_a_payment_failure(evidence: Evidence) -> Self {
+        Verdict {
+            refuse: true,
+            ..Verdict::new(FailureCode::Unknown, Category::Unknown, evidence)
         }
     }
 }
@@ -171,6 +184,9 @@ impl Adapter for Classifier {
             .and_then(|sc| self.rules.first_match_at(&sc.hits));
         let rule = matched.map(|i| &self.rules.rules()[i]);
         if let Some((v, platform)) = best {
+            if v.refuse {
+                return None;
+            }
             let mut facts = s.facts.clone();
             // The message may still carry numbers the repair needs.
             if let (Some(i), Some(sc)) = (
@@ -194,6 +210,7 @@ impl Adapter for Classifier {
                 category: r.category,
                 severity: r.severity,
                 evidence: Evidence::Message,
+                refuse: false,
             };
             return Some(self.failure(s, v, r.platform, facts));
         }

@@ -113,10 +113,10 @@ fn revert(s: &ErrorSignal) -> Option<Verdict> {
     // revert_bytes also finds a bare selector in the message.
     let d = revert_bytes(s.revert_data.as_deref(), &s.message)?;
     let sel: [u8; 4] = [d[0], d[1], d[2], d[3]];
-    // An error the chain defines but that is no payment failure decides
-    // nothing here: the message rules may still know better.
+    // An error the chain defines as no payment failure is not forced into
+    // one by the message's words.
     let Meaning::Payment(code, category) = by_selector(sel)?.meaning else {
-        return None;
+        return Some(Verdict::not_a_payment_failure(E::Rpc));
     };
     let mut v = Verdict::new(code, category, E::Rpc);
     if code == C::Tip403 {
@@ -129,7 +129,7 @@ fn revert(s: &ErrorSignal) -> Option<Verdict> {
 /// PolicyForbids(PolicyForbids)"), read as its definition says.
 fn named_error(s: &ErrorSignal) -> Option<Verdict> {
     let Meaning::Payment(code, category) = named_in(&s.message)?.meaning else {
-        return None;
+        return Some(Verdict::not_a_payment_failure(E::Message));
     };
     let mut v = Verdict::new(code, category, E::Message);
     if code == C::Tip403 {
