@@ -89,14 +89,13 @@ pub struct PlatformTable {
     pub rules: &'static [Rule],
     /// Repairs per gene key, preferred first.
     pub offers: fn(GeneKey) -> &'static [Offer],
-    /// Facts the platform reads from a signal whatever decided the verdict
-    /// (a revert's decoded arguments), given the verdict's code; fills only
-    /// what is still unknown.
-    pub facts: fn(&ErrorSignal, FailureCode, &mut Facts),
+    /// Facts the platform reads from a signal once the verdict is known (a
+    /// revert's decoded arguments); fills only what is still unknown.
+    pub facts: fn(&ErrorSignal, &Verdict, &mut Facts),
 }
 
 /// A table with no facts of its own.
-pub fn no_facts(_: &ErrorSignal, _: FailureCode, _: &mut Facts) {}
+pub fn no_facts(_: &ErrorSignal, _: &Verdict, _: &mut Facts) {}
 
 /// Classifies with a set of platform tables; an [`Adapter`].
 pub struct Classifier {
@@ -142,7 +141,7 @@ impl Classifier {
         mut facts: Facts,
     ) -> Failure {
         for t in &self.tables {
-            (t.facts)(s, v.code, &mut facts);
+            (t.facts)(s, &v, &mut facts);
         }
         Failure {
             code: v.code,

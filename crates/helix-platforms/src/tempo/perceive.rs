@@ -140,9 +140,11 @@ fn named_error(s: &ErrorSignal) -> Option<Verdict> {
 
 /// The decoded arguments of a revert the chain defines, where the signal
 /// does not already say them.
-pub fn revert_facts(s: &ErrorSignal, code: C, facts: &mut Facts) {
-    // Only these carry arguments worth reading (balances, amounts).
-    if !matches!(code, C::PaymentInsufficient | C::SwapReverted) {
+pub fn revert_facts(s: &ErrorSignal, v: &Verdict, facts: &mut Facts) {
+    // Only a verdict the revert data decided has arguments to read, and
+    // only these codes carry ones worth reading (balances, amounts): the
+    // data is not scanned again for anything else.
+    if v.evidence != E::Rpc || !matches!(v.code, C::PaymentInsufficient | C::SwapReverted) {
         return;
     }
     let Some(data) = revert_bytes(s.revert_data.as_deref(), &s.message) else {
