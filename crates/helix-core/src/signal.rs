@@ -192,8 +192,12 @@ impl ErrorSignal {
     pub fn read_json_body(&mut self, v: &serde_json::Value) {
         use serde_json::Value;
         let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(bounded);
-        // problem+json (RFC 9457), as MPP servers answer.
-        if let Some(t) = str_of(v, "type") {
+        // problem+json (RFC 9457), as MPP servers answer. Anthropic's
+        // `{"type": "error", "error": {...}}` has a type and is no problem
+        // document.
+        if v.get("error").is_none()
+            && let Some(t) = str_of(v, "type")
+        {
             self.problem_type = Some(t);
             self.message = str_of(v, "detail")
                 .or_else(|| str_of(v, "title"))
@@ -206,6 +210,16 @@ impl ErrorSignal {
                     .map(bounded)
                     .collect();
             }
+            return;
+        }
+        // x402: {"x402Version": 1, "error": "<reason>", "accepts": [...]};
+        // its reasons share words with Stripe's codes, so the body says whose.
+        if v.get("x402Version").is_some()
+            && let Some(reason) = str_of(v, "error")
+        {
+            self.error_type = Some("x402".to_owned());
+            self.platform_code = Some(reason.clone());
+            self.message = reason;
             return;
         }
         match v.get("error") {

@@ -39,6 +39,11 @@ fn main() {
     }
     let msgs = (n * texts.len()) as f64;
     println!(
+        "{} rules, {} phrases",
+        c.rules().rules().len(),
+        c.rules().phrase_count()
+    );
+    println!(
         "{} messages x {n}, {:.1} bytes each",
         texts.len(),
         bytes as f64 / texts.len() as f64

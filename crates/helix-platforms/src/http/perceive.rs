@@ -64,6 +64,63 @@ const AMOUNTS: &[&str] = &[
 ];
 
 pub const RULES: &[Rule] = &[
+    // The connection broke after the request may have left: whether a
+    // payment in it landed is not known.
+    rule(
+        "connection-lost",
+        C::OutcomeUnknown,
+        K::Service,
+        &[&[
+            "econnreset",
+            "socket hang up",
+            "epipe",
+            "broken pipe",
+            "connection reset",
+            "connection closed",
+            "connection error",
+            "closed before message completed",
+            "incomplete message",
+            "unexpected eof",
+            "eof",
+        ]],
+        &[],
+    )
+    .severity(Severity::High),
+    // Nothing reached the server.
+    rule(
+        "unreachable",
+        C::ServerError,
+        K::Service,
+        &[&[
+            "econnrefused",
+            "connection refused",
+            "enotfound",
+            "eai_again",
+            "getaddrinfo",
+            "dns error",
+            "tcp connect error",
+            "error sending request",
+            "network socket disconnected",
+            "failed to connect",
+            "could not connect",
+            "network is unreachable",
+            "no route to host",
+            "ehostunreach",
+            "enetunreach",
+            "http request failed",
+            "fetch failed",
+            "failed to fetch",
+        ]],
+        // It answered: refused credentials are no outage; a request that
+        // timed out is read by the timeout rule.
+        &[
+            "unauthorized",
+            "forbidden",
+            "timed out",
+            "timeout",
+            "etimedout",
+        ],
+    ),
     rule(
         "rate-limit",
         C::RateLimited,
@@ -150,7 +207,59 @@ pub const RULES: &[Rule] = &[
             "no response within",
             "did not respond",
             "elapsed",
+            "etimedout",
+            "esockettimedout",
         ]],
         &[],
+    ),
+    // HTTP 402 protocols (x402, MPP) in their clients' and servers' words.
+    rule(
+        "402-offer-unmatched",
+        C::MethodUnsupported,
+        K::Currency,
+        &[&[
+            "no matching payment requirements",
+            "unable to find matching payment requirements",
+            "no client registered",
+            "no scheme",
+            "unsupported x402 version",
+            "facilitator does not support",
+        ]],
+        &[],
+    ),
+    rule(
+        "402-malformed",
+        C::InvalidChallenge,
+        K::Session,
+        &[&[
+            "malformed payment header",
+            "failed to parse payment requirements",
+            "invalid payment required response",
+        ]],
+        &[],
+    ),
+    rule(
+        "402-unverified",
+        C::VerificationFailed,
+        K::Signature,
+        &[&["payment verification failed"]],
+        &[],
+    ),
+    rule(
+        "402-unpaid",
+        C::PaymentRequired,
+        K::Service,
+        &[&[
+            "payment required",
+            "payment is required",
+            "header is required",
+            "settlement failed",
+            "payment already attempted",
+            "payment retry limit",
+            "previously paid challenge",
+            "www-authenticate",
+        ]],
+        // A wallet connection's own handshake, not a payment.
+        &["walletconnect"],
     ),
 ];

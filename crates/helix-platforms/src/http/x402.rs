@@ -18,11 +18,21 @@ const REASONS: &[(&str, C, K)] = &[
     ),
     ("erc20_approval_tx_failed", C::TxReverted, K::Batch),
     (
+        "erc20_approval_tx_signer_mismatch",
+        C::VerificationFailed,
+        K::Signature,
+    ),
+    (
         "fee_payer_not_managed_by_facilitator",
         C::InvalidChallenge,
         K::Session,
     ),
     ("insufficient_funds", C::PaymentInsufficient, K::Balance),
+    (
+        "invalid_exact_avm_amount_mismatch",
+        C::InvalidChallenge,
+        K::Session,
+    ),
     (
         "invalid_exact_evm_authorization_value",
         C::InvalidChallenge,
@@ -257,8 +267,8 @@ const REASONS: &[(&str, C, K)] = &[
     ("unsupported_scheme", C::MethodUnsupported, K::Currency),
 ];
 
-/// Words that say an answer is x402's, for the reasons other protocols
-/// use too (`insufficient_funds`, `invalid_network` ...).
+/// Words that say an answer is x402's, for the reasons other vocabularies
+/// use too.
 const CONTEXT: &[&str] = &[
     "x402",
     "invalidReason",
@@ -267,24 +277,30 @@ const CONTEXT: &[&str] = &[
     "isValid",
 ];
 
-/// Reasons only x402 uses, read without any context.
+/// Reasons another vocabulary Helix reads uses as well: `insufficient_funds`
+/// is Stripe's decline code and a wallet API's code. Only these need x402
+/// context; every other reason is x402's own and is read wherever it
+/// appears.
+const SHARED: &[&str] = &["insufficient_funds"];
+
 fn distinctive(reason: &str) -> bool {
-    [
-        "exact_",
-        "permit2",
-        "x402",
-        "eip2612",
-        "erc20_approval",
-        "settle_",
-        "facilitator",
-        "smart_wallet",
-    ]
-    .iter()
-    .any(|p| reason.contains(p))
+    !SHARED.contains(&reason)
 }
 
 /// The first x402 reason in the message.
 pub fn reason(s: &ErrorSignal) -> Option<Verdict> {
+    // A body that said it is x402's names its reason in a typed field.
+    if s.error_type.as_deref() == Some("x402")
+        && let Some(code) = s.platform_code.as_deref()
+        && let Ok(i) = REASONS.binary_search_by(|(r, _, _)| (*r).cmp(code))
+    {
+        let (_, code, category) = REASONS[i];
+        return Some(Verdict::new(
+            code,
+            category,
+            helix_core::Evidence::PlatformCode,
+        ));
+    }
     let msg = s.message.as_str();
     let b = msg.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';

@@ -75,9 +75,9 @@ impl Rule {
     }
 }
 
-const WORDS: usize = 8;
+const WORDS: usize = 12;
 
-/// Which phrases occur in a message (up to 512 distinct phrases).
+/// Which phrases occur in a message (up to 768 distinct phrases).
 #[derive(Clone, Copy, Default)]
 pub struct Hits([u64; WORDS]);
 
@@ -153,6 +153,7 @@ pub struct RuleSet {
     /// The phrases of [`SUCCESS`] and of [`FAILURE_WORDS`], as bits.
     success: Hits,
     failure_words: Hits,
+    phrase_count: usize,
 }
 
 /// A message reporting success: never a failure unless a failure word is there too.
@@ -197,6 +198,7 @@ const FAILURE_WORDS: &[&str] = &[
     "but",
     "however",
     "although",
+    "closed before",
 ];
 
 impl RuleSet {
@@ -204,7 +206,7 @@ impl RuleSet {
     ///
     /// # Panics
     ///
-    /// At construction only, on a rule table with more than 512 distinct
+    /// At construction only, on a rule table with more than 768 distinct
     /// phrases, more than 128 rules, 32 extraction keys (16 for one rule) or an empty
     /// phrase: a programming error in a built-in table, caught by the
     /// crate's tests.
@@ -215,6 +217,7 @@ impl RuleSet {
             match phrases.iter().position(|q| q.eq_ignore_ascii_case(p)) {
                 Some(i) => i as u16,
                 None => {
+                    assert!(phrases.len() < WORDS * 64, "too many phrases");
                     phrases.push(p);
                     (phrases.len() - 1) as u16
                 }
@@ -314,7 +317,13 @@ impl RuleSet {
             test_at,
             success,
             failure_words,
+            phrase_count: phrases.len(),
         }
+    }
+
+    /// Distinct phrases in the automaton (at most 64 x `WORDS`).
+    pub fn phrase_count(&self) -> usize {
+        self.phrase_count
     }
 
     /// Which phrases occur in `text`, on word boundaries.

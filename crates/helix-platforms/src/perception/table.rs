@@ -59,7 +59,7 @@ pub(crate) struct Table {
 /// Transition slots: the built-in rules use 103,000 (42 byte classes by
 /// 2,444 rows); construction panics past this, which the crate's tests
 /// would catch. Slots never written are zero pages the walk never touches.
-const TRANS_SLOTS: usize = 1 << 18;
+const TRANS_SLOTS: usize = 1 << 19;
 
 /// An index into `trans`, always in bounds.
 #[inline(always)]

@@ -67,7 +67,10 @@ pub const RULES: &[Rule] = &[
             ],
         ],
         &EXTRACT_LIMIT,
-    ),
+    )
+    // A fee token a sponsor's policy refuses is a currency the payer must
+    // change, not a spending limit.
+    .unless(&["transfer policy", "tip-403", "tip403", "fee token"]),
     rule(
         "wallet-nonce",
         C::VerificationFailed,

@@ -59,6 +59,9 @@ pub const RULES: &[Rule] = &[
             "strong customer authentication",
             "authenticate this payment",
             "authentication is required",
+            "error_on_requires_action",
+            "payment_intent_authentication_failure",
+            "failed authentication",
         ]],
         &[],
     ),
@@ -104,9 +107,45 @@ pub const RULES: &[Rule] = &[
             "card has insufficient funds",
             "declined by the issuer",
             "issuer declined",
+            "security code is incorrect",
+            "card number is incorrect",
+            "error occurred while processing your card",
+            "maximum number of declines",
+            "card_decline_rate_limit_exceeded",
+            "incorrect_cvc",
+            "incorrect_number",
+            "invalid_cvc",
+            "invalid_number",
+            "requires_payment_method",
         ]],
-        // A wallet short of gas says "insufficient_funds" too.
-        &["gas", "wallet"],
+        // A wallet short of gas says "insufficient_funds" too, and so do
+        // Tempo's payment relay and a failed payout (the platform balance).
+        &["gas", "wallet", "relay", "payout"],
+    ),
+    rule(
+        "platform-balance",
+        C::PaymentInsufficient,
+        K::Balance,
+        &[&[
+            "balance_insufficient",
+            "insufficient funds in your stripe account",
+        ]],
+        &[],
+    ),
+    rule(
+        "in-progress",
+        C::IdempotencyConflict,
+        K::Request,
+        &[&["another in-progress request", "another request in progress"]],
+        &[],
+    ),
+    // The intent moved on without us: it may already have been paid.
+    rule(
+        "intent-state",
+        C::OutcomeUnknown,
+        K::Service,
+        &[&["payment_intent_unexpected_state", "already succeeded"]],
+        &[],
     ),
     rule(
         "idempotency",

@@ -130,7 +130,11 @@ pub const ERRORS: &[ChainError] = &[
         Meaning::NotPayment(VALIDATOR),
         &[],
     ), // IValidatorConfigV2
-    e("InsufficientAllowance()", Meaning::NotPayment(CALLER), &[]), // ITIP20
+    e(
+        "InsufficientAllowance()",
+        Meaning::Payment(C::PaymentInsufficient, K::Balance),
+        &[],
+    ), // ITIP20: a transferFrom the payer approved too little for
     e(
         "InsufficientBalance()",
         Meaning::Payment(C::PaymentInsufficient, K::Balance),
@@ -276,7 +280,7 @@ pub const ERRORS: &[ChainError] = &[
     ), // IAccountKeychain
     e(
         "KeyExpired()",
-        Meaning::Payment(C::VerificationFailed, K::Signature),
+        Meaning::Payment(C::PaymentExpired, K::Session),
         &[],
     ), // IAccountKeychain
     e(
@@ -337,7 +341,9 @@ pub const ERRORS: &[ChainError] = &[
     e("PairAlreadyExists()", Meaning::NotPayment(ADMIN), &[]),    // IStablecoinDEX
     e(
         "PairDoesNotExist()",
-        Meaning::Payment(C::SwapReverted, K::Dex),
+        // No route from the payer's token to the one charged: the
+        // currency, not the swap, is what must change.
+        Meaning::Payment(C::MethodUnsupported, K::Currency),
         &[],
     ), // IStablecoinDEX
     e(
@@ -350,7 +356,11 @@ pub const ERRORS: &[ChainError] = &[
         Meaning::Payment(C::Tip403, K::Compliance),
         &[],
     ), // ITIP20
-    e("PolicyNotFound()", Meaning::NotPayment(ADMIN), &[]),       // ITIP403Registry
+    e(
+        "PolicyNotFound()",
+        Meaning::Payment(C::Tip403, K::Compliance),
+        &[],
+    ), // ITIP403Registry: the token's transfer policy cannot be checked
     e("PolicyNotSimple()", Meaning::NotPayment(ADMIN), &[]),      // ITIP403Registry
     e("ProofOfWorkFailed()", Meaning::NotPayment(REGISTRY), &[]), // IAddressRegistry
     e("ProtectedAddress()", Meaning::NotPayment(CALLER), &[]),    // ITIP20

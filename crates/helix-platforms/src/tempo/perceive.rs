@@ -27,17 +27,6 @@ pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
     if let Some(v) = named_error(s) {
         return Some(v);
     }
-    if s.rpc_code == Some(-32003) {
-        // "Insufficient funds for gas * price + value": on Tempo the fee is paid
-        // in a TIP-20, often the charged one. A probe that saw the charged
-        // balance short says it is the charge, not the fee.
-        return Some(match (s.facts.payer_balance, s.facts.required_amount) {
-            (Some(b), Some(r)) if b < r => {
-                Verdict::new(C::PaymentInsufficient, K::Balance, E::Probe)
-            }
-            _ => Verdict::new(C::PaymentInsufficient, K::Fee, E::Rpc),
-        });
-    }
     if let (Some(b), Some(r)) = (s.facts.payer_balance, s.facts.required_amount)
         && b < r
     {
@@ -70,6 +59,14 @@ fn problem_in_message(msg: &str) -> Option<&str> {
 /// arrive as one), so its detail's words go first and the type is the
 /// last resort.
 pub fn fallback(s: &ErrorSignal) -> Option<Verdict> {
+    if s.rpc_code == Some(-32003) {
+        // "Insufficient funds for gas * price + value": on Tempo the fee is
+        // paid in a TIP-20, often the charged one. Nodes answer other
+        // rejections with -32003 too (a fee token that is no TIP-20, a
+        // paused one), so the message's words go first and the code decides
+        // only what they leave open.
+        return Some(Verdict::new(C::PaymentInsufficient, K::Fee, E::Rpc));
+    }
     let t = s
         .problem_type
         .as_deref()
@@ -243,6 +240,37 @@ const FAILED: &[&str] = &[
 ];
 
 pub const RULES: &[Rule] = &[
+    // Said outright: whether the money moved is not known.
+    severe(rule(
+        "outcome-unknown",
+        C::OutcomeUnknown,
+        K::Service,
+        &[&[
+            "outcome unknown",
+            "outcome is unknown",
+            "reconciliation required",
+            "settlement reconciliation",
+            "reconcile the pending",
+            "not yet mined",
+        ]],
+        &[],
+    )),
+    // The client's own limits refused what the server asked for.
+    rule(
+        "client-limit",
+        C::PolicyViolation,
+        K::Policy,
+        &[&[
+            "exceeds max_amount",
+            "exceeds max_atomic_amount",
+            "exceeds maximum allowed",
+            "charge currency is not allowed",
+            "filtered out by policies",
+            "cannot authorize other keys",
+        ]],
+        // The chain's own bounds on a transaction's shape.
+        &["too many calls"],
+    ),
     rule(
         "cascade",
         C::CascadeFailure,
@@ -275,9 +303,14 @@ pub const RULES: &[Rule] = &[
             "expiring nonce",
             "access key expired",
             "access key expiry",
+            "key has expired",
+            "key is expired",
+            "authorization is expired",
+            "authorization has expired",
             "keyauthorization expired",
             "transaction expired",
             "not valid yet",
+            "not yet valid",
         ]],
         // "requires valid_before to be set" is a malformed transaction.
         &["replay", "requires"],
@@ -289,6 +322,7 @@ pub const RULES: &[Rule] = &[
         &[&[
             "already known",
             "replacement transaction underpriced",
+            "replacement underpriced",
             "replacement fee too low",
             "expiringnoncereplay",
             "nonce replay",
@@ -301,7 +335,12 @@ pub const RULES: &[Rule] = &[
         K::Service,
         &[
             &["transaction", "receipt", "bundle"],
-            &["could not be found", "has not been submitted"],
+            &[
+                "could not be found",
+                "has not been submitted",
+                "not found or not yet",
+                "register pending transaction",
+            ],
         ],
         &[],
     ),
@@ -310,9 +349,141 @@ pub const RULES: &[Rule] = &[
         C::MethodUnsupported,
         K::Currency,
         &[
-            &["fee token"],
-            &["is invalid", "not a tip-20", "not a tip20", "denominated"],
+            &["fee token", "fee tokens"],
+            &[
+                "is invalid",
+                "invalid fee token",
+                "not a tip-20",
+                "not a tip20",
+                "denominated",
+                "is not allowed",
+            ],
         ],
+        &["paused"],
+    ),
+    rule(
+        "fee-sponsorship-unavailable",
+        C::MethodUnsupported,
+        K::Currency,
+        &[&[
+            "fee sponsorship is not configured",
+            "sponsorship is not configured",
+            "value transfer not allowed",
+            "value transfer in tempo transaction not allowed",
+        ]],
+        &[],
+    ),
+    severe(rule(
+        "fee-token-paused",
+        C::Tip403,
+        K::Compliance,
+        &[&["fee token"], &["paused"]],
+        &[],
+    )),
+    rule(
+        "access-key-expired",
+        C::PaymentExpired,
+        K::Session,
+        &[
+            &["access key", "key authorization", "keyauthorization"],
+            &["expired", "has expired", "is expired"],
+        ],
+        &["revoked"],
+    ),
+    // Access keys (Tempo's account keychain): a key that cannot sign for
+    // the account.
+    rule(
+        "access-key",
+        C::VerificationFailed,
+        K::Signature,
+        &[
+            &[
+                "access key",
+                "access keys",
+                "keychain",
+                "keyauthorization",
+                "key authorization",
+            ],
+            &[
+                "revoked",
+                "not provisioned",
+                "must be signed",
+                "does not match",
+                "no longer accepted",
+                "validation failed",
+            ],
+        ],
+        // A key's scope the transaction outgrew is its own mistake.
+        &["call scopes"],
+    ),
+    // EIP-3009: the authorisation's nonce was spent or cancelled.
+    rule(
+        "authorization-used",
+        C::VerificationFailed,
+        K::Signature,
+        &[&["authorization is used", "authorization is canceled"]],
+        &[],
+    ),
+    rule(
+        "non-payment-limit",
+        C::RateLimited,
+        K::Throttle,
+        &[&[
+            "non payment gas limit",
+            "non-payment gas limit",
+            "exceedsnonpaymentlimit",
+        ]],
+        &[],
+    ),
+    // A fee-payer relay (tempo-alloy's sponsor transport).
+    rule(
+        "sponsor-payload",
+        C::VerificationFailed,
+        K::Signature,
+        &[&["sponsor returned"], &["different payload"]],
+        &[],
+    ),
+    rule(
+        "sponsor-broken",
+        C::ServerError,
+        K::Service,
+        &[&["sponsor returned"]],
+        &[],
+    ),
+    // Tempo's payment relay names why it refused a credential.
+    rule(
+        "relay-replayed",
+        C::InvalidChallenge,
+        K::Session,
+        &[&["already_used"]],
+        &[],
+    ),
+    rule(
+        "relay-simulation",
+        C::TxReverted,
+        K::Batch,
+        &[&["simulation_failed"]],
+        &[],
+    ),
+    rule(
+        "relay-broadcast",
+        C::ServerError,
+        K::Service,
+        &[&["broadcast_failed"]],
+        &[],
+    ),
+    rule(
+        "relay-insufficient",
+        C::PaymentInsufficient,
+        K::Balance,
+        &[&["rejected credential"], &["insufficient_funds"]],
+        &[],
+    ),
+    rule(
+        "relay-unsupported",
+        C::MethodUnsupported,
+        K::Currency,
+        &[&["rejected credential"], &["unsupported"]],
         &[],
     ),
     rule(
@@ -351,11 +522,31 @@ pub const RULES: &[Rule] = &[
                     "higher than",
                     "has already been",
                     "conflict*",
+                    "does not match",
+                    "exceeds the maximum",
                 ],
             ],
             &[],
         ),
         &EXTRACT_NONCE,
+    ),
+    // A credential the server has seen before, or one that pays for
+    // something other than this challenge.
+    rule(
+        "credential-replayed",
+        C::InvalidChallenge,
+        K::Session,
+        &[&[
+            "has already been used",
+            "has already been submitted",
+            "has already been processed",
+            "no matching transfer",
+            "no matching payment call",
+            "disallowed call pattern",
+            "require a proof credential",
+            "not bound to this challenge",
+        ]],
+        &["nonce"],
     ),
     rule(
         "signature",
@@ -371,6 +562,7 @@ pub const RULES: &[Rule] = &[
                 "could not be verified",
                 "recover*",
                 "malformed",
+                "s value",
             ],
         ],
         &["permit", "chain", "network"],
@@ -388,6 +580,7 @@ pub const RULES: &[Rule] = &[
                     "0x76",
                     "calls list",
                     "aa batch",
+                    "call bundle",
                 ],
                 &["revert*", "fail*"],
             ],
@@ -412,6 +605,7 @@ pub const RULES: &[Rule] = &[
             "too little received",
             "output below minimum",
             "amountout",
+            "uniswapv2router",
         ]],
         &[],
     ),
@@ -555,9 +749,13 @@ pub const RULES: &[Rule] = &[
                     "ran out",
                     "out of",
                     "too low",
+                    "cannot be lower",
+                    "underpriced",
+                    "exceeds allowance",
                 ],
             ],
-            &["card"],
+            // The gas limit the caller set is its own mistake.
+            &["card", "intrinsic gas", "amount of gas"],
         ),
         &EXTRACT_BALANCE,
     ),
@@ -579,8 +777,26 @@ pub const RULES: &[Rule] = &[
                 "insufficient token balance",
                 "lacks funds",
                 "underfunded",
+                "insufficient allowance",
+                "insufficientallowance",
+                "erc20insufficientbalance",
+                "erc20insufficientallowance",
+                "transfer amount exceeds balance",
+                "transfer amount exceeds allowance",
+                "exceeds channel deposit",
             ]],
             &["card"],
+        ),
+        &EXTRACT_BALANCE,
+    ),
+    // The words apart: "Insufficient 0x20c0… balance: have 5, need 10".
+    with(
+        rule(
+            "balance-words",
+            C::PaymentInsufficient,
+            K::Balance,
+            &[&["insufficient"], &["balance"]],
+            &["card", "gas", "fee"],
         ),
         &EXTRACT_BALANCE,
     ),
@@ -614,6 +830,8 @@ pub const RULES: &[Rule] = &[
                 "already used",
                 "replay*",
                 "consumed",
+                "malformed",
+                "no valid",
             ],
         ],
         &["card", "chain id", "chainid", "chain_id", "network"],
@@ -643,7 +861,8 @@ pub const RULES: &[Rule] = &[
                 "not enabled",
             ],
         ],
-        &["chain", "network", "card"],
+        // A JSON-RPC method the wallet lacks is no payment method.
+        &["chain", "network", "card", "eth_*", "wallet_*"],
     ),
     rule(
         "accepts-only",
@@ -694,6 +913,7 @@ pub const RULES: &[Rule] = &[
                     "unsupported",
                     "incorrect",
                     "invalid",
+                    "expected",
                 ],
             ],
             &["nonce", "card"],
