@@ -3,10 +3,10 @@ use helix_core::{
     TransportKind as T,
 };
 
-use crate::perception::Verdict;
 use crate::perception::rules::Rule;
+use crate::perception::{Marks, Verdict};
 
-pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
+pub fn structured(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
     if let Some(t) = s.transport {
         let sent = s.facts.payment_sent;
         return Some(match t {
@@ -21,7 +21,7 @@ pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
             T::Io => return None,
         });
     }
-    if let Some(v) = super::x402::reason(s) {
+    if let Some(v) = super::x402::reason(s, m) {
         return Some(v);
     }
     match s.http_status? {
@@ -31,7 +31,7 @@ pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
     }
 }
 
-pub fn fallback(s: &ErrorSignal) -> Option<Verdict> {
+pub fn fallback(s: &ErrorSignal, _: &Marks) -> Option<Verdict> {
     match s.http_status? {
         500..=599 => Some(Verdict::new(C::ServerError, K::Service, E::Status)),
         _ => None,

@@ -5,7 +5,8 @@
 
 use helix_core::{Category as K, ErrorSignal, FailureCode as C};
 
-use crate::perception::Verdict;
+use crate::perception::words::WordIndex;
+use crate::perception::{Mark, Marks, Verdict};
 
 /// Every reason, sorted for the lookup.
 const REASONS: &[(&str, C, K)] = &[
@@ -287,12 +288,18 @@ fn distinctive(reason: &str) -> bool {
     !SHARED.contains(&reason)
 }
 
+fn index() -> &'static WordIndex {
+    static INDEX: std::sync::LazyLock<WordIndex> =
+        std::sync::LazyLock::new(|| WordIndex::new(REASONS.iter().map(|(r, _, _)| *r)));
+    &INDEX
+}
+
 /// The first x402 reason in the message.
-pub fn reason(s: &ErrorSignal) -> Option<Verdict> {
+pub fn reason(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
     // A body that said it is x402's names its reason in a typed field.
     if s.error_type.as_deref() == Some("x402")
         && let Some(code) = s.platform_code.as_deref()
-        && let Ok(i) = REASONS.binary_search_by(|(r, _, _)| (*r).cmp(code))
+        && let Some(i) = index().get(code)
     {
         let (_, code, category) = REASONS[i];
         return Some(Verdict::new(
@@ -303,12 +310,13 @@ pub fn reason(s: &ErrorSignal) -> Option<Verdict> {
     }
     let msg = s.message.as_str();
     let b = msg.as_bytes();
+    let from = m.from(Mark::Snake)?;
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     // A 402 alone is no context: Stripe answers card declines with 402 too.
     let in_context = std::cell::OnceCell::new();
     let mut next = 0;
     // Only the words around an underscore: reasons are snake_case.
-    for u in memchr::memchr_iter(b'_', b) {
+    for u in memchr::memchr_iter(b'_', b.get(from..)?).map(|u| from + u) {
         if u < next {
             continue;
         }
@@ -322,7 +330,7 @@ pub fn reason(s: &ErrorSignal) -> Option<Verdict> {
         if w.len() < 12 {
             continue;
         }
-        let Ok(i) = REASONS.binary_search_by(|(r, _, _)| (*r).cmp(w)) else {
+        let Some(i) = index().get(w) else {
             continue;
         };
         let (r, code, category) = REASONS[i];
@@ -349,11 +357,17 @@ mod tests {
     #[test]
     fn a_shared_word_needs_x402_context() {
         let bare = ErrorSignal::message("insufficient_funds");
-        assert!(reason(&bare).is_none());
+        assert!(reason(&bare, &Marks::EVERYWHERE).is_none());
         let body =
             ErrorSignal::message(r#"{"isValid":false,"invalidReason":"insufficient_funds"}"#);
-        assert_eq!(reason(&body).map(|v| v.code), Some(C::PaymentInsufficient));
+        assert_eq!(
+            reason(&body, &Marks::EVERYWHERE).map(|v| v.code),
+            Some(C::PaymentInsufficient)
+        );
         let own = ErrorSignal::message("invalid_exact_evm_payload_signature");
-        assert_eq!(reason(&own).map(|v| v.code), Some(C::VerificationFailed));
+        assert_eq!(
+            reason(&own, &Marks::EVERYWHERE).map(|v| v.code),
+            Some(C::VerificationFailed)
+        );
     }
 }

@@ -11,7 +11,8 @@ use helix_core::{
     Platform, Severity, StrategyId,
 };
 
-use crate::perception::rules::{Rule, RuleSet};
+use crate::perception::marks::Marks;
+use crate::perception::rules::{Rule, RuleSet, Scan};
 
 /// A classification from structured evidence.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,10 +82,11 @@ pub const fn offer(strategy: StrategyId, est_cost: u64, est_ms: u64) -> Offer {
 pub struct PlatformTable {
     /// The platform.
     pub platform: Platform,
-    /// Checks on typed fields, before any message rule.
-    pub structured: fn(&ErrorSignal) -> Option<Verdict>,
+    /// Checks on typed fields (and on marked structure in the message:
+    /// revert data, a problem type), before any message rule.
+    pub structured: fn(&ErrorSignal, &Marks) -> Option<Verdict>,
     /// Checks after the message rules found nothing (bare status classes).
-    pub fallback: fn(&ErrorSignal) -> Option<Verdict>,
+    pub fallback: fn(&ErrorSignal, &Marks) -> Option<Verdict>,
     /// Message rules, in priority order.
     pub rules: &'static [Rule],
     /// Repairs per gene key, preferred first.
@@ -133,24 +135,32 @@ impl Classifier {
         &self.rules
     }
 
+    /// The failure a verdict makes, built where it is returned: a
+    /// `Failure` is some 300 bytes, and each move of one is a copy.
     fn failure(
         &self,
         s: &ErrorSignal,
-        v: Verdict,
+        v: &Verdict,
         platform: Platform,
-        mut facts: Facts,
-    ) -> Failure {
-        for t in &self.tables {
-            (t.facts)(s, &v, &mut facts);
-        }
-        Failure {
+        extract: Option<(usize, &Scan)>,
+    ) -> Option<Failure> {
+        let mut f = Some(Failure {
             code: v.code,
             category: v.category,
             severity: v.severity,
             platform: s.platform.unwrap_or(platform),
             evidence: v.evidence,
-            facts,
+            facts: s.facts.clone(),
+        });
+        if let Some(failure) = f.as_mut() {
+            if let Some((i, scan)) = extract {
+                self.rules.extract(i, &s.message, scan, &mut failure.facts);
+            }
+            for t in &self.tables {
+                (t.facts)(s, v, &mut failure.facts);
+            }
         }
+        f
     }
 
     /// Classifies a bare message (as `helix classify` does).
@@ -165,45 +175,43 @@ impl Adapter for Classifier {
     }
 
     fn perceive(&self, s: &ErrorSignal) -> Option<Failure> {
+        // One scan serves the rules and tells the structured readers where
+        // (and whether) their markers are.
+        let mut scan = Scan::default();
+        let marks = if s.message.is_empty() {
+            Marks::NONE
+        } else {
+            self.rules.scan_into(&s.message, &mut scan);
+            scan.marks(&s.message)
+        };
         let mut best: Option<(Verdict, Platform)> = None;
         for t in &self.tables {
-            if let Some(v) = (t.structured)(s)
+            if let Some(v) = (t.structured)(s, &marks)
                 && best.as_ref().is_none_or(|(b, _)| v.evidence < b.evidence)
             {
                 best = Some((v, t.platform));
             }
         }
-        let scan = if s.message.is_empty() {
+        let matched = if s.message.is_empty() {
             None
         } else {
-            Some(self.rules.scan_all(&s.message))
+            self.rules.first_match_at(&scan.hits)
         };
-        let matched = scan
-            .as_ref()
-            .and_then(|sc| self.rules.first_match_at(&sc.hits));
-        let rule = matched.map(|i| &self.rules.rules()[i]);
         if let Some((v, platform)) = best {
             if v.refuse {
                 return None;
             }
-            let mut facts = s.facts.clone();
             // The message may still carry numbers the repair needs.
-            if let (Some(i), Some(sc)) = (
-                matched.filter(|&i| self.rules.rules()[i].code == v.code),
-                &scan,
-            ) {
-                self.rules.extract(i, &s.message, sc, &mut facts);
-            }
-            return Some(self.failure(s, v, platform, facts));
+            let extract = matched
+                .filter(|&i| self.rules.rules()[i].code == v.code)
+                .map(|i| (i, &scan));
+            return self.failure(s, &v, platform, extract);
         }
-        if let Some(sc) = &scan
-            && self.rules.reports_success(&sc.hits)
-        {
+        if !s.message.is_empty() && self.rules.reports_success(&scan.hits) {
             return None;
         }
-        if let (Some(r), Some(i), Some(sc)) = (rule, matched, &scan) {
-            let mut facts = s.facts.clone();
-            self.rules.extract(i, &s.message, sc, &mut facts);
+        if let Some(i) = matched {
+            let r = &self.rules.rules()[i];
             let v = Verdict {
                 code: r.code,
                 category: r.category,
@@ -211,11 +219,11 @@ impl Adapter for Classifier {
                 evidence: Evidence::Message,
                 refuse: false,
             };
-            return Some(self.failure(s, v, r.platform, facts));
+            return self.failure(s, &v, r.platform, Some((i, &scan)));
         }
-        self.tables
-            .iter()
-            .find_map(|t| (t.fallback)(s).map(|v| self.failure(s, v, t.platform, s.facts.clone())))
+        self.tables.iter().find_map(|t| {
+            (t.fallback)(s, &marks).and_then(|v| self.failure(s, &v, t.platform, None))
+        })
     }
 
     fn construct(&self, f: &Failure) -> Vec<Candidate> {
@@ -238,6 +246,6 @@ impl Adapter for Classifier {
 }
 
 /// No structured check.
-pub fn no_check(_: &ErrorSignal) -> Option<Verdict> {
+pub fn no_check(_: &ErrorSignal, _: &Marks) -> Option<Verdict> {
     None
 }

@@ -5,12 +5,15 @@
 
 mod classifier;
 pub mod extract;
+mod marks;
 mod registry;
 pub mod rules;
 pub mod selectors;
 mod table;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub(crate) mod words;
 
 pub use classifier::{Classifier, Offer, PlatformTable, Verdict, no_check, no_facts, offer};
+pub use marks::{Mark, Marks};
 pub use registry::Registry;

@@ -12,6 +12,7 @@ use aho_corasick::dfa::DFA;
 use helix_core::{Category, FailureCode, Platform, Severity};
 
 use crate::perception::extract::{Extractor, Located};
+use crate::perception::marks::{MARKERS, Marks};
 use crate::perception::table::Table;
 
 /// One message rule.
@@ -103,7 +104,7 @@ impl Hits {
 }
 
 /// Extraction keys the scan locates (see [`crate::perception::extract`]).
-const MAX_KEYS: usize = 32;
+const MAX_KEYS: usize = 40;
 /// 64-bit words of rule bits: at most 128 rules.
 const RULE_WORDS: usize = 2;
 /// Extraction keys of one rule.
@@ -114,6 +115,32 @@ pub struct Scan {
     /// Phrases on word boundaries.
     pub hits: Hits,
     key_end: [u16; MAX_KEYS],
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            hits: Hits::default(),
+            key_end: [0; MAX_KEYS],
+        }
+    }
+}
+
+impl Scan {
+    /// Where the structured readers' markers first occur in the scanned
+    /// `text`. Positions past `u16::MAX` are not kept, so a longer text
+    /// leaves every reader to search it whole.
+    pub fn marks(&self, text: &str) -> Marks {
+        if text.len() > usize::from(u16::MAX) {
+            return Marks::EVERYWHERE;
+        }
+        let mut first = [None; 4];
+        for (slot, (m, f)) in MARKERS.iter().zip(&mut first).enumerate() {
+            let end = usize::from(self.key_end[slot]);
+            *f = (end != 0).then(|| end - m.len());
+        }
+        Marks::new(first)
+    }
 }
 
 /// A rule as phrase ids, while the set is built.
@@ -207,7 +234,7 @@ impl RuleSet {
     /// # Panics
     ///
     /// At construction only, on a rule table with more than 768 distinct
-    /// phrases, more than 128 rules, 32 extraction keys (16 for one rule) or an empty
+    /// phrases, more than 128 rules, 36 extraction keys (16 for one rule) or an empty
     /// phrase: a programming error in a built-in table, caught by the
     /// crate's tests.
     pub fn new(rules: Vec<Rule>) -> Self {
@@ -223,7 +250,8 @@ impl RuleSet {
                 }
             }
         };
-        let mut keys: Vec<&'static str> = Vec::new();
+        // The structured readers' markers take the first key slots.
+        let mut keys: Vec<&'static str> = MARKERS.to_vec();
         let compiled: Vec<Compiled> = rules
             .iter()
             .map(|r| Compiled {
@@ -337,11 +365,15 @@ impl RuleSet {
     /// only in match states, where every pattern ending at that byte is
     /// listed (standard semantics), so overlapping phrases are all seen.
     pub fn scan_all(&self, text: &str) -> Scan {
+        let mut out = Scan::default();
+        self.scan_into(text, &mut out);
+        out
+    }
+
+    /// [`Self::scan_all`] into a scan the caller holds (empty), so the
+    /// result is not copied on its way out.
+    pub fn scan_into(&self, text: &str, out: &mut Scan) {
         let bytes = text.as_bytes();
-        let mut out = Scan {
-            hits: Hits::default(),
-            key_end: [0; MAX_KEYS],
-        };
         self.table.walk(bytes, |end, endings| {
             let end_is_boundary = bytes.get(end).is_none_or(|&c| !is_word(c));
             for e in endings {
@@ -367,7 +399,6 @@ impl RuleSet {
                 }
             }
         });
-        out
     }
 
     /// Runs rule `ri`'s extraction (if any) with the key positions of `scan`.

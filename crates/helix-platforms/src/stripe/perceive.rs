@@ -1,9 +1,9 @@
 use helix_core::{Category as K, ErrorSignal, Evidence as E, FailureCode as C, Platform};
 
-use crate::perception::Verdict;
 use crate::perception::rules::Rule;
+use crate::perception::{Marks, Verdict};
 
-pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
+pub fn structured(s: &ErrorSignal, _: &Marks) -> Option<Verdict> {
     let code = s.platform_code.as_deref();
     let decline = s.decline_code.as_deref();
     let ty = s.error_type.as_deref();

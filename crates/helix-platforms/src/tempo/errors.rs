@@ -11,6 +11,7 @@
 use helix_core::{Category as K, Facts, FailureCode as C};
 
 use crate::perception::selectors::selector;
+use crate::perception::words::WordIndex;
 
 /// What an error means for a payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,28 +453,26 @@ pub fn by_selector(sel: [u8; 4]) -> Option<&'static ChainError> {
 /// The error a name written in a message names ("TIP20 token error:
 /// PolicyForbids(PolicyForbids)"): the first signature with that name.
 pub fn by_name(name: &str) -> Option<&'static ChainError> {
-    static NAMES: std::sync::LazyLock<Vec<(&'static str, &'static ChainError)>> =
-        std::sync::LazyLock::new(|| {
-            let mut v: Vec<_> = ERRORS
+    static NAMES: std::sync::LazyLock<WordIndex> = std::sync::LazyLock::new(|| {
+        WordIndex::new(
+            ERRORS
                 .iter()
-                .map(|e| (e.signature.split('(').next().unwrap_or(e.signature), e))
-                .collect();
-            // The first signature of a name wins, as in the table's order.
-            v.sort_by_key(|(n, _)| *n);
-            v.dedup_by_key(|(n, _)| *n);
-            v
-        });
-    NAMES
-        .binary_search_by(|(n, _)| (*n).cmp(name))
-        .ok()
-        .map(|i| NAMES[i].1)
+                .map(|e| e.signature.split('(').next().unwrap_or(e.signature)),
+        )
+    });
+    NAMES.get(name).map(|i| &ERRORS[i])
 }
 
 /// The first chain error a message names as `Name(`, a Rust or Solidity
 /// rendering of the error.
 pub fn named_in(msg: &str) -> Option<&'static ChainError> {
+    named_in_from(msg, 0)
+}
+
+/// [`named_in`] for a message whose first `(` is at `from` or later.
+pub fn named_in_from(msg: &str, from: usize) -> Option<&'static ChainError> {
     let b = msg.as_bytes();
-    let mut from = 0;
+    let mut from = from;
     while let Some(p) = b.get(from..).and_then(|rest| memchr::memchr(b'(', rest)) {
         let open = from + p;
         from = open + 1;

@@ -2,29 +2,29 @@ use helix_core::{
     Category as K, ErrorSignal, Evidence as E, Facts, FailureCode as C, Platform, Severity,
 };
 
-use crate::perception::Verdict;
 use crate::perception::extract::{Extractor, Located};
 use crate::perception::rules::Rule;
-use crate::perception::selectors::revert_bytes;
-use crate::tempo::errors::{Meaning, by_selector, decode_args, named_in};
+use crate::perception::selectors::{revert_bytes, revert_bytes_marked};
+use crate::perception::{Mark, Marks, Verdict};
+use crate::tempo::errors::{Meaning, by_selector, decode_args, named_in_from};
 
 /// Where MPP problem types live.
 pub const MPP_PROBLEM_BASE: &str = "https://paymentauth.org/problems/";
 
-pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
+pub fn structured(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
     let t = s
         .problem_type
         .as_deref()
-        .or_else(|| problem_in_message(&s.message));
+        .or_else(|| problem_in_message(&s.message, m));
     if let Some(t) = t
         && let Some(v) = problem(t, &s.message)
     {
         return Some(v);
     }
-    if let Some(v) = revert(s) {
+    if let Some(v) = revert(s, m) {
         return Some(v);
     }
-    if let Some(v) = named_error(s) {
+    if let Some(v) = named_error(s, m) {
         return Some(v);
     }
     if let (Some(b), Some(r)) = (s.facts.payer_balance, s.facts.required_amount)
@@ -42,10 +42,11 @@ pub fn structured(s: &ErrorSignal) -> Option<Verdict> {
 /// A problem document handed over as text (the body of an
 /// `application/problem+json` answer): its `type`, when it names one of
 /// MPP's problems.
-fn problem_in_message(msg: &str) -> Option<&str> {
+fn problem_in_message<'a>(msg: &'a str, m: &Marks) -> Option<&'a str> {
     static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"/problems/"));
-    let at = FINDER.find(msg.as_bytes())?;
+    let from = m.from(Mark::Problem)?;
+    let at = from + FINDER.find(msg.as_bytes().get(from..)?)?;
     let rest = &msg[at + "/problems/".len()..];
     // Session problems nest one level: `problems/session/channel-not-found`.
     let end = rest
@@ -58,7 +59,7 @@ fn problem_in_message(msg: &str) -> Option<&str> {
 /// little by itself (amount, recipient, expiry and balance failures all
 /// arrive as one), so its detail's words go first and the type is the
 /// last resort.
-pub fn fallback(s: &ErrorSignal) -> Option<Verdict> {
+pub fn fallback(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
     if s.rpc_code == Some(-32003) {
         // "Insufficient funds for gas * price + value": on Tempo the fee is
         // paid in a TIP-20, often the charged one. Nodes answer other
@@ -70,7 +71,7 @@ pub fn fallback(s: &ErrorSignal) -> Option<Verdict> {
     let t = s
         .problem_type
         .as_deref()
-        .or_else(|| problem_in_message(&s.message))?;
+        .or_else(|| problem_in_message(&s.message, m))?;
     (t.rsplit('/').next() == Some("verification-failed"))
         .then(|| Verdict::new(C::VerificationFailed, K::Signature, E::ProblemType))
 }
@@ -106,9 +107,9 @@ fn problem(t: &str, msg: &str) -> Option<Verdict> {
     })
 }
 
-fn revert(s: &ErrorSignal) -> Option<Verdict> {
-    // revert_bytes also finds a bare selector in the message.
-    let d = revert_bytes(s.revert_data.as_deref(), &s.message)?;
+fn revert(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
+    // This also finds a bare selector in the message.
+    let d = revert_bytes_marked(s.revert_data.as_deref(), &s.message, m.from(Mark::Hex))?;
     let sel: [u8; 4] = [d[0], d[1], d[2], d[3]];
     // An error the chain defines as no payment failure is not forced into
     // one by the message's words.
@@ -124,8 +125,9 @@ fn revert(s: &ErrorSignal) -> Option<Verdict> {
 
 /// A chain error the node names in words ("TIP20 token error:
 /// PolicyForbids(PolicyForbids)"), read as its definition says.
-fn named_error(s: &ErrorSignal) -> Option<Verdict> {
-    let Meaning::Payment(code, category) = named_in(&s.message)?.meaning else {
+fn named_error(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
+    let from = m.from(Mark::Paren)?;
+    let Meaning::Payment(code, category) = named_in_from(&s.message, from)?.meaning else {
         return Some(Verdict::not_a_payment_failure(E::Message));
     };
     let mut v = Verdict::new(code, category, E::Message);
