@@ -193,9 +193,8 @@ fn accuracy_on_real_error_text_by_split() {
     }
     let held = &split["held out"];
     let tuned = &split["tuned on"];
-    // Floors at what was measured in session 7 (held out untouched since the
-    // corpus came in; tuned-on after the x402 reasons); the
-    // targets (97 % held out, 99 % tuned on) are in docs/PERCEPTION.md.
+    // Floors at what was measured in session 8; the targets (97 % held
+    // out, 99 % tuned on, nothing forced) are in docs/PERCEPTION.md.
     assert!(
         Tally::pct(held.category, held.n) >= FLOOR_HELD,
         "held out fell"
@@ -204,7 +203,13 @@ fn accuracy_on_real_error_text_by_split() {
         Tally::pct(tuned.category, tuned.n) >= FLOOR_TUNED,
         "tuned-on fell"
     );
+    assert_eq!(
+        tuned.forced, 0,
+        "a tuned-on string that is no payment failure was forced"
+    );
+    assert!(held.forced <= FORCED_HELD, "more held-out strings forced");
 }
 
-const FLOOR_HELD: f64 = 60.5;
-const FLOOR_TUNED: f64 = 70.5;
+const FLOOR_HELD: f64 = 68.5;
+const FLOOR_TUNED: f64 = 97.5;
+const FORCED_HELD: usize = 5;
