@@ -32,10 +32,27 @@ pub fn structured(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
 }
 
 pub fn fallback(s: &ErrorSignal, _: &Marks) -> Option<Verdict> {
+    if let Some(v) = s.rpc_code.and_then(rpc_code) {
+        return Some(v);
+    }
     match s.http_status? {
         500..=599 => Some(Verdict::new(C::ServerError, K::Service, E::Status)),
         _ => None,
     }
+}
+
+/// The standard JSON-RPC codes (EIP-1474) that name a failure of the
+/// service, read only when the message's words said nothing: nodes put
+/// many failures under one code. The others (invalid input, method not
+/// found, resource not found, parse errors) are the caller's to fix.
+fn rpc_code(code: i64) -> Option<Verdict> {
+    Some(match code {
+        // Limit exceeded: the node's request budget.
+        -32005 => Verdict::new(C::RateLimited, K::Throttle, E::Rpc),
+        // Resource unavailable, internal error.
+        -32002 | -32603 => Verdict::new(C::ServerError, K::Service, E::Rpc),
+        _ => return None,
+    })
 }
 
 const fn rule(

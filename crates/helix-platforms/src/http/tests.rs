@@ -100,3 +100,34 @@ fn amounts_are_not_statuses_and_success_is_not_failure() {
             .is_some()
     );
 }
+
+/// EIP-1474's service codes decide only when the words do not.
+#[test]
+fn standard_json_rpc_codes_decide_what_the_words_leave_open() {
+    let rpc = |code: i64, msg: &str| {
+        let mut s = ErrorSignal::message(msg);
+        s.rpc_code = Some(code);
+        CL.perceive(&s).map(|f| (f.code, f.category))
+    };
+    assert_eq!(
+        rpc(-32005, "request failed"),
+        Some((C::RateLimited, K::Throttle))
+    );
+    assert_eq!(
+        rpc(-32603, "request failed"),
+        Some((C::ServerError, K::Service))
+    );
+    assert_eq!(
+        rpc(-32002, "request failed"),
+        Some((C::ServerError, K::Service))
+    );
+    assert_eq!(
+        rpc(-32603, "nonce too low: next nonce 7"),
+        Some((C::VerificationFailed, K::Signature)),
+        "the words go first"
+    );
+    // The caller's own mistakes stay unknown.
+    for code in [-32600, -32601, -32602, -32700, -32001, -32004] {
+        assert_eq!(rpc(code, "request failed"), None, "{code}");
+    }
+}
