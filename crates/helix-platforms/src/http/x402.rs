@@ -284,10 +284,6 @@ const CONTEXT: &[&str] = &[
 /// appears.
 const SHARED: &[&str] = &["insufficient_funds"];
 
-fn distinctive(reason: &str) -> bool {
-    !SHARED.contains(&reason)
-}
-
 fn index() -> &'static WordIndex {
     static INDEX: std::sync::LazyLock<WordIndex> =
         std::sync::LazyLock::new(|| WordIndex::new(REASONS.iter().map(|(r, _, _)| *r)));
@@ -334,7 +330,9 @@ pub fn reason(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
             continue;
         };
         let (r, code, category) = REASONS[i];
-        if distinctive(r) || *in_context.get_or_init(|| CONTEXT.iter().any(|c| msg.contains(c))) {
+        if !SHARED.contains(&r)
+            || *in_context.get_or_init(|| CONTEXT.iter().any(|c| msg.contains(c)))
+        {
             return Some(Verdict::new(
                 code,
                 category,

@@ -135,7 +135,8 @@ impl Classifier {
         &self.rules
     }
 
-    /// The failure a verdict makes, built where it is returned: a
+    /// The failure a verdict makes, with the facts of rule `extract`'s
+    /// phrases and of every platform's hook. Facts are filled in place: a
     /// `Failure` is some 300 bytes, and each move of one is a copy.
     fn failure(
         &self,
@@ -143,22 +144,20 @@ impl Classifier {
         v: &Verdict,
         platform: Platform,
         extract: Option<(usize, &Scan)>,
-    ) -> Option<Failure> {
-        let mut f = Some(Failure {
+    ) -> Failure {
+        let mut f = Failure {
             code: v.code,
             category: v.category,
             severity: v.severity,
             platform: s.platform.unwrap_or(platform),
             evidence: v.evidence,
             facts: s.facts.clone(),
-        });
-        if let Some(failure) = f.as_mut() {
-            if let Some((i, scan)) = extract {
-                self.rules.extract(i, &s.message, scan, &mut failure.facts);
-            }
-            for t in &self.tables {
-                (t.facts)(s, v, &mut failure.facts);
-            }
+        };
+        if let Some((i, scan)) = extract {
+            self.rules.extract(i, &s.message, scan, &mut f.facts);
+        }
+        for t in &self.tables {
+            (t.facts)(s, v, &mut f.facts);
         }
         f
     }
@@ -192,11 +191,8 @@ impl Adapter for Classifier {
                 best = Some((v, t.platform));
             }
         }
-        let matched = if s.message.is_empty() {
-            None
-        } else {
-            self.rules.first_match_at(&scan.hits)
-        };
+        // An empty message leaves the scan empty: no rule matches.
+        let matched = self.rules.first_match_at(&scan.hits);
         if let Some((v, platform)) = best {
             if v.refuse {
                 return None;
@@ -205,9 +201,9 @@ impl Adapter for Classifier {
             let extract = matched
                 .filter(|&i| self.rules.rules()[i].code == v.code)
                 .map(|i| (i, &scan));
-            return self.failure(s, &v, platform, extract);
+            return Some(self.failure(s, &v, platform, extract));
         }
-        if !s.message.is_empty() && self.rules.reports_success(&scan.hits) {
+        if self.rules.reports_success(&scan.hits) {
             return None;
         }
         if let Some(i) = matched {
@@ -219,11 +215,11 @@ impl Adapter for Classifier {
                 evidence: Evidence::Message,
                 refuse: false,
             };
-            return self.failure(s, &v, r.platform, Some((i, &scan)));
+            return Some(self.failure(s, &v, r.platform, Some((i, &scan))));
         }
-        self.tables.iter().find_map(|t| {
-            (t.fallback)(s, &marks).and_then(|v| self.failure(s, &v, t.platform, None))
-        })
+        self.tables
+            .iter()
+            .find_map(|t| (t.fallback)(s, &marks).map(|v| self.failure(s, &v, t.platform, None)))
     }
 
     fn construct(&self, f: &Failure) -> Vec<Candidate> {

@@ -70,13 +70,10 @@ pub fn selector_in_message(msg: &str) -> Option<[u8; 4]> {
 /// first run that carries arguments wins (an SDK may name the bare
 /// selector before the raw data), else the first bare selector; a run of
 /// another length is not revert data.
-pub fn revert_in_message(msg: &str) -> Option<Vec<u8>> {
-    revert_in_message_from(msg, 0)
-}
-
-/// [`revert_in_message`] for a message whose first `0x` (in any case)
-/// starts at `at` or later.
-fn revert_in_message_from(msg: &str, at: usize) -> Option<Vec<u8>> {
+///
+/// The search starts at `at`, where the message's first `0x` (in any case)
+/// is known to start, or earlier.
+pub fn revert_in_message(msg: &str, at: usize) -> Option<Vec<u8>> {
     let b = msg.as_bytes();
     let mut from = at + 1;
     let mut bare = None;
@@ -121,14 +118,10 @@ fn revert_in_message_from(msg: &str, at: usize) -> Option<Vec<u8>> {
 }
 
 /// The revert data of a signal: its `revert_data` (quotes and spaces
-/// around it allowed), else what its message carries.
-pub fn revert_bytes(revert_data: Option<&str>, message: &str) -> Option<Vec<u8>> {
-    revert_bytes_marked(revert_data, message, Some(0))
-}
-
-/// [`revert_bytes`] where the message's first `0x` is known to start at
-/// `hex`, or known to be absent (`None`).
-pub fn revert_bytes_marked(
+/// around it allowed), else what its message carries. `hex` is where the
+/// message's first `0x` starts (`Some(0)`: search it all), `None` when it
+/// holds none.
+pub fn revert_bytes(
     revert_data: Option<&str>,
     message: &str,
     hex: Option<usize>,
@@ -137,7 +130,7 @@ pub fn revert_bytes_marked(
         .map(|d| d.trim().trim_matches(|c| c == '"' || c == '\'').trim())
         .and_then(parse_hex)
         .filter(|d| d.len() >= 4)
-        .or_else(|| revert_in_message_from(message, hex?))
+        .or_else(|| revert_in_message(message, hex?))
 }
 
 #[cfg(test)]

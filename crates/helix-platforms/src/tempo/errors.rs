@@ -464,13 +464,9 @@ pub fn by_name(name: &str) -> Option<&'static ChainError> {
 }
 
 /// The first chain error a message names as `Name(`, a Rust or Solidity
-/// rendering of the error.
-pub fn named_in(msg: &str) -> Option<&'static ChainError> {
-    named_in_from(msg, 0)
-}
-
-/// [`named_in`] for a message whose first `(` is at `from` or later.
-pub fn named_in_from(msg: &str, from: usize) -> Option<&'static ChainError> {
+/// rendering of the error. The search starts at `from`, where the first
+/// `(` is known to be, or earlier.
+pub fn named_in(msg: &str, from: usize) -> Option<&'static ChainError> {
     let b = msg.as_bytes();
     let mut from = from;
     while let Some(p) = b.get(from..).and_then(|rest| memchr::memchr(b'(', rest)) {

@@ -4,9 +4,9 @@ use helix_core::{
 
 use crate::perception::extract::{Extractor, Located};
 use crate::perception::rules::Rule;
-use crate::perception::selectors::{revert_bytes, revert_bytes_marked};
+use crate::perception::selectors::revert_bytes;
 use crate::perception::{Mark, Marks, Verdict};
-use crate::tempo::errors::{Meaning, by_selector, decode_args, named_in_from};
+use crate::tempo::errors::{Meaning, by_selector, decode_args, named_in};
 
 /// Where MPP problem types live.
 pub const MPP_PROBLEM_BASE: &str = "https://paymentauth.org/problems/";
@@ -109,7 +109,7 @@ fn problem(t: &str, msg: &str) -> Option<Verdict> {
 
 fn revert(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
     // This also finds a bare selector in the message.
-    let d = revert_bytes_marked(s.revert_data.as_deref(), &s.message, m.from(Mark::Hex))?;
+    let d = revert_bytes(s.revert_data.as_deref(), &s.message, m.from(Mark::Hex))?;
     let sel: [u8; 4] = [d[0], d[1], d[2], d[3]];
     // An error the chain defines as no payment failure is not forced into
     // one by the message's words.
@@ -127,7 +127,7 @@ fn revert(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
 /// PolicyForbids(PolicyForbids)"), read as its definition says.
 fn named_error(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
     let from = m.from(Mark::Paren)?;
-    let Meaning::Payment(code, category) = named_in_from(&s.message, from)?.meaning else {
+    let Meaning::Payment(code, category) = named_in(&s.message, from)?.meaning else {
         return Some(Verdict::not_a_payment_failure(E::Message));
     };
     let mut v = Verdict::new(code, category, E::Message);
@@ -146,7 +146,7 @@ pub fn revert_facts(s: &ErrorSignal, v: &Verdict, facts: &mut Facts) {
     if v.evidence != E::Rpc || !matches!(v.code, C::PaymentInsufficient | C::SwapReverted) {
         return;
     }
-    let Some(data) = revert_bytes(s.revert_data.as_deref(), &s.message) else {
+    let Some(data) = revert_bytes(s.revert_data.as_deref(), &s.message, Some(0)) else {
         return;
     };
     let Some(err) = data.get(..4).and_then(|d| by_selector(d.try_into().ok()?)) else {
