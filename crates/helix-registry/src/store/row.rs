@@ -1,0 +1,72 @@
+//! Decoding a gene row, and the pieces of a merge both backends share.
+
+use helix_core::Platform;
+
+use super::StoreError;
+use crate::quality::{Tally, quality};
+use crate::wire::RegistryGene;
+
+/// A row of either backend, read by column position.
+pub(crate) trait Cols {
+    fn text(&self, i: usize) -> Result<String, StoreError>;
+    fn int(&self, i: usize) -> Result<i64, StoreError>;
+    fn real(&self, i: usize) -> Result<f64, StoreError>;
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+/// A row of [`super::sql::GENE_COLUMNS`].
+pub(crate) fn decode(r: &impl Cols) -> Result<RegistryGene, StoreError> {
+    let id = r.text(0)?;
+    let count = |i: usize| r.int(i).map(|n| n.max(0) as u64);
+    Ok(RegistryGene {
+        id: id.parse().map_err(|e| corrupt("gene id", e))?,
+        code: r.text(1)?.parse().map_err(|e| corrupt(&id, e))?,
+        category: r.text(2)?.parse().map_err(|e| corrupt(&id, e))?,
+        strategy: r.text(3)?.parse().map_err(|e| corrupt(&id, e))?,
+        params: serde_json::from_str(&r.text(4)?).map_err(|e| corrupt(&id, e))?,
+        platforms: serde_json::from_str(&r.text(5)?).map_err(|e| corrupt(&id, e))?,
+        successes: count(6)?,
+        failures: count(7)?,
+        verified_agents: count(8)?,
+        verified_evidence: count(9)?,
+        pushes: count(10)?,
+        mean_ms: count(11)?,
+        quality: r.real(12)?,
+        created_at: r.int(13)?,
+        updated_at: r.int(14)?,
+    })
+}
+
+/// The stored platforms with the pushed ones added, as stored.
+pub(crate) fn merge_platforms(stored: &str, pushed: &[Platform]) -> Result<String, StoreError> {
+    let mut all: Vec<Platform> =
+        serde_json::from_str(stored).map_err(|e| corrupt("platforms", e))?;
+    for p in pushed {
+        if let Err(i) = all.binary_search(p) {
+            all.insert(i, *p);
+        }
+    }
+    serde_json::to_string(&all).map_err(|e| corrupt("platforms", e))
+}
+
+/// The gene's new totals from [`super::sql::TALLY`]'s six numbers:
+/// (successes, failures, verified agents, evidence, pushes, mean ms, quality).
+pub(crate) fn totals(t: [i64; 6]) -> (i64, i64, i64, i64, i64, i64, f64) {
+    let [s, f, agents, evidence, pushes, weighted_ms] = t.map(|n| n.max(0));
+    let q = quality(Tally {
+        successes: s as u64,
+        failures: f as u64,
+        verified_agents: agents as u64,
+        verified_evidence: evidence as u64,
+    });
+    let mean = if s > 0 { weighted_ms / s } else { 0 };
+    (s, f, agents, evidence, pushes, mean, q)
+}
+
+/// Whether an owner of a transaction may claim it for this push.
+pub(crate) fn same_claim(owner: &(String, String), agent: &str, gene: &str) -> bool {
+    owner.0 == agent && owner.1 == gene
+}
