@@ -10,12 +10,13 @@
 //!   `r = 0` for a failure, `ALPHA = 0.3`, starting from `q = 0.5`. One success
 //!   gives 0.65, two give 0.755; one failure from new gives 0.35.
 //! * confidence: starts at the source's prior (pcec 1.0 because the repair
-//!   was verified, llm 0.6, human 0.9, registry 0.8), which the outcome
+//!   was verified, llm 0.6, human 0.9, registry 0.3), which the outcome
 //!   that gives birth to the gene does not change, and rises only with
 //!   later verified successes, `c <- c + 0.1 * (1 - c)`; failures leave it
 //!   alone (q carries the bad news).
-//! * consecutive failures: reset by a success; at [`DEMOTE_AFTER`] the gene is
-//!   demoted and no longer used for immunity.
+//! * consecutive failures: reset by a success; at [`DEMOTE_AFTER`] (at one
+//!   for a gene pulled from a registry) the gene is demoted and no longer
+//!   used for immunity.
 //! * mean repair time and cost: running means over verified successes.
 
 use serde::{Deserialize, Serialize};
@@ -66,13 +67,23 @@ impl GeneSource {
         })
     }
 
+    /// Consecutive failures that demote a gene of this source: a gene
+    /// pulled from a registry is a stranger's claim, so its first local
+    /// failure is enough.
+    pub const fn demote_after(self) -> u32 {
+        match self {
+            GeneSource::Registry => 1,
+            _ => DEMOTE_AFTER,
+        }
+    }
+
     /// Confidence of a gene born from this source.
     pub const fn prior_confidence(self) -> f64 {
         match self {
             GeneSource::Pcec => 1.0,
             GeneSource::Llm => 0.6,
             GeneSource::Human => 0.9,
-            GeneSource::Registry => 0.8,
+            GeneSource::Registry => 0.3,
         }
     }
 }
@@ -139,6 +150,10 @@ pub struct Outcome {
     /// once. 0: none (an outcome from before ids; never deduplicated).
     #[serde(default)]
     pub id: u64,
+    /// The repair's own transactions (hashes), which prove it to a gene
+    /// registry; empty for a repair that sent none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 /// A fresh outcome id: random, never 0.
@@ -161,6 +176,7 @@ impl Outcome {
             source: GeneSource::Pcec,
             at: now_ms(),
             id: outcome_id(),
+            evidence: Vec::new(),
         }
     }
 }
@@ -216,7 +232,8 @@ impl Gene {
 
     /// Whether the gene may answer a lookup at `now` (unix ms).
     pub fn is_live(&self, now: i64) -> bool {
-        self.expires_at.is_none_or(|t| t > now) && self.consecutive_failures < DEMOTE_AFTER
+        self.expires_at.is_none_or(|t| t > now)
+            && self.consecutive_failures < self.source.demote_after()
     }
 }
 

@@ -157,6 +157,15 @@ pub trait GeneStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Drops a diagnosis whose repairs all failed, so it is asked again.
     async fn forget_diagnosis(&self, fingerprint: &str) -> Result<(), StoreError>;
+    /// Keeps a gene learned elsewhere (pulled from a registry) as it is,
+    /// unless a gene for its key and strategy is already here (what this
+    /// agent learned itself wins); `true` when it was stored.
+    async fn adopt(&self, gene: &Gene) -> Result<bool, StoreError> {
+        let _ = gene;
+        Err(StoreError::Unavailable(
+            "this gene store cannot keep genes from a registry".into(),
+        ))
+    }
 }
 
 /// A gene store in process memory: the default when no database is given,
@@ -201,6 +210,17 @@ fn poisoned() -> StoreError {
 impl GeneStore for MemoryGeneStore {
     async fn lookup(&self, key: GeneKey) -> Result<Option<Gene>, StoreError> {
         Ok(self.lookup_now(key))
+    }
+
+    async fn adopt(&self, gene: &Gene) -> Result<bool, StoreError> {
+        let mut v = self.genes.write().map_err(|_| poisoned())?;
+        if v.iter()
+            .any(|g| g.key == gene.key && g.strategy == gene.strategy)
+        {
+            return Ok(false);
+        }
+        v.push(gene.clone());
+        Ok(true)
     }
 
     async fn record(&self, o: &Outcome) -> Result<Gene, StoreError> {

@@ -170,6 +170,19 @@ impl GeneStore for FallbackGeneStore {
         self.local.record(o).await
     }
 
+    async fn adopt(&self, gene: &Gene) -> Result<bool, StoreError> {
+        if let Some(p) = self.primary().await {
+            match p.adopt(gene).await {
+                Ok(stored) => {
+                    let _ = self.local.adopt(gene).await;
+                    return Ok(stored);
+                }
+                Err(e) => self.lost(&e).await,
+            }
+        }
+        self.local.adopt(gene).await
+    }
+
     async fn list(&self) -> Result<Vec<Gene>, StoreError> {
         if let Some(p) = self.primary().await {
             match p.list().await {

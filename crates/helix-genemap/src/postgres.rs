@@ -266,6 +266,10 @@ impl GeneStore for PostgresGeneStore {
     async fn list(&self) -> Result<Vec<Gene>, StoreError> {
         bounded(self.call_timeout, self.list_now()).await
     }
+
+    async fn adopt(&self, gene: &Gene) -> Result<bool, StoreError> {
+        bounded(self.call_timeout, self.adopt_now(gene)).await
+    }
 }
 
 impl PostgresGeneStore {
@@ -394,40 +398,33 @@ impl PostgresGeneStore {
         gene.learn(o);
         let r = RawGene::encode(&gene);
         tx.execute(
-            &format!(
-                "INSERT INTO genes ({COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                 ON CONFLICT (code, category, strategy) DO UPDATE SET \
+            &insert(
+                "DO UPDATE SET \
                  params = EXCLUDED.params, q = EXCLUDED.q, successes = EXCLUDED.successes, \
                  failures = EXCLUDED.failures, consecutive_failures = EXCLUDED.consecutive_failures, \
                  mean_ms = EXCLUDED.mean_ms, platforms = EXCLUDED.platforms, \
                  created_at = EXCLUDED.created_at, last_used_at = EXCLUDED.last_used_at, \
                  source = EXCLUDED.source, confidence = EXCLUDED.confidence, \
-                 expires_at = EXCLUDED.expires_at, mean_cost = EXCLUDED.mean_cost"
+                 expires_at = EXCLUDED.expires_at, mean_cost = EXCLUDED.mean_cost",
             ),
-            &[
-                &r.code,
-                &r.category,
-                &r.strategy,
-                &r.params,
-                &r.q,
-                &r.successes,
-                &r.failures,
-                &r.consecutive_failures,
-                &r.mean_ms,
-                &r.platforms,
-                &r.created_at,
-                &r.last_used_at,
-                &r.source,
-                &r.confidence,
-                &r.expires_at,
-                &r.mean_cost,
-            ],
+            &values(&r),
         )
         .await
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(gene)
+    }
+
+    async fn adopt_now(&self, g: &Gene) -> Result<bool, StoreError> {
+        let r = RawGene::encode(g);
+        let n = self
+            .client
+            .read()
+            .await
+            .execute(&insert("DO NOTHING"), &values(&r))
+            .await
+            .map_err(db)?;
+        Ok(n == 1)
     }
 
     async fn list_now(&self) -> Result<Vec<Gene>, StoreError> {
@@ -443,4 +440,35 @@ impl PostgresGeneStore {
             .map_err(db)?;
         Ok(rows_to_genes(&rows))
     }
+}
+
+/// A gene row's insert; `on_conflict` says what a row already there gets.
+fn insert(on_conflict: &str) -> String {
+    format!(
+        "INSERT INTO genes ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT (code, category, strategy) {on_conflict}"
+    )
+}
+
+/// The row's values in [`COLUMNS`] order.
+fn values(r: &RawGene) -> [&(dyn tokio_postgres::types::ToSql + Sync); 16] {
+    [
+        &r.code,
+        &r.category,
+        &r.strategy,
+        &r.params,
+        &r.q,
+        &r.successes,
+        &r.failures,
+        &r.consecutive_failures,
+        &r.mean_ms,
+        &r.platforms,
+        &r.created_at,
+        &r.last_used_at,
+        &r.source,
+        &r.confidence,
+        &r.expires_at,
+        &r.mean_cost,
+    ]
 }

@@ -321,4 +321,13 @@ impl GeneStore for CachedGeneStore {
     async fn list(&self) -> Result<Vec<Gene>, StoreError> {
         self.inner.list().await
     }
+
+    async fn adopt(&self, gene: &Gene) -> Result<bool, StoreError> {
+        let stored = self.inner.adopt(gene).await?;
+        // A cached "no gene" for this key would hide the adopted one.
+        if stored && self.client.is_some() && !self.invalidate(gene.key).await {
+            tracing::warn!(target: "helix::genemap", key = %gene.key, "redis invalidation failed after adopting a gene");
+        }
+        Ok(stored)
+    }
 }

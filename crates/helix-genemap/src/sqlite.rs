@@ -117,7 +117,7 @@ impl SqliteGeneStore {
 
     /// Writes a gene as it is (seeding, replication, tests).
     pub fn put(&self, g: &Gene) -> Result<(), StoreError> {
-        write(&*self.conn()?, g)
+        write(&*self.conn()?, g, "INSERT OR REPLACE").map(drop)
     }
 
     /// Keeps an outcome for a shared Gene Map that could not take it now.
@@ -230,7 +230,7 @@ impl SqliteGeneStore {
             None => Gene::new(o),
         };
         gene.learn(o);
-        write(&tx, &gene)?;
+        write(&tx, &gene, "INSERT OR REPLACE")?;
         tx.commit().map_err(unavailable)?;
         Ok(gene)
     }
@@ -252,6 +252,12 @@ impl GeneStore for SqliteGeneStore {
         tokio::task::spawn_blocking(move || me.record_sync(&o))
             .await
             .unwrap_or_else(|e| Err(unavailable(format!("record failed: {e}"))))
+    }
+
+    async fn adopt(&self, gene: &Gene) -> Result<bool, StoreError> {
+        // One indexed insert; the busy timeout bounds a wait on another
+        // process's write lock.
+        Ok(write(&*self.conn()?, gene, "INSERT OR IGNORE")? == 1)
     }
 
     async fn list(&self) -> Result<Vec<Gene>, StoreError> {
@@ -300,11 +306,13 @@ impl GeneStore for SqliteGeneStore {
     }
 }
 
-fn write(conn: &Connection, g: &Gene) -> Result<(), StoreError> {
+/// Writes a row with `verb` (`INSERT OR REPLACE`, or `INSERT OR IGNORE`
+/// to keep what is there); returns the rows written.
+fn write(conn: &Connection, g: &Gene, verb: &str) -> Result<usize, StoreError> {
     let r = RawGene::encode(g);
     conn.execute(
         &format!(
-            "INSERT OR REPLACE INTO genes ({COLUMNS}) \
+            "{verb} INTO genes ({COLUMNS}) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
         ),
         params![
@@ -326,8 +334,7 @@ fn write(conn: &Connection, g: &Gene) -> Result<(), StoreError> {
             r.mean_cost,
         ],
     )
-    .map_err(unavailable)?;
-    Ok(())
+    .map_err(unavailable)
 }
 
 /// Reads a row; a column of the wrong type is a corrupt row, not an error

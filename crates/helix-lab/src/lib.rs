@@ -26,6 +26,7 @@ pub mod maker;
 pub mod mpp_server;
 pub mod onchain;
 pub mod pympp;
+pub mod registry;
 pub mod runner;
 pub mod scenarios;
 pub mod services;

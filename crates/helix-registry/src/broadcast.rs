@@ -26,6 +26,17 @@ pub fn subject(key: GeneKey) -> String {
     format!("{PREFIX}.{}.{}", key.category, key.code)
 }
 
+/// The stream, as the registry and every subscriber create it (whoever
+/// comes first).
+pub fn stream_config() -> jetstream::stream::Config {
+    jetstream::stream::Config {
+        name: STREAM.into(),
+        subjects: vec![format!("{PREFIX}.>")],
+        max_age: MAX_AGE,
+        ..Default::default()
+    }
+}
+
 /// Where accepted genes go.
 #[derive(Clone)]
 pub struct Broadcast {
@@ -61,14 +72,9 @@ impl Broadcast {
             .await
             .map_err(|e| PublishError(format!("{url}: {e}")))?;
         let js = jetstream::new(client);
-        js.get_or_create_stream(jetstream::stream::Config {
-            name: STREAM.into(),
-            subjects: vec![format!("{PREFIX}.>")],
-            max_age: MAX_AGE,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| PublishError(e.to_string()))?;
+        js.get_or_create_stream(stream_config())
+            .await
+            .map_err(|e| PublishError(e.to_string()))?;
         Ok(Broadcast {
             nats: Some(js),
             ..Self::local()

@@ -147,6 +147,7 @@ impl Run<'_> {
                     started,
                     learned: serde_json::Value::Null,
                     cost: spent,
+                    tx_hashes: Vec::new(),
                     diagnosed: self.diagnosed_fp.clone(),
                     _wallet: None,
                 };
@@ -187,6 +188,7 @@ impl Run<'_> {
                     started,
                     learned: serde_json::Value::Null,
                     cost: committed.cost,
+                    tx_hashes: committed.tx_hashes.clone(),
                     diagnosed: self.diagnosed_fp.clone(),
                     _wallet: None,
                 };
@@ -215,7 +217,7 @@ impl Run<'_> {
             patches,
             ms,
             cost,
-            tx_hashes,
+            tx_hashes: tx_hashes.clone(),
         });
         Attempt::Committed(Pending {
             candidate: c,
@@ -223,6 +225,7 @@ impl Run<'_> {
             started,
             learned: params,
             cost,
+            tx_hashes,
             diagnosed: self.diagnosed_fp.clone(),
             _wallet: wallet,
         })

@@ -32,6 +32,7 @@ impl Run<'_> {
             source: p.source,
             at: now_ms(),
             id: crate::gene::outcome_id(),
+            evidence: p.tx_hashes.clone(),
         };
         match bounded(self.h.policy.store_timeout, self.h.store.record(&outcome)).await {
             Ok(gene) => {

@@ -21,6 +21,8 @@ pub(crate) struct Pending {
     pub(super) started: Instant,
     pub(super) learned: serde_json::Value,
     pub(super) cost: u64,
+    /// The repair's own transactions: the evidence a registry checks.
+    pub(super) tx_hashes: Vec<String>,
     /// The fingerprint of the diagnosis the failure came from, if any.
     pub(super) diagnosed: Option<String>,
     /// The wallet a fund-moving repair holds until its retry has answered.

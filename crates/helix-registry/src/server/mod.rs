@@ -90,3 +90,41 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
 }
+
+/// A registry serving on a loopback (or any) address in this process;
+/// stops when dropped.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Binds `addr` and serves `registry` in the background.
+pub async fn spawn(
+    registry: Registry,
+    metrics_token: &str,
+    addr: &str,
+) -> std::io::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let app = router(registry, metrics_token);
+    let task = tokio::spawn(async move {
+        if let Err(e) = serve(listener, app, std::future::pending()).await {
+            tracing::error!(target: "helix::registry", error = %e, "registry server stopped");
+        }
+    });
+    Ok(Running { addr, task })
+}

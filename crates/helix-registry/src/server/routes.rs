@@ -58,20 +58,20 @@ fn timed_out() -> Response {
     )
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Box<Response>> {
     serde_json::from_slice(body).map_err(|e| {
-        error(
+        Box::new(error(
             StatusCode::BAD_REQUEST,
             "malformed",
             format!("body is not a valid request: {e}"),
-        )
+        ))
     })
 }
 
 pub(crate) async fn push(State(s): State<AppState>, body: Bytes) -> Response {
     let p: Push = match parse(&body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match tokio::time::timeout(REQUEST_TIMEOUT, s.registry.push(&p)).await {
         Ok(Ok(g)) => (StatusCode::CREATED, Json(g)).into_response(),
@@ -83,7 +83,7 @@ pub(crate) async fn push(State(s): State<AppState>, body: Bytes) -> Response {
 pub(crate) async fn report(State(s): State<AppState>, body: Bytes) -> Response {
     let r: Report = match parse(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match tokio::time::timeout(REQUEST_TIMEOUT, s.registry.report(&r)).await {
         Ok(Ok(g)) => Json(g).into_response(),

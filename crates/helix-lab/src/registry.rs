@@ -1,0 +1,88 @@
+//! A gene registry for the tests, the demo and the bench: the real
+//! `helix-registry` server on a loopback port, checking evidence on a
+//! local anvil, and agents that hold a transaction of their own to prove
+//! a push with.
+
+use std::sync::Arc;
+
+use alloy::primitives::B256;
+use helix_registry::broadcast::Broadcast;
+use helix_registry::evidence::RpcVerifier;
+use helix_registry::limits::{LocalLimiter, Rate};
+use helix_registry::server::{Running, spawn};
+use helix_registry::store::{RegistryStore, SqliteRegistry};
+use helix_registry::{Registry, quality::PULL_THRESHOLD};
+use helix_tempo::{SendOpts, TempoChain, Wallet};
+
+use crate::onchain::token;
+
+/// The bearer token of the lab registry's `/metrics`.
+pub const METRICS_TOKEN: &str = "lab-registry-metrics-token";
+
+/// How the lab registry is built.
+pub struct LabRegistry {
+    /// Where its evidence is checked.
+    pub rpcs: Vec<String>,
+    /// Its store (an in-memory SQLite one when not set).
+    pub store: Option<Arc<dyn RegistryStore>>,
+    /// NATS for the broadcast.
+    pub nats: Option<String>,
+    /// Push and pull buckets (none: unlimited).
+    pub limits: Option<(Rate, Rate)>,
+}
+
+impl LabRegistry {
+    /// A registry checking evidence on `rpc`.
+    pub fn on(rpc: &str) -> Self {
+        LabRegistry {
+            rpcs: vec![rpc.to_owned()],
+            store: None,
+            nats: None,
+            limits: None,
+        }
+    }
+
+    /// Starts it on a free loopback port.
+    pub async fn start(self) -> std::io::Result<(Running, Registry)> {
+        let store: Arc<dyn RegistryStore> = match self.store {
+            Some(s) => s,
+            None => Arc::new(SqliteRegistry::in_memory().map_err(std::io::Error::other)?),
+        };
+        let verifier = RpcVerifier::connect(&self.rpcs, std::time::Duration::from_secs(5))
+            .await
+            .map_err(std::io::Error::other)?;
+        let broadcast = match &self.nats {
+            Some(url) => Broadcast::nats(url).await.map_err(std::io::Error::other)?,
+            None => Broadcast::local(),
+        };
+        let mut registry =
+            Registry::new(store, Arc::new(verifier), broadcast, None, PULL_THRESHOLD);
+        if let Some((push, pull)) = self.limits {
+            registry = registry.with_limiter(Arc::new(LocalLimiter::new(push, pull)));
+        }
+        let running = spawn(registry.clone(), METRICS_TOKEN, "127.0.0.1:0").await?;
+        Ok((running, registry))
+    }
+}
+
+/// A fresh agent that holds AlphaUSD and has sent one transfer of its own:
+/// the wallet and that transaction's hash.
+pub async fn agent_with_a_tx(
+    funder: &TempoChain,
+    rpc: &str,
+) -> Result<(Wallet, B256), helix_tempo::ChainError> {
+    let agent = crate::onchain::funded_agent(funder, token(1), 1_000_000).await?;
+    let own = TempoChain::connect(rpc, &agent)?;
+    let tx = own
+        .transfer(
+            token(1),
+            funder.address(),
+            1,
+            SendOpts {
+                nonce: None,
+                fee_token: Some(token(1)),
+            },
+        )
+        .await?;
+    Ok((agent, tx))
+}

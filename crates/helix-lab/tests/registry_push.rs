@@ -1,0 +1,257 @@
+//! The registry's trust rules against a real chain: signed pushes whose
+//! evidence is checked on anvil, merged exactly under concurrency; forged,
+//! replayed and unproven pushes refused; the rate limit's 429 honoured by
+//! Helix's own outbox.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256};
+use alloy::signers::local::PrivateKeySigner;
+use helix_core::{Category, FailureCode, Platform, StrategyId};
+use helix_lab::onchain::stablecoin_chain;
+use helix_lab::registry::{LabRegistry, agent_with_a_tx};
+use helix_registry::client::{ClientError, Outbox, RegistryClient};
+use helix_registry::limits::Rate;
+use helix_registry::sign::{nonce, sign};
+use helix_registry::wire::{Evidence, Push, PushBody, SharedGene};
+use serde_json::json;
+
+const CHAIN: u64 = 31337;
+
+fn gene(slippage: u64, successes: u64) -> SharedGene {
+    SharedGene {
+        code: FailureCode::PaymentInsufficient,
+        category: Category::Balance,
+        strategy: StrategyId::SwapCurrency,
+        params: json!({ "max_slippage_bps": slippage }),
+        platforms: vec![Platform::Tempo],
+        successes,
+        failures: 0,
+        mean_ms: 100 * successes,
+    }
+}
+
+fn push(key: &PrivateKeySigner, agent: Address, g: SharedGene, tx: B256) -> Push {
+    let body = PushBody {
+        gene: g,
+        evidence: vec![Evidence {
+            chain_id: CHAIN,
+            tx,
+        }],
+        agent,
+        nonce: nonce(),
+        issued_at: helix_core::gene::now_ms(),
+    };
+    sign(body, key).unwrap()
+}
+
+fn refused_with(r: Result<impl std::fmt::Debug, ClientError>, status: u16, reason: &str) {
+    match r {
+        Err(ClientError::Refused {
+            status: s,
+            reason: why,
+            message,
+        }) => {
+            assert_eq!((s, why.as_str()), (status, reason), "{message}");
+        }
+        other => panic!("expected {status} {reason}, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_pushes_merge_exactly_and_bad_ones_are_refused() {
+    let (anvil, funder) = stablecoin_chain()
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let (server, registry) = LabRegistry::on(&anvil.url).start().await.unwrap();
+    let client = RegistryClient::new(&server.url()).unwrap();
+
+    // Twenty agents, each with one real transaction of its own.
+    let mut agents = Vec::new();
+    for _ in 0..20 {
+        let (w, tx) = agent_with_a_tx(&funder, &anvil.url).await.unwrap();
+        agents.push((w.signer(), tx));
+    }
+    // Each pushes its record ten times as it grows (cumulative successes
+    // 1..=10); even agents push one parameter set, odd agents another.
+    let mut pushes = Vec::new();
+    for (i, (key, tx)) in agents.iter().enumerate() {
+        for n in 1..=10u64 {
+            let slippage = if i % 2 == 0 { 50 } else { 100 };
+            pushes.push(push(key, key.address(), gene(slippage, n), *tx));
+        }
+    }
+    let results = futures_util::future::join_all(pushes.iter().map(|p| client.push(p))).await;
+    let accepted = results.iter().filter(|r| r.is_ok()).count();
+    let errors: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(accepted, 200, "every push accepted: {errors:?}");
+
+    let listed = client.list(10).await.unwrap();
+    assert_eq!(
+        listed.len(),
+        2,
+        "duplicates merged into two genes: {listed:#?}"
+    );
+    for g in &listed {
+        assert_eq!(g.pushes, 100, "{g:?}");
+        assert_eq!(g.verified_agents, 10, "{g:?}");
+        assert_eq!(
+            g.verified_evidence, 10,
+            "one transaction counts once: {g:?}"
+        );
+        assert_eq!(g.successes, 100, "each agent's largest count, once: {g:?}");
+        assert_eq!(g.mean_ms, 1000, "{g:?}");
+        let want = 11f64.ln() * (10.0 / 11.0);
+        assert!((g.quality - want).abs() < 1e-9, "{} vs {want}", g.quality);
+    }
+    let stats = client.stats().await.unwrap();
+    assert_eq!(stats["pushes"], 200);
+    assert_eq!(stats["agents"], 20);
+
+    let (key0, tx0) = &agents[0];
+    let (_, tx1) = &agents[1];
+    // Forged: signed by someone else in agent 0's name.
+    let mut forged = push(key0, key0.address(), gene(50, 11), *tx0);
+    let thief = PrivateKeySigner::random();
+    forged.signature = sign(forged.body.clone(), &thief).unwrap().signature;
+    refused_with(client.push(&forged).await, 401, "signature");
+    // Replayed: an accepted push sent again, byte for byte.
+    refused_with(client.push(&pushes[0]).await, 409, "replayed");
+    // Evidence that is not on the chain.
+    refused_with(
+        client
+            .push(&push(
+                key0,
+                key0.address(),
+                gene(50, 12),
+                B256::repeat_byte(0xab),
+            ))
+            .await,
+        422,
+        "evidence",
+    );
+    // Evidence someone else sent and claimed.
+    refused_with(
+        client
+            .push(&push(key0, key0.address(), gene(50, 12), *tx1))
+            .await,
+        422,
+        "evidence",
+    );
+    // Evidence someone else sent and nobody claimed: the funder's transfer.
+    let (fresh, _) = agent_with_a_tx(&funder, &anvil.url).await.unwrap();
+    let funding_tx = funder
+        .transfer(
+            helix_lab::onchain::token(1),
+            fresh.address(),
+            1,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    refused_with(
+        client
+            .push(&push(
+                &fresh.signer(),
+                fresh.address(),
+                gene(50, 1),
+                funding_tx,
+            ))
+            .await,
+        422,
+        "evidence",
+    );
+    // A gene carrying an amount.
+    let mut leaky = gene(50, 1);
+    leaky.params = json!({ "max_slippage_bps": 50, "amount": 123456 });
+    let (w, tx) = agent_with_a_tx(&funder, &anvil.url).await.unwrap();
+    refused_with(
+        client
+            .push(&push(&w.signer(), w.address(), leaky, tx))
+            .await,
+        422,
+        "gene",
+    );
+
+    // Nothing refused changed the merged genes.
+    let after = client.list(10).await.unwrap();
+    assert_eq!(after.len(), 2);
+    assert!(
+        after
+            .iter()
+            .all(|g| g.pushes == 100 && g.verified_agents == 10)
+    );
+    let refusals = registry.metrics().refusals();
+    assert_eq!(refusals.get("signature"), Some(&1), "{refusals:?}");
+    assert_eq!(refusals.get("replayed"), Some(&1), "{refusals:?}");
+    assert_eq!(refusals.get("evidence"), Some(&3), "{refusals:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_answers_429_and_the_outbox_waits_as_told() {
+    let (anvil, funder) = stablecoin_chain()
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let slow = Rate {
+        per_second: 1.0,
+        burst: 2.0,
+    };
+    let mut lab = LabRegistry::on(&anvil.url);
+    lab.limits = Some((slow, slow));
+    let (server, registry) = lab.start().await.unwrap();
+    let client = RegistryClient::new(&server.url()).unwrap();
+    let (w, tx) = agent_with_a_tx(&funder, &anvil.url).await.unwrap();
+    let key = w.signer();
+
+    assert!(
+        client
+            .push(&push(&key, key.address(), gene(50, 1), tx))
+            .await
+            .is_ok()
+    );
+    assert!(
+        client
+            .push(&push(&key, key.address(), gene(50, 2), tx))
+            .await
+            .is_ok()
+    );
+    match client
+        .push(&push(&key, key.address(), gene(50, 3), tx))
+        .await
+    {
+        Err(ClientError::Limited(wait)) => assert!(wait >= Duration::from_secs(1), "{wait:?}"),
+        other => panic!("expected 429, got {other:?}"),
+    }
+
+    // Helix's own sender: three more pushes, one bucket; it waits out each
+    // 429 rather than dropping or hammering.
+    let outbox = Outbox::start(client.clone(), key.clone());
+    for n in 4..=6 {
+        outbox.send_push(
+            gene(50, n),
+            vec![Evidence {
+                chain_id: CHAIN,
+                tx,
+            }],
+        );
+    }
+    assert!(
+        outbox.flush(Duration::from_secs(20)).await,
+        "outbox drained"
+    );
+    assert_eq!(outbox.sent(), 3);
+    assert_eq!(outbox.dropped(), 0);
+    assert!(outbox.limited() >= 1, "it met the limit");
+    let g = outbox.last().unwrap();
+    assert_eq!(g.successes, 6);
+    assert_eq!(g.pushes, 5);
+    assert!(
+        registry
+            .metrics()
+            .refusals()
+            .get("rate_limited")
+            .copied()
+            .unwrap_or(0)
+            >= 2
+    );
+}

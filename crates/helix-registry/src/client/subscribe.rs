@@ -1,0 +1,145 @@
+//! Following the registry's broadcast with a durable JetStream consumer:
+//! an agent that was down resumes from its last acknowledged gene. Each
+//! gene received is adopted into the local store (as a pull would).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, AckKind, consumer};
+use futures_util::StreamExt;
+use helix_core::{GeneKey, GeneStore};
+use tokio::sync::Notify;
+
+use super::layer::adopted;
+use crate::broadcast::{PREFIX, stream_config, subject};
+use crate::wire::RegistryGene;
+
+/// Why the subscription could not start.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("registry subscription failed: {0}")]
+pub struct SubscribeError(pub String);
+
+#[derive(Default)]
+struct Seen {
+    genes: Mutex<HashMap<GeneKey, (RegistryGene, Instant)>>,
+    changed: Notify,
+}
+
+/// A running subscription; stops when dropped.
+pub struct Subscription {
+    seen: Arc<Seen>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// The last gene received for `key` and when, waiting up to `limit`.
+    pub async fn wait_for(&self, key: GeneKey, limit: Duration) -> Option<(RegistryGene, Instant)> {
+        tokio::time::timeout(limit, async {
+            loop {
+                let notified = self.seen.changed.notified();
+                if let Some(got) = self
+                    .seen
+                    .genes
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&key).cloned())
+                {
+                    return got;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .ok()
+    }
+
+    /// Genes received so far.
+    pub fn received(&self) -> usize {
+        self.seen.genes.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// Subscribes `store` to the genes for `keys` (all when empty) under the
+/// durable consumer `durable` (one name per agent: its offset survives
+/// restarts).
+pub async fn subscribe(
+    nats_url: &str,
+    durable: &str,
+    keys: &[GeneKey],
+    store: Arc<dyn GeneStore>,
+) -> Result<Subscription, SubscribeError> {
+    let err = |e: &dyn std::fmt::Display| SubscribeError(e.to_string());
+    let client = async_nats::connect(nats_url).await.map_err(|e| err(&e))?;
+    let js = jetstream::new(client);
+    let stream = js
+        .get_or_create_stream(stream_config())
+        .await
+        .map_err(|e| err(&e))?;
+    let mut filters: Vec<String> = keys.iter().map(|k| subject(*k)).collect();
+    if filters.is_empty() {
+        filters.push(format!("{PREFIX}.>"));
+    }
+    let consumer: consumer::PullConsumer = stream
+        .get_or_create_consumer(
+            durable,
+            consumer::pull::Config {
+                durable_name: Some(durable.to_owned()),
+                filter_subjects: filters,
+                ack_policy: consumer::AckPolicy::Explicit,
+                deliver_policy: consumer::DeliverPolicy::All,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| err(&e))?;
+    let mut messages = consumer.messages().await.map_err(|e| err(&e))?;
+    let seen = Arc::new(Seen::default());
+    let state = seen.clone();
+    let task = tokio::spawn(async move {
+        while let Some(m) = messages.next().await {
+            let m = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(target: "helix::registry", error = %e, "broadcast receive failed");
+                    continue;
+                }
+            };
+            let g: RegistryGene = match serde_json::from_slice(&m.payload) {
+                Ok(g) => g,
+                Err(e) => {
+                    // Never redelivered: it would fail the same way forever.
+                    tracing::warn!(target: "helix::registry", error = %e, "unreadable gene on the broadcast");
+                    let _ = m.ack_with(AckKind::Term).await;
+                    continue;
+                }
+            };
+            match store.adopt(&adopted(&g)).await {
+                Ok(_) => {
+                    let _ = m.ack().await;
+                    if let Ok(mut s) = state.genes.lock() {
+                        s.insert(g.key(), (g, Instant::now()));
+                    }
+                    state.changed.notify_waiters();
+                }
+                Err(e) => {
+                    tracing::warn!(target: "helix::registry", error = %e, "broadcast gene not kept; redelivery later");
+                    let _ = m.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                }
+            }
+        }
+    });
+    Ok(Subscription { seen, task })
+}
