@@ -83,6 +83,8 @@ pub struct ChainLab {
     pub merchant: Address,
     /// The agent's key for every row; a new random key per row when unset.
     pub agent_key: Option<Wallet>,
+    /// The agent's mode (`full` unless set).
+    pub mode: Mode,
 }
 
 /// What one on-chain row run did.
@@ -179,6 +181,7 @@ impl ChainLab {
             other_funder,
             merchant: Wallet::random().address(),
             agent_key: None,
+            mode: Mode::Full,
         })
     }
 
@@ -211,7 +214,7 @@ impl ChainLab {
             .strategies(kit.strategies(&http))
             .store(store)
             .sink(sink)
-            .mode(Mode::Full)
+            .mode(self.mode)
             .build()
     }
 

@@ -6,9 +6,10 @@
 //! proof = E / (E + 1)
 //! ```
 //!
-//! * `S`: the successes of the agents with at least one verified transaction
-//!   behind the gene; each agent counts with the largest cumulative count it
-//!   pushed, so pushing the same record a thousand times counts once.
+//! * `S`: the successes of the agents, each agent counting with the largest
+//!   cumulative count it pushed (so pushing the same record a thousand times
+//!   counts once) and at most as many as its verified transactions (a
+//!   success nobody can check is a claim, not a success).
 //! * `F`: the failures of every agent that pushed or reported the gene (a
 //!   report needs no evidence: a failure proves nothing on chain), again the
 //!   largest count each agent sent.

@@ -198,7 +198,7 @@ pub struct RegistryGene {
     pub params: serde_json::Value,
     /// Platforms it healed, sorted.
     pub platforms: Vec<Platform>,
-    /// Successes of agents whose evidence verified.
+    /// Successes of the agents, each counted up to its verified transactions.
     pub successes: u64,
     /// Failures pushed or reported by any agent.
     pub failures: u64,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer};
 use futures_util::StreamExt;
@@ -22,7 +22,7 @@ pub struct SubscribeError(pub String);
 
 #[derive(Default)]
 struct Seen {
-    genes: Mutex<HashMap<GeneKey, (RegistryGene, Instant)>>,
+    genes: Mutex<HashMap<GeneKey, (RegistryGene, i64)>>,
     changed: Notify,
 }
 
@@ -45,8 +45,9 @@ impl std::fmt::Debug for Subscription {
 }
 
 impl Subscription {
-    /// The last gene received for `key` and when, waiting up to `limit`.
-    pub async fn wait_for(&self, key: GeneKey, limit: Duration) -> Option<(RegistryGene, Instant)> {
+    /// The last gene received for `key` and when (unix ms, once it was in
+    /// the local store), waiting up to `limit`.
+    pub async fn wait_for(&self, key: GeneKey, limit: Duration) -> Option<(RegistryGene, i64)> {
         tokio::time::timeout(limit, async {
             loop {
                 let notified = self.seen.changed.notified();
@@ -99,7 +100,10 @@ pub async fn subscribe(
                 durable_name: Some(durable.to_owned()),
                 filter_subjects: filters,
                 ack_policy: consumer::AckPolicy::Explicit,
-                deliver_policy: consumer::DeliverPolicy::All,
+                // A new agent starts at now: older genes reach it through a
+                // pull on its first miss. A known durable resumes at its
+                // last acknowledged gene whatever this says.
+                deliver_policy: consumer::DeliverPolicy::New,
                 ..Default::default()
             },
         )
@@ -130,7 +134,7 @@ pub async fn subscribe(
                 Ok(_) => {
                     let _ = m.ack().await;
                     if let Ok(mut s) = state.genes.lock() {
-                        s.insert(g.key(), (g, Instant::now()));
+                        s.insert(g.key(), (g, helix_core::gene::now_ms()));
                     }
                     state.changed.notify_waiters();
                 }

@@ -33,14 +33,15 @@ pub const UPSERT_CONTRIBUTION: &str = "INSERT INTO reg_contributions \
      evidence = reg_contributions.evidence + excluded.evidence, \
      pushes = reg_contributions.pushes + excluded.pushes, \
      updated_at = excluded.updated_at";
-/// The quality rule's inputs (see [`crate::quality`]) and the gene's totals.
+/// The quality rule's inputs (see [`crate::quality`]) and the gene's totals:
+/// an agent's successes count up to its verified transactions.
 pub const TALLY: &str = "SELECT \
-     CAST(COALESCE(SUM(CASE WHEN evidence > 0 THEN successes ELSE 0 END), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(CASE WHEN successes < evidence THEN successes ELSE evidence END), 0) AS BIGINT), \
      CAST(COALESCE(SUM(failures), 0) AS BIGINT), \
      CAST(COALESCE(SUM(CASE WHEN evidence > 0 THEN 1 ELSE 0 END), 0) AS BIGINT), \
      CAST(COALESCE(SUM(evidence), 0) AS BIGINT), \
      CAST(COALESCE(SUM(pushes), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(CASE WHEN evidence > 0 THEN successes * mean_ms ELSE 0 END), 0) AS BIGINT) \
+     CAST(COALESCE(SUM((CASE WHEN successes < evidence THEN successes ELSE evidence END) * mean_ms), 0) AS BIGINT) \
      FROM reg_contributions WHERE gene_id = $1";
 pub const SET_TALLY: &str = "UPDATE reg_genes SET successes = $1, failures = $2, \
      verified_agents = $3, verified_evidence = $4, pushes = $5, mean_ms = $6, quality = $7, \
