@@ -13,6 +13,11 @@
 //! nats = "nats://127.0.0.1:4222"
 //! [chain]
 //! rpc = "http://127.0.0.1:8545"
+//! [registry]                               # env: HELIX_REGISTRY_URL
+//! url = "http://127.0.0.1:7700"            # pull on a local miss, push verified genes
+//! chain_id = 42431                         # the chain the agent's evidence is on
+//! pull_timeout_ms = 250                    # longest a miss waits for the registry
+//! subscribe = ["payment-insufficient/balance"]  # follow these keys on [events] nats
 //! [llm]                                    # env: ANTHROPIC_API_KEY, OPENAI_API_KEY,
 //! anthropic_model = "claude-haiku-4-5"     # ANTHROPIC_BASE_URL, OPENAI_BASE_URL,
 //! openai_model = "gpt-4o-mini"             # HELIX_ANTHROPIC_MODEL, HELIX_OPENAI_MODEL,
@@ -40,6 +45,23 @@ pub struct Config {
     chain: Chain,
     #[serde(default)]
     llm: Llm,
+    #[serde(default)]
+    registry: Registry,
+}
+
+/// `[registry]`: the gene registry the agent pulls from and pushes to.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    /// Base URL of `helix registry serve`.
+    pub url: Option<String>,
+    /// Chain id of the agent's transactions (the evidence of its pushes).
+    pub chain_id: Option<u64>,
+    /// Longest a local miss waits for a pull, ms.
+    pub pull_timeout_ms: Option<u64>,
+    /// Gene keys (`code/category`) to follow on the broadcast.
+    #[serde(default)]
+    pub subscribe: Vec<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -131,6 +153,12 @@ impl Config {
         if let Some(v) = env("HELIX_RPC_URL") {
             c.chain.rpc = Some(v);
         }
+        if let Some(v) = env("HELIX_REGISTRY_URL") {
+            c.registry.url = Some(v);
+        }
+        for k in &c.registry.subscribe {
+            parse_key(k).map_err(|e| format!("{}: [registry] subscribe: {e}", path.display()))?;
+        }
         Ok(c)
     }
 }
@@ -161,6 +189,11 @@ impl Config {
     /// The chain's JSON-RPC endpoint.
     pub fn rpc(&self) -> Option<&str> {
         self.chain.rpc.as_deref()
+    }
+
+    /// `[registry]`.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// The LLM fallback: the environment, else `[llm]`.
@@ -218,6 +251,34 @@ async fn nats_info(url: &str) -> Result<String, String> {
         } else {
             " (JetStream off)"
         }
+    ))
+}
+
+/// A gene key written `code/category`.
+pub fn parse_key(s: &str) -> Result<helix_core::GeneKey, String> {
+    let (code, category) = s
+        .split_once('/')
+        .ok_or_else(|| format!("`{s}` is not code/category"))?;
+    Ok(helix_core::GeneKey {
+        code: code.parse().map_err(|e| format!("{e}"))?,
+        category: category.parse().map_err(|e| format!("{e}"))?,
+    })
+}
+
+async fn registry_health(http: &reqwest::Client, url: &str) -> Result<String, String> {
+    let base = url.trim_end_matches('/');
+    let r = http
+        .get(format!("{base}/v1/stats"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("{base}/v1/stats answered {}", r.status()));
+    }
+    let v: serde_json::Value = r.json().await.map_err(|e| format!("not a registry: {e}"))?;
+    Ok(format!(
+        "registry answered: {} genes, threshold {}",
+        v["genes"], v["threshold"]
     ))
 }
 
@@ -284,6 +345,19 @@ async fn check(c: &Config) -> Vec<Check> {
             value: helix_genemap::redact_url(rpc),
             ok: p.is_ok(),
             detail: p.map_or_else(|e| e.to_string(), |id| format!("chain id {id}")),
+        });
+    }
+    if let Some(url) = &c.registry.url {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap_or_default();
+        let p = registry_health(&http, url).await;
+        out.push(Check {
+            setting: "registry.url",
+            value: helix_genemap::redact_url(url),
+            ok: p.is_ok(),
+            detail: p.unwrap_or_else(|e| e),
         });
     }
     let llm = c.llm();

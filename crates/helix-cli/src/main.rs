@@ -4,8 +4,10 @@
 
 mod classify;
 mod events;
+mod gene;
 mod genes;
 mod pay;
+mod registry;
 mod serve;
 
 use helix_cli::{config, sinks, store};
@@ -42,7 +44,104 @@ enum ConfigCmd {
 }
 
 #[derive(Subcommand)]
+enum RegistryCmd {
+    /// Serve the gene registry: signed pushes checked on chain, pulls,
+    /// failure reports, a WebSocket stream (HELIX_REGISTRY_TOKEN guards /metrics).
+    Serve {
+        /// Address to listen on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:7700")]
+        listen: std::net::SocketAddr,
+        /// Storage: a SQLite path (one node) or a postgres:// URL (the primary).
+        #[arg(long, default_value = "./helix-registry.db")]
+        db: String,
+        /// A streaming replica of the primary for reads (postgres:// URL).
+        #[arg(long)]
+        replica: Option<String>,
+        /// Chain RPCs to check evidence on (default: the config's [chain] rpc).
+        #[arg(long)]
+        rpc: Vec<String>,
+        /// NATS with JetStream for the broadcast (default: the config's [events] nats).
+        #[arg(long)]
+        nats: Option<String>,
+        /// Redis Cluster nodes for rate limits, rankings and the pull cache
+        /// (comma-separated redis:// URLs; in-process limits when absent).
+        #[arg(long, value_delimiter = ',')]
+        redis_cluster: Vec<String>,
+        /// Genes under this quality are not served or broadcast.
+        #[arg(long, default_value_t = helix_registry::quality::PULL_THRESHOLD)]
+        threshold: f64,
+        /// Pushes and reports each agent may send per second (burst twice that).
+        #[arg(long, default_value_t = 20.0)]
+        push_per_second: f64,
+        /// Pulls each caller may make per second (burst twice that).
+        #[arg(long, default_value_t = 200.0)]
+        pull_per_second: f64,
+    },
+}
+
+#[derive(Subcommand)]
+enum GeneCmd {
+    /// Push a gene of the local Gene Map, scrubbed and signed, with the
+    /// transactions of its verified repairs.
+    Push {
+        /// The gene key, code/category (e.g. payment-insufficient/balance).
+        key: String,
+        /// Which strategy's gene (default: the first for the key).
+        #[arg(long)]
+        strategy: Option<String>,
+        /// The agent's key (hex) in a file only its owner can read; the
+        /// evidence must be transactions it sent.
+        #[arg(long, env = "HELIX_AGENT_KEY_FILE")]
+        key_file: PathBuf,
+        /// A transaction hash of a verified repair (repeat for more).
+        #[arg(long = "tx", required = true)]
+        txs: Vec<String>,
+        /// The chain the transactions are on (default: [registry] chain_id).
+        #[arg(long)]
+        chain_id: Option<u64>,
+        /// The local Gene Map.
+        #[arg(long)]
+        db: Option<String>,
+    },
+    /// Pull the best gene for a key; with --db, keep it there as a registry gene.
+    Pull {
+        /// code/category.
+        key: String,
+        /// A local Gene Map to keep it in.
+        #[arg(long)]
+        db: Option<String>,
+    },
+    /// The registry's highest-quality genes.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// One gene by id.
+    Show {
+        /// 0x and 64 hex digits.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum Cmd {
+    /// The gene registry: `helix registry serve`.
+    Registry {
+        #[command(subcommand)]
+        cmd: RegistryCmd,
+    },
+    /// Genes in the registry: push, pull, list, show.
+    Gene {
+        /// The registry (default: [registry] url, HELIX_REGISTRY_URL).
+        #[arg(long, global = true)]
+        registry: Option<String>,
+        /// Print JSON.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        cmd: GeneCmd,
+    },
     /// Print the event log of a Gene Map file: recent repairs, or one repair's events.
     Events {
         /// Gene Map file.
@@ -181,6 +280,11 @@ fn main() -> ExitCode {
                 max_usd,
                 db: settings.db(db),
                 json,
+                registry: settings
+                    .registry()
+                    .url
+                    .as_ref()
+                    .map(|_| settings.registry().clone()),
             }),
             None => Err("no RPC endpoint: give --rpc, HELIX_RPC_URL or [chain] rpc".into()),
         },
@@ -201,6 +305,61 @@ fn main() -> ExitCode {
             &settings,
         ),
         Cmd::Genes { db, json } => genes::run(&settings.db(db), &settings, json),
+        Cmd::Registry {
+            cmd:
+                RegistryCmd::Serve {
+                    listen,
+                    db,
+                    replica,
+                    rpc,
+                    nats,
+                    redis_cluster,
+                    threshold,
+                    push_per_second,
+                    pull_per_second,
+                },
+        } => registry::run(registry::Args {
+            listen,
+            db,
+            replica,
+            rpcs: if rpc.is_empty() {
+                settings.rpc().map(str::to_owned).into_iter().collect()
+            } else {
+                rpc
+            },
+            nats: nats.or_else(|| settings.nats().map(str::to_owned)),
+            redis_cluster,
+            threshold,
+            push_per_second,
+            pull_per_second,
+        }),
+        Cmd::Gene {
+            registry: url,
+            json,
+            cmd,
+        } => {
+            let cmd = match cmd {
+                GeneCmd::Push {
+                    key,
+                    strategy,
+                    key_file,
+                    txs,
+                    chain_id,
+                    db,
+                } => gene::Cmd::Push {
+                    key,
+                    strategy,
+                    key_file,
+                    txs,
+                    chain_id,
+                    db: settings.db(db),
+                },
+                GeneCmd::Pull { key, db } => gene::Cmd::Pull { key, db },
+                GeneCmd::List { limit } => gene::Cmd::List { limit },
+                GeneCmd::Show { id } => gene::Cmd::Show { id },
+            };
+            gene::run(cmd, url, &settings, json)
+        }
         Cmd::Config {
             cmd: ConfigCmd::Check { config, json },
         } => match config {

@@ -11,11 +11,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use helix_core::{Helix, HelixError, Mode, Policy, Report};
+use helix_core::{GeneStore, Helix, HelixError, Mode, Policy, Report};
 use helix_genemap::{SqliteBudget, SqliteWalletLocks};
 use helix_platforms::kit::{Agent, tempo_stablecoins};
 use helix_platforms::mpp::Challenge;
 use helix_platforms::mpp::{MppGet, get_paid};
+use helix_registry::client::{LayerConfig, RegistryClient, RegistryGeneStore};
 use helix_tempo::{Address, TempoChain, Wallet};
 use serde::Serialize;
 
@@ -28,6 +29,8 @@ pub struct PayArgs {
     pub max_usd: f64,
     pub db: String,
     pub json: bool,
+    /// `[registry]`, when its url is set: pull on a miss, push what verifies.
+    pub registry: Option<crate::config::Registry>,
 }
 
 #[derive(Serialize)]
@@ -162,8 +165,35 @@ async fn pay(a: PayArgs) -> Result<ExitCode, String> {
         choose(&chain, wallet.address(), offers, chain_id, max).await?;
 
     let path = a.db.strip_prefix("sqlite://").unwrap_or(&a.db).to_owned();
-    let store =
+    let local: Arc<dyn GeneStore> =
         Arc::new(helix_genemap::SqliteGeneStore::open(&path).map_err(|e| format!("{path}: {e}"))?);
+    let layer = match a
+        .registry
+        .as_ref()
+        .and_then(|r| Some((r, r.url.as_deref()?)))
+    {
+        Some((r, url)) => {
+            let client = RegistryClient::new(url)
+                .map_err(|e| e.to_string())?
+                .as_agent(&wallet.address().to_string());
+            let cfg = LayerConfig {
+                chain_id: r.chain_id.unwrap_or(chain_id),
+                pull_timeout: std::time::Duration::from_millis(r.pull_timeout_ms.unwrap_or(250)),
+                ..LayerConfig::default()
+            };
+            Some(Arc::new(RegistryGeneStore::new(
+                local.clone(),
+                client,
+                Some(wallet.signer()),
+                cfg,
+            )))
+        }
+        None => None,
+    };
+    let store: Arc<dyn GeneStore> = match &layer {
+        Some(l) => l.clone(),
+        None => local,
+    };
     let policy = Policy {
         mode: a.mode,
         // No repair may spend more than the charge it makes possible.
@@ -204,6 +234,14 @@ async fn pay(a: PayArgs) -> Result<ExitCode, String> {
     let (res, report) = helix
         .run_mut(&mut req, async |r: &MppGet| get_paid(&wallet, r).await)
         .await;
+    // A verified gene's push leaves before the process does (bounded).
+    if let Some(outbox) = layer.as_ref().and_then(|l| l.outbox())
+        && !outbox.flush(std::time::Duration::from_secs(5)).await
+    {
+        eprintln!(
+            "helix: the registry push did not finish in 5 s; it is dropped with this process"
+        );
+    }
     let charge = Charge {
         recipient: recipient.to_string(),
         amount: amount.to_string(),

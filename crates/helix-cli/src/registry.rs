@@ -1,0 +1,145 @@
+//! `helix registry serve`: the gene registry (helix-registry) over a
+//! SQLite file (one node, the default) or PostgreSQL with an optional read
+//! replica, checking evidence on the configured chain RPCs, rate limiting
+//! in process or in a Redis Cluster, broadcasting on NATS when given.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use helix_registry::Registry;
+use helix_registry::broadcast::Broadcast;
+use helix_registry::cache::PullCache;
+use helix_registry::evidence::RpcVerifier;
+use helix_registry::limits::{Limiter, LocalLimiter, Rate, RedisLimiter};
+use helix_registry::server::{router, serve as serve_router};
+use helix_registry::store::{PostgresRegistry, RegistryStore, SqliteRegistry};
+
+/// What `helix registry serve` was asked for.
+pub struct Args {
+    pub listen: std::net::SocketAddr,
+    pub db: String,
+    pub replica: Option<String>,
+    pub rpcs: Vec<String>,
+    pub nats: Option<String>,
+    pub redis_cluster: Vec<String>,
+    pub threshold: f64,
+    pub push_per_second: f64,
+    pub pull_per_second: f64,
+}
+
+/// Shortest accepted metrics token.
+const MIN_TOKEN: usize = 16;
+/// How far behind (WAL bytes) the replica may be and still serve reads.
+const MAX_LAG_BYTES: u64 = 1 << 20;
+
+fn token() -> Result<String, String> {
+    match std::env::var("HELIX_REGISTRY_TOKEN") {
+        Ok(t) if t.len() >= MIN_TOKEN => Ok(t),
+        Ok(_) => Err(format!(
+            "HELIX_REGISTRY_TOKEN must be at least {MIN_TOKEN} characters"
+        )),
+        Err(_) => {
+            let t = format!("{:032x}", rand::random::<u128>());
+            eprintln!("helix: HELIX_REGISTRY_TOKEN is not set; this run's metrics token is {t}");
+            Ok(t)
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    if args.rpcs.is_empty() {
+        return Err(
+            "no chain RPC to check evidence on: give --rpc, HELIX_RPC_URL or [chain] rpc".into(),
+        );
+    }
+    if !(0.0..=10.0).contains(&args.threshold) {
+        return Err(format!("--threshold {} is outside 0..10", args.threshold));
+    }
+    let token = token()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(serve(args, token))
+}
+
+async fn serve(args: Args, token: String) -> Result<ExitCode, String> {
+    let store: Arc<dyn RegistryStore> =
+        if args.db.starts_with("postgres://") || args.db.starts_with("postgresql://") {
+            Arc::new(
+                PostgresRegistry::connect(&args.db, args.replica.as_deref(), MAX_LAG_BYTES)
+                    .await
+                    .map_err(|e| format!("{}: {e}", helix_genemap::redact_url(&args.db)))?,
+            )
+        } else {
+            if args.replica.is_some() {
+                return Err("--replica needs a postgres:// --db".into());
+            }
+            let path = args.db.strip_prefix("sqlite://").unwrap_or(&args.db);
+            Arc::new(SqliteRegistry::open(path).map_err(|e| e.to_string())?)
+        };
+    let verifier = RpcVerifier::connect(&args.rpcs, Duration::from_secs(5))
+        .await
+        .map_err(|e| e.to_string())?;
+    let chains = verifier.chains();
+    let broadcast = match &args.nats {
+        Some(url) => Broadcast::nats(url).await.map_err(|e| e.to_string())?,
+        None => Broadcast::local(),
+    };
+    let push = Rate {
+        per_second: args.push_per_second,
+        burst: (args.push_per_second * 2.0).max(1.0),
+    };
+    let pull = Rate {
+        per_second: args.pull_per_second,
+        burst: (args.pull_per_second * 2.0).max(1.0),
+    };
+    let (cache, limiter): (Option<PullCache>, Arc<dyn Limiter>) = if args.redis_cluster.is_empty() {
+        (None, Arc::new(LocalLimiter::new(push, pull)))
+    } else {
+        let conn = PullCache::connect(&args.redis_cluster)
+            .await
+            .map_err(|e| format!("Redis Cluster {:?}: {e}", args.redis_cluster))?;
+        (
+            Some(PullCache::new(conn.clone())),
+            Arc::new(RedisLimiter::new(conn, push, pull)),
+        )
+    };
+    let registry = Registry::new(store, Arc::new(verifier), broadcast, cache, args.threshold)
+        .with_limiter(limiter);
+    let pruner = registry.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            if let Err(e) = pruner.prune().await {
+                tracing::warn!(target: "helix::registry", error = %e, "nonce pruning failed");
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("{}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // One line a script can wait for.
+    println!(
+        "helix registry: listening on http://{addr} (evidence on chains {chains:?}, nats {}, redis cluster {})",
+        args.nats
+            .as_deref()
+            .map(helix_genemap::redact_url)
+            .unwrap_or_else(|| "off".into()),
+        if args.redis_cluster.is_empty() {
+            "off"
+        } else {
+            "on"
+        },
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    serve_router(listener, router(registry, &token), shutdown)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,255 @@
+//! `helix registry serve` as a process a user runs, and `helix gene` as a
+//! person uses it: a push from a Gene Map checked on anvil, list, show and
+//! pull into another Gene Map; bad input refused with clear errors;
+//! metrics behind the token.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use helix_core::{Category, FailureCode, GeneKey, GeneStore, Outcome, Platform, StrategyId};
+use helix_genemap::SqliteGeneStore;
+use helix_lab::onchain::stablecoin_chain;
+use helix_lab::registry::agent_with_a_tx;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "registry-test-token-0123456789";
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(db: &str, rpc: &str, extra: &[&str]) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args([
+            "registry",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db,
+            "--rpc",
+            rpc,
+        ])
+        .args(extra)
+        .env("HELIX_REGISTRY_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("helix registry serve exited").unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), base)
+}
+
+fn helix(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_pushes_lists_shows_and_pulls_genes_through_the_served_registry() {
+    let (anvil, funder) = stablecoin_chain()
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let dir = tempfile::tempdir().unwrap();
+    let reg_db = dir.path().join("registry.db").display().to_string();
+    let (_server, base) = serve(&reg_db, &anvil.url, &[]);
+
+    // An agent's own Gene Map with a verified gene, and its key in a file.
+    let (wallet, tx) = agent_with_a_tx(&funder, &anvil.url).await.unwrap();
+    let key_file = dir.path().join("agent.key");
+    std::fs::write(&key_file, alloy::hex::encode(wallet.signer().to_bytes())).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let a_db = dir.path().join("a.db").display().to_string();
+    let key = GeneKey {
+        code: FailureCode::PaymentInsufficient,
+        category: Category::Balance,
+    };
+    let a = SqliteGeneStore::open(&a_db).unwrap();
+    a.record(&Outcome {
+        params: json!({ "max_slippage_bps": 50, "topped_up": "123456" }),
+        ms: 800,
+        ..Outcome::new(key, StrategyId::SwapCurrency, Platform::Tempo, true)
+    })
+    .await
+    .unwrap();
+
+    let key_file = key_file.display().to_string();
+    let tx = tx.to_string();
+    let (code, out, err) = helix(&[
+        "gene",
+        "push",
+        "payment-insufficient/balance",
+        "--registry",
+        &base,
+        "--key-file",
+        &key_file,
+        "--tx",
+        &tx,
+        "--chain-id",
+        "31337",
+        "--db",
+        &a_db,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let pushed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(pushed["verified_agents"], 1);
+    assert_eq!(
+        pushed["params"],
+        json!({ "max_slippage_bps": 50 }),
+        "the amount stayed home"
+    );
+    let id = pushed["id"].as_str().unwrap().to_owned();
+
+    // The same push again from the same transaction: merged, not counted twice.
+    let (code, out, err) = helix(&[
+        "gene",
+        "push",
+        "payment-insufficient/balance",
+        "--registry",
+        &base,
+        "--key-file",
+        &key_file,
+        "--tx",
+        &tx,
+        "--chain-id",
+        "31337",
+        "--db",
+        &a_db,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let again: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            again["pushes"].as_u64(),
+            again["verified_evidence"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+
+    let (code, out, _) = helix(&["gene", "list", "--registry", &base]);
+    assert_eq!(code, 0);
+    assert!(out.contains(&id) && out.contains("swap_currency"), "{out}");
+    let (code, out, _) = helix(&["gene", "show", &id, "--registry", &base, "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["id"],
+        id.as_str()
+    );
+
+    // Another agent pulls it into its own, empty Gene Map.
+    let b_db = dir.path().join("b.db").display().to_string();
+    let (code, out, err) = helix(&[
+        "gene",
+        "pull",
+        "payment-insufficient/balance",
+        "--registry",
+        &base,
+        "--db",
+        &b_db,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("kept in"), "{out}");
+    let b = SqliteGeneStore::open(&b_db).unwrap();
+    let held = b.lookup(key).await.unwrap().expect("held by B");
+    assert_eq!(held.source, helix_core::GeneSource::Registry);
+    let (code, _, err) = helix(&["gene", "pull", "rate-limited/throttle", "--registry", &base]);
+    assert_eq!(code, 1, "nothing for that key");
+    assert!(err.contains("no gene for rate-limited/throttle"), "{err}");
+    let (code, _, err) = helix(&["gene", "pull", "not-a-key", "--registry", &base]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not code/category"), "{err}");
+
+    // Bad input over HTTP: clear errors, nothing stored.
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{base}/v1/genes"))
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["reason"], "malformed");
+    let r = http
+        .post(format!("{base}/v1/genes"))
+        .body(vec![b'x'; 200_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let r = http
+        .get(format!("{base}/v1/genes?code=nope&category=balance"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .get(format!("{base}/v1/genes/0x12"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let m = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(m.contains("helix_registry_pushes_total 2"), "{m}");
+    let stats: Value = http
+        .get(format!("{base}/v1/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats["genes"].as_u64(), stats["pushes"].as_u64()),
+        (Some(1), Some(2))
+    );
+    let doc: Value = http
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (method, path) in helix_registry::server::ROUTES {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} documented"
+        );
+    }
+}
