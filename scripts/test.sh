@@ -7,6 +7,10 @@ command -v cargo >/dev/null || { echo "test: cargo (stable Rust) is required" >&
 # The Gene Map, cache, budget, event-log and broadcast tests need all three
 # services; without one the run would fail late and by the dozen.
 scripts/services.sh || { echo "test: a service is down (see above); the suite needs PostgreSQL, Redis and NATS" >&2; exit 1; }
+# The registry's PostgreSQL primary + replica and Redis Cluster, on ports of
+# their own, stopped when the run ends.
+scripts/cluster.sh start || { echo "test: the registry's services did not start" >&2; exit 1; }
+trap 'scripts/cluster.sh stop' EXIT
 HELIX_ANVIL=$(scripts/tools.sh)
 HELIX_PLAYWRIGHT=$(scripts/browser.sh)
 export HELIX_PLAYWRIGHT
