@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use alloy::primitives::B256;
 use helix_registry::broadcast::Broadcast;
+use helix_registry::cache::PullCache;
 use helix_registry::evidence::RpcVerifier;
 use helix_registry::limits::{LocalLimiter, Rate};
 use helix_registry::server::{Running, spawn};
@@ -29,6 +30,8 @@ pub struct LabRegistry {
     pub nats: Option<String>,
     /// Push and pull buckets (none: unlimited).
     pub limits: Option<(Rate, Rate)>,
+    /// The hot pull cache.
+    pub cache: Option<PullCache>,
 }
 
 impl LabRegistry {
@@ -39,6 +42,7 @@ impl LabRegistry {
             store: None,
             nats: None,
             limits: None,
+            cache: None,
         }
     }
 
@@ -55,8 +59,13 @@ impl LabRegistry {
             Some(url) => Broadcast::nats(url).await.map_err(std::io::Error::other)?,
             None => Broadcast::local(),
         };
-        let mut registry =
-            Registry::new(store, Arc::new(verifier), broadcast, None, PULL_THRESHOLD);
+        let mut registry = Registry::new(
+            store,
+            Arc::new(verifier),
+            broadcast,
+            self.cache,
+            PULL_THRESHOLD,
+        );
         if let Some((push, pull)) = self.limits {
             registry = registry.with_limiter(Arc::new(LocalLimiter::new(push, pull)));
         }

@@ -4,6 +4,7 @@
 
 mod bench;
 mod demo;
+mod registry_bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +71,28 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "auto")]
         chain: demo::ChainMode,
     },
+    /// The gene registry's figures: push throughput, pull latency through
+    /// the cache, broadcast latency to subscribers (anvil, NATS, Redis Cluster).
+    RegistryBench {
+        /// Signed pushes with verified evidence.
+        #[arg(long, default_value_t = 5000)]
+        pushes: usize,
+        /// Agents pushing (each with its own transaction).
+        #[arg(long, default_value_t = 50)]
+        agents: usize,
+        /// Pulls, one at a time.
+        #[arg(long, default_value_t = 5000)]
+        pulls: usize,
+        /// Broadcast subscribers.
+        #[arg(long, default_value_t = 100)]
+        subscribers: usize,
+        /// Genes broadcast to them.
+        #[arg(long, default_value_t = 20)]
+        broadcasts: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -102,6 +125,21 @@ fn main() -> ExitCode {
             rows,
             chain,
         } => bench::run(n, seed, json, &rows, chain),
+        Cmd::RegistryBench {
+            pushes,
+            agents,
+            pulls,
+            subscribers,
+            broadcasts,
+            json,
+        } => registry_bench::run(registry_bench::Args {
+            pushes,
+            agents,
+            pulls,
+            subscribers,
+            broadcasts,
+            json,
+        }),
     };
     helix_cli::finish("helix-lab", result)
 }
