@@ -49,10 +49,23 @@ fn demo_repairs_every_row_then_is_immune_and_genes_are_listed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("genes.db");
     let out = ok(lab().args(["demo", "--json", "--db"]).arg(&db));
-    let rows = json_of(&out);
-    let rows = rows.as_array().unwrap();
+    let all = json_of(&out);
+    let all = all.as_array().unwrap();
+    // The 25 scenario rows, then (with anvil) the registry act.
+    let rows: Vec<&serde_json::Value> = all.iter().filter(|r| r["scenario"].is_u64()).collect();
     assert_eq!(rows.len(), 25);
-    for r in rows {
+    let act = all.iter().find(|r| r["scenario"] == "registry");
+    if std::env::var("HELIX_ANVIL").is_ok() {
+        let act = act.expect("the registry act ran on anvil");
+        for field in ["repaired", "immune_on_first_sight", "evidence_verified"] {
+            assert_eq!(act[field], true, "registry act {field}: {}", act["detail"]);
+        }
+        let ms = act["propagation_ms"].as_i64().expect("propagation_ms");
+        assert!((0..10_000).contains(&ms), "{ms}");
+        assert_eq!(act["chain"], "anvil-tempo");
+        assert_eq!(act["strategy"], "swap_currency");
+    }
+    for r in rows.iter().copied() {
         let n = r["scenario"].as_u64().unwrap();
         for field in [
             "platform",

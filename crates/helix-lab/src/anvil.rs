@@ -16,7 +16,7 @@ pub const DEV_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a841
 
 /// A running anvil; killed on drop.
 pub struct Anvil {
-    child: Child,
+    child: Option<Child>,
     /// JSON-RPC endpoint.
     pub url: String,
     /// Chain id it serves.
@@ -25,8 +25,10 @@ pub struct Anvil {
 
 impl Drop for Anvil {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
@@ -75,7 +77,7 @@ impl Anvil {
         })?;
         let url = format!("http://127.0.0.1:{port}");
         let anvil = Anvil {
-            child,
+            child: Some(child),
             url,
             chain_id: chain_id.unwrap_or(31337),
         };
@@ -90,6 +92,15 @@ impl Anvil {
                 }
                 _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }
+        }
+    }
+
+    /// One another process started (its lifetime is that process's).
+    pub fn attach(url: &str, chain_id: u64) -> Anvil {
+        Anvil {
+            child: None,
+            url: url.to_owned(),
+            chain_id,
         }
     }
 

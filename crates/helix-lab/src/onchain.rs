@@ -185,6 +185,22 @@ impl ChainLab {
         })
     }
 
+    /// The chains another process started (and gave liquidity), for a
+    /// second agent process on the same chain.
+    pub fn attach(main: Anvil, other: Anvil) -> Result<ChainLab, ChainError> {
+        let funder = TempoChain::connect(&main.url, &Wallet::from_hex(DEV_KEY_0)?)?;
+        let other_funder = TempoChain::connect(&other.url, &Wallet::from_hex(DEV_KEY_0)?)?;
+        Ok(ChainLab {
+            main,
+            other,
+            funder,
+            other_funder,
+            merchant: Wallet::random().address(),
+            agent_key: None,
+            mode: Mode::Full,
+        })
+    }
+
     async fn agent(
         &self,
         on: &TempoChain,

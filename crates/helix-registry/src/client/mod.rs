@@ -12,4 +12,4 @@ mod subscribe;
 pub use http::{ClientError, RegistryClient};
 pub use layer::{LayerConfig, RegistryGeneStore, adopted};
 pub use outbox::Outbox;
-pub use subscribe::{Subscription, subscribe};
+pub use subscribe::{SubscribeError, Subscription, subscribe, watch};

@@ -73,6 +73,66 @@ impl Subscription {
     }
 }
 
+/// Follows the registry's WebSocket stream (`/v1/stream`) for `keys` (all
+/// when empty), for an agent that cannot reach NATS: live genes only (no
+/// offset survives a restart; what was missed is pulled on the first miss).
+pub async fn watch(
+    registry: &str,
+    keys: &[GeneKey],
+    store: Arc<dyn GeneStore>,
+) -> Result<Subscription, SubscribeError> {
+    use tokio_tungstenite::tungstenite::Message;
+    let base = registry.trim_end_matches('/');
+    let ws_base = if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else {
+        format!("ws://{}", base.strip_prefix("http://").unwrap_or(base))
+    };
+    let list: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{}/{}", k.code, k.category))
+        .collect();
+    let url = format!("{ws_base}/v1/stream?keys={}", list.join(","));
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .map_err(|e| SubscribeError(format!("{url}: {e}")))?;
+    let seen = Arc::new(Seen::default());
+    let state = seen.clone();
+    let task = tokio::spawn(async move {
+        while let Some(msg) = socket.next().await {
+            let text = match msg {
+                Ok(Message::Text(t)) => t,
+                Ok(Message::Close(_)) | Err(_) => break,
+                Ok(_) => continue,
+            };
+            match serde_json::from_str::<RegistryGene>(&text) {
+                Ok(g) => state.keep(&*store, g).await,
+                // `{"lagged": n}`: genes this client was too slow for.
+                Err(_) => {
+                    tracing::warn!(target: "helix::registry", note = %text, "registry stream note")
+                }
+            }
+        }
+    });
+    Ok(Subscription { seen, task })
+}
+
+impl Seen {
+    async fn keep(&self, store: &dyn GeneStore, g: RegistryGene) {
+        match store.adopt(&adopted(&g)).await {
+            Ok(_) => {
+                if let Ok(mut s) = self.genes.lock() {
+                    s.insert(g.key(), (g, helix_core::gene::now_ms()));
+                }
+                self.changed.notify_waiters();
+            }
+            Err(e) => {
+                tracing::warn!(target: "helix::registry", error = %e, "streamed gene not kept")
+            }
+        }
+    }
+}
+
 /// Subscribes `store` to the genes for `keys` (all when empty) under the
 /// durable consumer `durable` (one name per agent: its offset survives
 /// restarts).

@@ -4,6 +4,7 @@
 
 mod bench;
 mod demo;
+mod registry_act;
 mod registry_bench;
 
 use std::path::PathBuf;
@@ -71,6 +72,23 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "auto")]
         chain: demo::ChainMode,
     },
+    /// One agent of the demo's registry act, in its own process (the demo
+    /// starts it).
+    #[command(hide = true)]
+    RegistryAgent {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        registry: String,
+        #[arg(long)]
+        main_rpc: String,
+        #[arg(long)]
+        other_rpc: String,
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        nats: Option<String>,
+    },
     /// The gene registry's figures: push throughput, pull latency through
     /// the cache, broadcast latency to subscribers (anvil, NATS, Redis Cluster).
     RegistryBench {
@@ -125,6 +143,21 @@ fn main() -> ExitCode {
             rows,
             chain,
         } => bench::run(n, seed, json, &rows, chain),
+        Cmd::RegistryAgent {
+            role,
+            registry,
+            main_rpc,
+            other_rpc,
+            db,
+            nats,
+        } => registry_act::agent(registry_act::AgentArgs {
+            role,
+            registry,
+            main_rpc,
+            other_rpc,
+            db,
+            nats,
+        }),
         Cmd::RegistryBench {
             pushes,
             agents,
