@@ -104,6 +104,10 @@ async fn two_hundred_concurrent_pushes_merge_exactly_and_bad_ones_are_refused() 
             "each agent's successes up to its one transaction: {g:?}"
         );
         assert_eq!(
+            g.claimed_successes, 100,
+            "each agent's largest claim, once: {g:?}"
+        );
+        assert_eq!(
             g.mean_ms, 1000,
             "the mean time of each agent's largest record: {g:?}"
         );
@@ -250,6 +254,7 @@ async fn the_rate_limit_answers_429_and_the_outbox_waits_as_told() {
     assert!(outbox.limited() >= 1, "it met the limit");
     let g = outbox.last().unwrap();
     assert_eq!(g.pushes, 5, "every push arrived");
+    assert_eq!(g.claimed_successes, 6);
     assert_eq!(g.successes, 1, "six claimed, one transaction to prove them");
     assert!(
         registry

@@ -216,6 +216,9 @@ pub struct RegistryGene {
     pub created_at: i64,
     /// Unix ms.
     pub updated_at: i64,
+    /// Successes as the agents claimed them (each agent's largest count),
+    /// proven or not; `successes` is what counts.
+    pub claimed_successes: u64,
 }
 
 impl RegistryGene {

@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             successes INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,
             verified_agents INTEGER NOT NULL DEFAULT 0, verified_evidence INTEGER NOT NULL DEFAULT 0,
             pushes INTEGER NOT NULL DEFAULT 0, mean_ms INTEGER NOT NULL DEFAULT 0,
+            claimed_successes INTEGER NOT NULL DEFAULT 0,
             quality REAL NOT NULL DEFAULT 0,
             created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
         CREATE INDEX reg_genes_key ON reg_genes (code, category, quality);
@@ -48,6 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             successes BIGINT NOT NULL DEFAULT 0, failures BIGINT NOT NULL DEFAULT 0,
             verified_agents BIGINT NOT NULL DEFAULT 0, verified_evidence BIGINT NOT NULL DEFAULT 0,
             pushes BIGINT NOT NULL DEFAULT 0, mean_ms BIGINT NOT NULL DEFAULT 0,
+            claimed_successes BIGINT NOT NULL DEFAULT 0,
             quality DOUBLE PRECISION NOT NULL DEFAULT 0,
             created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
         CREATE INDEX reg_genes_key ON reg_genes (code, category, quality);

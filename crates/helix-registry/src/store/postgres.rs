@@ -305,14 +305,25 @@ async fn gene_by_id(c: &impl GenericClient, id: &str) -> Result<Option<RegistryG
 
 async fn retally(c: &impl GenericClient, id: &str, at: i64) -> Result<(), StoreError> {
     let r = c.query_one(sql::TALLY, &[&id]).await.map_err(db)?;
-    let mut t = [0i64; 6];
+    let mut t = [0i64; 7];
     for (i, v) in t.iter_mut().enumerate() {
         *v = r.try_get(i).map_err(db)?;
     }
-    let (s, f, agents, evidence, pushes, mean, q) = totals(t);
+    let t = totals(t);
     c.execute(
         sql::SET_TALLY,
-        &[&s, &f, &agents, &evidence, &pushes, &mean, &q, &at, &id],
+        &[
+            &t.successes,
+            &t.failures,
+            &t.agents,
+            &t.evidence,
+            &t.pushes,
+            &t.mean_ms,
+            &t.quality,
+            &at,
+            &t.claimed,
+            &id,
+        ],
     )
     .await
     .map_err(db)?;

@@ -37,6 +37,7 @@ pub(crate) fn decode(r: &impl Cols) -> Result<RegistryGene, StoreError> {
         quality: r.real(12)?,
         created_at: r.int(13)?,
         updated_at: r.int(14)?,
+        claimed_successes: count(15)?,
     })
 }
 
@@ -52,18 +53,37 @@ pub(crate) fn merge_platforms(stored: &str, pushed: &[Platform]) -> Result<Strin
     serde_json::to_string(&all).map_err(|e| corrupt("platforms", e))
 }
 
-/// The gene's new totals from [`super::sql::TALLY`]'s six numbers:
-/// (successes, failures, verified agents, evidence, pushes, mean ms, quality).
-pub(crate) fn totals(t: [i64; 6]) -> (i64, i64, i64, i64, i64, i64, f64) {
-    let [s, f, agents, evidence, pushes, weighted_ms] = t.map(|n| n.max(0));
+/// A gene's totals as stored.
+pub(crate) struct Totals {
+    pub successes: i64,
+    pub failures: i64,
+    pub agents: i64,
+    pub evidence: i64,
+    pub pushes: i64,
+    pub mean_ms: i64,
+    pub quality: f64,
+    pub claimed: i64,
+}
+
+/// The gene's new totals from [`super::sql::TALLY`]'s seven numbers.
+pub(crate) fn totals(t: [i64; 7]) -> Totals {
+    let [s, f, agents, evidence, pushes, weighted_ms, claimed] = t.map(|n| n.max(0));
     let q = quality(Tally {
         successes: s as u64,
         failures: f as u64,
         verified_agents: agents as u64,
         verified_evidence: evidence as u64,
     });
-    let mean = if s > 0 { weighted_ms / s } else { 0 };
-    (s, f, agents, evidence, pushes, mean, q)
+    Totals {
+        successes: s,
+        failures: f,
+        agents,
+        evidence,
+        pushes,
+        mean_ms: if s > 0 { weighted_ms / s } else { 0 },
+        quality: q,
+        claimed,
+    }
 }
 
 /// Whether an owner of a transaction may claim it for this push.

@@ -2,7 +2,8 @@
 //! also reads, each first used in order so positions agree.
 
 pub const GENE_COLUMNS: &str = "id, code, category, strategy, params, platforms, successes, failures, \
-     verified_agents, verified_evidence, pushes, mean_ms, quality, created_at, updated_at";
+     verified_agents, verified_evidence, pushes, mean_ms, quality, created_at, updated_at, \
+     claimed_successes";
 
 pub const CLAIM_NONCE: &str =
     "INSERT INTO reg_nonces (agent, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
@@ -41,11 +42,12 @@ pub const TALLY: &str = "SELECT \
      CAST(COALESCE(SUM(CASE WHEN evidence > 0 THEN 1 ELSE 0 END), 0) AS BIGINT), \
      CAST(COALESCE(SUM(evidence), 0) AS BIGINT), \
      CAST(COALESCE(SUM(pushes), 0) AS BIGINT), \
-     CAST(COALESCE(SUM((CASE WHEN successes < evidence THEN successes ELSE evidence END) * mean_ms), 0) AS BIGINT) \
+     CAST(COALESCE(SUM((CASE WHEN successes < evidence THEN successes ELSE evidence END) * mean_ms), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(successes), 0) AS BIGINT) \
      FROM reg_contributions WHERE gene_id = $1";
 pub const SET_TALLY: &str = "UPDATE reg_genes SET successes = $1, failures = $2, \
      verified_agents = $3, verified_evidence = $4, pushes = $5, mean_ms = $6, quality = $7, \
-     updated_at = $8 WHERE id = $9";
+     updated_at = $8, claimed_successes = $9 WHERE id = $10";
 pub const COUNT_STATS: &str = "SELECT \
      (SELECT CAST(COUNT(*) AS BIGINT) FROM reg_genes), \
      (SELECT CAST(COALESCE(SUM(pushes), 0) AS BIGINT) FROM reg_genes), \

@@ -114,7 +114,7 @@ fn gene_by_id(c: &Connection, id: &str) -> Result<Option<RegistryGene>, StoreErr
 }
 
 fn retally(c: &Connection, id: &str, at: i64) -> Result<(), StoreError> {
-    let t: [i64; 6] = c
+    let t: [i64; 7] = c
         .query_row(sql::TALLY, [id], |r| {
             Ok([
                 r.get(0)?,
@@ -123,13 +123,25 @@ fn retally(c: &Connection, id: &str, at: i64) -> Result<(), StoreError> {
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ])
         })
         .map_err(unavailable)?;
-    let (s, f, agents, evidence, pushes, mean, q) = totals(t);
+    let t = totals(t);
     c.execute(
         sql::SET_TALLY,
-        params![s, f, agents, evidence, pushes, mean, q, at, id],
+        params![
+            t.successes,
+            t.failures,
+            t.agents,
+            t.evidence,
+            t.pushes,
+            t.mean_ms,
+            t.quality,
+            at,
+            t.claimed,
+            id
+        ],
     )
     .map_err(unavailable)?;
     Ok(())
