@@ -469,6 +469,7 @@ fn config_check_reports_what_is_reachable() {
         "[gene_map]\nurl = \"postgres://postgres:hunter2@127.0.0.1:5432/test\"\n\
          [cache]\nredis = \"redis://127.0.0.1:6379\"\n\
          [chain]\nrpc = \"http://127.0.0.1:1\"\n\
+         [registry]\nurl = \"http://127.0.0.1:1\"\nsubscribe = [\"payment-insufficient/balance\"]\n\
          [llm]\nanthropic_model = \"claude-test\"\nopenai_api_key = \"sk-file-secret\"\n",
     )
     .unwrap();
@@ -505,7 +506,25 @@ fn config_check_reports_what_is_reachable() {
     assert_eq!(ok("cache.redis"), Some(true), "{v}");
     assert_eq!(ok("events.nats"), Some(true), "from the environment: {v}");
     assert_eq!(ok("chain.rpc"), Some(false), "nothing listens there: {v}");
+    assert_eq!(
+        ok("registry.url"),
+        Some(false),
+        "nothing listens there: {v}"
+    );
     assert_eq!(out.status.code(), Some(1));
+
+    std::fs::write(
+        &file,
+        "[registry]\nsubscribe = [\"payment-insufficient\"]\n",
+    )
+    .unwrap();
+    let bad = helix()
+        .args(["config", "check", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not code/category"));
 
     std::fs::write(&file, "[gene_map]\nurl = 3\n").unwrap();
     let bad = helix()

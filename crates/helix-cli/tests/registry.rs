@@ -238,6 +238,19 @@ async fn a_person_pushes_lists_shows_and_pulls_genes_through_the_served_registry
         (stats["genes"].as_u64(), stats["pushes"].as_u64()),
         (Some(1), Some(2))
     );
+    // `helix config check` sees the registry answer.
+    let toml = dir.path().join("helix.toml");
+    std::fs::write(&toml, format!("[registry]\nurl = \"{base}\"\n")).unwrap();
+    let (code, out, err) = helix(&[
+        "config",
+        "check",
+        "--json",
+        "--config",
+        &toml.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("registry answered: 1 genes"), "{out}");
+
     let doc: Value = http
         .get(format!("{base}/openapi.json"))
         .send()

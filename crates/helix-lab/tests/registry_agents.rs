@@ -264,3 +264,89 @@ async fn a_poisoned_gene_is_demoted_by_each_agent_and_stops_being_served() {
         "no longer served"
     );
 }
+
+/// `helix-lab registry-agent`, the demo's agent process.
+fn agent_process(
+    role: &str,
+    registry: &str,
+    lab: &ChainLab,
+    db: &std::path::Path,
+    durable: &str,
+) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_helix-lab"));
+    c.args([
+        "registry-agent",
+        "--role",
+        role,
+        "--registry",
+        registry,
+        "--main-rpc",
+        &lab.main.url,
+    ])
+    .args([
+        "--other-rpc",
+        &lab.other.url,
+        "--nats",
+        &nats(),
+        "--durable",
+        durable,
+        "--db",
+    ])
+    .arg(db)
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::inherit());
+    c
+}
+
+fn last_json(out: &[u8]) -> serde_json::Value {
+    String::from_utf8_lossy(out)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON in {}", String::from_utf8_lossy(out)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_b_killed_before_the_push_catches_up_in_a_new_process() {
+    use std::io::{BufRead, BufReader};
+    let lab = ChainLab::start()
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let mut reg = LabRegistry::on(&lab.main.url);
+    reg.nats = Some(nats());
+    let (server, _registry) = reg.start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let durable = format!("test-b-process-{:x}", rand::random::<u64>());
+    let b_db = dir.path().join("b.db");
+
+    // B's first process subscribes, then is killed before anything is pushed.
+    let mut b = agent_process("b", &server.url(), &lab, &b_db, &durable)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(b.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    b.kill().unwrap();
+    b.wait().unwrap();
+
+    // A, its own process and Gene Map, repairs and pushes while B is down.
+    let a = agent_process("a", &server.url(), &lab, &dir.path().join("a.db"), "unused")
+        .output()
+        .unwrap();
+    let a = last_json(&a.stdout);
+    assert_eq!(a["ok"], true, "{a}");
+    assert_eq!(a["evidence_verified"], true, "{a}");
+
+    // B's second process, same durable consumer and Gene Map: it receives
+    // what it missed, then meets the failure immune.
+    let b2 = agent_process("b", &server.url(), &lab, &b_db, &durable)
+        .output()
+        .unwrap();
+    let b2 = last_json(&b2.stdout);
+    assert_eq!(
+        b2["gene"], a["gene"],
+        "caught up from the durable consumer: {b2}"
+    );
+    assert_eq!(b2["held_before_failing"], true, "{b2}");
+    assert_eq!(b2["immune"], true, "{b2}");
+    assert_eq!(b2["ok"], true, "{b2}");
+}

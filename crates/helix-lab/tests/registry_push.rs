@@ -266,3 +266,107 @@ async fn the_rate_limit_answers_429_and_the_outbox_waits_as_told() {
             >= 2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_websocket_stream_delivers_accepted_genes_for_the_keys_asked() {
+    use helix_core::{GeneKey, GeneStore, MemoryGeneStore};
+    use std::sync::Arc;
+    let (anvil, funder) = stablecoin_chain()
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let (server, registry) = LabRegistry::on(&anvil.url).start().await.unwrap();
+    let client = RegistryClient::new(&server.url()).unwrap();
+    let key = GeneKey {
+        code: FailureCode::PaymentInsufficient,
+        category: Category::Balance,
+    };
+    let store = Arc::new(MemoryGeneStore::new());
+    let other = Arc::new(MemoryGeneStore::new());
+    let sub = helix_registry::client::watch(&server.url(), &[key], store.clone())
+        .await
+        .unwrap();
+    let rate = GeneKey {
+        code: FailureCode::RateLimited,
+        category: Category::Throttle,
+    };
+    let sub_other = helix_registry::client::watch(&server.url(), &[rate], other.clone())
+        .await
+        .unwrap();
+    // The upgrade is answered before the handler subscribes; give it a beat.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let (w, tx) = agent_with_a_tx(&funder, &anvil.url).await.unwrap();
+    let stored = client
+        .push(&push(&w.signer(), w.address(), gene(50, 1), tx))
+        .await
+        .unwrap();
+    let (got, _) = sub
+        .wait_for(key, Duration::from_secs(5))
+        .await
+        .expect("streamed");
+    assert_eq!(got.id, stored.id);
+    assert_eq!(
+        store.lookup(key).await.unwrap().map(|g| g.source),
+        Some(helix_core::GeneSource::Registry)
+    );
+    assert!(
+        sub_other
+            .wait_for(key, Duration::from_millis(300))
+            .await
+            .is_none(),
+        "not a key it asked for"
+    );
+    assert!(other.list().await.unwrap().is_empty());
+    assert!(
+        registry
+            .metrics()
+            .render(None)
+            .contains("helix_registry_ws_clients 2")
+    );
+
+    // A malformed key list is refused before the upgrade.
+    let r = reqwest::get(format!("{}/v1/stream?keys=nonsense", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+/// The load test: `helix-lab registry-bench`, bounded in count and time,
+/// on loopback only.
+#[test]
+fn a_bounded_load_on_loopback_meets_its_figures() {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_helix-lab"));
+    let mut child = std::process::Command::new(bin)
+        .args([
+            "registry-bench",
+            "--pushes",
+            "600",
+            "--agents",
+            "12",
+            "--pulls",
+            "400",
+        ])
+        .args(["--subscribers", "10", "--broadcasts", "3", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("the load test ran over 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert!(status.success(), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["push"]["accepted"], 600);
+    assert_eq!(v["broadcast"]["receipts"], 30);
+    assert_eq!(v["broadcast"]["missed"], 0);
+    assert!(v["pull"]["p99_ms"].as_f64().unwrap() < 50.0, "{v}");
+}

@@ -88,6 +88,8 @@ enum Cmd {
         db: String,
         #[arg(long)]
         nats: Option<String>,
+        #[arg(long)]
+        durable: Option<String>,
     },
     /// The gene registry's figures: push throughput, pull latency through
     /// the cache, broadcast latency to subscribers (anvil, NATS, Redis Cluster).
@@ -150,6 +152,7 @@ fn main() -> ExitCode {
             other_rpc,
             db,
             nats,
+            durable,
         } => registry_act::agent(registry_act::AgentArgs {
             role,
             registry,
@@ -157,6 +160,7 @@ fn main() -> ExitCode {
             other_rpc,
             db,
             nats,
+            durable,
         }),
         Cmd::RegistryBench {
             pushes,

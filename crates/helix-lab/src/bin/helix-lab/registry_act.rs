@@ -34,6 +34,8 @@ pub struct AgentArgs {
     pub other_rpc: String,
     pub db: String,
     pub nats: Option<String>,
+    /// B's durable consumer (a new one when not given).
+    pub durable: Option<String>,
 }
 
 fn layer(
@@ -93,7 +95,10 @@ pub fn agent(a: AgentArgs) -> Result<ExitCode, String> {
             "b" => {
                 let sub = match &a.nats {
                     Some(url) => {
-                        let durable = format!("demo-agent-b-{:x}", rand::random::<u64>());
+                        let durable = a
+                            .durable
+                            .clone()
+                            .unwrap_or_else(|| format!("demo-agent-b-{:x}", rand::random::<u64>()));
                         subscribe(url, &durable, &[KEY], local.clone()).await
                     }
                     None => watch(&a.registry, &[KEY], local.clone()).await,
