@@ -2,6 +2,7 @@
 //! reuses: settings, the Gene Map a command opens, and where its events go.
 
 pub mod config;
+pub mod network;
 pub mod sinks;
 pub mod store;
 
@@ -44,4 +45,19 @@ pub fn finish(program: &str, result: Result<ExitCode, String>) -> ExitCode {
         eprintln!("{program}: {e}");
         ExitCode::from(2)
     })
+}
+
+/// A server's secret from the environment variable `var`: refused when
+/// shorter than `min`; when unset, a random one for this run, printed once
+/// on stderr (`what` says what it guards).
+pub fn token_from_env(var: &str, min: usize, what: &str) -> Result<String, String> {
+    match std::env::var(var) {
+        Ok(t) if t.len() >= min => Ok(t),
+        Ok(_) => Err(format!("{var} must be at least {min} characters")),
+        Err(_) => {
+            let t = format!("{:032x}", rand::random::<u128>());
+            eprintln!("helix: {var} is not set; this run's {what} is {t}");
+            Ok(t)
+        }
+    }
 }

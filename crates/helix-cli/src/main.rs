@@ -280,11 +280,7 @@ fn main() -> ExitCode {
                 max_usd,
                 db: settings.db(db),
                 json,
-                registry: settings
-                    .registry()
-                    .url
-                    .as_ref()
-                    .map(|_| settings.registry().clone()),
+                settings: settings.clone(),
             }),
             None => Err("no RPC endpoint: give --rpc, HELIX_RPC_URL or [chain] rpc".into()),
         },

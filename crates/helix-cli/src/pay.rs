@@ -16,7 +16,6 @@ use helix_genemap::{SqliteBudget, SqliteWalletLocks};
 use helix_platforms::kit::{Agent, tempo_stablecoins};
 use helix_platforms::mpp::Challenge;
 use helix_platforms::mpp::{MppGet, get_paid};
-use helix_registry::client::{LayerConfig, RegistryClient, RegistryGeneStore};
 use helix_tempo::{Address, TempoChain, Wallet};
 use serde::Serialize;
 
@@ -29,8 +28,8 @@ pub struct PayArgs {
     pub max_usd: f64,
     pub db: String,
     pub json: bool,
-    /// `[registry]`, when its url is set: pull on a miss, push what verifies.
-    pub registry: Option<crate::config::Registry>,
+    /// The settings (`[registry]`: pull on a miss, push what verifies).
+    pub settings: crate::config::Config,
 }
 
 #[derive(Serialize)]
@@ -167,33 +166,11 @@ async fn pay(a: PayArgs) -> Result<ExitCode, String> {
     let path = a.db.strip_prefix("sqlite://").unwrap_or(&a.db).to_owned();
     let local: Arc<dyn GeneStore> =
         Arc::new(helix_genemap::SqliteGeneStore::open(&path).map_err(|e| format!("{path}: {e}"))?);
-    let layer = match a
-        .registry
-        .as_ref()
-        .and_then(|r| Some((r, r.url.as_deref()?)))
-    {
-        Some((r, url)) => {
-            let client = RegistryClient::new(url)
-                .map_err(|e| e.to_string())?
-                .as_agent(&wallet.address().to_string());
-            let cfg = LayerConfig {
-                chain_id: r.chain_id.unwrap_or(chain_id),
-                pull_timeout: std::time::Duration::from_millis(r.pull_timeout_ms.unwrap_or(250)),
-                ..LayerConfig::default()
-            };
-            Some(Arc::new(RegistryGeneStore::new(
-                local.clone(),
-                client,
-                Some(wallet.signer()),
-                cfg,
-            )))
-        }
-        None => None,
-    };
-    let store: Arc<dyn GeneStore> = match &layer {
-        Some(l) => l.clone(),
-        None => local,
-    };
+    let linked =
+        helix_cli::network::link(local, &a.db, &a.settings, Some(wallet.signer()), chain_id)
+            .await?;
+    let layer = linked.layer.clone();
+    let store = linked.store.clone();
     let policy = Policy {
         mode: a.mode,
         // No repair may spend more than the charge it makes possible.

@@ -33,20 +33,6 @@ const MIN_TOKEN: usize = 16;
 /// How far behind (WAL bytes) the replica may be and still serve reads.
 const MAX_LAG_BYTES: u64 = 1 << 20;
 
-fn token() -> Result<String, String> {
-    match std::env::var("HELIX_REGISTRY_TOKEN") {
-        Ok(t) if t.len() >= MIN_TOKEN => Ok(t),
-        Ok(_) => Err(format!(
-            "HELIX_REGISTRY_TOKEN must be at least {MIN_TOKEN} characters"
-        )),
-        Err(_) => {
-            let t = format!("{:032x}", rand::random::<u128>());
-            eprintln!("helix: HELIX_REGISTRY_TOKEN is not set; this run's metrics token is {t}");
-            Ok(t)
-        }
-    }
-}
-
 pub fn run(args: Args) -> Result<ExitCode, String> {
     if args.rpcs.is_empty() {
         return Err(
@@ -56,7 +42,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     if !(0.0..=10.0).contains(&args.threshold) {
         return Err(format!("--threshold {} is outside 0..10", args.threshold));
     }
-    let token = token()?;
+    let token = helix_cli::token_from_env("HELIX_REGISTRY_TOKEN", MIN_TOKEN, "metrics token")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -53,22 +53,8 @@ fn strategies(settings: &Config) -> Vec<Arc<dyn Executor>> {
     all
 }
 
-fn token() -> Result<String, String> {
-    match std::env::var("HELIX_API_TOKEN") {
-        Ok(t) if t.len() >= MIN_TOKEN => Ok(t),
-        Ok(_) => Err(format!(
-            "HELIX_API_TOKEN must be at least {MIN_TOKEN} characters"
-        )),
-        Err(_) => {
-            let t = format!("{:032x}", rand::random::<u128>());
-            eprintln!("helix: HELIX_API_TOKEN is not set; this run's API token is {t}");
-            Ok(t)
-        }
-    }
-}
-
 pub fn run(args: Args, settings: &Config) -> Result<ExitCode, String> {
-    let token = token()?;
+    let token = helix_cli::token_from_env("HELIX_API_TOKEN", MIN_TOKEN, "API token")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -80,6 +66,9 @@ pub fn run(args: Args, settings: &Config) -> Result<ExitCode, String> {
 async fn serve(args: Args, settings: &Config, token: String) -> Result<ExitCode, String> {
     let opened = Store::open(&args.db, settings).await?;
     let store = opened.shared(&args.db, settings).await;
+    // A server holds no agent key: it pulls and follows, never pushes.
+    let linked = helix_cli::network::link(store, &args.db, settings, None, 0).await?;
+    let store = linked.store.clone();
     let sinks = Sinks::open(&opened, &args.db, settings).await?;
     let hub = Hub::new();
     let mut all = sinks.all.clone();
@@ -138,5 +127,6 @@ async fn serve(args: Args, settings: &Config, token: String) -> Result<ExitCode,
         .await
         .map_err(|e| e.to_string())?;
     sinks.flush().await;
+    drop(linked);
     Ok(ExitCode::SUCCESS)
 }

@@ -98,22 +98,25 @@ async fn a_person_pushes_lists_shows_and_pulls_genes_through_the_served_registry
 
     let key_file = key_file.display().to_string();
     let tx = tx.to_string();
-    let (code, out, err) = helix(&[
-        "gene",
-        "push",
-        "payment-insufficient/balance",
-        "--registry",
-        &base,
-        "--key-file",
-        &key_file,
-        "--tx",
-        &tx,
-        "--chain-id",
-        "31337",
-        "--db",
-        &a_db,
-        "--json",
-    ]);
+    let push = || {
+        helix(&[
+            "gene",
+            "push",
+            "payment-insufficient/balance",
+            "--registry",
+            &base,
+            "--key-file",
+            &key_file,
+            "--tx",
+            &tx,
+            "--chain-id",
+            "31337",
+            "--db",
+            &a_db,
+            "--json",
+        ])
+    };
+    let (code, out, err) = push();
     assert_eq!(code, 0, "{err}");
     let pushed: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(pushed["verified_agents"], 1);
@@ -125,22 +128,7 @@ async fn a_person_pushes_lists_shows_and_pulls_genes_through_the_served_registry
     let id = pushed["id"].as_str().unwrap().to_owned();
 
     // The same push again from the same transaction: merged, not counted twice.
-    let (code, out, err) = helix(&[
-        "gene",
-        "push",
-        "payment-insufficient/balance",
-        "--registry",
-        &base,
-        "--key-file",
-        &key_file,
-        "--tx",
-        &tx,
-        "--chain-id",
-        "31337",
-        "--db",
-        &a_db,
-        "--json",
-    ]);
+    let (code, out, err) = push();
     assert_eq!(code, 0, "{err}");
     let again: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
@@ -265,4 +253,102 @@ async fn a_person_pushes_lists_shows_and_pulls_genes_through_the_served_registry
             "{method} {path} documented"
         );
     }
+}
+
+/// `helix serve` with `[registry] subscribe` follows the broadcast: a gene
+/// pushed by an agent reaches its Gene Map before it ever failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helix_serve_follows_the_registry_broadcast_for_its_keys() {
+    let nats = std::env::var("HELIX_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let (anvil, funder) = stablecoin_chain()
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let dir = tempfile::tempdir().unwrap();
+    let reg_db = dir.path().join("registry.db").display().to_string();
+    let (_registry, base) = serve(&reg_db, &anvil.url, &["--nats", &nats]);
+
+    let toml = dir.path().join("helix.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "[registry]\nurl = \"{base}\"\nsubscribe = [\"payment-insufficient/balance\"]\n\
+             [events]\nnats = \"{nats}\"\n"
+        ),
+    )
+    .unwrap();
+    let served_db = dir.path().join("served.db").display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            &served_db,
+            "--config",
+        ])
+        .arg(&toml)
+        .env("HELIX_API_TOKEN", TOKEN)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let api = loop {
+        let line = lines.next().expect("helix serve exited").unwrap();
+        if let Some(rest) = line.split("serving on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let _api_server = Server(child);
+
+    // An agent pushes a proven gene to the registry.
+    let (wallet, tx) = agent_with_a_tx(&funder, &anvil.url).await.unwrap();
+    let push = helix_lab::registry::signed_push(
+        &wallet.signer(),
+        helix_lab::registry::shared_gene(
+            GeneKey {
+                code: FailureCode::PaymentInsufficient,
+                category: Category::Balance,
+            },
+            StrategyId::SwapCurrency,
+            json!({ "max_slippage_bps": 40 }),
+            1,
+        ),
+        tx,
+    );
+    let stored = helix_registry::client::RegistryClient::new(&base)
+        .unwrap()
+        .push(&push)
+        .await
+        .unwrap();
+    assert!(stored.quality >= helix_registry::quality::PULL_THRESHOLD);
+
+    // helix serve's own Gene Map holds it, as a registry gene.
+    let http = reqwest::Client::new();
+    let mut held = None;
+    for _ in 0..50 {
+        let genes: Value = http
+            .get(format!("{api}/v1/genes"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        held = genes["genes"].as_array().and_then(|a| {
+            a.iter()
+                .find(|g| {
+                    g["strategy"] == "swap_currency"
+                        && g["params"] == json!({ "max_slippage_bps": 40 })
+                })
+                .cloned()
+        });
+        if held.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let held = held.expect("the broadcast reached helix serve's Gene Map");
+    assert_eq!(held["source"], "registry", "{held}");
 }

@@ -6,12 +6,16 @@
 use std::sync::Arc;
 
 use alloy::primitives::B256;
+use alloy::signers::local::PrivateKeySigner;
+use helix_core::{GeneKey, Platform, StrategyId};
 use helix_registry::broadcast::Broadcast;
 use helix_registry::cache::PullCache;
 use helix_registry::evidence::RpcVerifier;
 use helix_registry::limits::{LocalLimiter, Rate};
 use helix_registry::server::{Running, spawn};
+use helix_registry::sign::{nonce, sign};
 use helix_registry::store::{RegistryStore, SqliteRegistry};
+use helix_registry::wire::{Evidence, Push, PushBody, SharedGene};
 use helix_registry::{Registry, quality::PULL_THRESHOLD};
 use helix_tempo::{SendOpts, TempoChain, Wallet};
 
@@ -94,4 +98,43 @@ pub async fn agent_with_a_tx(
         )
         .await?;
     Ok((agent, tx))
+}
+
+/// The chain id of the lab's main anvil.
+pub const CHAIN_ID: u64 = 31337;
+
+/// A gene as an agent pushes it: `strategy` for `key` with `params`,
+/// `successes` verified uses on Tempo, 100 ms each.
+pub fn shared_gene(
+    key: GeneKey,
+    strategy: StrategyId,
+    params: serde_json::Value,
+    successes: u64,
+) -> SharedGene {
+    SharedGene {
+        code: key.code,
+        category: key.category,
+        strategy,
+        params,
+        platforms: vec![Platform::Tempo],
+        successes,
+        failures: 0,
+        mean_ms: 100 * successes,
+    }
+}
+
+/// `gene` pushed by `key`'s agent, proven by `tx` on the main anvil, signed now.
+pub fn signed_push(key: &PrivateKeySigner, gene: SharedGene, tx: B256) -> Push {
+    let body = PushBody {
+        gene,
+        evidence: vec![Evidence {
+            chain_id: CHAIN_ID,
+            tx,
+        }],
+        agent: key.address(),
+        nonce: nonce(),
+        issued_at: helix_core::gene::now_ms(),
+    };
+    // A local key signing a text cannot fail.
+    sign(body, key).unwrap_or_else(|e| panic!("signing a push: {e}"))
 }

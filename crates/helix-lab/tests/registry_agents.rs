@@ -10,16 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use helix_core::{
-    Category, EventKind, FailureCode, GeneKey, GeneSource, GeneStore, MemorySink, Mode, Platform,
-    StrategyId,
+    Category, EventKind, FailureCode, GeneKey, GeneSource, GeneStore, MemorySink, Mode, StrategyId,
 };
 use helix_genemap::SqliteGeneStore;
 use helix_lab::onchain::{ChainLab, token};
-use helix_lab::registry::{LabRegistry, agent_with_a_tx};
+use helix_lab::registry::{LabRegistry, agent_with_a_tx, shared_gene, signed_push};
 use helix_registry::client::{LayerConfig, RegistryClient, RegistryGeneStore, subscribe};
 use helix_registry::quality::PULL_THRESHOLD;
-use helix_registry::sign::{nonce, sign};
-use helix_registry::wire::{Evidence, PushBody, SharedGene};
 use helix_tempo::Wallet;
 use serde_json::json;
 
@@ -126,29 +123,15 @@ async fn b_is_immune_on_first_sight_and_catches_up_after_a_restart() {
     // B goes down; a third agent pushes a better-proven variant meanwhile.
     drop(sub);
     let (c, tx) = agent_with_a_tx(&lab.funder, &lab.main.url).await.unwrap();
-    let variant = SharedGene {
-        code: KEY.code,
-        category: KEY.category,
-        strategy: StrategyId::SwapCurrency,
-        params: json!({ "max_slippage_bps": 75 }),
-        platforms: vec![Platform::Tempo],
-        successes: 1,
-        failures: 0,
-        mean_ms: 900,
-    };
-    let body = PushBody {
-        gene: variant,
-        evidence: vec![Evidence {
-            chain_id: 31337,
-            tx,
-        }],
-        agent: c.address(),
-        nonce: nonce(),
-        issued_at: helix_core::gene::now_ms(),
-    };
+    let variant = shared_gene(
+        KEY,
+        StrategyId::SwapCurrency,
+        json!({ "max_slippage_bps": 75 }),
+        1,
+    );
     let client = RegistryClient::new(&server.url()).unwrap();
     let while_down = client
-        .push(&sign(body, &c.signer()).unwrap())
+        .push(&signed_push(&c.signer(), variant, tx))
         .await
         .unwrap();
 
@@ -184,28 +167,9 @@ async fn a_poisoned_gene_is_demoted_by_each_agent_and_stops_being_served() {
     // The poisoner proves it exists on chain and claims that waiting
     // repairs an empty balance (it cannot).
     let (m, tx) = agent_with_a_tx(&lab.funder, &lab.main.url).await.unwrap();
-    let poison = SharedGene {
-        code: KEY.code,
-        category: KEY.category,
-        strategy: StrategyId::BackoffRetry,
-        params: json!({ "wait_ms": 50 }),
-        platforms: vec![Platform::Tempo],
-        successes: 1,
-        failures: 0,
-        mean_ms: 50,
-    };
-    let body = PushBody {
-        gene: poison,
-        evidence: vec![Evidence {
-            chain_id: 31337,
-            tx,
-        }],
-        agent: m.address(),
-        nonce: nonce(),
-        issued_at: helix_core::gene::now_ms(),
-    };
+    let poison = shared_gene(KEY, StrategyId::BackoffRetry, json!({ "wait_ms": 50 }), 1);
     let served = client
-        .push(&sign(body, &m.signer()).unwrap())
+        .push(&signed_push(&m.signer(), poison, tx))
         .await
         .unwrap();
     assert!(

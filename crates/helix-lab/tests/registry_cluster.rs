@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
-use helix_core::{Category, FailureCode, GeneKey, Platform, StrategyId};
+use helix_core::{Category, FailureCode, GeneKey, StrategyId};
+use helix_lab::registry::shared_gene;
 use helix_registry::broadcast::Broadcast;
 use helix_registry::cache::{PullCache, RANKING};
 use helix_registry::evidence::{EvidenceError, Verifier};
@@ -48,16 +49,12 @@ fn cluster_sh(cmd: &str) {
 }
 
 fn gene(slippage: u64) -> SharedGene {
-    SharedGene {
-        code: FailureCode::PaymentInsufficient,
-        category: Category::Balance,
-        strategy: StrategyId::SwapCurrency,
-        params: json!({ "max_slippage_bps": slippage }),
-        platforms: vec![Platform::Tempo],
-        successes: 1,
-        failures: 0,
-        mean_ms: 10,
-    }
+    shared_gene(
+        KEY,
+        StrategyId::SwapCurrency,
+        json!({ "max_slippage_bps": slippage }),
+        1,
+    )
 }
 
 const KEY: GeneKey = GeneKey {

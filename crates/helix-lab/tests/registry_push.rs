@@ -7,42 +7,33 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
 use alloy::signers::local::PrivateKeySigner;
-use helix_core::{Category, FailureCode, Platform, StrategyId};
+use helix_core::{Category, FailureCode, GeneKey, StrategyId};
 use helix_lab::onchain::stablecoin_chain;
-use helix_lab::registry::{LabRegistry, agent_with_a_tx};
+use helix_lab::registry::{CHAIN_ID, LabRegistry, agent_with_a_tx, shared_gene, signed_push};
 use helix_registry::client::{ClientError, Outbox, RegistryClient};
 use helix_registry::limits::Rate;
-use helix_registry::sign::{nonce, sign};
-use helix_registry::wire::{Evidence, Push, PushBody, SharedGene};
+use helix_registry::sign::sign;
+use helix_registry::wire::{Evidence, Push, SharedGene};
 use serde_json::json;
 
-const CHAIN: u64 = 31337;
+const CHAIN: u64 = CHAIN_ID;
+const KEY: GeneKey = GeneKey {
+    code: FailureCode::PaymentInsufficient,
+    category: Category::Balance,
+};
 
 fn gene(slippage: u64, successes: u64) -> SharedGene {
-    SharedGene {
-        code: FailureCode::PaymentInsufficient,
-        category: Category::Balance,
-        strategy: StrategyId::SwapCurrency,
-        params: json!({ "max_slippage_bps": slippage }),
-        platforms: vec![Platform::Tempo],
+    shared_gene(
+        KEY,
+        StrategyId::SwapCurrency,
+        json!({ "max_slippage_bps": slippage }),
         successes,
-        failures: 0,
-        mean_ms: 100 * successes,
-    }
+    )
 }
 
-fn push(key: &PrivateKeySigner, agent: Address, g: SharedGene, tx: B256) -> Push {
-    let body = PushBody {
-        gene: g,
-        evidence: vec![Evidence {
-            chain_id: CHAIN,
-            tx,
-        }],
-        agent,
-        nonce: nonce(),
-        issued_at: helix_core::gene::now_ms(),
-    };
-    sign(body, key).unwrap()
+/// Every push here is signed by the agent it names (the forged one is re-signed).
+fn push(key: &PrivateKeySigner, _agent: Address, g: SharedGene, tx: B256) -> Push {
+    signed_push(key, g, tx)
 }
 
 fn refused_with(r: Result<impl std::fmt::Debug, ClientError>, status: u16, reason: &str) {
@@ -269,17 +260,14 @@ async fn the_rate_limit_answers_429_and_the_outbox_waits_as_told() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_websocket_stream_delivers_accepted_genes_for_the_keys_asked() {
-    use helix_core::{GeneKey, GeneStore, MemoryGeneStore};
+    use helix_core::{GeneStore, MemoryGeneStore};
     use std::sync::Arc;
     let (anvil, funder) = stablecoin_chain()
         .await
         .expect("anvil (run scripts/tools.sh)");
     let (server, registry) = LabRegistry::on(&anvil.url).start().await.unwrap();
     let client = RegistryClient::new(&server.url()).unwrap();
-    let key = GeneKey {
-        code: FailureCode::PaymentInsufficient,
-        category: Category::Balance,
-    };
+    let key = KEY;
     let store = Arc::new(MemoryGeneStore::new());
     let other = Arc::new(MemoryGeneStore::new());
     let sub = helix_registry::client::watch(&server.url(), &[key], store.clone())

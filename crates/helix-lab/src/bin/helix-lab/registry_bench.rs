@@ -15,15 +15,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use helix_core::{
-    Category, FailureCode, GeneKey, GeneStore, MemoryGeneStore, Platform, StrategyId,
-};
+use helix_core::{Category, FailureCode, GeneKey, GeneStore, MemoryGeneStore, StrategyId};
 use helix_lab::onchain::stablecoin_chain;
-use helix_lab::registry::{LabRegistry, agent_with_a_tx};
+use helix_lab::registry::{LabRegistry, agent_with_a_tx, shared_gene, signed_push};
 use helix_registry::cache::PullCache;
 use helix_registry::client::{RegistryClient, subscribe};
-use helix_registry::sign::{nonce, sign};
-use helix_registry::wire::{Evidence, Push, PushBody, SharedGene};
+use helix_registry::wire::{Push, SharedGene};
 use serde_json::json;
 
 const CONCURRENCY: usize = 32;
@@ -47,16 +44,12 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn shared(key: GeneKey, slippage: u64, successes: u64) -> SharedGene {
-    SharedGene {
-        code: key.code,
-        category: key.category,
-        strategy: StrategyId::SwapCurrency,
-        params: json!({ "max_slippage_bps": slippage }),
-        platforms: vec![Platform::Tempo],
+    shared_gene(
+        key,
+        StrategyId::SwapCurrency,
+        json!({ "max_slippage_bps": slippage }),
         successes,
-        failures: 0,
-        mean_ms: 100,
-    }
+    )
 }
 
 fn signed(
@@ -64,17 +57,7 @@ fn signed(
     g: SharedGene,
     tx: alloy::primitives::B256,
 ) -> Result<Push, String> {
-    let body = PushBody {
-        gene: g,
-        evidence: vec![Evidence {
-            chain_id: 31337,
-            tx,
-        }],
-        agent: w.address(),
-        nonce: nonce(),
-        issued_at: helix_core::gene::now_ms(),
-    };
-    sign(body, &w.signer()).map_err(|e| e.to_string())
+    Ok(signed_push(&w.signer(), g, tx))
 }
 
 pub fn run(a: Args) -> Result<ExitCode, String> {
