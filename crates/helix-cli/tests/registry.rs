@@ -23,33 +23,47 @@ impl Drop for Server {
     }
 }
 
-fn serve(db: &str, rpc: &str, extra: &[&str]) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_helix"))
-        .args([
-            "registry",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            db,
-            "--rpc",
-            rpc,
-        ])
-        .args(extra)
-        .env("HELIX_REGISTRY_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+/// Starts `cmd` and reads its output (stdout, or stderr) until `marker`;
+/// the URL that follows it is returned with the running server.
+fn start(mut cmd: Command, marker: &str, on_stderr: bool) -> (Server, String) {
+    if on_stderr {
+        cmd.stderr(Stdio::piped());
+    } else {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    }
+    let mut child = cmd.spawn().unwrap();
+    let out: Box<dyn std::io::Read + Send> = if on_stderr {
+        Box::new(child.stderr.take().unwrap())
+    } else {
+        Box::new(child.stdout.take().unwrap())
+    };
+    let mut lines = BufReader::new(out).lines();
     let base = loop {
-        let line = lines.next().expect("helix registry serve exited").unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
+        let line = lines.next().expect("the server exited").unwrap();
+        if let Some(rest) = line.split(marker).nth(1) {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
+    // Keep draining so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     (Server(child), base)
+}
+
+fn serve(db: &str, rpc: &str, extra: &[&str]) -> (Server, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
+    cmd.args([
+        "registry",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db,
+        "--rpc",
+        rpc,
+    ])
+    .args(extra)
+    .env("HELIX_REGISTRY_TOKEN", TOKEN);
+    start(cmd, "listening on ", false)
 }
 
 fn helix(args: &[&str]) -> (i32, String, String) {
@@ -277,29 +291,18 @@ async fn helix_serve_follows_the_registry_broadcast_for_its_keys() {
     )
     .unwrap();
     let served_db = dir.path().join("served.db").display().to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_helix"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            &served_db,
-            "--config",
-        ])
-        .arg(&toml)
-        .env("HELIX_API_TOKEN", TOKEN)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let api = loop {
-        let line = lines.next().expect("helix serve exited").unwrap();
-        if let Some(rest) = line.split("serving on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let _api_server = Server(child);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        &served_db,
+        "--config",
+    ])
+    .arg(&toml)
+    .env("HELIX_API_TOKEN", TOKEN);
+    let (_api_server, api) = start(cmd, "serving on ", true);
 
     // An agent pushes a proven gene to the registry.
     let (wallet, tx) = agent_with_a_tx(&funder, &anvil.url).await.unwrap();
