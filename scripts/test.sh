@@ -15,4 +15,6 @@ HELIX_ANVIL=$(scripts/tools.sh)
 HELIX_PLAYWRIGHT=$(scripts/browser.sh)
 export HELIX_PLAYWRIGHT
 export HELIX_ANVIL
+# The contracts: unit, fuzz (256 runs each) and invariant tests.
+scripts/contracts.sh test
 cargo test --workspace --locked "$@"
