@@ -9,6 +9,7 @@ mod genes;
 mod pay;
 mod registry;
 mod serve;
+mod trust;
 
 use helix_cli::{config, sinks, store};
 
@@ -122,6 +123,63 @@ enum GeneCmd {
         /// 0x and 64 hex digits.
         id: String,
     },
+    /// Compare a gene as the registry serves it with its anchor on chain
+    /// (exit 0 valid, 1 not anchored or altered).
+    Verify {
+        /// 0x and 64 hex digits.
+        id: String,
+        /// The GeneAnchor contract.
+        #[arg(long)]
+        anchor: alloy::primitives::Address,
+        /// The registry's anchoring address (whose anchors you trust).
+        #[arg(long)]
+        anchorer: alloy::primitives::Address,
+        /// The chain's RPC (default: [chain] rpc, HELIX_RPC_URL).
+        #[arg(long)]
+        rpc: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct Signing {
+    /// The chain's RPC (default: [chain] rpc, HELIX_RPC_URL).
+    #[arg(long, global = true)]
+    rpc: Option<String>,
+    /// The signer's key (hex) in a file only its owner can read.
+    #[arg(long, env = "HELIX_AGENT_KEY_FILE", global = true)]
+    key_file: Option<PathBuf>,
+    /// The TIP-20 fees are paid in (default AlphaUSD).
+    #[arg(long, global = true)]
+    fee_token: Option<alloy::primitives::Address>,
+}
+
+#[derive(Subcommand)]
+enum GovCmd {
+    /// Propose a new value for a protocol parameter.
+    Propose {
+        /// pull_threshold_bps, quality_threshold_bps, slash_ratio_bps,
+        /// min_stake, failure_threshold, quorum, voting_period, timelock.
+        #[arg(long)]
+        param: String,
+        /// The new value (a whole number; bps, base units or seconds).
+        #[arg(long)]
+        value: String,
+    },
+    /// Vote on a proposal with your stake at its snapshot.
+    Vote {
+        /// The proposal.
+        id: u64,
+        /// Vote against (default: for).
+        #[arg(long)]
+        against: bool,
+    },
+    /// Execute a proposal that passed, after its timelock.
+    Execute {
+        /// The proposal.
+        id: u64,
+    },
+    /// The parameters in force.
+    Params,
 }
 
 #[derive(Subcommand)]
@@ -131,7 +189,32 @@ enum Cmd {
         #[command(subcommand)]
         cmd: RegistryCmd,
     },
-    /// Genes in the registry: push, pull, list, show.
+    /// Back an anchored gene with HELIX (approves exactly, then stakes).
+    Stake {
+        /// The gene id.
+        gene: String,
+        /// HELIX, in whole or decimal tokens (e.g. 150 or 0.5).
+        amount: String,
+        /// The GeneStaking contract.
+        #[arg(long)]
+        staking: alloy::primitives::Address,
+        #[command(flatten)]
+        signing: Signing,
+    },
+    /// Governance: propose, vote, execute, and the parameters in force.
+    Gov {
+        /// The Governance contract.
+        #[arg(long, global = true)]
+        governance: Option<alloy::primitives::Address>,
+        #[command(flatten)]
+        signing: Signing,
+        /// Print JSON.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        cmd: GovCmd,
+    },
+    /// Genes in the registry: push, pull, list, show, verify.
     Gene {
         /// The registry (default: [registry] url, HELIX_REGISTRY_URL).
         #[arg(long, global = true)]
@@ -243,6 +326,17 @@ enum Cmd {
     },
 }
 
+fn signing_chain(s: Signing, settings: &config::Config) -> Result<trust::Chain, String> {
+    Ok(trust::Chain {
+        rpc: s
+            .rpc
+            .or_else(|| settings.rpc().map(str::to_owned))
+            .ok_or("no RPC: give --rpc, HELIX_RPC_URL or [chain] rpc")?,
+        key_file: s.key_file,
+        fee_token: s.fee_token,
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `helix config check` without its own --config checks the global one.
@@ -332,6 +426,37 @@ fn main() -> ExitCode {
         Cmd::Gene {
             registry: url,
             json,
+            cmd:
+                GeneCmd::Verify {
+                    id,
+                    anchor,
+                    anchorer,
+                    rpc,
+                },
+        } => signing_chain(
+            Signing {
+                rpc,
+                key_file: None,
+                fee_token: None,
+            },
+            &settings,
+        )
+        .and_then(|chain| {
+            trust::run(
+                trust::Cmd::Verify {
+                    id,
+                    registry: url,
+                    anchor,
+                    anchorer,
+                },
+                chain,
+                &settings,
+                json,
+            )
+        }),
+        Cmd::Gene {
+            registry: url,
+            json,
             cmd,
         } => {
             let cmd = match cmd {
@@ -350,6 +475,9 @@ fn main() -> ExitCode {
                     chain_id,
                     db: settings.db(db),
                 },
+                GeneCmd::Verify { .. } => {
+                    return helix_cli::finish("helix", Err("verify is handled above".into()));
+                }
                 GeneCmd::Pull { key, db } => gene::Cmd::Pull { key, db },
                 GeneCmd::List { limit } => gene::Cmd::List { limit },
                 GeneCmd::Show { id } => gene::Cmd::Show { id },
@@ -361,6 +489,48 @@ fn main() -> ExitCode {
         } => match config {
             Some(p) => config::run_check(&p, true, json),
             None => config::run_check(&path, named, json),
+        },
+        Cmd::Stake {
+            gene,
+            amount,
+            staking,
+            signing,
+        } => signing_chain(signing, &settings).and_then(|chain| {
+            trust::run(
+                trust::Cmd::Stake {
+                    gene,
+                    amount,
+                    staking,
+                },
+                chain,
+                &settings,
+                false,
+            )
+        }),
+        Cmd::Gov {
+            governance,
+            signing,
+            json,
+            cmd,
+        } => match governance {
+            None => Err("give --governance (the Governance contract)".into()),
+            Some(governance) => signing_chain(signing, &settings).and_then(|chain| {
+                let cmd = match cmd {
+                    GovCmd::Propose { param, value } => trust::Cmd::Propose {
+                        param,
+                        value,
+                        governance,
+                    },
+                    GovCmd::Vote { id, against } => trust::Cmd::Vote {
+                        id,
+                        support: !against,
+                        governance,
+                    },
+                    GovCmd::Execute { id } => trust::Cmd::Execute { id, governance },
+                    GovCmd::Params => trust::Cmd::Params { governance },
+                };
+                trust::run(cmd, chain, &settings, json)
+            }),
         },
         Cmd::Events { db, repair, json } => events::list(&settings.db(db), repair, json),
         Cmd::Replay { repair, db, json } => events::replay(&settings.db(db), repair, json),

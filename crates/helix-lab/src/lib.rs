@@ -18,6 +18,7 @@
 pub mod agent;
 pub mod anvil;
 pub mod chain;
+pub mod contracts;
 pub mod drop_proxy;
 pub mod executors;
 pub mod issuer;

@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256};
 use alloy::signers::local::PrivateKeySigner;
 use helix_core::{GeneKey, Platform, StrategyId};
+use helix_registry::anchor::Anchorer;
 use helix_registry::broadcast::Broadcast;
 use helix_registry::cache::PullCache;
 use helix_registry::evidence::RpcVerifier;
@@ -15,6 +16,7 @@ use helix_registry::limits::{LocalLimiter, Rate};
 use helix_registry::server::{Running, spawn};
 use helix_registry::sign::{nonce, sign};
 use helix_registry::store::{RegistryStore, SqliteRegistry};
+use helix_registry::thresholds::follow;
 use helix_registry::wire::{Evidence, Push, PushBody, SharedGene};
 use helix_registry::{Registry, quality::PULL_THRESHOLD};
 use helix_tempo::{SendOpts, TempoChain, Wallet};
@@ -36,6 +38,10 @@ pub struct LabRegistry {
     pub limits: Option<(Rate, Rate)>,
     /// The hot pull cache.
     pub cache: Option<PullCache>,
+    /// Anchor genes with this signer in this GeneAnchor, fees in this token.
+    pub anchoring: Option<(TempoChain, Address, Address)>,
+    /// Follow this Governance's thresholds, read this often.
+    pub governance: Option<(Address, std::time::Duration)>,
 }
 
 impl LabRegistry {
@@ -47,6 +53,8 @@ impl LabRegistry {
             nats: None,
             limits: None,
             cache: None,
+            anchoring: None,
+            governance: None,
         }
     }
 
@@ -70,6 +78,25 @@ impl LabRegistry {
             self.cache,
             PULL_THRESHOLD,
         );
+        if let Some((chain, contract, fee)) = self.anchoring {
+            let a = Anchorer::start(
+                chain,
+                &self.rpcs[0],
+                contract,
+                Some(fee),
+                registry.store().clone(),
+            );
+            registry = registry.with_anchorer(a);
+        }
+        if let Some((gov, every)) = self.governance {
+            // Runs as long as the process (the lab's registries are per test).
+            drop(follow(
+                registry.thresholds().clone(),
+                self.rpcs[0].clone(),
+                gov,
+                every,
+            ));
+        }
         if let Some((push, pull)) = self.limits {
             registry = registry.with_limiter(Arc::new(LocalLimiter::new(push, pull)));
         }

@@ -135,7 +135,7 @@ impl Verifier for RpcVerifier {
     }
 }
 
-async fn call(
+pub(crate) async fn call(
     http: &reqwest::Client,
     url: &str,
     method: &str,

@@ -10,10 +10,12 @@
 
 #![warn(missing_docs)]
 
+pub mod anchor;
 pub mod broadcast;
 pub mod cache;
 pub mod canonical;
 pub mod client;
+pub mod contracts;
 pub mod evidence;
 pub mod limits;
 pub mod metrics;
@@ -23,6 +25,7 @@ pub mod server;
 pub mod service;
 pub mod sign;
 pub mod store;
+pub mod thresholds;
 pub mod wire;
 
 pub use service::{Refusal, Registry};

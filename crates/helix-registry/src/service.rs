@@ -7,6 +7,7 @@ use std::sync::Arc;
 use helix_core::GeneKey;
 use helix_core::gene::now_ms;
 
+use crate::anchor::Anchorer;
 use crate::broadcast::Broadcast;
 use crate::cache::{Cached, PullCache};
 use crate::evidence::{EvidenceError, MAX_EVIDENCE, Verifier};
@@ -15,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::scrub::is_scrubbed;
 use crate::sign::{MAX_SKEW_MS, SignatureError, verify};
 use crate::store::{Accept, RegistryStore, StoreError};
+use crate::thresholds::Thresholds;
 use crate::wire::{Push, RegistryGene, Report};
 
 /// Why a push or report was not taken.
@@ -78,13 +80,14 @@ pub struct Registry {
     cache: Option<PullCache>,
     limiter: Option<Arc<dyn Limiter>>,
     metrics: Arc<Metrics>,
-    threshold: f64,
+    thresholds: Arc<Thresholds>,
+    anchorer: Option<Arc<Anchorer>>,
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
-            .field("threshold", &self.threshold)
+            .field("threshold", &self.threshold())
             .field("cache", &self.cache.is_some())
             .finish_non_exhaustive()
     }
@@ -106,8 +109,25 @@ impl Registry {
             cache,
             limiter: None,
             metrics: Arc::new(Metrics::default()),
-            threshold,
+            thresholds: Arc::new(Thresholds::new(threshold)),
+            anchorer: None,
         }
+    }
+
+    /// Anchors every gene that reaches the anchor threshold.
+    pub fn with_anchorer(mut self, a: Anchorer) -> Self {
+        self.anchorer = Some(Arc::new(a));
+        self
+    }
+
+    /// The anchorer, when anchoring.
+    pub fn anchorer(&self) -> Option<&Arc<Anchorer>> {
+        self.anchorer.as_ref()
+    }
+
+    /// The thresholds in force (governance may move them).
+    pub fn thresholds(&self) -> &Arc<Thresholds> {
+        &self.thresholds
     }
 
     /// Limits each agent's pushes, reports and pulls.
@@ -147,7 +167,7 @@ impl Registry {
 
     /// The pull threshold.
     pub fn threshold(&self) -> f64 {
-        self.threshold
+        self.thresholds.pull()
     }
 
     /// Checks a push and merges it; returns the gene as stored.
@@ -246,7 +266,12 @@ impl Registry {
         {
             tracing::warn!(target: "helix::registry", error = %e, "pull cache not invalidated");
         }
-        if g.quality >= self.threshold {
+        if let Some(a) = &self.anchorer
+            && g.quality >= self.thresholds.anchor()
+        {
+            a.request(g.id);
+        }
+        if g.quality >= self.threshold() {
             match self.broadcast.publish(g).await {
                 Ok(()) => self.metrics.broadcast(),
                 Err(e) => {
@@ -278,7 +303,7 @@ impl Registry {
                 }
             }
         }
-        let g = self.store.best(key, self.threshold).await?;
+        let g = self.store.best(key, self.threshold()).await?;
         if let Some(c) = &self.cache {
             let _ = c.put(key, g.as_ref()).await;
         }

@@ -43,22 +43,33 @@ impl SharedGene {
     /// The identity duplicates merge on: (code, category, strategy,
     /// parameters), hashed in canonical form.
     pub fn id(&self) -> GeneId {
-        #[derive(Serialize)]
-        struct Identity<'a> {
-            code: FailureCode,
-            category: Category,
-            strategy: StrategyId,
-            params: &'a serde_json::Value,
-        }
-        let id = Identity {
-            code: self.code,
-            category: self.category,
-            strategy: self.strategy,
-            params: &self.params,
-        };
-        // Serializing plain enums and a Value cannot fail.
-        GeneId(canonical_hash(&id).unwrap_or_default())
+        identity(self.code, self.category, self.strategy, &self.params)
     }
+}
+
+/// The hash of a gene's identity (code, category, strategy, parameters) in
+/// canonical form: its id, and the content its anchor holds.
+pub fn identity(
+    code: FailureCode,
+    category: Category,
+    strategy: StrategyId,
+    params: &serde_json::Value,
+) -> GeneId {
+    #[derive(Serialize)]
+    struct Identity<'a> {
+        code: FailureCode,
+        category: Category,
+        strategy: StrategyId,
+        params: &'a serde_json::Value,
+    }
+    let id = Identity {
+        code,
+        category,
+        strategy,
+        params,
+    };
+    // Serializing plain enums and a Value cannot fail.
+    GeneId(canonical_hash(&id).unwrap_or_default())
 }
 
 /// A gene's identity in the registry (the anchor contract stores the same 32 bytes).
@@ -219,6 +230,9 @@ pub struct RegistryGene {
     /// Successes as the agents claimed them (each agent's largest count),
     /// proven or not; `successes` is what counts.
     pub claimed_successes: u64,
+    /// The verified transactions behind it (filled by `show` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<B256>,
 }
 
 impl RegistryGene {
@@ -228,5 +242,11 @@ impl RegistryGene {
             code: self.code,
             category: self.category,
         }
+    }
+
+    /// The hash of what this row says the gene is; equal to `id` unless the
+    /// row was altered after it was stored.
+    pub fn content_hash(&self) -> B256 {
+        identity(self.code, self.category, self.strategy, &self.params).0
     }
 }

@@ -311,6 +311,33 @@ impl TempoChain {
         self.send_request(tx, opts, None).await
     }
 
+    /// Deploys `code` (creation bytecode with its constructor arguments) in
+    /// one Tempo (0x76) transaction, paying the fee as `opts` says; returns
+    /// the contract's address (from the receipt) and the transaction's hash.
+    /// The nonce is left to the provider's filler, which counts this
+    /// signer's transactions itself: a nonce chosen here would leave its
+    /// count behind and the next send would reuse one.
+    pub async fn deploy(&self, code: Bytes, opts: SendOpts) -> Result<(Address, B256), ChainError> {
+        let tx = TempoTransactionRequest::default()
+            .with_from(self.from)
+            .with_deploy_code(code);
+        let hash = self.send_request(tx, opts, None).await?;
+        let receipt = self
+            .provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(ChainError::from_rpc)?
+            .ok_or_else(|| ChainError::NoReceipt {
+                hash: hash.to_string(),
+                reason: "no receipt after the deployment was confirmed".into(),
+            })?;
+        let address =
+            alloy::network::ReceiptResponse::contract_address(&receipt).ok_or_else(|| {
+                ChainError::Transport(format!("deployment {hash} created no contract"))
+            })?;
+        Ok((address, hash))
+    }
+
     async fn send_request(
         &self,
         mut tx: TempoTransactionRequest,

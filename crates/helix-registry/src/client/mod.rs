@@ -4,11 +4,13 @@
 //!
 //! [`GeneStore`]: helix_core::GeneStore
 
+mod anchored;
 mod http;
 mod layer;
 mod outbox;
 mod subscribe;
 
+pub use anchored::AnchoredOnly;
 pub use http::{ClientError, RegistryClient};
 pub use layer::{LayerConfig, RegistryGeneStore, adopted};
 pub use outbox::Outbox;

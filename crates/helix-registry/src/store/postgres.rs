@@ -501,10 +501,25 @@ impl RegistryStore for PostgresRegistry {
 
     async fn show(&self, id: GeneId) -> Result<Option<RegistryGene>, StoreError> {
         let stmt = sql::select_gene();
-        self.read(&stmt, &[&id.to_string()], |rows| {
-            rows.first().map(decode).transpose()
-        })
-        .await
+        let key = id.to_string();
+        let Some(mut g) = self
+            .read(&stmt, &[&key], |rows| rows.first().map(decode).transpose())
+            .await?
+        else {
+            return Ok(None);
+        };
+        g.evidence = self
+            .read(sql::EVIDENCE_OF, &[&key], |rows| {
+                rows.iter()
+                    .map(|r| {
+                        let tx: String = r.try_get(0).map_err(db)?;
+                        tx.parse()
+                            .map_err(|e| StoreError::Corrupt(format!("{tx}: {e}")))
+                    })
+                    .collect()
+            })
+            .await?;
+        Ok(Some(g))
     }
 
     async fn top(&self, limit: u32) -> Result<Vec<RegistryGene>, StoreError> {

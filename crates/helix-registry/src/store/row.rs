@@ -38,6 +38,7 @@ pub(crate) fn decode(r: &impl Cols) -> Result<RegistryGene, StoreError> {
         created_at: r.int(13)?,
         updated_at: r.int(14)?,
         claimed_successes: count(15)?,
+        evidence: Vec::new(),
     })
 }
 

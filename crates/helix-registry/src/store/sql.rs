@@ -8,6 +8,7 @@ pub const GENE_COLUMNS: &str = "id, code, category, strategy, params, platforms,
 pub const CLAIM_NONCE: &str =
     "INSERT INTO reg_nonces (agent, nonce, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 pub const PRUNE_NONCES: &str = "DELETE FROM reg_nonces WHERE at < $1";
+pub const EVIDENCE_OF: &str = "SELECT tx FROM reg_evidence WHERE gene_id = $1 ORDER BY tx";
 pub const EVIDENCE_OWNER: &str = "SELECT agent, gene_id FROM reg_evidence WHERE tx = $1";
 pub const INSERT_GENE: &str = "INSERT INTO reg_genes \
      (id, code, category, strategy, params, platforms, created_at, updated_at) \

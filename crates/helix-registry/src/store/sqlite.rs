@@ -311,7 +311,24 @@ impl RegistryStore for SqliteRegistry {
     }
 
     async fn show(&self, id: GeneId) -> Result<Option<RegistryGene>, StoreError> {
-        self.with(move |c| gene_by_id(c, &id.to_string())).await
+        self.with(move |c| {
+            let Some(mut g) = gene_by_id(c, &id.to_string())? else {
+                return Ok(None);
+            };
+            let mut st = c.prepare(sql::EVIDENCE_OF).map_err(unavailable)?;
+            let rows = st
+                .query_map([id.to_string()], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            for r in rows {
+                let tx = r.map_err(unavailable)?;
+                g.evidence.push(
+                    tx.parse()
+                        .map_err(|e| StoreError::Corrupt(format!("{tx}: {e}")))?,
+                );
+            }
+            Ok(Some(g))
+        })
+        .await
     }
 
     async fn top(&self, limit: u32) -> Result<Vec<RegistryGene>, StoreError> {
