@@ -18,6 +18,9 @@
 //! chain_id = 42431                         # the chain the agent's evidence is on
 //! pull_timeout_ms = 250                    # longest a miss waits for the registry
 //! subscribe = ["payment-insufficient/balance"]  # follow these keys on [events] nats
+//! anchored_only = true                     # keep only genes anchored on chain by
+//! anchor = "0x..."                         # this GeneAnchor's
+//! anchorer = "0x..."                       # trusted anchorer
 //! [llm]                                    # env: ANTHROPIC_API_KEY, OPENAI_API_KEY,
 //! anthropic_model = "claude-haiku-4-5"     # ANTHROPIC_BASE_URL, OPENAI_BASE_URL,
 //! openai_model = "gpt-4o-mini"             # HELIX_ANTHROPIC_MODEL, HELIX_OPENAI_MODEL,
@@ -62,6 +65,14 @@ pub struct Registry {
     /// Gene keys (`code/category`) to follow on the broadcast.
     #[serde(default)]
     pub subscribe: Vec<String>,
+    /// Keep a registry gene only when `anchorer` anchored exactly its
+    /// content in the GeneAnchor at `anchor` (read on `[chain] rpc`).
+    #[serde(default)]
+    pub anchored_only: bool,
+    /// The GeneAnchor contract.
+    pub anchor: Option<alloy::primitives::Address>,
+    /// The registry's anchoring address.
+    pub anchorer: Option<alloy::primitives::Address>,
 }
 
 #[derive(Default, Deserialize, Clone)]
@@ -155,6 +166,16 @@ impl Config {
         }
         if let Some(v) = env("HELIX_REGISTRY_URL") {
             c.registry.url = Some(v);
+        }
+        if c.registry.anchored_only
+            && (c.registry.anchor.is_none()
+                || c.registry.anchorer.is_none()
+                || c.chain.rpc.is_none())
+        {
+            return Err(format!(
+                "{}: [registry] anchored_only needs anchor, anchorer and [chain] rpc",
+                path.display()
+            ));
         }
         for k in &c.registry.subscribe {
             parse_key(k).map_err(|e| format!("{}: [registry] subscribe: {e}", path.display()))?;

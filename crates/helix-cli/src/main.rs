@@ -77,6 +77,19 @@ enum RegistryCmd {
         /// Pulls each caller may make per second (burst twice that).
         #[arg(long, default_value_t = 200.0)]
         pull_per_second: f64,
+        /// Anchor genes over the quality threshold in this GeneAnchor.
+        #[arg(long)]
+        anchor: Option<alloy::primitives::Address>,
+        /// The anchoring key (hex) in a file only its owner can read; its
+        /// address is the anchorer readers trust.
+        #[arg(long, env = "HELIX_REGISTRY_KEY_FILE")]
+        anchor_key_file: Option<PathBuf>,
+        /// The TIP-20 anchoring fees are paid in (default AlphaUSD).
+        #[arg(long)]
+        fee_token: Option<alloy::primitives::Address>,
+        /// Follow this Governance contract's thresholds (read every 5 s).
+        #[arg(long)]
+        governance: Option<alloy::primitives::Address>,
     },
 }
 
@@ -407,6 +420,10 @@ fn main() -> ExitCode {
                     threshold,
                     push_per_second,
                     pull_per_second,
+                    anchor,
+                    anchor_key_file,
+                    fee_token,
+                    governance,
                 },
         } => registry::run(registry::Args {
             listen,
@@ -422,6 +439,10 @@ fn main() -> ExitCode {
             threshold,
             push_per_second,
             pull_per_second,
+            anchor,
+            anchor_key_file,
+            fee_token,
+            governance,
         }),
         Cmd::Gene {
             registry: url,

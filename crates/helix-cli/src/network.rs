@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use alloy::signers::local::PrivateKeySigner;
 use helix_core::GeneStore;
+use helix_registry::anchor::AnchorReader;
 use helix_registry::client::{
-    LayerConfig, RegistryClient, RegistryGeneStore, Subscription, subscribe, watch,
+    AnchoredOnly, LayerConfig, RegistryClient, RegistryGeneStore, Subscription, subscribe, watch,
 };
 
 use crate::config::{Config, parse_key};
@@ -42,6 +43,18 @@ pub async fn link(
             layer: None,
             subscription: None,
         });
+    };
+    // An agent that accepts only anchored genes filters what the registry
+    // layer and the subscription would keep.
+    let store: Arc<dyn GeneStore> = match (r.anchored_only, r.anchor, r.anchorer, settings.rpc()) {
+        (true, Some(anchor), Some(anchorer), Some(rpc)) => Arc::new(AnchoredOnly::new(
+            store,
+            AnchorReader::new(rpc, anchor, anchorer),
+        )),
+        (true, ..) => {
+            return Err("[registry] anchored_only needs anchor, anchorer and [chain] rpc".into());
+        }
+        _ => store,
     };
     let mut client = RegistryClient::new(url).map_err(|e| e.to_string())?;
     if let Some(k) = &key {

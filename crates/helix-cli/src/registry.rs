@@ -8,12 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use helix_registry::Registry;
+use helix_registry::anchor::Anchorer;
 use helix_registry::broadcast::Broadcast;
 use helix_registry::cache::PullCache;
 use helix_registry::evidence::RpcVerifier;
 use helix_registry::limits::{Limiter, LocalLimiter, Rate, RedisLimiter};
 use helix_registry::server::{router, serve as serve_router};
 use helix_registry::store::{PostgresRegistry, RegistryStore, SqliteRegistry};
+use helix_registry::thresholds::follow;
 
 /// What `helix registry serve` was asked for.
 pub struct Args {
@@ -26,6 +28,10 @@ pub struct Args {
     pub threshold: f64,
     pub push_per_second: f64,
     pub pull_per_second: f64,
+    pub anchor: Option<alloy::primitives::Address>,
+    pub anchor_key_file: Option<std::path::PathBuf>,
+    pub fee_token: Option<alloy::primitives::Address>,
+    pub governance: Option<alloy::primitives::Address>,
 }
 
 /// Shortest accepted metrics token.
@@ -93,8 +99,40 @@ async fn serve(args: Args, token: String) -> Result<ExitCode, String> {
             Arc::new(RedisLimiter::new(conn, push, pull)),
         )
     };
-    let registry = Registry::new(store, Arc::new(verifier), broadcast, cache, args.threshold)
-        .with_limiter(limiter);
+    let mut registry = Registry::new(
+        store.clone(),
+        Arc::new(verifier),
+        broadcast,
+        cache,
+        args.threshold,
+    )
+    .with_limiter(limiter);
+    let rpc = args.rpcs[0].clone();
+    match (args.anchor, &args.anchor_key_file) {
+        (Some(contract), Some(file)) => {
+            let wallet = helix_tempo::Wallet::from_file(file).map_err(|e| e.to_string())?;
+            let chain =
+                helix_tempo::TempoChain::connect(&rpc, &wallet).map_err(|e| e.to_string())?;
+            eprintln!(
+                "helix registry: anchoring in {contract} as {}",
+                wallet.address()
+            );
+            let fee = args
+                .fee_token
+                .or_else(|| crate::trust::ALPHA_USD.parse().ok());
+            registry = registry.with_anchorer(Anchorer::start(chain, &rpc, contract, fee, store));
+        }
+        (None, None) => {}
+        _ => return Err("--anchor and --anchor-key-file go together".into()),
+    }
+    if let Some(gov) = args.governance {
+        drop(follow(
+            registry.thresholds().clone(),
+            rpc,
+            gov,
+            Duration::from_secs(5),
+        ));
+    }
     let pruner = registry.clone();
     tokio::spawn(async move {
         loop {

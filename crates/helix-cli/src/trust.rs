@@ -16,7 +16,7 @@ use helix_registry::wire::GeneId;
 use helix_tempo::{SendOpts, TempoChain, Wallet};
 
 /// AlphaUSD, the fee token unless one is named.
-const ALPHA_USD: &str = "0x20c0000000000000000000000000000000000001";
+pub const ALPHA_USD: &str = "0x20c0000000000000000000000000000000000001";
 /// Parameters Governance knows, by name.
 pub const PARAMS: &[&str] = &[
     "pull_threshold_bps",

@@ -72,6 +72,25 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "auto")]
         chain: demo::ChainMode,
     },
+    /// Deploy HELIX, GeneAnchor, GeneStaking and Governance on a Tempo
+    /// chain (0x76 transactions naming their fee token); prints the addresses.
+    DeployContracts {
+        /// The chain's RPC.
+        #[arg(long)]
+        rpc: String,
+        /// The deployer's key (hex) in a file (default: anvil's dev account 0).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// The registry whose anchors stakes may back (default: the deployer).
+        #[arg(long)]
+        registry: Option<alloy::primitives::Address>,
+        /// Who receives the HELIX supply (default: the deployer).
+        #[arg(long)]
+        holder: Option<alloy::primitives::Address>,
+        /// The TIP-20 fees are paid in (default AlphaUSD).
+        #[arg(long, default_value = "0x20c0000000000000000000000000000000000001")]
+        fee_token: alloy::primitives::Address,
+    },
     /// One agent of the demo's registry act, in its own process (the demo
     /// starts it).
     #[command(hide = true)]
@@ -115,6 +134,42 @@ enum Cmd {
     },
 }
 
+fn deploy_contracts(
+    rpc: &str,
+    key_file: Option<&std::path::Path>,
+    registry: Option<alloy::primitives::Address>,
+    holder: Option<alloy::primitives::Address>,
+    fee_token: alloy::primitives::Address,
+) -> Result<ExitCode, String> {
+    let wallet = match key_file {
+        Some(f) => helix_tempo::Wallet::from_file(f).map_err(|e| e.to_string())?,
+        None => {
+            helix_tempo::Wallet::from_hex(helix_lab::anvil::DEV_KEY_0).map_err(|e| e.to_string())?
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let deployed = rt.block_on(async {
+        let chain = helix_tempo::TempoChain::connect(rpc, &wallet).map_err(|e| e.to_string())?;
+        let me = wallet.address();
+        helix_lab::contracts::deploy(
+            &chain,
+            registry.unwrap_or(me),
+            holder.unwrap_or(me),
+            fee_token,
+        )
+        .await
+        .map_err(|e| e.to_string())
+    })?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&deployed).map_err(|e| e.to_string())?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match helix_cli::start("helix-lab", cli.global.config) {
@@ -145,6 +200,13 @@ fn main() -> ExitCode {
             rows,
             chain,
         } => bench::run(n, seed, json, &rows, chain),
+        Cmd::DeployContracts {
+            rpc,
+            key_file,
+            registry,
+            holder,
+            fee_token,
+        } => deploy_contracts(&rpc, key_file.as_deref(), registry, holder, fee_token),
         Cmd::RegistryAgent {
             role,
             registry,

@@ -14,10 +14,13 @@ use std::time::Duration;
 use helix_core::{Category, EventKind, FailureCode, GeneKey, GeneSource, GeneStore, MemorySink};
 use helix_genemap::SqliteGeneStore;
 use helix_lab::anvil::Anvil;
-use helix_lab::onchain::ChainLab;
+use helix_lab::contracts::deploy;
+use helix_lab::onchain::{ChainLab, funded_agent, token};
 use helix_lab::registry::LabRegistry;
+use helix_registry::anchor::AnchorReader;
 use helix_registry::client::{LayerConfig, RegistryClient, RegistryGeneStore, subscribe, watch};
 use helix_registry::store::SqliteRegistry;
+use helix_tempo::TempoChain;
 use helix_tempo::Wallet;
 use serde_json::{Value, json};
 
@@ -162,12 +165,30 @@ async fn run_act(chain: &ChainLab) -> Result<Value, String> {
     let dir = std::env::temp_dir().join(format!("helix-demo-registry-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let nats = nats_reachable().await;
+    // The trust layer on the same chain, deployed as the script does; the
+    // registry anchors with a key of its own that holds only fee money.
+    let registry_key = funded_agent(&chain.funder, token(1), 100_000_000)
+        .await
+        .map_err(|e| e.to_string())?;
+    let deployed = deploy(
+        &chain.funder,
+        registry_key.address(),
+        chain.funder.address(),
+        token(1),
+    )
+    .await
+    .map_err(|e| format!("deploying the contracts: {e}"))?;
     let mut reg = LabRegistry::on(&chain.main.url);
+    reg.anchoring = Some((
+        TempoChain::connect(&chain.main.url, &registry_key).map_err(|e| e.to_string())?,
+        deployed.anchor,
+        token(1),
+    ));
     reg.store = Some(Arc::new(
         SqliteRegistry::open(dir.join("registry.db")).map_err(|e| e.to_string())?,
     ));
     reg.nats = nats.clone();
-    let (server, _registry) = reg.start().await.map_err(|e| e.to_string())?;
+    let (server, registry) = reg.start().await.map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let agent_cmd = |role: &str| {
         let mut c = Command::new(&exe);
@@ -224,6 +245,31 @@ async fn run_act(chain: &ChainLab) -> Result<Value, String> {
     .await
     .map_err(|e| e.to_string())?;
     let b = last_json(b_text.as_bytes())?;
+    // A's gene on chain: anchored by the registry, as served.
+    let anchored = match a["gene"].as_str().and_then(|g| g.parse().ok()) {
+        Some(id) => {
+            if let Some(anchorer) = registry.anchorer() {
+                for _ in 0..100 {
+                    if anchorer.anchored() >= 1 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            let client = RegistryClient::new(&server.url()).map_err(|e| e.to_string())?;
+            match client.show(id).await.map_err(|e| e.to_string())? {
+                Some(g) => {
+                    AnchorReader::new(&chain.main.url, deployed.anchor, registry_key.address())
+                        .verify(&g)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .is_valid()
+                }
+                None => false,
+            }
+        }
+        None => false,
+    };
     let _ = std::fs::remove_dir_all(&dir);
     let propagation = match (b["received_at"].as_i64(), a["verified_at"].as_i64()) {
         (Some(r), Some(v)) => json!(r - v),
@@ -235,6 +281,8 @@ async fn run_act(chain: &ChainLab) -> Result<Value, String> {
         "immune_on_first_sight": b["ok"] == true && b["immune"] == true && b["held_before_failing"] == true && b["gene"] == a["gene"],
         "propagation_ms": propagation,
         "evidence_verified": a["evidence_verified"] == true,
+        "anchored": anchored,
+        "contracts": deployed,
         "chain": "anvil-tempo",
         "broadcast": if nats.is_some() { "nats-jetstream" } else { "websocket" },
         "gene": a["gene"],
