@@ -57,7 +57,12 @@ fn demo_repairs_every_row_then_is_immune_and_genes_are_listed() {
     let act = all.iter().find(|r| r["scenario"] == "registry");
     if std::env::var("HELIX_ANVIL").is_ok() {
         let act = act.expect("the registry act ran on anvil");
-        for field in ["repaired", "immune_on_first_sight", "evidence_verified", "anchored"] {
+        for field in [
+            "repaired",
+            "immune_on_first_sight",
+            "evidence_verified",
+            "anchored",
+        ] {
             assert_eq!(act[field], true, "registry act {field}: {}", act["detail"]);
         }
         let ms = act["propagation_ms"].as_i64().expect("propagation_ms");
