@@ -132,18 +132,16 @@ impl MeshClient {
                         body,
                         sent_at,
                     } => {
-                        if in_tx
-                            .send(Received {
-                                from,
-                                id,
-                                body,
-                                sent_at,
-                            })
-                            .await
-                            .is_err()
-                        {
+                        let received = Received {
+                            from,
+                            id,
+                            body,
+                            sent_at,
+                        };
+                        // The agent dropped its receiver: nobody listens.
+                        let Ok(()) = in_tx.send(received).await else {
                             break;
-                        }
+                        };
                     }
                     Down::Accepted { id } => {
                         if let Some(tx) = w.lock().ok().and_then(|mut m| m.remove(&id)) {
