@@ -6,6 +6,7 @@ mod classify;
 mod events;
 mod gene;
 mod genes;
+mod mesh;
 mod pay;
 mod registry;
 mod serve;
@@ -90,6 +91,25 @@ enum RegistryCmd {
         /// Follow this Governance contract's thresholds (read every 5 s).
         #[arg(long)]
         governance: Option<alloy::primitives::Address>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MeshCmd {
+    /// Serve one relay node (HELIX_MESH_TOKEN guards /metrics).
+    Serve {
+        /// Address to listen on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:7800")]
+        listen: std::net::SocketAddr,
+        /// This node's name (letters, digits, dashes).
+        #[arg(long, default_value = "mesh-1")]
+        node: String,
+        /// NATS with JetStream (default: [events] nats, HELIX_NATS_URL).
+        #[arg(long)]
+        nats: Option<String>,
+        /// Redis for sessions (default: [cache] redis, HELIX_REDIS_URL).
+        #[arg(long)]
+        redis: Option<String>,
     },
 }
 
@@ -197,6 +217,11 @@ enum GovCmd {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// The agent mesh: `helix mesh serve`.
+    Mesh {
+        #[command(subcommand)]
+        cmd: MeshCmd,
+    },
     /// The gene registry: `helix registry serve`.
     Registry {
         #[command(subcommand)]
@@ -510,6 +535,23 @@ fn main() -> ExitCode {
         } => match config {
             Some(p) => config::run_check(&p, true, json),
             None => config::run_check(&path, named, json),
+        },
+        Cmd::Mesh {
+            cmd:
+                MeshCmd::Serve {
+                    listen,
+                    node,
+                    nats,
+                    redis,
+                },
+        } => match nats.or_else(|| settings.nats().map(str::to_owned)) {
+            Some(nats) => mesh::run(mesh::Args {
+                listen,
+                node,
+                nats,
+                redis: redis.or_else(|| settings.redis().map(str::to_owned)),
+            }),
+            None => Err("no NATS: give --nats, HELIX_NATS_URL or [events] nats".into()),
         },
         Cmd::Stake {
             gene,

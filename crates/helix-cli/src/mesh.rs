@@ -1,0 +1,61 @@
+//! `helix mesh serve`: one relay node of the agent mesh (helix-mesh):
+//! signed hellos, durable inboxes on NATS JetStream, sessions in Redis.
+
+use std::process::ExitCode;
+
+use helix_mesh::server::router;
+use helix_mesh::{Relay, RelayConfig};
+
+/// What `helix mesh serve` was asked for.
+pub struct Args {
+    pub listen: std::net::SocketAddr,
+    pub node: String,
+    pub nats: String,
+    pub redis: Option<String>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    if args.node.is_empty()
+        || args.node.len() > 64
+        || !args
+            .node
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(format!(
+            "--node {:?}: 1 to 64 letters, digits or dashes",
+            args.node
+        ));
+    }
+    let token = helix_cli::token_from_env("HELIX_MESH_TOKEN", 16, "metrics token")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let relay = Relay::connect(
+            RelayConfig::new(&args.node),
+            &args.nats,
+            args.redis.as_deref(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("{}: {e}", args.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        println!(
+            "helix mesh: node {} listening on ws://{addr}/v1/connect (sessions in Redis: {})",
+            args.node,
+            if args.redis.is_some() { "on" } else { "off" }
+        );
+        axum::serve(listener, router(relay, &token))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
