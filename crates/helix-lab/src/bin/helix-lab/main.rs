@@ -4,6 +4,7 @@
 
 mod bench;
 mod demo;
+mod mesh_bench;
 mod registry_act;
 mod registry_bench;
 
@@ -109,6 +110,22 @@ enum Cmd {
         nats: Option<String>,
         #[arg(long)]
         durable: Option<String>,
+    },
+    /// The agent mesh under load on loopback: two relay nodes, message
+    /// latency, and a node restart that must lose nothing.
+    MeshBench {
+        /// Connected agents (half on each node).
+        #[arg(long, default_value_t = 500)]
+        agents: usize,
+        /// Messages from node-1 agents to node-2 agents.
+        #[arg(long, default_value_t = 5000)]
+        messages: usize,
+        /// Sends in flight at once.
+        #[arg(long, default_value_t = 16)]
+        in_flight: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// The gene registry's figures: push throughput, pull latency through
     /// the cache, broadcast latency to subscribers (anvil, NATS, Redis Cluster).
@@ -223,6 +240,17 @@ fn main() -> ExitCode {
             db,
             nats,
             durable,
+        }),
+        Cmd::MeshBench {
+            agents,
+            messages,
+            in_flight,
+            json,
+        } => mesh_bench::run(mesh_bench::Args {
+            agents,
+            messages,
+            in_flight,
+            json,
         }),
         Cmd::RegistryBench {
             pushes,
