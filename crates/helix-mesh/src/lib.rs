@@ -12,6 +12,7 @@
 pub mod client;
 mod metrics;
 pub mod relay;
+pub mod saga;
 pub mod server;
 pub mod wire;
 

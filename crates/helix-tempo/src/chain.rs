@@ -474,6 +474,29 @@ impl TempoChain {
         .await
     }
 
+    /// [`TempoChain::transfer`], calling `before_send` with the signed
+    /// transaction's hash and nonce before it is broadcast (a write-ahead
+    /// log entry).
+    pub async fn transfer_recorded(
+        &self,
+        token: Address,
+        to: Address,
+        amount: u128,
+        opts: SendOpts,
+        before_send: &BeforeSend<'_>,
+    ) -> Result<B256, ChainError> {
+        let input = ITIP20::transferCall {
+            to,
+            amount: U256::from(amount),
+        }
+        .abi_encode();
+        let tx = TempoTransactionRequest::default()
+            .with_from(self.from)
+            .with_to(token)
+            .with_input(Bytes::from(input));
+        self.send_request(tx, opts, Some(before_send)).await
+    }
+
     /// [`TempoChain::swap`], calling `before_send` with the signed
     /// transaction's hash before it is broadcast (a journal entry).
     pub async fn swap_recorded(

@@ -7,6 +7,7 @@ mod demo;
 mod mesh_bench;
 mod registry_act;
 mod registry_bench;
+mod saga;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,6 +128,31 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run or resume a saga plan (JSON) with the coordinator, its log in
+    /// PostgreSQL, signing for the given payers.
+    Saga {
+        /// The coordinator's log.
+        #[arg(long)]
+        pg: String,
+        /// The chain's RPC.
+        #[arg(long)]
+        rpc: String,
+        /// The plan (helix_mesh::saga::Plan as JSON).
+        #[arg(long)]
+        plan: PathBuf,
+        /// A JSON list of the payers' keys (hex), in a file only its owner reads.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The TIP-20 fees are paid in.
+        #[arg(long)]
+        fee_token: Option<alloy::primitives::Address>,
+        /// This step's check fails (the paid service failed).
+        #[arg(long)]
+        fail_at: Option<usize>,
+        /// Stop after this many refunds and wait to be killed (crash tests).
+        #[arg(long)]
+        pause_after_refunds: Option<usize>,
+    },
     /// The gene registry's figures: push throughput, pull latency through
     /// the cache, broadcast latency to subscribers (anvil, NATS, Redis Cluster).
     RegistryBench {
@@ -240,6 +266,23 @@ fn main() -> ExitCode {
             db,
             nats,
             durable,
+        }),
+        Cmd::Saga {
+            pg,
+            rpc,
+            plan,
+            keys,
+            fee_token,
+            fail_at,
+            pause_after_refunds,
+        } => saga::run(saga::Args {
+            pg,
+            rpc,
+            plan,
+            keys,
+            fee_token,
+            fail_at,
+            pause_after_refunds,
         }),
         Cmd::MeshBench {
             agents,

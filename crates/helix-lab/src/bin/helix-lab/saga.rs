@@ -1,0 +1,65 @@
+//! `helix-lab saga`: runs (or resumes) a saga plan with the coordinator,
+//! signing for the payers whose keys it is given. A step's check fails at
+//! `--fail-at` (the lab's stand-in for a paid service that failed), so the
+//! refund waterfall runs; `--pause-after-refunds` stops it mid-way for a
+//! crash test.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use helix_mesh::saga::{Coordinator, Plan, SagaLog, SagaOutcome};
+use helix_tempo::{TempoChain, Wallet};
+
+/// What to run.
+pub struct Args {
+    pub pg: String,
+    pub rpc: String,
+    pub plan: PathBuf,
+    pub keys: PathBuf,
+    pub fee_token: Option<alloy::primitives::Address>,
+    pub fail_at: Option<usize>,
+    pub pause_after_refunds: Option<usize>,
+}
+
+pub fn run(a: Args) -> Result<ExitCode, String> {
+    let plan: Plan = serde_json::from_str(
+        &std::fs::read_to_string(&a.plan).map_err(|e| format!("{}: {e}", a.plan.display()))?,
+    )
+    .map_err(|e| format!("{}: {e}", a.plan.display()))?;
+    let keys: Vec<String> = serde_json::from_str(
+        &std::fs::read_to_string(&a.keys).map_err(|e| format!("{}: {e}", a.keys.display()))?,
+    )
+    .map_err(|e| format!("{}: not a list of keys: {e}", a.keys.display()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let mut payers = Vec::new();
+        for k in &keys {
+            let w = Wallet::from_hex(k).map_err(|e| e.to_string())?;
+            payers.push(TempoChain::connect(&a.rpc, &w).map_err(|e| e.to_string())?);
+        }
+        let log = SagaLog::connect(&a.pg).await?;
+        let mut coordinator = Coordinator::new(log, payers, a.fee_token);
+        coordinator.pause_after_refunds = a.pause_after_refunds;
+        let fail_at = a.fail_at;
+        let outcome = coordinator
+            .run(&plan, async |i| match fail_at {
+                Some(f) if f == i => Err("the paid service answered 503 and did not do its part".into()),
+                _ => Ok(()),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let hashes = coordinator.log().hashes(&plan.id).await?;
+        let json = match outcome {
+            SagaOutcome::Completed => serde_json::json!({"saga": plan.id, "outcome": "completed", "transfers": hashes}),
+            SagaOutcome::Compensated { failed_step, reason } => serde_json::json!({
+                "saga": plan.id, "outcome": "compensated", "failed_step": failed_step, "reason": reason, "transfers": hashes,
+            }),
+        };
+        println!("{json}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
