@@ -12,6 +12,9 @@ use helix_lab::onchain::stablecoin_chain;
 use helix_lab::registry::agent_with_a_tx;
 use serde_json::{Value, json};
 
+mod common;
+use common::{helix, key_file};
+
 const TOKEN: &str = "registry-test-token-0123456789";
 
 struct Server(Child);
@@ -66,18 +69,6 @@ fn serve(db: &str, rpc: &str, extra: &[&str]) -> (Server, String) {
     start(cmd, "listening on ", false)
 }
 
-fn helix(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_helix"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_pushes_lists_shows_and_pulls_genes_through_the_served_registry() {
     let (anvil, funder) = stablecoin_chain()
@@ -89,13 +80,7 @@ async fn a_person_pushes_lists_shows_and_pulls_genes_through_the_served_registry
 
     // An agent's own Gene Map with a verified gene, and its key in a file.
     let (wallet, tx) = agent_with_a_tx(&funder, &anvil.url).await.unwrap();
-    let key_file = dir.path().join("agent.key");
-    std::fs::write(&key_file, alloy::hex::encode(wallet.signer().to_bytes())).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    let key_file = key_file(dir.path(), "agent.key", &wallet);
     let a_db = dir.path().join("a.db").display().to_string();
     let key = GeneKey {
         code: FailureCode::PaymentInsufficient,
@@ -110,7 +95,6 @@ async fn a_person_pushes_lists_shows_and_pulls_genes_through_the_served_registry
     .await
     .unwrap();
 
-    let key_file = key_file.display().to_string();
     let tx = tx.to_string();
     let push = || {
         helix(&[

@@ -7,7 +7,6 @@
 //! out the timelock (anvil time travel) and executes, and the registry's
 //! pull threshold follows.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,36 +17,16 @@ use helix_lab::registry::{LabRegistry, agent_with_a_tx, shared_gene, signed_push
 use helix_registry::anchor::AnchorReader;
 use helix_registry::client::{AnchoredOnly, LayerConfig, RegistryClient, RegistryGeneStore};
 use helix_registry::store::SqliteRegistry;
-use helix_tempo::{TempoChain, Wallet};
+use helix_tempo::TempoChain;
 use serde_json::{Value, json};
+
+mod common;
+use common::{helix, key_file};
 
 const KEY: GeneKey = GeneKey {
     code: FailureCode::PaymentInsufficient,
     category: Category::Balance,
 };
-
-fn helix(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_helix"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn key_file(dir: &std::path::Path, name: &str, w: &Wallet) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, alloy::hex::encode(w.signer().to_bytes())).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    path.display().to_string()
-}
 
 fn agent(inner: Arc<dyn GeneStore>, url: &str) -> RegistryGeneStore {
     RegistryGeneStore::new(

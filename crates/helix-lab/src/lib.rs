@@ -17,6 +17,7 @@
 
 pub mod agent;
 pub mod anvil;
+pub mod bounded;
 pub mod chain;
 pub mod contracts;
 pub mod drop_proxy;

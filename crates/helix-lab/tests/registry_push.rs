@@ -323,9 +323,9 @@ async fn the_websocket_stream_delivers_accepted_genes_for_the_keys_asked() {
 /// on loopback only.
 #[test]
 fn a_bounded_load_on_loopback_meets_its_figures() {
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_helix-lab"));
-    let mut child = std::process::Command::new(bin)
-        .args([
+    let v = helix_lab::bounded::run_json(
+        std::path::Path::new(env!("CARGO_BIN_EXE_helix-lab")),
+        &[
             "registry-bench",
             "--pushes",
             "600",
@@ -333,26 +333,14 @@ fn a_bounded_load_on_loopback_meets_its_figures() {
             "12",
             "--pulls",
             "400",
-        ])
-        .args(["--subscribers", "10", "--broadcasts", "3", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = std::time::Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if t.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            panic!("the load test ran over 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
-    assert!(status.success(), "{out}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            "--subscribers",
+            "10",
+            "--broadcasts",
+            "3",
+            "--json",
+        ],
+        Duration::from_secs(120),
+    );
     assert_eq!(v["push"]["accepted"], 600);
     assert_eq!(v["broadcast"]["receipts"], 30);
     assert_eq!(v["broadcast"]["missed"], 0);

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use alloy::signers::local::PrivateKeySigner;
 use futures_util::StreamExt;
+use helix_lab::bounded::percentile as pct;
 use helix_mesh::server::spawn;
 use helix_mesh::{MeshClient, Relay, RelayConfig};
 use serde_json::json;
@@ -27,13 +28,6 @@ pub struct Args {
 const TOKEN: &str = "mesh-bench-token-0123456789";
 /// The whole run's bound.
 const LIMIT: Duration = Duration::from_secs(300);
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
-}
 
 fn now_us() -> i64 {
     std::time::SystemTime::now()

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use helix_core::{Category, FailureCode, GeneKey, GeneStore, MemoryGeneStore, StrategyId};
+use helix_lab::bounded::percentile as pct;
 use helix_lab::onchain::stablecoin_chain;
 use helix_lab::registry::{LabRegistry, agent_with_a_tx, shared_gene, signed_push};
 use helix_registry::cache::PullCache;
@@ -33,14 +34,6 @@ pub struct Args {
     pub subscribers: usize,
     pub broadcasts: usize,
     pub json: bool,
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn shared(key: GeneKey, slippage: u64, successes: u64) -> SharedGene {
