@@ -55,7 +55,7 @@ pub struct RelayConfig {
 
 impl RelayConfig {
     /// Defaults: 10 s to say hello, 64 KiB frames, 10,000 waiting messages
-    /// per agent for up to 7 days, 30 s to acknowledge.
+    /// per agent for up to 7 days, 10 s to acknowledge.
     pub fn new(node: &str) -> Self {
         RelayConfig {
             node: node.to_owned(),
@@ -63,7 +63,7 @@ impl RelayConfig {
             max_frame_bytes: 64 * 1024,
             inbox_max: 10_000,
             inbox_max_age: Duration::from_secs(7 * 24 * 3600),
-            ack_wait: Duration::from_secs(30),
+            ack_wait: Duration::from_secs(10),
         }
     }
 }
@@ -387,8 +387,16 @@ impl Relay {
                 },
             )
             .await;
+        // Short pulls, so a closed connection's outstanding pull stops
+        // taking this agent's messages within a second.
         let mut messages = match consumer {
-            Ok(c) => match c.messages().await {
+            Ok(c) => match c
+                .stream()
+                .max_messages_per_batch(100)
+                .expires(Duration::from_secs(1))
+                .messages()
+                .await
+            {
                 Ok(m) => m,
                 Err(e) => {
                     let _ = send(socket, &error("inbox", e)).await;
@@ -453,7 +461,10 @@ impl Relay {
                 },
             }
         }
-        // What was delivered but not acknowledged goes back at once.
+        // The pull stops first, so what goes back is not taken by this
+        // closed connection again; what was delivered but not acknowledged
+        // goes back at once.
+        drop(messages);
         for msg in pending.into_values() {
             let _ = msg.ack_with(AckKind::Nak(None)).await;
         }

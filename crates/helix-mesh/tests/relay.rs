@@ -86,7 +86,9 @@ async fn agents_on_two_nodes_reach_each_other_and_offline_agents_catch_up() {
     drop(c);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut c = MeshClient::connect(&n2.connect_url(), &kc).await.unwrap();
-    let again = c.recv(WAIT).await.expect("redelivered");
+    // At once when the old connection's close was seen; at worst after the
+    // acknowledgement wait (10 s).
+    let again = c.recv(Duration::from_secs(15)).await.expect("redelivered");
     assert_eq!(again.id, "for-c");
     c.ack(&again).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
