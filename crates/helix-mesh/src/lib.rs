@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod failure;
 mod metrics;
 pub mod relay;
 pub mod saga;

@@ -206,3 +206,72 @@ async fn a_forged_hello_is_refused_and_nobody_reads_another_agents_inbox() {
         .unwrap();
     assert_eq!(v.recv(WAIT).await.expect("the victim's own").id, "secret");
 }
+
+/// C cannot do B's job; it says so through the mesh, and B's Helix
+/// perceives a cascade failure with C's cause (not a timeout), and offers
+/// the cascade repairs. A notice that names someone other than its sender
+/// is not believed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_downstream_failure_reaches_the_payer_and_is_perceived_as_a_cascade() {
+    use helix_core::{Adapter, Category, FailureCode, StrategyId};
+    use helix_mesh::failure::FailureNotice;
+
+    let (n1, _r1) = node("n1").await;
+    let (kb, kc, mallory) = (
+        PrivateKeySigner::random(),
+        PrivateKeySigner::random(),
+        PrivateKeySigner::random(),
+    );
+    let mut b = MeshClient::connect(&n1.connect_url(), &kb).await.unwrap();
+    let c = MeshClient::connect(&n1.connect_url(), &kc).await.unwrap();
+    let notice = FailureNotice {
+        job: "job-42".into(),
+        agent: kc.address(),
+        cause: "translation service answered 503: model unavailable".into(),
+        status: Some(503),
+    };
+    c.send(kb.address(), "fail-job-42", notice.body())
+        .await
+        .unwrap();
+    let got = b.recv(WAIT).await.expect("the notice arrived");
+    let read = FailureNotice::read(got.from, &got.body).expect("a notice from its own sender");
+    assert_eq!(read, notice);
+
+    let classifier = helix_platforms::builtin();
+    let failure = classifier.perceive(&read.signal()).expect("perceived");
+    assert_eq!(
+        (failure.code, failure.category),
+        (FailureCode::CascadeFailure, Category::Cascade)
+    );
+    let offered: Vec<StrategyId> = classifier
+        .construct(&failure)
+        .iter()
+        .map(|c| c.strategy)
+        .collect();
+    assert!(
+        offered.contains(&StrategyId::RerouteViaAlt)
+            && offered.contains(&StrategyId::RefundWaterfall),
+        "{offered:?}"
+    );
+
+    // Mallory claims to be C.
+    let m = MeshClient::connect(&n1.connect_url(), &mallory)
+        .await
+        .unwrap();
+    m.send(
+        kb.address(),
+        "fake",
+        FailureNotice {
+            agent: kc.address(),
+            ..notice.clone()
+        }
+        .body(),
+    )
+    .await
+    .unwrap();
+    let fake = b.recv(WAIT).await.expect("delivered");
+    assert!(
+        FailureNotice::read(fake.from, &fake.body).is_none(),
+        "a notice must come from the agent it names"
+    );
+}
