@@ -94,6 +94,12 @@ async fn reads_go_to_the_replica_and_fall_back_to_the_primary_when_it_stops() {
         })
         .await
         .unwrap();
+    assert_eq!(
+        (stored.was, stored.new_evidence),
+        (None, 1),
+        "a new gene, one new transaction"
+    );
+    let stored = stored.gene;
     assert_eq!(stored.pushes, 1, "the push returns what the primary stored");
 
     // The replica serves reads once it has replayed the write.
@@ -217,7 +223,8 @@ async fn buckets_cache_and_ranking_live_in_the_redis_cluster() {
             at: 1,
         })
         .await
-        .unwrap();
+        .unwrap()
+        .gene;
     assert!(
         registry.pull(KEY).await.unwrap().is_none(),
         "the cached 'none' still answers"

@@ -311,6 +311,15 @@ async fn the_websocket_stream_delivers_accepted_genes_for_the_keys_asked() {
             .render(None)
             .contains("helix_registry_ws_clients 2")
     );
+    // The same gene pushed again (its agent's record grew) is merged, not
+    // broadcast again: subscribers already hold it.
+    let again = client
+        .push(&push(&w.signer(), w.address(), gene(50, 2), tx))
+        .await
+        .unwrap();
+    assert_eq!(again.pushes, 2);
+    let m = registry.metrics().render(None);
+    assert!(m.contains("helix_registry_broadcasts_total 1\n"), "{m}");
 
     // A malformed key list is refused before the upgrade.
     let r = reqwest::get(format!("{}/v1/stream?keys=nonsense", server.url()))

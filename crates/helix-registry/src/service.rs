@@ -15,7 +15,7 @@ use crate::limits::{Action, Limiter};
 use crate::metrics::Metrics;
 use crate::scrub::is_scrubbed;
 use crate::sign::{MAX_SKEW_MS, SignatureError, verify};
-use crate::store::{Accept, RegistryStore, StoreError};
+use crate::store::{Accept, Merged, RegistryStore, StoreError};
 use crate::thresholds::Thresholds;
 use crate::wire::{Push, RegistryGene, Report};
 
@@ -221,7 +221,7 @@ impl Registry {
                 None => self.verifier.verify(ev, agent).await?,
             }
         }
-        let stored = self
+        let merged = self
             .store
             .accept(Accept {
                 id,
@@ -231,8 +231,8 @@ impl Registry {
                 at: now,
             })
             .await?;
-        self.changed(&stored).await;
-        Ok(stored)
+        self.merged(&merged).await;
+        Ok(merged.gene)
     }
 
     /// Takes a signed failure report; returns the gene after it.
@@ -249,7 +249,8 @@ impl Registry {
                 .report(r.body.gene, agent, r.body.failures, now)
                 .await?
                 .ok_or(Refusal::UnknownGene(r.body.gene))?;
-            self.changed(&g).await;
+            // A report only lowers a gene: nothing to broadcast or anchor.
+            self.invalidate(g.key()).await;
             Ok(g)
         }
         .await;
@@ -260,18 +261,30 @@ impl Registry {
         result
     }
 
-    async fn changed(&self, g: &RegistryGene) {
+    async fn invalidate(&self, key: GeneKey) {
         if let Some(c) = &self.cache
-            && let Err(e) = c.invalidate(g.key()).await
+            && let Err(e) = c.invalidate(key).await
         {
             tracing::warn!(target: "helix::registry", error = %e, "pull cache not invalidated");
         }
-        if let Some(a) = &self.anchorer
-            && g.quality >= self.thresholds.anchor()
-        {
-            a.request(g.id);
+    }
+
+    /// After a merge: the key's cached answer goes; a gene that has just
+    /// reached the pull threshold is broadcast (subscribers adopt a gene
+    /// once, so a thousand duplicate pushes are not a thousand broadcasts);
+    /// a gene at the anchor threshold is anchored when it first reaches it
+    /// and again when its evidence grows.
+    async fn merged(&self, m: &Merged) {
+        let g = &m.gene;
+        self.invalidate(g.key()).await;
+        let reached = |t: f64| g.quality >= t && m.was.is_none_or(|q| q < t);
+        if let Some(a) = &self.anchorer {
+            let t = self.thresholds.anchor();
+            if reached(t) || (g.quality >= t && m.new_evidence > 0) {
+                a.request(g.id);
+            }
         }
-        if g.quality >= self.threshold() {
+        if reached(self.threshold()) {
             match self.broadcast.publish(g).await {
                 Ok(()) => self.metrics.broadcast(),
                 Err(e) => {

@@ -48,6 +48,17 @@ pub struct Accept<'a> {
     pub at: i64,
 }
 
+/// A merged push: the gene as stored, and what the merge changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// The gene after the merge.
+    pub gene: RegistryGene,
+    /// Its quality before (`None`: the push created it).
+    pub was: Option<f64>,
+    /// Transactions this push proved for the first time.
+    pub new_evidence: u64,
+}
+
 /// Totals for `/v1/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stats {
@@ -70,8 +81,8 @@ pub trait RegistryStore: Send + Sync {
     async fn prune_nonces(&self, before: i64) -> Result<u64, StoreError>;
     /// Who already claimed a transaction, and for which gene.
     async fn evidence_owner(&self, tx: B256) -> Result<Option<(Address, GeneId)>, StoreError>;
-    /// Merges a push in one transaction and returns the gene as stored.
-    async fn accept(&self, a: Accept<'_>) -> Result<RegistryGene, StoreError>;
+    /// Merges a push in one transaction: the gene as stored and what changed.
+    async fn accept(&self, a: Accept<'_>) -> Result<Merged, StoreError>;
     /// Raises an agent's failure count for a gene; `None` if the gene is unknown.
     async fn report(
         &self,

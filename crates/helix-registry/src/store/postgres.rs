@@ -14,8 +14,8 @@ use serde::Serialize;
 use tokio::sync::{Mutex, RwLock};
 use tokio_postgres::{Client, GenericClient, NoTls, Row};
 
-use super::row::{Cols, decode, merge_platforms, same_claim, totals};
-use super::{Accept, RegistryStore, Stats, StoreError, hex_addr, sql};
+use super::row::{Cols, decode, merge_platforms, quality_before, same_claim, totals};
+use super::{Accept, Merged, RegistryStore, Stats, StoreError, hex_addr, sql};
 use crate::store::migrations::MIGRATIONS;
 use crate::wire::{GeneId, RegistryGene};
 
@@ -373,7 +373,7 @@ impl RegistryStore for PostgresRegistry {
         .transpose()
     }
 
-    async fn accept(&self, a: Accept<'_>) -> Result<RegistryGene, StoreError> {
+    async fn accept(&self, a: Accept<'_>) -> Result<Merged, StoreError> {
         let id = a.id.to_string();
         let agent = hex_addr(a.agent);
         let g = a.gene;
@@ -395,18 +395,17 @@ impl RegistryStore for PostgresRegistry {
         )
         .await
         .map_err(db)?;
-        let stored: String = tx
-            .query_one(sql::LOCK_PLATFORMS, &[&id])
+        let state = tx
+            .query_one(sql::LOCK_MERGE_STATE, &[&id])
             .await
-            .map_err(db)?
-            .try_get(0)
             .map_err(db)?;
-        tx.execute(
-            sql::SET_PLATFORMS,
-            &[&merge_platforms(&stored, &g.platforms)?, &id],
-        )
-        .await
-        .map_err(db)?;
+        let stored: String = state.try_get(0).map_err(db)?;
+        let was = quality_before(state.try_get(1).map_err(db)?, state.try_get(2).map_err(db)?);
+        if let Some(merged) = merge_platforms(&stored, &g.platforms)? {
+            tx.execute(sql::SET_PLATFORMS, &[&merged, &id])
+                .await
+                .map_err(db)?;
+        }
         let mut fresh = 0i64;
         for ev in a.evidence {
             let h = ev.tx.to_string();
@@ -443,7 +442,11 @@ impl RegistryStore for PostgresRegistry {
             .await?
             .ok_or_else(|| StoreError::Unavailable("merged gene vanished".into()))?;
         tx.commit().await.map_err(db)?;
-        Ok(stored)
+        Ok(Merged {
+            gene: stored,
+            was,
+            new_evidence: fresh.max(0) as u64,
+        })
     }
 
     async fn report(
@@ -457,7 +460,7 @@ impl RegistryStore for PostgresRegistry {
         let mut c = self.primary().await;
         let tx = c.transaction().await.map_err(db)?;
         if tx
-            .query_opt(sql::LOCK_PLATFORMS, &[&id])
+            .query_opt(sql::LOCK_MERGE_STATE, &[&id])
             .await
             .map_err(db)?
             .is_none()

@@ -42,16 +42,32 @@ pub(crate) fn decode(r: &impl Cols) -> Result<RegistryGene, StoreError> {
     })
 }
 
-/// The stored platforms with the pushed ones added, as stored.
-pub(crate) fn merge_platforms(stored: &str, pushed: &[Platform]) -> Result<String, StoreError> {
+/// The stored platforms with the pushed ones added, as stored; `None` when
+/// the push added none (nothing to write).
+pub(crate) fn merge_platforms(
+    stored: &str,
+    pushed: &[Platform],
+) -> Result<Option<String>, StoreError> {
     let mut all: Vec<Platform> =
         serde_json::from_str(stored).map_err(|e| corrupt("platforms", e))?;
+    let before = all.len();
     for p in pushed {
         if let Err(i) = all.binary_search(p) {
             all.insert(i, *p);
         }
     }
-    serde_json::to_string(&all).map_err(|e| corrupt("platforms", e))
+    if all.len() == before {
+        return Ok(None);
+    }
+    serde_json::to_string(&all)
+        .map(Some)
+        .map_err(|e| corrupt("platforms", e))
+}
+
+/// The quality before a merge, from [`super::sql::SELECT_MERGE_STATE`]'s
+/// quality and pushes: `None` for a gene this merge creates.
+pub(crate) fn quality_before(quality: f64, pushes: i64) -> Option<f64> {
+    (pushes > 0).then_some(quality)
 }
 
 /// A gene's totals as stored.

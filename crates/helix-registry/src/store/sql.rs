@@ -13,10 +13,14 @@ pub const EVIDENCE_OWNER: &str = "SELECT agent, gene_id FROM reg_evidence WHERE 
 pub const INSERT_GENE: &str = "INSERT INTO reg_genes \
      (id, code, category, strategy, params, platforms, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING";
-pub const SELECT_PLATFORMS: &str = "SELECT platforms FROM reg_genes WHERE id = $1";
+/// What a merge starts from: the platforms, and the quality and pushes
+/// before it (no pushes: the gene is new).
+pub const SELECT_MERGE_STATE: &str =
+    "SELECT platforms, quality, pushes FROM reg_genes WHERE id = $1";
 /// PostgreSQL's: the row lock makes concurrent merges of one gene take turns
 /// (SQLite's `BEGIN IMMEDIATE` already does).
-pub const LOCK_PLATFORMS: &str = "SELECT platforms FROM reg_genes WHERE id = $1 FOR UPDATE";
+pub const LOCK_MERGE_STATE: &str =
+    "SELECT platforms, quality, pushes FROM reg_genes WHERE id = $1 FOR UPDATE";
 pub const SET_PLATFORMS: &str = "UPDATE reg_genes SET platforms = $1 WHERE id = $2";
 pub const INSERT_EVIDENCE: &str = "INSERT INTO reg_evidence (tx, chain_id, agent, gene_id, at) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tx) DO NOTHING";

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use helix_core::GeneKey;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::row::{Cols, decode, merge_platforms, same_claim, totals};
-use super::{Accept, RegistryStore, Stats, StoreError, hex_addr, sql};
+use super::row::{Cols, decode, merge_platforms, quality_before, same_claim, totals};
+use super::{Accept, Merged, RegistryStore, Stats, StoreError, hex_addr, sql};
 use crate::store::migrations::MIGRATIONS;
 use crate::wire::{GeneId, RegistryGene};
 
@@ -193,7 +193,7 @@ impl RegistryStore for SqliteRegistry {
         .await
     }
 
-    async fn accept(&self, a: Accept<'_>) -> Result<RegistryGene, StoreError> {
+    async fn accept(&self, a: Accept<'_>) -> Result<Merged, StoreError> {
         let id = a.id.to_string();
         let gene = a.gene.clone();
         let evidence = a.evidence.to_vec();
@@ -217,14 +217,15 @@ impl RegistryStore for SqliteRegistry {
                 ],
             )
             .map_err(unavailable)?;
-            let stored: String = tx
-                .query_row(sql::SELECT_PLATFORMS, [&id], |r| r.get(0))
+            let (stored, quality, pushes): (String, f64, i64) = tx
+                .query_row(sql::SELECT_MERGE_STATE, [&id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .map_err(unavailable)?;
-            tx.execute(
-                sql::SET_PLATFORMS,
-                params![merge_platforms(&stored, &gene.platforms)?, id],
-            )
-            .map_err(unavailable)?;
+            if let Some(merged) = merge_platforms(&stored, &gene.platforms)? {
+                tx.execute(sql::SET_PLATFORMS, params![merged, id])
+                    .map_err(unavailable)?;
+            }
             let mut fresh = 0i64;
             for ev in &evidence {
                 let h = ev.tx.to_string();
@@ -258,7 +259,11 @@ impl RegistryStore for SqliteRegistry {
             retally(&tx, &id, at)?;
             let g = gene_by_id(&tx, &id)?.ok_or_else(|| unavailable("merged gene vanished"))?;
             tx.commit().map_err(unavailable)?;
-            Ok(g)
+            Ok(Merged {
+                gene: g,
+                was: quality_before(quality, pushes),
+                new_evidence: fresh.max(0) as u64,
+            })
         })
         .await
     }
