@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use helix_core::GeneKey;
+use helix_registry::anchor::{AnchorReader, Verdict};
 use helix_registry::client::{RegistryClient, adopted};
 use helix_registry::scrub::scrub;
 use helix_registry::sign::{nonce, sign};
@@ -31,6 +32,12 @@ pub enum Cmd {
     },
     Show {
         id: String,
+    },
+    Verify {
+        id: String,
+        anchor: alloy::primitives::Address,
+        anchorer: alloy::primitives::Address,
+        rpc: Option<String>,
     },
 }
 
@@ -170,6 +177,39 @@ pub fn run(
                 }
                 Ok(ExitCode::SUCCESS)
             }
+            Cmd::Verify {
+                id,
+                anchor,
+                anchorer,
+                rpc,
+            } => {
+                let rpc = rpc
+                    .or_else(|| settings.rpc().map(str::to_owned))
+                    .ok_or("no RPC: give --rpc, HELIX_RPC_URL or [chain] rpc")?;
+                let id: GeneId = id.parse().map_err(|e| format!("{id}: {e}"))?;
+                let g = client
+                    .show(id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or(format!("the registry has no gene {id}"))?;
+                let verdict = AnchorReader::new(&rpc, anchor, anchorer)
+                    .verify(&g)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&verdict).map_err(|e| e.to_string())?
+                    );
+                } else {
+                    println!("{}", describe(&verdict, id, anchorer));
+                }
+                Ok(if verdict.is_valid() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                })
+            }
             Cmd::Show { id } => {
                 let id: GeneId = id.parse().map_err(|e| format!("{id}: {e}"))?;
                 match client.show(id).await.map_err(|e| e.to_string())? {
@@ -185,4 +225,22 @@ pub fn run(
             }
         }
     })
+}
+
+fn describe(v: &Verdict, id: GeneId, anchorer: alloy::primitives::Address) -> String {
+    match v {
+        Verdict::Valid {
+            anchored_at,
+            evidence,
+        } => format!(
+            "valid: {id} is anchored by {anchorer} as served ({evidence} transaction(s) of evidence, anchored at unix {anchored_at})"
+        ),
+        Verdict::NotAnchored => format!("not anchored: {anchorer} never anchored {id}"),
+        Verdict::ContentMismatch { anchored, served } => format!(
+            "MISMATCH: the gene as served hashes to {served}, its anchor holds {anchored}: altered since it was anchored"
+        ),
+        Verdict::EvidenceMismatch { anchored, served } => format!(
+            "evidence differs: served {served}, anchored {anchored} (the registry's evidence changed since the anchor)"
+        ),
+    }
 }

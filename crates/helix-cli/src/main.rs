@@ -472,37 +472,6 @@ fn main() -> ExitCode {
         Cmd::Gene {
             registry: url,
             json,
-            cmd:
-                GeneCmd::Verify {
-                    id,
-                    anchor,
-                    anchorer,
-                    rpc,
-                },
-        } => signing_chain(
-            Signing {
-                rpc,
-                key_file: None,
-                fee_token: None,
-            },
-            &settings,
-        )
-        .and_then(|chain| {
-            trust::run(
-                trust::Cmd::Verify {
-                    id,
-                    registry: url,
-                    anchor,
-                    anchorer,
-                },
-                chain,
-                &settings,
-                json,
-            )
-        }),
-        Cmd::Gene {
-            registry: url,
-            json,
             cmd,
         } => {
             let cmd = match cmd {
@@ -521,9 +490,17 @@ fn main() -> ExitCode {
                     chain_id,
                     db: settings.db(db),
                 },
-                GeneCmd::Verify { .. } => {
-                    return helix_cli::finish("helix", Err("verify is handled above".into()));
-                }
+                GeneCmd::Verify {
+                    id,
+                    anchor,
+                    anchorer,
+                    rpc,
+                } => gene::Cmd::Verify {
+                    id,
+                    anchor,
+                    anchorer,
+                    rpc,
+                },
                 GeneCmd::Pull { key, db } => gene::Cmd::Pull { key, db },
                 GeneCmd::List { limit } => gene::Cmd::List { limit },
                 GeneCmd::Show { id } => gene::Cmd::Show { id },
@@ -566,7 +543,6 @@ fn main() -> ExitCode {
                     staking,
                 },
                 chain,
-                &settings,
                 false,
             )
         }),
@@ -592,7 +568,7 @@ fn main() -> ExitCode {
                     GovCmd::Execute { id } => trust::Cmd::Execute { id, governance },
                     GovCmd::Params => trust::Cmd::Params { governance },
                 };
-                trust::run(cmd, chain, &settings, json)
+                trust::run(cmd, chain, json)
             }),
         },
         Cmd::Events { db, repair, json } => events::list(&settings.db(db), repair, json),

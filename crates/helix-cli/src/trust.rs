@@ -1,7 +1,7 @@
-//! The trust layer by hand: `helix gene verify` compares a registry's gene
-//! with its anchor on chain; `helix stake` backs an anchored gene with
-//! HELIX; `helix gov propose | vote | execute | params` changes protocol
-//! parameters by stakers' votes. Transactions are Tempo (0x76) ones that
+//! Staking and governance by hand: `helix stake` backs an anchored gene
+//! with HELIX; `helix gov propose | vote | execute | params` changes
+//! protocol parameters by stakers' votes (`helix gene verify` is with the
+//! other gene commands). Transactions are Tempo (0x76) ones that
 //! name their fee token.
 
 use std::path::PathBuf;
@@ -9,8 +9,6 @@ use std::process::ExitCode;
 
 use alloy::primitives::{Address, U256, keccak256};
 use alloy::sol_types::SolCall;
-use helix_registry::anchor::AnchorReader;
-use helix_registry::client::RegistryClient;
 use helix_registry::contracts::{GeneStaking, Governance, HelixToken};
 use helix_registry::wire::GeneId;
 use helix_tempo::{SendOpts, TempoChain, Wallet};
@@ -31,12 +29,6 @@ pub const PARAMS: &[&str] = &[
 
 /// What was asked.
 pub enum Cmd {
-    Verify {
-        id: String,
-        registry: Option<String>,
-        anchor: Address,
-        anchorer: Address,
-    },
     Stake {
         gene: String,
         amount: String,
@@ -116,90 +108,116 @@ async fn read<C: SolCall>(chain: &TempoChain, to: Address, call: C) -> Result<C:
     C::abi_decode_returns(&out).map_err(|e| e.to_string())
 }
 
-pub fn run(
-    cmd: Cmd,
-    chain: Chain,
-    settings: &crate::config::Config,
-    json: bool,
-) -> Result<ExitCode, String> {
+pub fn run(cmd: Cmd, chain: Chain, json: bool) -> Result<ExitCode, String> {
     rt()?.block_on(async {
         match cmd {
-            Cmd::Verify { id, registry, anchor, anchorer } => {
-                let id: GeneId = id.parse().map_err(|e| format!("{id}: {e}"))?;
-                let url = registry
-                    .or_else(|| settings.registry().url.clone())
-                    .ok_or("no registry: give --registry, HELIX_REGISTRY_URL or [registry] url")?;
-                let client = RegistryClient::new(&url).map_err(|e| e.to_string())?;
-                let g = client.show(id).await.map_err(|e| e.to_string())?.ok_or(format!("the registry has no gene {id}"))?;
-                let verdict = AnchorReader::new(&chain.rpc, anchor, anchorer)
-                    .verify(&g)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&verdict).map_err(|e| e.to_string())?);
-                } else {
-                    match &verdict {
-                        helix_registry::anchor::Verdict::Valid { anchored_at, evidence } => println!(
-                            "valid: {id} is anchored by {anchorer} as served ({evidence} transaction(s) of evidence, anchored at unix {anchored_at})"
-                        ),
-                        helix_registry::anchor::Verdict::NotAnchored => println!("not anchored: {anchorer} never anchored {id}"),
-                        helix_registry::anchor::Verdict::ContentMismatch { anchored, served } => println!(
-                            "MISMATCH: the gene as served hashes to {served}, its anchor holds {anchored}: altered since it was anchored"
-                        ),
-                        helix_registry::anchor::Verdict::EvidenceMismatch { anchored, served } => println!(
-                            "evidence differs: served {served}, anchored {anchored} (the registry's evidence changed since the anchor)"
-                        ),
-                    }
-                }
-                Ok(if verdict.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-            }
-            Cmd::Stake { gene, amount, staking } => {
+            Cmd::Stake {
+                gene,
+                amount,
+                staking,
+            } => {
                 let id: GeneId = gene.parse().map_err(|e| format!("{gene}: {e}"))?;
                 let amount = helix_units(&amount)?;
                 let (chain, opts) = signer(&chain)?;
                 let token = read(&chain, staking, GeneStaking::tokenCall {}).await?;
-                let approve = HelixToken::approveCall { spender: staking, value: amount }.abi_encode();
-                chain.send(token, approve.into(), opts).await.map_err(|e| e.to_string())?;
-                let stake = GeneStaking::stakeCall { geneId: id.0, amount }.abi_encode();
-                let hash = chain.send(staking, stake.into(), opts).await.map_err(|e| e.to_string())?;
+                let approve = HelixToken::approveCall {
+                    spender: staking,
+                    value: amount,
+                }
+                .abi_encode();
+                chain
+                    .send(token, approve.into(), opts)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let stake = GeneStaking::stakeCall {
+                    geneId: id.0,
+                    amount,
+                }
+                .abi_encode();
+                let hash = chain
+                    .send(staking, stake.into(), opts)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 println!("staked {amount} base units of HELIX behind {id} (tx {hash})");
                 Ok(ExitCode::SUCCESS)
             }
-            Cmd::Propose { param, value, governance } => {
+            Cmd::Propose {
+                param,
+                value,
+                governance,
+            } => {
                 if !PARAMS.contains(&param.as_str()) {
-                    return Err(format!("unknown parameter {param}; one of {}", PARAMS.join(", ")));
+                    return Err(format!(
+                        "unknown parameter {param}; one of {}",
+                        PARAMS.join(", ")
+                    ));
                 }
-                let value = U256::from_str_radix(&value, 10).map_err(|_| format!("{value}: not a whole number"))?;
+                let value = U256::from_str_radix(&value, 10)
+                    .map_err(|_| format!("{value}: not a whole number"))?;
                 let (chain, opts) = signer(&chain)?;
                 let id = read(&chain, governance, Governance::proposalCountCall {}).await?;
-                let call = Governance::proposeCall { kind: 0, key: keccak256(param.as_bytes()), value }.abi_encode();
-                let hash = chain.send(governance, call.into(), opts).await.map_err(|e| e.to_string())?;
+                let call = Governance::proposeCall {
+                    kind: 0,
+                    key: keccak256(param.as_bytes()),
+                    value,
+                }
+                .abi_encode();
+                let hash = chain
+                    .send(governance, call.into(), opts)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 println!("proposal {id}: {param} = {value} (tx {hash})");
                 Ok(ExitCode::SUCCESS)
             }
-            Cmd::Vote { id, support, governance } => {
+            Cmd::Vote {
+                id,
+                support,
+                governance,
+            } => {
                 let (chain, opts) = signer(&chain)?;
-                let call = Governance::voteCall { id: U256::from(id), support }.abi_encode();
-                let hash = chain.send(governance, call.into(), opts).await.map_err(|e| e.to_string())?;
-                println!("voted {} proposal {id} (tx {hash})", if support { "for" } else { "against" });
+                let call = Governance::voteCall {
+                    id: U256::from(id),
+                    support,
+                }
+                .abi_encode();
+                let hash = chain
+                    .send(governance, call.into(), opts)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "voted {} proposal {id} (tx {hash})",
+                    if support { "for" } else { "against" }
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Cmd::Execute { id, governance } => {
                 let (chain, opts) = signer(&chain)?;
                 let call = Governance::executeCall { id: U256::from(id) }.abi_encode();
-                let hash = chain.send(governance, call.into(), opts).await.map_err(|e| e.to_string())?;
+                let hash = chain
+                    .send(governance, call.into(), opts)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 println!("executed proposal {id} (tx {hash})");
                 Ok(ExitCode::SUCCESS)
             }
             Cmd::Params { governance } => {
-                let reader = TempoChain::connect(&chain.rpc, &Wallet::random()).map_err(|e| e.to_string())?;
+                let reader = TempoChain::connect(&chain.rpc, &Wallet::random())
+                    .map_err(|e| e.to_string())?;
                 let mut out = serde_json::Map::new();
                 for p in PARAMS {
-                    let v = read(&reader, governance, Governance::paramsCall(keccak256(p.as_bytes()))).await?;
+                    let v = read(
+                        &reader,
+                        governance,
+                        Governance::paramsCall(keccak256(p.as_bytes())),
+                    )
+                    .await?;
                     out.insert((*p).to_owned(), serde_json::Value::String(v.to_string()));
                 }
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+                    );
                 } else {
                     for (k, v) in &out {
                         println!("{k:<22} {}", v.as_str().unwrap_or_default());
