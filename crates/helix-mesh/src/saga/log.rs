@@ -101,7 +101,8 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS saga_actions (
         saga_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
         hash TEXT, nonce BIGINT, updated_at BIGINT NOT NULL,
-        PRIMARY KEY (saga_id, idx, kind));";
+        PRIMARY KEY (saga_id, idx, kind));
+    ALTER TABLE saga_runs ADD COLUMN IF NOT EXISTS failed_step INTEGER;";
 
 impl SagaLog {
     /// Connects and creates the tables if missing.
@@ -156,31 +157,48 @@ impl SagaLog {
         )))
     }
 
-    /// Moves a saga to `state` (with the reason a step failed).
+    /// Moves a saga to `state`; `failed` is the step whose check failed
+    /// and why, when that is what moved it.
     pub async fn set_state(
         &self,
         id: &str,
         state: SagaState,
-        reason: Option<&str>,
+        failed: Option<(usize, &str)>,
     ) -> Result<(), String> {
+        let step = failed.map(|(i, _)| i as i32);
+        let reason = failed.map(|(_, r)| r);
         self.client
             .execute(
-                "UPDATE saga_runs SET state = $2, reason = COALESCE($3, reason), updated_at = $4 WHERE id = $1",
-                &[&id, &state.as_str(), &reason, &helix_core::gene::now_ms()],
+                "UPDATE saga_runs SET state = $2, failed_step = COALESCE($3, failed_step), \
+                 reason = COALESCE($4, reason), updated_at = $5 WHERE id = $1",
+                &[
+                    &id,
+                    &state.as_str(),
+                    &step,
+                    &reason,
+                    &helix_core::gene::now_ms(),
+                ],
             )
             .await
             .map_err(db)?;
         Ok(())
     }
 
-    /// The reason the saga compensated, if it did.
-    pub async fn reason(&self, id: &str) -> Result<Option<String>, String> {
-        Ok(self
+    /// The step whose check failed and why, if one did.
+    pub async fn failure(&self, id: &str) -> Result<Option<(usize, String)>, String> {
+        let row = self
             .client
-            .query_opt("SELECT reason FROM saga_runs WHERE id = $1", &[&id])
+            .query_opt(
+                "SELECT failed_step, reason FROM saga_runs WHERE id = $1",
+                &[&id],
+            )
             .await
-            .map_err(db)?
-            .and_then(|r| r.get(0)))
+            .map_err(db)?;
+        Ok(row.and_then(|r| {
+            let step: Option<i32> = r.get(0);
+            let reason: Option<String> = r.get(1);
+            Some((usize::try_from(step?).ok()?, reason.unwrap_or_default()))
+        }))
     }
 
     /// What the log knows of an action.

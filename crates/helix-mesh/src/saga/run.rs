@@ -95,7 +95,7 @@ impl Coordinator {
                     let reason = format!("step {i} ({}): {reason}", step.name);
                     tracing::warn!(target: "helix::saga", saga = id, %reason, "a step failed; refunding in reverse");
                     self.log
-                        .set_state(id, SagaState::Compensating, Some(&reason))
+                        .set_state(id, SagaState::Compensating, Some((i, &reason)))
                         .await
                         .map_err(SagaError::Log)?;
                     state = SagaState::Compensating;
@@ -110,20 +110,12 @@ impl Coordinator {
                 return Ok(SagaOutcome::Completed);
             }
         }
-        let reason = self
+        let (failed_step, reason) = self
             .log
-            .reason(id)
+            .failure(id)
             .await
             .map_err(SagaError::Log)?
             .unwrap_or_default();
-        let failed_step = plan
-            .steps
-            .iter()
-            .enumerate()
-            .rev()
-            .find(|(i, _)| reason.starts_with(&format!("step {i} ")))
-            .map(|(i, _)| i)
-            .unwrap_or(0);
         if state == SagaState::Compensating {
             let mut refunds = 0;
             for (i, step) in plan.steps.iter().enumerate().rev() {
