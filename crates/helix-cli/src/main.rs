@@ -49,68 +49,13 @@ enum ConfigCmd {
 enum RegistryCmd {
     /// Serve the gene registry: signed pushes checked on chain, pulls,
     /// failure reports, a WebSocket stream (HELIX_REGISTRY_TOKEN guards /metrics).
-    Serve {
-        /// Address to listen on (loopback by default).
-        #[arg(long, default_value = "127.0.0.1:7700")]
-        listen: std::net::SocketAddr,
-        /// Storage: a SQLite path (one node) or a postgres:// URL (the primary).
-        #[arg(long, default_value = "./helix-registry.db")]
-        db: String,
-        /// A streaming replica of the primary for reads (postgres:// URL).
-        #[arg(long)]
-        replica: Option<String>,
-        /// Chain RPCs to check evidence on (default: the config's [chain] rpc).
-        #[arg(long)]
-        rpc: Vec<String>,
-        /// NATS with JetStream for the broadcast (default: the config's [events] nats).
-        #[arg(long)]
-        nats: Option<String>,
-        /// Redis Cluster nodes for rate limits, rankings and the pull cache
-        /// (comma-separated redis:// URLs; in-process limits when absent).
-        #[arg(long, value_delimiter = ',')]
-        redis_cluster: Vec<String>,
-        /// Genes under this quality are not served or broadcast.
-        #[arg(long, default_value_t = helix_registry::quality::PULL_THRESHOLD)]
-        threshold: f64,
-        /// Pushes and reports each agent may send per second (burst twice that).
-        #[arg(long, default_value_t = 20.0)]
-        push_per_second: f64,
-        /// Pulls each caller may make per second (burst twice that).
-        #[arg(long, default_value_t = 200.0)]
-        pull_per_second: f64,
-        /// Anchor genes over the quality threshold in this GeneAnchor.
-        #[arg(long)]
-        anchor: Option<alloy::primitives::Address>,
-        /// The anchoring key (hex) in a file only its owner can read; its
-        /// address is the anchorer readers trust.
-        #[arg(long, env = "HELIX_REGISTRY_KEY_FILE")]
-        anchor_key_file: Option<PathBuf>,
-        /// The TIP-20 anchoring fees are paid in (default AlphaUSD).
-        #[arg(long)]
-        fee_token: Option<alloy::primitives::Address>,
-        /// Follow this Governance contract's thresholds (read every 5 s).
-        #[arg(long)]
-        governance: Option<alloy::primitives::Address>,
-    },
+    Serve(registry::Args),
 }
 
 #[derive(Subcommand)]
 enum MeshCmd {
     /// Serve one relay node (HELIX_MESH_TOKEN guards /metrics).
-    Serve {
-        /// Address to listen on (loopback by default).
-        #[arg(long, default_value = "127.0.0.1:7800")]
-        listen: std::net::SocketAddr,
-        /// This node's name (letters, digits, dashes).
-        #[arg(long, default_value = "mesh-1")]
-        node: String,
-        /// NATS with JetStream (default: [events] nats, HELIX_NATS_URL).
-        #[arg(long)]
-        nats: Option<String>,
-        /// Redis for sessions (default: [cache] redis, HELIX_REDIS_URL).
-        #[arg(long)]
-        redis: Option<String>,
-    },
+    Serve(mesh::Args),
 }
 
 #[derive(Subcommand)]
@@ -434,41 +379,8 @@ fn main() -> ExitCode {
         ),
         Cmd::Genes { db, json } => genes::run(&settings.db(db), &settings, json),
         Cmd::Registry {
-            cmd:
-                RegistryCmd::Serve {
-                    listen,
-                    db,
-                    replica,
-                    rpc,
-                    nats,
-                    redis_cluster,
-                    threshold,
-                    push_per_second,
-                    pull_per_second,
-                    anchor,
-                    anchor_key_file,
-                    fee_token,
-                    governance,
-                },
-        } => registry::run(registry::Args {
-            listen,
-            db,
-            replica,
-            rpcs: if rpc.is_empty() {
-                settings.rpc().map(str::to_owned).into_iter().collect()
-            } else {
-                rpc
-            },
-            nats: nats.or_else(|| settings.nats().map(str::to_owned)),
-            redis_cluster,
-            threshold,
-            push_per_second,
-            pull_per_second,
-            anchor,
-            anchor_key_file,
-            fee_token,
-            governance,
-        }),
+            cmd: RegistryCmd::Serve(a),
+        } => registry::run(a, &settings),
         Cmd::Gene {
             registry: url,
             json,
@@ -514,22 +426,8 @@ fn main() -> ExitCode {
             None => config::run_check(&path, named, json),
         },
         Cmd::Mesh {
-            cmd:
-                MeshCmd::Serve {
-                    listen,
-                    node,
-                    nats,
-                    redis,
-                },
-        } => match nats.or_else(|| settings.nats().map(str::to_owned)) {
-            Some(nats) => mesh::run(mesh::Args {
-                listen,
-                node,
-                nats,
-                redis: redis.or_else(|| settings.redis().map(str::to_owned)),
-            }),
-            None => Err("no NATS: give --nats, HELIX_NATS_URL or [events] nats".into()),
-        },
+            cmd: MeshCmd::Serve(a),
+        } => mesh::run(a, &settings),
         Cmd::Stake {
             gene,
             amount,

@@ -7,14 +7,33 @@ use helix_mesh::server::router;
 use helix_mesh::{Relay, RelayConfig};
 
 /// What `helix mesh serve` was asked for.
+#[derive(clap::Args)]
 pub struct Args {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:7800")]
     pub listen: std::net::SocketAddr,
+    /// This node's name (letters, digits, dashes).
+    #[arg(long, default_value = "mesh-1")]
     pub node: String,
-    pub nats: String,
+    /// NATS with JetStream (default: [events] nats, HELIX_NATS_URL).
+    #[arg(long)]
+    pub nats: Option<String>,
+    /// Redis for sessions (default: [cache] redis, HELIX_REDIS_URL).
+    #[arg(long)]
     pub redis: Option<String>,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+/// Serves, the settings filling what the flags leave out (`[events] nats`,
+/// `[cache] redis`).
+pub fn run(mut args: Args, settings: &crate::config::Config) -> Result<ExitCode, String> {
+    let nats = args
+        .nats
+        .take()
+        .or_else(|| settings.nats().map(str::to_owned))
+        .ok_or("no NATS: give --nats, HELIX_NATS_URL or [events] nats")?;
+    if args.redis.is_none() {
+        args.redis = settings.redis().map(str::to_owned);
+    }
     if args.node.is_empty()
         || args.node.len() > 64
         || !args
@@ -34,13 +53,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async {
-        let relay = Relay::connect(
-            RelayConfig::new(&args.node),
-            &args.nats,
-            args.redis.as_deref(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let relay = Relay::connect(RelayConfig::new(&args.node), &nats, args.redis.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| format!("{}: {e}", args.listen))?;

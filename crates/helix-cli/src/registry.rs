@@ -3,6 +3,7 @@
 //! replica, checking evidence on the configured chain RPCs, rate limiting
 //! in process or in a Redis Cluster, broadcasting on NATS when given.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,19 +19,48 @@ use helix_registry::store::{PostgresRegistry, RegistryStore, SqliteRegistry};
 use helix_registry::thresholds::follow;
 
 /// What `helix registry serve` was asked for.
+#[derive(clap::Args)]
 pub struct Args {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:7700")]
     pub listen: std::net::SocketAddr,
+    /// Storage: a SQLite path (one node) or a postgres:// URL (the primary).
+    #[arg(long, default_value = "./helix-registry.db")]
     pub db: String,
+    /// A streaming replica of the primary for reads (postgres:// URL).
+    #[arg(long)]
     pub replica: Option<String>,
-    pub rpcs: Vec<String>,
+    /// Chain RPCs to check evidence on (default: the config's [chain] rpc).
+    #[arg(long)]
+    pub rpc: Vec<String>,
+    /// NATS with JetStream for the broadcast (default: the config's [events] nats).
+    #[arg(long)]
     pub nats: Option<String>,
+    /// Redis Cluster nodes for rate limits, rankings and the pull cache
+    /// (comma-separated redis:// URLs; in-process limits when absent).
+    #[arg(long, value_delimiter = ',')]
     pub redis_cluster: Vec<String>,
+    /// Genes under this quality are not served or broadcast.
+    #[arg(long, default_value_t = helix_registry::quality::PULL_THRESHOLD)]
     pub threshold: f64,
+    /// Pushes and reports each agent may send per second (burst twice that).
+    #[arg(long, default_value_t = 20.0)]
     pub push_per_second: f64,
+    /// Pulls each caller may make per second (burst twice that).
+    #[arg(long, default_value_t = 200.0)]
     pub pull_per_second: f64,
+    /// Anchor genes over the quality threshold in this GeneAnchor.
+    #[arg(long)]
     pub anchor: Option<alloy::primitives::Address>,
-    pub anchor_key_file: Option<std::path::PathBuf>,
+    /// The anchoring key (hex) in a file only its owner can read; its
+    /// address is the anchorer readers trust.
+    #[arg(long, env = "HELIX_REGISTRY_KEY_FILE")]
+    pub anchor_key_file: Option<PathBuf>,
+    /// The TIP-20 anchoring fees are paid in (default AlphaUSD).
+    #[arg(long)]
     pub fee_token: Option<alloy::primitives::Address>,
+    /// Follow this Governance contract's thresholds (read every 5 s).
+    #[arg(long)]
     pub governance: Option<alloy::primitives::Address>,
 }
 
@@ -39,8 +69,16 @@ const MIN_TOKEN: usize = 16;
 /// How far behind (WAL bytes) the replica may be and still serve reads.
 const MAX_LAG_BYTES: u64 = 1 << 20;
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
-    if args.rpcs.is_empty() {
+/// Serves, the settings filling what the flags leave out (`[chain] rpc`,
+/// `[events] nats`).
+pub fn run(mut args: Args, settings: &crate::config::Config) -> Result<ExitCode, String> {
+    if args.rpc.is_empty() {
+        args.rpc.extend(settings.rpc().map(str::to_owned));
+    }
+    if args.nats.is_none() {
+        args.nats = settings.nats().map(str::to_owned);
+    }
+    if args.rpc.is_empty() {
         return Err(
             "no chain RPC to check evidence on: give --rpc, HELIX_RPC_URL or [chain] rpc".into(),
         );
@@ -72,7 +110,7 @@ async fn serve(args: Args, token: String) -> Result<ExitCode, String> {
             let path = args.db.strip_prefix("sqlite://").unwrap_or(&args.db);
             Arc::new(SqliteRegistry::open(path).map_err(|e| e.to_string())?)
         };
-    let verifier = RpcVerifier::connect(&args.rpcs, Duration::from_secs(5))
+    let verifier = RpcVerifier::connect(&args.rpc, Duration::from_secs(5))
         .await
         .map_err(|e| e.to_string())?;
     let chains = verifier.chains();
@@ -107,7 +145,7 @@ async fn serve(args: Args, token: String) -> Result<ExitCode, String> {
         args.threshold,
     )
     .with_limiter(limiter);
-    let rpc = args.rpcs[0].clone();
+    let rpc = args.rpc[0].clone();
     match (args.anchor, &args.anchor_key_file) {
         (Some(contract), Some(file)) => {
             let wallet = helix_tempo::Wallet::from_file(file).map_err(|e| e.to_string())?;

@@ -96,85 +96,16 @@ enum Cmd {
     /// One agent of the demo's registry act, in its own process (the demo
     /// starts it).
     #[command(hide = true)]
-    RegistryAgent {
-        #[arg(long)]
-        role: String,
-        #[arg(long)]
-        registry: String,
-        #[arg(long)]
-        main_rpc: String,
-        #[arg(long)]
-        other_rpc: String,
-        #[arg(long)]
-        db: String,
-        #[arg(long)]
-        nats: Option<String>,
-        #[arg(long)]
-        durable: Option<String>,
-    },
+    RegistryAgent(registry_act::AgentArgs),
     /// The agent mesh under load on loopback: two relay nodes, message
     /// latency, and a node restart that must lose nothing.
-    MeshBench {
-        /// Connected agents (half on each node).
-        #[arg(long, default_value_t = 500)]
-        agents: usize,
-        /// Messages from node-1 agents to node-2 agents.
-        #[arg(long, default_value_t = 5000)]
-        messages: usize,
-        /// Sends in flight at once.
-        #[arg(long, default_value_t = 16)]
-        in_flight: usize,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    MeshBench(mesh_bench::Args),
     /// Run or resume a saga plan (JSON) with the coordinator, its log in
     /// PostgreSQL, signing for the given payers.
-    Saga {
-        /// The coordinator's log.
-        #[arg(long)]
-        pg: String,
-        /// The chain's RPC.
-        #[arg(long)]
-        rpc: String,
-        /// The plan (helix_mesh::saga::Plan as JSON).
-        #[arg(long)]
-        plan: PathBuf,
-        /// A JSON list of the payers' keys (hex), in a file only its owner reads.
-        #[arg(long)]
-        keys: PathBuf,
-        /// The TIP-20 fees are paid in.
-        #[arg(long)]
-        fee_token: Option<alloy::primitives::Address>,
-        /// This step's check fails (the paid service failed).
-        #[arg(long)]
-        fail_at: Option<usize>,
-        /// Stop after this many refunds and wait to be killed (crash tests).
-        #[arg(long)]
-        pause_after_refunds: Option<usize>,
-    },
+    Saga(saga::Args),
     /// The gene registry's figures: push throughput, pull latency through
     /// the cache, broadcast latency to subscribers (anvil, NATS, Redis Cluster).
-    RegistryBench {
-        /// Signed pushes with verified evidence.
-        #[arg(long, default_value_t = 5000)]
-        pushes: usize,
-        /// Agents pushing (each with its own transaction).
-        #[arg(long, default_value_t = 50)]
-        agents: usize,
-        /// Pulls, one at a time.
-        #[arg(long, default_value_t = 5000)]
-        pulls: usize,
-        /// Broadcast subscribers.
-        #[arg(long, default_value_t = 100)]
-        subscribers: usize,
-        /// Genes broadcast to them.
-        #[arg(long, default_value_t = 20)]
-        broadcasts: usize,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    RegistryBench(registry_bench::Args),
 }
 
 fn deploy_contracts(
@@ -250,66 +181,10 @@ fn main() -> ExitCode {
             holder,
             fee_token,
         } => deploy_contracts(&rpc, key_file.as_deref(), registry, holder, fee_token),
-        Cmd::RegistryAgent {
-            role,
-            registry,
-            main_rpc,
-            other_rpc,
-            db,
-            nats,
-            durable,
-        } => registry_act::agent(registry_act::AgentArgs {
-            role,
-            registry,
-            main_rpc,
-            other_rpc,
-            db,
-            nats,
-            durable,
-        }),
-        Cmd::Saga {
-            pg,
-            rpc,
-            plan,
-            keys,
-            fee_token,
-            fail_at,
-            pause_after_refunds,
-        } => saga::run(saga::Args {
-            pg,
-            rpc,
-            plan,
-            keys,
-            fee_token,
-            fail_at,
-            pause_after_refunds,
-        }),
-        Cmd::MeshBench {
-            agents,
-            messages,
-            in_flight,
-            json,
-        } => mesh_bench::run(mesh_bench::Args {
-            agents,
-            messages,
-            in_flight,
-            json,
-        }),
-        Cmd::RegistryBench {
-            pushes,
-            agents,
-            pulls,
-            subscribers,
-            broadcasts,
-            json,
-        } => registry_bench::run(registry_bench::Args {
-            pushes,
-            agents,
-            pulls,
-            subscribers,
-            broadcasts,
-            json,
-        }),
+        Cmd::RegistryAgent(a) => registry_act::agent(a),
+        Cmd::Saga(a) => saga::run(a),
+        Cmd::MeshBench(a) => mesh_bench::run(a),
+        Cmd::RegistryBench(a) => registry_bench::run(a),
     };
     helix_cli::finish("helix-lab", result)
 }

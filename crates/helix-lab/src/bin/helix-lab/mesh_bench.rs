@@ -18,10 +18,19 @@ use helix_mesh::{MeshClient, Relay, RelayConfig};
 use serde_json::json;
 
 /// What to run.
+#[derive(clap::Args)]
 pub struct Args {
+    /// Connected agents (half on each node).
+    #[arg(long, default_value_t = 500)]
     pub agents: usize,
+    /// Messages from node-1 agents to node-2 agents.
+    #[arg(long, default_value_t = 5000)]
     pub messages: usize,
+    /// Sends in flight at once.
+    #[arg(long, default_value_t = 16)]
     pub in_flight: usize,
+    /// Print JSON.
+    #[arg(long)]
     pub json: bool,
 }
 

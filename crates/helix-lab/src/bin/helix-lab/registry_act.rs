@@ -30,14 +30,21 @@ const KEY: GeneKey = GeneKey {
 };
 
 /// What an agent process is told.
+#[derive(clap::Args)]
 pub struct AgentArgs {
+    #[arg(long)]
     pub role: String,
+    #[arg(long)]
     pub registry: String,
+    #[arg(long)]
     pub main_rpc: String,
+    #[arg(long)]
     pub other_rpc: String,
+    #[arg(long)]
     pub db: String,
+    #[arg(long)]
     pub nats: Option<String>,
-    /// B's durable consumer (a new one when not given).
+    #[arg(long)]
     pub durable: Option<String>,
 }
 

@@ -27,12 +27,25 @@ use serde_json::json;
 const CONCURRENCY: usize = 32;
 
 /// What to measure.
+#[derive(clap::Args)]
 pub struct Args {
+    /// Signed pushes with verified evidence.
+    #[arg(long, default_value_t = 5000)]
     pub pushes: usize,
+    /// Agents pushing (each with its own transaction).
+    #[arg(long, default_value_t = 50)]
     pub agents: usize,
+    /// Pulls, one at a time.
+    #[arg(long, default_value_t = 5000)]
     pub pulls: usize,
+    /// Broadcast subscribers.
+    #[arg(long, default_value_t = 100)]
     pub subscribers: usize,
+    /// Genes broadcast to them.
+    #[arg(long, default_value_t = 20)]
     pub broadcasts: usize,
+    /// Print JSON.
+    #[arg(long)]
     pub json: bool,
 }
 

@@ -11,13 +11,28 @@ use helix_mesh::saga::{Coordinator, Plan, SagaLog, SagaOutcome};
 use helix_tempo::{TempoChain, Wallet};
 
 /// What to run.
+#[derive(clap::Args)]
 pub struct Args {
+    /// The coordinator's log.
+    #[arg(long)]
     pub pg: String,
+    /// The chain's RPC.
+    #[arg(long)]
     pub rpc: String,
+    /// The plan (helix_mesh::saga::Plan as JSON).
+    #[arg(long)]
     pub plan: PathBuf,
+    /// A JSON list of the payers' keys (hex), in a file only its owner reads.
+    #[arg(long)]
     pub keys: PathBuf,
+    /// The TIP-20 fees are paid in.
+    #[arg(long)]
     pub fee_token: Option<alloy::primitives::Address>,
+    /// This step's check fails (the paid service failed).
+    #[arg(long)]
     pub fail_at: Option<usize>,
+    /// Stop after this many refunds and wait to be killed (crash tests).
+    #[arg(long)]
     pub pause_after_refunds: Option<usize>,
 }
 
