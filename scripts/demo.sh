@@ -8,4 +8,7 @@ command -v cargo >/dev/null || { echo "demo: cargo (stable Rust) is required" >&
 # anvil for the Tempo rows that run on a real chain (the demo starts it).
 HELIX_ANVIL=$(scripts/tools.sh) || echo "demo: tools could not be installed; Tempo rows run on the lab chain" >&2
 export HELIX_ANVIL
+# Row 9's agent mesh needs NATS (JetStream) and Redis; without them the row
+# fails and says why.
+scripts/services.sh >&2 || echo "demo: NATS or Redis could not be started; row 9 will fail" >&2
 cargo run --locked --release -q -p helix-lab --bin helix-lab -- demo "$@"

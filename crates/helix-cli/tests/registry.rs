@@ -12,7 +12,7 @@ use helix_lab::onchain::stablecoin_chain;
 use helix_lab::registry::agent_with_a_tx;
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 use common::{helix, key_file};
 
 const TOKEN: &str = "registry-test-token-0123456789";

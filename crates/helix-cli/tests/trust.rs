@@ -20,7 +20,7 @@ use helix_registry::store::SqliteRegistry;
 use helix_tempo::TempoChain;
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 use common::{helix, key_file};
 
 const KEY: GeneKey = GeneKey {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use async_trait::async_trait;
 use helix_core::*;
 
-mod common;
+use crate::common;
 use common::*;
 
 /// A diagnoser that answers the same and counts its calls.

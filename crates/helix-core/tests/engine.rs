@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use async_trait::async_trait;
 use helix_core::*;
 
-mod common;
+use crate::common;
 use common::*;
 
 /// The op: needs nonce 9 and AlphaUSD.

@@ -2,7 +2,7 @@
 //! holds, and what one wallet allows at once. Each test names the fault
 //! it guards against; each failed before its fix.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

@@ -18,6 +18,7 @@
 pub mod agent;
 pub mod anvil;
 pub mod bounded;
+pub mod cascade;
 pub mod chain;
 pub mod contracts;
 pub mod drop_proxy;

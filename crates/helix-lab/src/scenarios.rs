@@ -77,7 +77,11 @@ pub const SCENARIOS: &[Scenario] = &[
         row: 9,
         platform: Platform::Tempo,
         title: "cascade failure across agents A->B->C",
-        waiting: Some("needs the phase-3 agent mesh (refund waterfall across agents)"),
+        // The demo runs it on anvil with agent processes on the mesh
+        // (`helix_lab::cascade`); the lab chain has no agents to cascade.
+        waiting: Some(
+            "runs only on anvil, with agent processes on the mesh (NATS, Redis): the demo runs it there",
+        ),
     },
     row(10, Platform::Tempo, "off-ramp failed"),
     row(11, Platform::Tempo, "token paused mid-transfer"),

@@ -53,7 +53,7 @@ pub struct MeshClient {
     address: Address,
     node: String,
     up: mpsc::Sender<Up>,
-    inbox: mpsc::Receiver<Received>,
+    inbox: Option<mpsc::Receiver<Received>>,
     waiting: Waiting,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -173,7 +173,7 @@ impl MeshClient {
             address,
             node,
             up: up_tx,
-            inbox: in_rx,
+            inbox: Some(in_rx),
             waiting,
             tasks: vec![writer, reader],
         })
@@ -216,10 +216,18 @@ impl MeshClient {
 
     /// The next message, waiting at most `limit`.
     pub async fn recv(&mut self, limit: Duration) -> Option<Received> {
-        tokio::time::timeout(limit, self.inbox.recv())
+        let inbox = self.inbox.as_mut()?;
+        tokio::time::timeout(limit, inbox.recv())
             .await
             .ok()
             .flatten()
+    }
+
+    /// Takes the inbox, so one task reads it while others send through a
+    /// shared client (see [`Mailbox`](crate::mailbox::Mailbox)); `recv`
+    /// answers `None` from then on.
+    pub fn take_inbox(&mut self) -> Option<mpsc::Receiver<Received>> {
+        self.inbox.take()
     }
 
     /// Acknowledges a message: it is not delivered again.

@@ -29,6 +29,10 @@ pub struct FailureNotice {
     /// The HTTP status its service answered, when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// The transaction that gave the payer its money back, when the
+    /// failing agent refunded (the payer checks it on chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_tx: Option<alloy::primitives::B256>,
 }
 
 impl FailureNotice {

@@ -9,8 +9,10 @@
 
 #![warn(missing_docs)]
 
+pub mod cascade;
 pub mod client;
 pub mod failure;
+pub mod mailbox;
 mod metrics;
 pub mod relay;
 pub mod saga;
@@ -18,5 +20,6 @@ pub mod server;
 pub mod wire;
 
 pub use client::{MeshClient, Received};
+pub use mailbox::Mailbox;
 pub use metrics::Metrics;
 pub use relay::{MeshError, Relay, RelayConfig};

@@ -229,6 +229,7 @@ async fn a_downstream_failure_reaches_the_payer_and_is_perceived_as_a_cascade() 
         agent: kc.address(),
         cause: "translation service answered 503: model unavailable".into(),
         status: Some(503),
+        refund_tx: None,
     };
     c.send(kb.address(), "fail-job-42", notice.body())
         .await

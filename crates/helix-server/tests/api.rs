@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use helix_core::Mode;
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 use common::*;
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use helix_core::Mode;
 
-mod common;
+use crate::common;
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

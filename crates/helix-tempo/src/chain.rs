@@ -136,6 +136,19 @@ type Signing = FillProvider<
     TempoNetwork,
 >;
 
+/// A TIP-20 transfer, as its `Transfer` event says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moved {
+    /// The TIP-20 that emitted it.
+    pub token: Address,
+    /// Sender.
+    pub from: Address,
+    /// Recipient.
+    pub to: Address,
+    /// Base units.
+    pub amount: u128,
+}
+
 /// One endpoint, one signer.
 #[derive(Debug, Clone)]
 pub struct TempoChain {
@@ -254,6 +267,39 @@ impl TempoChain {
             }
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
+    }
+
+    /// The TIP-20 transfers a mined transaction made, read from its
+    /// receipt's logs (fee transfers included): `None` while it has no
+    /// receipt, empty when it reverted. What proves a payment or a refund
+    /// to someone who did not send it.
+    pub async fn transfers_in(&self, hash: B256) -> Result<Option<Vec<Moved>>, ChainError> {
+        let Some(r) = self
+            .provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(ChainError::from_rpc)?
+        else {
+            return Ok(None);
+        };
+        if !r.status() {
+            return Ok(Some(Vec::new()));
+        }
+        let moved = r
+            .inner
+            .logs()
+            .iter()
+            .filter_map(|log| {
+                let ev = log.log_decode::<ITIP20::Transfer>().ok()?;
+                Some(Moved {
+                    token: log.address(),
+                    from: ev.inner.data.from,
+                    to: ev.inner.data.to,
+                    amount: u128::try_from(ev.inner.data.amount).ok()?,
+                })
+            })
+            .collect();
+        Ok(Some(moved))
     }
 
     /// Whether the transaction has a receipt with success status.

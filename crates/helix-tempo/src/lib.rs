@@ -19,7 +19,7 @@ mod slippage;
 
 pub use alloy::primitives::Address;
 pub use batch::{BatchCall, Tip20Batch, pay_batch};
-pub use chain::{BeforeSend, KeyError, SendOpts, TempoChain, Wallet};
+pub use chain::{BeforeSend, KeyError, Moved, SendOpts, TempoChain, Wallet};
 pub use error::{ChainError, signal_from_text};
 pub use journal::{FileJournal, MemoryJournal, OrderJournal, OrderProgress, PendingPart};
 pub use order::{DexOrder, fewest_parts, swap_order};

@@ -62,7 +62,7 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
-mod amount {
+pub(crate) mod amount {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {

@@ -66,9 +66,10 @@ pub fn offers(k: GeneKey) -> &'static [Offer] {
         (C::Tip403, K::Compliance) => const { &[swap(S::SwitchStablecoin, 20_000, 800)] },
         (C::CascadeFailure, K::Cascade) => {
             const {
+                // The job done by another provider beats the money back.
                 &[
-                    offer(S::RefundWaterfall, 10_000, 3_000),
                     offer(S::RerouteViaAlt, 0, 1_000),
+                    offer(S::RefundWaterfall, 10_000, 3_000),
                 ]
             }
         }

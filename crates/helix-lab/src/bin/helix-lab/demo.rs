@@ -9,6 +9,7 @@ use helix_core::{
     Event, EventKind, GeneKey, Helix, MemorySink, Mode, Platform, Report, Stage, StrategyId,
 };
 use helix_lab::Lab;
+use helix_lab::cascade::{World, WorldConfig};
 use helix_lab::onchain::{self, ChainLab};
 use helix_lab::scenarios::{SCENARIOS, Scenario, run_row};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -80,6 +81,16 @@ fn why_lab(row: u8) -> Option<&'static str> {
     }
 }
 
+/// The cascade across agents (scenario 9).
+const CASCADE_ROW: u8 = 9;
+
+/// Row 9's world on `chain`: a relay, A, C and C2 as processes of this
+/// binary, B here; A buys one job per pass.
+async fn cascade_world(chain: &ChainLab) -> Result<World, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    World::start(&chain.main, &chain.funder, &exe, &WorldConfig::local(2)).await
+}
+
 /// The first classified failure of a run.
 fn first_key(events: &[Event]) -> Option<GeneKey> {
     events.iter().find_map(|e| match &e.kind {
@@ -115,15 +126,46 @@ struct Pass {
     receipts_ok: Option<bool>,
 }
 
+/// Row 9's world: the mesh and the agent processes, or why it did not start.
+type Cascade = Option<Result<World, String>>;
+
+#[allow(clippy::too_many_arguments)]
 async fn pass(
     lab: &Lab,
     helix: &Helix,
     chain: Option<&ChainLab>,
+    cascade: &Cascade,
     store: &Arc<dyn helix_core::GeneStore>,
     sink: &Arc<MemorySink>,
     logged: &Arc<dyn helix_core::EventSink>,
     row: u8,
 ) -> Pass {
+    if let Some(world) = cascade {
+        let both: Arc<dyn helix_core::EventSink> =
+            Arc::new(helix_core::Fanout(vec![sink.clone(), logged.clone()]));
+        let run = match world {
+            Ok(w) => w.pass(&w.helix(store.clone(), both)).await,
+            Err(e) => Err(e.clone()),
+        };
+        return match run {
+            Ok(r) => Pass {
+                ok: r.ok,
+                detail: r.detail,
+                report: r.report,
+                ms: r.ms,
+                tx_hashes: r.tx_hashes,
+                receipts_ok: Some(r.receipts_ok),
+            },
+            Err(e) => Pass {
+                ok: false,
+                detail: format!("the cascade world: {e}"),
+                report: Report::default(),
+                ms: 0,
+                tx_hashes: vec![],
+                receipts_ok: None,
+            },
+        };
+    }
     if let Some(c) = chain.filter(|_| onchain::ROWS.contains(&row)) {
         let both: Arc<dyn helix_core::EventSink> =
             Arc::new(helix_core::Fanout(vec![sink.clone(), logged.clone()]));
@@ -253,7 +295,10 @@ async fn demo(
     let mut teacher: HashMap<GeneKey, Learned> = HashMap::new();
     for s in &rows {
         bar.set_message(format!("row {} first pass: {}", s.row, s.title));
-        if let Some(why) = s.waiting {
+        // Row 9 needs the mesh and agent processes on anvil; without anvil
+        // it waits.
+        let waiting = s.waiting.filter(|_| !(chains && s.row == CASCADE_ROW));
+        if let Some(why) = waiting {
             out.push(Row {
                 scenario: s.row,
                 platform: s.platform,
@@ -279,7 +324,7 @@ async fn demo(
             bar.inc(2);
             continue;
         }
-        let chain = if chains && onchain::ROWS.contains(&s.row) {
+        let chain = if chains && (onchain::ROWS.contains(&s.row) || s.row == CASCADE_ROW) {
             match ChainLab::start().await {
                 Ok(mut c) => {
                     c.agent_key = agent.clone();
@@ -293,7 +338,22 @@ async fn demo(
         } else {
             None
         };
-        let first = pass(&lab, &helix, chain.as_ref(), &store, &sink, &logged, s.row).await;
+        let cascade: Cascade = match (&chain, s.row) {
+            (Some(c), CASCADE_ROW) => Some(cascade_world(c).await),
+            (None, CASCADE_ROW) => Some(Err("anvil did not start".into())),
+            _ => None,
+        };
+        let first = pass(
+            &lab,
+            &helix,
+            chain.as_ref(),
+            &cascade,
+            &store,
+            &sink,
+            &logged,
+            s.row,
+        )
+        .await;
         let on_chain = first.receipts_ok.is_some();
         let ev1 = sink.take();
         bar.inc(1);
@@ -312,7 +372,17 @@ async fn demo(
         }
 
         bar.set_message(format!("row {} second pass", s.row));
-        let second = pass(&lab, &helix, chain.as_ref(), &store, &sink, &logged, s.row).await;
+        let second = pass(
+            &lab,
+            &helix,
+            chain.as_ref(),
+            &cascade,
+            &store,
+            &sink,
+            &logged,
+            s.row,
+        )
+        .await;
         let ev2 = sink.take();
         bar.inc(1);
         out.push(Row {

@@ -3,6 +3,7 @@
 //! `helix` binary links none of this.
 
 mod bench;
+mod cascade_agent;
 mod demo;
 mod mesh_bench;
 mod registry_act;
@@ -97,6 +98,10 @@ enum Cmd {
     /// starts it).
     #[command(hide = true)]
     RegistryAgent(registry_act::AgentArgs),
+    /// A stand-in agent of scenario 9 (provider or buyer), in its own
+    /// process (the demo and the tests start it).
+    #[command(hide = true)]
+    CascadeAgent(cascade_agent::Args),
     /// The agent mesh under load on loopback: two relay nodes, message
     /// latency, and a node restart that must lose nothing.
     MeshBench(mesh_bench::Args),
@@ -182,6 +187,7 @@ fn main() -> ExitCode {
             fee_token,
         } => deploy_contracts(&rpc, key_file.as_deref(), registry, holder, fee_token),
         Cmd::RegistryAgent(a) => registry_act::agent(a),
+        Cmd::CascadeAgent(a) => Ok(cascade_agent::run(a)),
         Cmd::Saga(a) => saga::run(a),
         Cmd::MeshBench(a) => mesh_bench::run(a),
         Cmd::RegistryBench(a) => registry_bench::run(a),

@@ -1,0 +1,59 @@
+//! Scenario 9: agents that buy services from agents. A pays B for a job; B
+//! pays a provider C for a part of it; when C fails, B's Helix repairs the
+//! cascade with `reroute_via_alt` (another provider of the same service,
+//! found through the mesh) or `refund_waterfall` (C refunds B, then B
+//! refunds A, each once).
+//!
+//! The rule that lets a repair change who is paid: a sub-job buys a
+//! *service*, so its request names the service as its recipient
+//! (`service:<name>`) and the provider it pays as its endpoint. The
+//! engine's invariant (the recipient never changes) holds; the provider may
+//! change only to one on the operator's list for that service, at a price
+//! no higher than the request's amount, and only once every earlier payment
+//! for the job came back (checked on chain). A provider that kept the money
+//! leaves the job "payment sent, outcome unproven", where only repairs that
+//! cannot pay again may run.
+
+mod buy;
+mod ledger;
+mod messages;
+mod recover;
+mod reroute;
+mod waterfall;
+
+pub use buy::{BuyError, Delivered, SubJob, buy};
+pub use ledger::{Ledger, Leg, Upstream};
+pub use messages::{
+    JobRequest, JobResult, Kind, Offer, Quote, QuoteRequest, RefundRequest, Refunded, body, read,
+};
+pub use reroute::RerouteViaAlt;
+pub use waterfall::RefundWaterfall;
+
+use alloy::primitives::B256;
+use helix_tempo::{ChainError, Moved, TempoChain};
+
+/// Whether transaction `tx` made the transfer `want` (read from its
+/// receipt's logs): what proves a payment or a refund to the agent that
+/// did not send it.
+pub async fn proves(chain: &TempoChain, tx: B256, want: Moved) -> Result<bool, ChainError> {
+    Ok(chain
+        .transfers_in(tx)
+        .await?
+        .is_some_and(|moved| moved.contains(&want)))
+}
+
+/// A message id for the relay (at most 64 bytes): `key` itself when short
+/// enough, else its keccak-256 in hex. Same key, same id, so a resend is
+/// deduplicated by the relay.
+pub fn message_id(key: &str) -> String {
+    if key.len() <= 64 {
+        key.to_owned()
+    } else {
+        alloy::hex::encode(alloy::primitives::keccak256(key.as_bytes()))
+    }
+}
+
+/// How a request names the service it buys.
+pub fn service_recipient(service: &str) -> String {
+    format!("service:{service}")
+}

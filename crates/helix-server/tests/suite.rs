@@ -1,0 +1,7 @@
+//! Every integration test of this crate in one binary: one link of the
+//! dependency tree instead of one per file (disk and link time on CI).
+//! Each file is a module; run one with `cargo test -p helix-server --test suite <file>::`.
+
+mod api;
+mod common;
+mod dashboard_browser;
