@@ -57,3 +57,33 @@ pub fn message_id(key: &str) -> String {
 pub fn service_recipient(service: &str) -> String {
     format!("service:{service}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_reads_only_as_its_own_kind() {
+        let job = JobRequest {
+            job: "j".into(),
+            service: "render".into(),
+            paid_tx: B256::ZERO,
+            amount: 5,
+            token: alloy::primitives::Address::ZERO,
+        };
+        let b = body(&job);
+        assert_eq!(read::<JobRequest>(&b), Some(job));
+        // Same fields, another kind: serde alone would accept it.
+        assert_eq!(read::<QuoteRequest>(&b), None);
+        assert_eq!(read::<Refunded>(&serde_json::json!({"job": "j"})), None);
+    }
+
+    #[test]
+    fn long_keys_become_64_byte_ids_and_stay_stable() {
+        let long = format!("job-1:job:{}", B256::repeat_byte(7));
+        let id = message_id(&long);
+        assert_eq!(id.len(), 64);
+        assert_eq!(id, message_id(&long));
+        assert_eq!(message_id("short"), "short");
+    }
+}
