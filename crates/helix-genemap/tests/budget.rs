@@ -236,12 +236,21 @@ async fn child_process_payments() {
     println!("CHILD ok={ok} refused={refused} worst={worst}");
 }
 
+/// `child_process_payments` as the test harness names it (its module
+/// path inside the suite binary).
+fn child_test_name() -> String {
+    match module_path!().split_once("::") {
+        Some((_, m)) => format!("{m}::child_process_payments"),
+        None => "child_process_payments".into(),
+    }
+}
+
 /// Two processes share the budget at `at` and pay at once.
 async fn race(at: &str) {
     drop(open(at, RACE_CAP).await);
     let dir = tempfile::tempdir().unwrap();
     let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_payments", "--nocapture"])
+        .args(["--exact", &child_test_name(), "--nocapture"])
         .env(CHILD, at)
         .env(BARRIER, dir.path())
         .stdout(std::process::Stdio::piped())
