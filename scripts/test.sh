@@ -14,6 +14,11 @@ trap 'scripts/cluster.sh stop' EXIT
 HELIX_ANVIL=$(scripts/tools.sh)
 HELIX_PLAYWRIGHT=$(scripts/browser.sh)
 export HELIX_PLAYWRIGHT
+# Prometheus for the live scrape test; its configuration and alert rules
+# are checked offline first (promtool).
+HELIX_PROMETHEUS=$(scripts/prometheus.sh)
+export HELIX_PROMETHEUS
+scripts/ops.sh check
 export HELIX_ANVIL
 # The contracts: unit, fuzz (256 runs each) and invariant tests.
 scripts/contracts.sh test

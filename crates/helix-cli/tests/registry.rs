@@ -3,8 +3,7 @@
 //! pull into another Gene Map; bad input refused with clear errors;
 //! metrics behind the token.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use helix_core::{Category, FailureCode, GeneKey, GeneStore, Outcome, Platform, StrategyId};
 use helix_genemap::SqliteGeneStore;
@@ -13,44 +12,9 @@ use helix_lab::registry::agent_with_a_tx;
 use serde_json::{Value, json};
 
 use crate::common;
-use common::{helix, key_file};
+use common::{Server, helix, key_file, start};
 
 const TOKEN: &str = "registry-test-token-0123456789";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `cmd` and reads its output (stdout, or stderr) until `marker`;
-/// the URL that follows it is returned with the running server.
-fn start(mut cmd: Command, marker: &str, on_stderr: bool) -> (Server, String) {
-    if on_stderr {
-        cmd.stderr(Stdio::piped());
-    } else {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    }
-    let mut child = cmd.spawn().unwrap();
-    let out: Box<dyn std::io::Read + Send> = if on_stderr {
-        Box::new(child.stderr.take().unwrap())
-    } else {
-        Box::new(child.stdout.take().unwrap())
-    };
-    let mut lines = BufReader::new(out).lines();
-    let base = loop {
-        let line = lines.next().expect("the server exited").unwrap();
-        if let Some(rest) = line.split(marker).nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    // Keep draining so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), base)
-}
 
 fn serve(db: &str, rpc: &str, extra: &[&str]) -> (Server, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));

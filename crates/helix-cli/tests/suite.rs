@@ -5,6 +5,7 @@
 mod cli;
 mod common;
 mod mesh;
+mod ops;
 mod pay;
 mod registry;
 mod serve;

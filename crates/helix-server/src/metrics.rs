@@ -66,6 +66,7 @@ struct State {
     diagnoses_failed: u64,
     commits: u64,
     commit_failures: u64,
+    demotions: u64,
     cost: u64,
     stages: BTreeMap<&'static str, Histogram>,
     last: HashMap<u64, Instant>,
@@ -143,6 +144,12 @@ impl EventSink for Metrics {
                 s.cost = s.cost.saturating_add(*cost);
             }
             EventKind::CommitFailed { .. } => s.commit_failures += 1,
+            // The record that took a gene to its source's failure limit.
+            EventKind::GeneRecorded { gene }
+                if gene.consecutive_failures == gene.source.demote_after() =>
+            {
+                s.demotions += 1
+            }
             EventKind::Verified { .. } => {
                 s.verified += 1;
                 per_key(&mut s, |f| f.verified += 1);
@@ -262,6 +269,11 @@ impl Metrics {
             &[("", s.commit_failures)],
         );
         counter(
+            "helix_gene_demotions_total",
+            "Genes demoted: their consecutive failures reached their source's limit.",
+            &[("", s.demotions)],
+        );
+        counter(
             "helix_repair_cost_micro_usd_total",
             "Money spent acting on repairs, micro-USD.",
             &[("", s.cost)],
@@ -301,5 +313,45 @@ impl Metrics {
             }
         }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use helix_core::{Category, FailureCode, Gene, Outcome, Platform, StrategyId};
+
+    fn recorded(consecutive_failures: u32) -> Event {
+        let key = GeneKey {
+            code: FailureCode::RateLimited,
+            category: Category::Throttle,
+        };
+        let mut gene = Gene::new(&Outcome::new(
+            key,
+            StrategyId::BackoffRetry,
+            Platform::Http,
+            false,
+        ));
+        gene.consecutive_failures = consecutive_failures;
+        Event {
+            repair_id: 1,
+            seq: 0,
+            at: 0,
+            kind: EventKind::GeneRecorded { gene },
+        }
+    }
+
+    #[test]
+    fn a_demotion_is_counted_once_when_the_limit_is_reached() {
+        let m = Metrics::default();
+        let limit = helix_core::GeneSource::Pcec.demote_after();
+        for n in 0..=limit + 2 {
+            m.emit(&recorded(n));
+        }
+        assert!(
+            m.render(None).contains("\nhelix_gene_demotions_total 1\n"),
+            "{}",
+            m.render(None)
+        );
     }
 }

@@ -1,8 +1,9 @@
-//! What the registry and trust tests share: running `helix`, and an
+//! What the tests share: running `helix` (once, or as a server), and an
 //! agent's key in a file only its owner can read.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 /// `helix args`: exit code, stdout, stderr.
 pub fn helix(args: &[&str]) -> (i32, String, String) {
@@ -27,4 +28,40 @@ pub fn key_file(dir: &Path, name: &str, w: &helix_tempo::Wallet) -> String {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
     path.display().to_string()
+}
+
+/// A server process, killed when dropped.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd` and reads its output (stdout, or stderr) until `marker`;
+/// the URL that follows it is returned with the running server.
+pub fn start(mut cmd: Command, marker: &str, on_stderr: bool) -> (Server, String) {
+    if on_stderr {
+        cmd.stderr(Stdio::piped());
+    } else {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    }
+    let mut child = cmd.spawn().unwrap();
+    let out: Box<dyn std::io::Read + Send> = if on_stderr {
+        Box::new(child.stderr.take().unwrap())
+    } else {
+        Box::new(child.stdout.take().unwrap())
+    };
+    let mut lines = BufReader::new(out).lines();
+    let base = loop {
+        let line = lines.next().expect("the server exited").unwrap();
+        if let Some(rest) = line.split(marker).nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), base)
 }
