@@ -8,6 +8,8 @@ use std::sync::Arc;
 use helix_core::{Adapter, Event, StoreError};
 use helix_genemap::{LoggedRepair, PostgresEventLog, SqliteEventLog};
 
+use crate::timeline;
+
 /// The event log of a Gene Map: the SQLite file's or PostgreSQL's.
 enum Log {
     Sqlite(SqliteEventLog),
@@ -55,24 +57,65 @@ fn open(db: &str) -> Result<(Log, tokio::runtime::Runtime), String> {
     Ok((Log::Sqlite(log), rt))
 }
 
-/// Prints the log of one repair, or the most recent repairs.
-pub fn list(db: &str, repair: Option<u64>, json: bool) -> Result<ExitCode, String> {
+/// Which repairs `helix events` lists.
+pub struct Filter {
+    /// Started within this long (`2h`).
+    pub since: Option<String>,
+    /// Of this failure (`code` or `code/category`).
+    pub failure: Option<String>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Repairs a filter reads through at most, newest first.
+const SCAN: u32 = 5_000;
+
+/// The most recent repairs, newest first: local time, failure, repair,
+/// result and duration.
+pub fn recent(db: &str, f: &Filter, json: bool) -> Result<ExitCode, String> {
+    let since = f.since.as_deref().map(timeline::parse_since).transpose()?;
     let (log, rt) = open(db)?;
-    let Some(id) = repair else {
-        let repairs = log.repairs(&rt, 50)?;
-        if json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&repairs).map_err(|e| e.to_string())?
-            );
-        } else {
-            println!("{:>20} {:>15} {:>6}", "repair", "started (ms)", "events");
-            for r in repairs {
-                println!("{:>20} {:>15} {:>6}", r.repair_id, r.started_at, r.events);
-            }
+    let filtered = since.is_some() || f.failure.is_some();
+    let repairs = log.repairs(&rt, if filtered { SCAN } else { f.limit })?;
+    let now = helix_core::gene::now_ms();
+    let mut lines = Vec::new();
+    for r in repairs {
+        if since.is_some_and(|s| r.started_at < now - s) {
+            // Newest first: everything after this one is older still.
+            break;
         }
-        return Ok(ExitCode::SUCCESS);
-    };
+        let (events, bad) = log.events(&rt, r.repair_id)?;
+        for e in &bad {
+            eprintln!("helix: repair {}: unreadable: {e}", r.repair_id);
+        }
+        let line = timeline::summarize(r.repair_id, &events);
+        if f.failure
+            .as_deref()
+            .is_some_and(|want| !timeline::is_about(&line, want))
+        {
+            continue;
+        }
+        lines.push(line);
+        if lines.len() >= f.limit as usize {
+            break;
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&lines).map_err(|e| e.to_string())?
+        );
+    } else if lines.is_empty() {
+        println!("no repairs logged in {db} match");
+    } else {
+        print!("{}", timeline::table(&lines));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The events of one repair, in order.
+pub fn show(db: &str, id: u64, json: bool) -> Result<ExitCode, String> {
+    let (log, rt) = open(db)?;
     let (events, bad) = log.events(&rt, id)?;
     for e in &bad {
         eprintln!("helix: unreadable: {e}");
@@ -89,9 +132,9 @@ pub fn list(db: &str, repair: Option<u64>, json: bool) -> Result<ExitCode, Strin
         for e in &events {
             let payload = serde_json::to_string(&e.kind).unwrap_or_default();
             println!(
-                "{:>3} {:>14} {:<9} {payload}",
+                "{:>3} {:<23} {:<9} {payload}",
                 e.seq,
-                e.at,
+                timeline::local(e.at),
                 format!("{:?}", e.kind.stage())
             );
         }

@@ -10,6 +10,7 @@ mod mesh;
 mod pay;
 mod registry;
 mod serve;
+mod timeline;
 mod trust;
 
 use helix_cli::{config, sinks, store};
@@ -216,6 +217,15 @@ enum Cmd {
         /// Only this repair.
         #[arg(long)]
         repair: Option<u64>,
+        /// Only repairs started within this long (30s, 15m, 2h, 7d, 1w).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only repairs of this failure (`code` or `code/category`).
+        #[arg(long)]
+        failure: Option<String>,
+        /// At most this many repairs, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -469,7 +479,25 @@ fn main() -> ExitCode {
                 trust::run(cmd, chain, json)
             }),
         },
-        Cmd::Events { db, repair, json } => events::list(&settings.db(db), repair, json),
+        Cmd::Events {
+            db,
+            repair,
+            since,
+            failure,
+            limit,
+            json,
+        } => match repair {
+            Some(id) => events::show(&settings.db(db), id, json),
+            None => events::recent(
+                &settings.db(db),
+                &events::Filter {
+                    since,
+                    failure,
+                    limit,
+                },
+                json,
+            ),
+        },
         Cmd::Replay { repair, db, json } => events::replay(&settings.db(db), repair, json),
     };
     helix_cli::finish("helix", result)

@@ -468,6 +468,50 @@ fn logged_repairs_replay_to_the_same_decisions() {
             "{text}"
         );
     }
+    // The list reads as a person would: newest first, local time, failure,
+    // repair, result, duration; filtered by failure and age.
+    let list = helix().args(["events", "--db"]).arg(&db).output().unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    let first = text.lines().nth(1).unwrap_or_default();
+    assert!(
+        text.starts_with("started") && first.contains("verified") && first.contains(" ms"),
+        "{text}"
+    );
+    let only = |args: &[&str]| {
+        let out = helix()
+            .args(["events", "--json", "--db"])
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap();
+        json_of(&out).as_array().unwrap().clone()
+    };
+    let all = only(&[]);
+    assert_eq!(all.len(), 10, "five rows, two passes each");
+    let starts: Vec<i64> = all
+        .iter()
+        .map(|l| l["started_at"].as_i64().unwrap())
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {starts:?}"
+    );
+    let balance = only(&["--failure", "payment-insufficient"]);
+    assert!(!balance.is_empty() && balance.len() < all.len());
+    assert!(balance.iter().all(|l| {
+        l["failure"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("payment-insufficient/"))
+    }));
+    assert_eq!(only(&["--since", "1h"]).len(), all.len());
+    assert_eq!(only(&["--limit", "3"]).len(), 3);
+    let bad = helix()
+        .args(["events", "--since", "soon", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--since"));
     let missing = helix()
         .args(["replay", "42", "--db"])
         .arg(&db)
