@@ -40,22 +40,37 @@ pub fn run(db: &str, settings: &crate::config::Config, json: bool) -> Result<Exi
     }
     if genes.is_empty() {
         println!("{db}: no genes yet");
+        return Ok(ExitCode::SUCCESS);
     }
+    let mut genes = genes;
+    // Most recently used first: what is healing now.
+    genes.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+    let now = helix_core::gene::now_ms();
     println!(
-        "{:<34} {:<26} {:>5} {:>4} {:>4} {:>8} {:<7} platforms",
-        "failure", "strategy", "q", "ok", "fail", "mean_ms", "source"
+        "{:<34} {:<24} {:>5} {:>4} {:>4} {:>9} {:>9} {:<8} {:<8} {:<23} platforms",
+        "failure", "strategy", "q", "ok", "fail", "mean", "cost", "source", "status", "last used"
     );
     for g in &genes {
         let platforms: Vec<&str> = g.platforms.iter().map(|p| p.as_str()).collect();
+        let status = if g.is_live(now) {
+            "live"
+        } else if g.expires_at.is_some_and(|t| t <= now) {
+            "expired"
+        } else {
+            "demoted"
+        };
         println!(
-            "{:<34} {:<26} {:>5.3} {:>4} {:>4} {:>8.1} {:<7} {}",
+            "{:<34} {:<24} {:>5.3} {:>4} {:>4} {:>9} {:>9} {:<8} {:<8} {:<23} {}",
             g.key.to_string(),
             g.strategy.as_str(),
             g.q,
             g.successes,
             g.failures,
-            g.mean_ms,
+            format!("{:.0} ms", g.mean_ms),
+            format!("${:.2}", g.mean_cost / 1e6),
             g.source.as_str(),
+            status,
+            crate::timeline::local(g.last_used_at),
             platforms.join(",")
         );
     }
