@@ -44,7 +44,7 @@ pub fn run(db: &str, settings: &crate::config::Config, json: bool) -> Result<Exi
     }
     let mut genes = genes;
     // Most recently used first: what is healing now.
-    genes.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+    genes.sort_by_key(|g| std::cmp::Reverse(g.last_used_at));
     let now = helix_core::gene::now_ms();
     println!(
         "{:<34} {:<24} {:>5} {:>4} {:>4} {:>9} {:>9} {:<8} {:<8} {:<23} platforms",

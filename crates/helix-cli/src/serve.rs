@@ -70,7 +70,10 @@ async fn serve(args: Args, settings: &Config, token: String) -> Result<ExitCode,
     let linked = helix_cli::network::link(store, &args.db, settings, None, 0).await?;
     let store = linked.store.clone();
     let sinks = Sinks::open(&opened, &args.db, settings).await?;
-    let hub = Hub::new();
+    let hub = match sinks.history() {
+        Some(log) => Hub::new().with_history(log),
+        None => Hub::new(),
+    };
     let mut all = sinks.all.clone();
     all.push(hub.sink());
     let mut builder = helix_platforms::Registry::new()

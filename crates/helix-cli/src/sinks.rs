@@ -13,7 +13,42 @@ pub struct Sinks {
     /// Every sink, tracing first.
     pub all: Vec<Arc<dyn EventSink>>,
     pg_log: Option<Arc<PostgresEventLog>>,
+    sqlite_log: Option<Arc<SqliteEventLog>>,
     nats: Option<Arc<NatsPublisher>>,
+}
+
+/// The event log read back for `helix serve`'s `/v1/history`.
+enum Logged {
+    Sqlite(Arc<SqliteEventLog>),
+    Postgres(Arc<PostgresEventLog>),
+}
+
+#[async_trait::async_trait]
+impl helix_server::History for Logged {
+    async fn page(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<helix_server::HistoryPage, String> {
+        let page = match self {
+            Logged::Sqlite(l) => {
+                let l = l.clone();
+                tokio::task::spawn_blocking(move || l.page(before, limit))
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+            Logged::Postgres(l) => l.page(before, limit).await,
+        }
+        .map_err(|e| e.to_string())?;
+        for e in &page.bad {
+            tracing::warn!(target: "helix::server", %e, "an unreadable event was skipped");
+        }
+        Ok(helix_server::HistoryPage {
+            events: page.events,
+            next: page.next,
+            unreadable: page.bad.len(),
+        })
+    }
 }
 
 impl Sinks {
@@ -27,10 +62,13 @@ impl Sinks {
     ) -> Result<Sinks, String> {
         let mut all: Vec<Arc<dyn EventSink>> = vec![Arc::new(helix_core::TracingSink)];
         let mut pg_log = None;
+        let mut sqlite_log = None;
         match opened {
-            Store::Sqlite(s) => all.push(Arc::new(
-                SqliteEventLog::open(s.path()).map_err(|e| e.to_string())?,
-            )),
+            Store::Sqlite(s) => {
+                let l = Arc::new(SqliteEventLog::open(s.path()).map_err(|e| e.to_string())?);
+                all.push(l.clone());
+                sqlite_log = Some(l);
+            }
             _ => match PostgresEventLog::connect(db).await {
                 Ok(l) => {
                     let l = Arc::new(l);
@@ -50,7 +88,21 @@ impl Sinks {
         if let Some(n) = &nats {
             all.push(n.clone());
         }
-        Ok(Sinks { all, pg_log, nats })
+        Ok(Sinks {
+            all,
+            pg_log,
+            sqlite_log,
+            nats,
+        })
+    }
+
+    /// The event log, to read back (what `/v1/history` serves).
+    pub fn history(&self) -> Option<Arc<dyn helix_server::History>> {
+        match (&self.sqlite_log, &self.pg_log) {
+            (Some(l), _) => Some(Arc::new(Logged::Sqlite(l.clone()))),
+            (None, Some(l)) => Some(Arc::new(Logged::Postgres(l.clone()))),
+            _ => None,
+        }
     }
 
     /// Waits for queued events to be written and says what reached NATS.

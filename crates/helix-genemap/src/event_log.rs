@@ -81,6 +81,23 @@ impl SqliteEventLog {
         Ok(())
     }
 
+    /// Up to `limit` events older than row `before` (the newest when
+    /// `None`), newest first.
+    pub fn page(&self, before: Option<i64>, limit: u32) -> Result<crate::EventPage, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT id, payload FROM events WHERE id < ?1 ORDER BY id DESC LIMIT ?2")
+            .map_err(unavailable)?;
+        let rows = stmt
+            .query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(unavailable)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
+        Ok(crate::row::page_of(rows, limit))
+    }
+
     /// The events of one repair, in order. Rows that do not decode are
     /// reported, not skipped silently.
     pub fn events(&self, repair_id: u64) -> Result<(Vec<Event>, Vec<StoreError>), StoreError> {

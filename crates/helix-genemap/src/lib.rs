@@ -45,5 +45,6 @@ pub use pg_budget::PostgresBudget;
 pub use pg_event_log::{PostgresEventLog, QUEUE as EVENT_QUEUE};
 pub use postgres::{PostgresGeneStore, ping as ping_postgres, redact as redact_url};
 pub use redis_cache::{CachedGeneStore, LEASE as CACHE_LEASE, ping as ping_redis};
+pub use row::EventPage;
 pub use sqlite::{SqliteGeneStore, migrate};
 pub use wallet_lock::SqliteWalletLocks;

@@ -142,6 +142,29 @@ impl PostgresEventLog {
             .collect())
     }
 
+    /// Up to `limit` events older than row `before` (the newest when
+    /// `None`), newest first.
+    pub async fn page(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<crate::EventPage, StoreError> {
+        let rows = self
+            .reader
+            .query(
+                "SELECT id, payload FROM events WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                &[&before.unwrap_or(i64::MAX), &i64::from(limit)],
+            )
+            .await
+            .map_err(db)?;
+        let rows = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<(i64, String)>, tokio_postgres::Error>>()
+            .map_err(db)?;
+        Ok(crate::row::page_of(rows, limit))
+    }
+
     /// The events of one repair, in order, and the rows that do not decode.
     pub async fn events(
         &self,

@@ -187,6 +187,27 @@ pub(crate) fn encode_diagnosis(d: &helix_core::Diagnosis) -> Result<String, Stor
 
 /// Event log rows (id, JSON payload) read back: the events, and a corrupt
 /// row error for each payload that does not parse.
+/// Events newest first, a page at a time (`helix serve`'s history).
+#[derive(Debug, Clone, Default)]
+pub struct EventPage {
+    /// Newest first.
+    pub events: Vec<Event>,
+    /// Rows that did not decode (skipped, reported).
+    pub bad: Vec<StoreError>,
+    /// Pass as `before` for the next (older) page; `None` at the start of
+    /// the log.
+    pub next: Option<i64>,
+}
+
+/// A page from rows read newest first (`id`, payload), `limit` asked.
+pub(crate) fn page_of(rows: Vec<(i64, String)>, limit: u32) -> EventPage {
+    let next = (rows.len() >= limit as usize)
+        .then(|| rows.last().map(|(id, _)| *id))
+        .flatten();
+    let (events, bad) = decode_events(rows);
+    EventPage { events, bad, next }
+}
+
 pub(crate) fn decode_events(
     rows: impl IntoIterator<Item = (i64, String)>,
 ) -> (Vec<Event>, Vec<StoreError>) {

@@ -54,3 +54,29 @@ fn events_are_appended_in_order_and_never_changed() {
     assert_eq!(events.len(), 1);
     assert_eq!(bad.len(), 1, "the unreadable row is reported");
 }
+
+#[test]
+fn the_log_pages_back_newest_first_to_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = SqliteEventLog::open(dir.path().join("genes.db")).unwrap();
+    for seq in 0..5 {
+        log.emit(&event(3, seq));
+    }
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = log.page(before, 2).unwrap();
+        assert!(page.bad.is_empty());
+        assert!(page.events.len() <= 2);
+        seen.extend(page.events.iter().map(|e| e.seq));
+        match page.next {
+            Some(n) => before = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [4, 3, 2, 1, 0], "newest first, each once");
+    assert!(
+        log.page(None, 10).unwrap().next.is_none(),
+        "one page holds all"
+    );
+}

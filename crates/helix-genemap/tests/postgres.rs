@@ -332,6 +332,19 @@ async fn events_are_appended_in_order_and_never_changed() {
         "ids above i64::MAX survive"
     );
     assert_eq!(log.repairs(10).await.unwrap().len(), 2);
+    // Read back a page at a time, newest first (`/v1/history`).
+    let first = log.page(None, 3).await.unwrap();
+    assert_eq!(
+        first
+            .events
+            .iter()
+            .map(|e| (e.repair_id, e.seq))
+            .collect::<Vec<_>>(),
+        vec![(7, 0), (u64::MAX - 1, 1), (u64::MAX - 1, 2)]
+    );
+    let rest = log.page(first.next, 3).await.unwrap();
+    assert_eq!(rest.events.len(), 1);
+    assert_eq!(rest.next, None, "the start of the log");
 
     let c = direct(&url).await;
     for sql in ["UPDATE events SET seq = 9", "DELETE FROM events"] {

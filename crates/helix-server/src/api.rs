@@ -68,6 +68,42 @@ pub(crate) async fn health(State(st): State<AppState>) -> Response {
     .into_response()
 }
 
+/// `?before=<cursor>&limit=<n>` of `/v1/history`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct HistoryQuery {
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// Events a history page holds at most.
+const MAX_HISTORY_PAGE: u32 = 500;
+
+pub(crate) async fn history(
+    State(st): State<AppState>,
+    q: Result<axum::extract::Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(axum::extract::Query(q)) = q else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "before must be an integer cursor and limit a count",
+        );
+    };
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_HISTORY_PAGE {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be 1..={MAX_HISTORY_PAGE}"),
+        );
+    }
+    let Some(log) = &st.hub.history else {
+        return error(StatusCode::NOT_FOUND, "this server keeps no event log");
+    };
+    match log.page(q.before, limit).await {
+        Ok(page) => axum::Json(page).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("event log: {e}")),
+    }
+}
+
 pub(crate) async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI).into_response()
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use helix_core::{BroadcastSink, EventSink, Fanout};
 
+use crate::history::History;
 use crate::metrics::Metrics;
 
 /// The server's event sinks. Give [`Hub::sink`] to the Helix the server
@@ -12,6 +13,7 @@ use crate::metrics::Metrics;
 pub struct Hub {
     pub(crate) events: BroadcastSink,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) history: Option<Arc<dyn History>>,
 }
 
 impl Default for Hub {
@@ -26,7 +28,15 @@ impl Hub {
         Hub {
             events: BroadcastSink::new(1024),
             metrics: Arc::new(Metrics::default()),
+            history: None,
         }
+    }
+
+    /// Serves `/v1/history` from `log` (the event log the server's Helix
+    /// writes to).
+    pub fn with_history(mut self, log: Arc<dyn History>) -> Self {
+        self.history = Some(log);
+        self
     }
 
     /// The sink that feeds `/v1/events`, `/metrics` and `/v1/summary`.

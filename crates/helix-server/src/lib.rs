@@ -22,6 +22,7 @@
 mod api;
 mod auth;
 mod dashboard;
+mod history;
 mod hub;
 mod metrics;
 mod repair;
@@ -35,6 +36,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use helix_core::Helix;
 
+pub use history::{History, HistoryPage};
 pub use hub::Hub;
 pub use metrics::Metrics;
 
@@ -44,6 +46,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/repair/{id}/outcome"),
     ("get", "/v1/genes"),
     ("get", "/v1/events"),
+    ("get", "/v1/history"),
     ("get", "/v1/summary"),
     ("get", "/metrics"),
     ("get", "/health"),
@@ -119,6 +122,7 @@ pub fn router(helix: Helix, hub: Hub, cfg: ServerConfig) -> Router {
         .route("/v1/repair/{id}/outcome", post(repair::outcome))
         .route("/v1/genes", get(api::genes))
         .route("/v1/events", get(api::events))
+        .route("/v1/history", get(api::history))
         .route("/v1/summary", get(api::summary))
         .route("/metrics", get(api::metrics))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -182,3 +182,62 @@ async fn the_openapi_document_covers_every_route() {
         helix_server::ROUTES.len()
     );
 }
+
+/// What happened before anyone looked: the log, newest first, paged back
+/// to its start; refused without the token; bad cursors are clear errors.
+#[tokio::test]
+async fn history_pages_back_through_what_happened_before() {
+    let s = start(Mode::Observe).await;
+    for _ in 0..3 {
+        let (status, _) = repair(&s, &rate_limited()).await;
+        assert_eq!(status, 200);
+    }
+    let page = |q: String| {
+        let s = &s;
+        async move {
+            let r = s.get(&format!("/v1/history{q}")).await;
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, first) = page("?limit=4".into()).await;
+    assert_eq!(status, 200, "{first}");
+    let events = first["events"].as_array().unwrap();
+    assert_eq!(events.len(), 4);
+    let at: Vec<(u64, u64)> = events
+        .iter()
+        .map(|e| (e["at"].as_u64().unwrap(), e["seq"].as_u64().unwrap()))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] >= w[1]), "newest first: {at:?}");
+    // Every page until the start of the log, each event once.
+    let mut all: Vec<Value> = events.clone();
+    let mut next = first["next"].as_i64();
+    while let Some(cursor) = next {
+        let (status, p) = page(format!("?limit=4&before={cursor}")).await;
+        assert_eq!(status, 200, "{p}");
+        all.extend(p["events"].as_array().unwrap().iter().cloned());
+        next = p["next"].as_i64();
+    }
+    let repairs: std::collections::BTreeSet<u64> = all
+        .iter()
+        .map(|e| e["repair_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(repairs.len(), 3, "three repairs in the log");
+    assert!(all.iter().any(|e| e["event"] == "perceived"));
+    assert_eq!(
+        all.last().unwrap()["seq"],
+        0,
+        "the log's first event is last"
+    );
+
+    for bad in ["?limit=0", "?limit=501", "?before=yesterday"] {
+        assert_eq!(page(bad.into()).await.0, 400, "{bad}");
+    }
+    let stranger = s
+        .http
+        .get(format!("{}/v1/history", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status().as_u16(), 401);
+}

@@ -4,7 +4,15 @@
 "use strict";
 
 const MAX_EVENTS = 300;
+// Events read back from the log stay on the page up to this many.
+const MAX_HISTORY = 3000;
 let token = null;
+// `repair_id:seq` of every event on the page: the log and the live stream
+// overlap at the moment the page opens.
+const seen = new Set();
+// The log's cursor for the next older page; null at its start.
+let historyNext = undefined;
+let historyLoading = false;
 
 function $(id) { return document.getElementById(id); }
 
@@ -92,15 +100,50 @@ function describe(e) {
   }
 }
 
-function show(e) {
+function eventItem(e) {
   const li = document.createElement("li");
   li.dataset.repairId = String(e.repair_id);
   li.className = e.event;
-  li.textContent = `#${e.repair_id} ${e.event}: ${describe(e)}`;
+  const when = new Date(e.at).toLocaleTimeString();
+  li.textContent = `${when} #${e.repair_id} ${e.event}: ${describe(e)}`;
+  return li;
+}
+
+function show(e) {
+  const key = `${e.repair_id}:${e.seq}`;
+  if (seen.has(key)) return;
+  seen.add(key);
   const list = $("events");
-  list.prepend(li);
-  while (list.children.length > MAX_EVENTS) list.lastChild.remove();
+  list.prepend(eventItem(e));
+  while (list.children.length > MAX_EVENTS + MAX_HISTORY) list.lastChild.remove();
   if (["gene_recorded", "gave_up", "verified", "perceived"].includes(e.event)) refreshSoon();
+}
+
+// What happened before the page opened, newest first, a page at a time;
+// the next page loads when the "Older events" button scrolls into view.
+async function loadHistory() {
+  if (historyLoading || historyNext === null) return;
+  historyLoading = true;
+  try {
+    const q = historyNext === undefined ? "" : `&before=${historyNext}`;
+    const page = await api(`/v1/history?limit=100${q}`);
+    const list = $("events");
+    for (const e of page.events) {
+      const key = `${e.repair_id}:${e.seq}`;
+      if (seen.has(key) || list.children.length >= MAX_EVENTS + MAX_HISTORY) continue;
+      seen.add(key);
+      list.append(eventItem(e));
+    }
+    historyNext = page.next === undefined ? null : page.next;
+    $("older").hidden = historyNext === null;
+    $("history-status").textContent = historyNext === null
+      ? "the start of the log" : "";
+  } catch (err) {
+    $("history-status").textContent = "the log could not be read: " + err.message;
+    historyNext = null;
+  } finally {
+    historyLoading = false;
+  }
 }
 
 // Many events a second must not become many requests: one refresh per
@@ -118,7 +161,7 @@ function dispatch(block) {
     if (line.startsWith("event:")) name = line.slice(6).trim();
     else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
   }
-  if (name === "hello") { setStatus("live", "live"); refresh(); }
+  if (name === "hello") { setStatus("live", "live"); refresh(); loadHistory(); }
   else if (name === "pcec") show(JSON.parse(data.join("\n")));
   else if (name === "lagged") setStatus(`live (skipped ${data.join("")})`, "live");
 }
@@ -155,6 +198,10 @@ function askToken() {
 }
 
 function start() {
+  $("older").addEventListener("click", loadHistory);
+  new IntersectionObserver(entries => {
+    if (entries.some(x => x.isIntersecting)) loadHistory();
+  }).observe($("older"));
   $("login").addEventListener("submit", ev => {
     ev.preventDefault();
     token = $("token").value;

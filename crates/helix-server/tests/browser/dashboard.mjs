@@ -55,6 +55,15 @@ try {
     null, { timeout: 10000 });
   await page.screenshot({ path: shot, fullPage: true });
 
+  // An operator who opens the page after the repair sees it, from the log.
+  const later = await (await browser.newContext()).newPage();
+  later.on("pageerror", (e) => errors.push(String(e)));
+  await later.goto(`${base}/#token=${token}`);
+  await later.waitForSelector(`#events li[data-repair-id="${id}"].verified`, { timeout: 10000 });
+  await later.waitForSelector(`#events li[data-repair-id="${id}"].perceived`, { timeout: 10000 });
+  const order = await later.$$eval("#events li", (lis) => lis.map((li) => li.className));
+  if (order.indexOf("verified") > order.lastIndexOf("perceived")) fail("the log is not newest first: " + order.join(","));
+
   // Now that a gene exists: a wrong token gets the login form, not data
   // (HELIX_STRANGER_TOKEN lets a run hand the stranger another token, to
   // see this check fail).

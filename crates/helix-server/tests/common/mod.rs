@@ -7,9 +7,36 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use helix_core::{CommitCtx, CommitError, Committed, Executor, Helix, Mode, StrategyId};
+use helix_core::{
+    CommitCtx, CommitError, Committed, Event, EventSink, Executor, Fanout, Helix, Mode, StrategyId,
+};
 use helix_platforms::http::executors::Backoff;
-use helix_server::{Hub, ServerConfig, router};
+use helix_server::{History, HistoryPage, Hub, ServerConfig, router};
+
+/// An event log in memory: what the server's Helix emitted, read back a
+/// page at a time (the cursor is a position in the log).
+#[derive(Default)]
+pub struct MemoryLog(std::sync::Mutex<Vec<Event>>);
+
+impl EventSink for MemoryLog {
+    fn emit(&self, e: &Event) {
+        self.0.lock().unwrap().push(e.clone());
+    }
+}
+
+#[async_trait]
+impl History for MemoryLog {
+    async fn page(&self, before: Option<i64>, limit: u32) -> Result<HistoryPage, String> {
+        let all = self.0.lock().unwrap();
+        let end = before.map_or(all.len(), |b| (b.max(0) as usize).min(all.len()));
+        let start = end.saturating_sub(limit as usize);
+        Ok(HistoryPage {
+            events: all[start..end].iter().rev().cloned().collect(),
+            next: (start > 0).then_some(start as i64),
+            unreadable: 0,
+        })
+    }
+}
 
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -44,7 +71,8 @@ impl Drop for Running {
 }
 
 pub async fn start(mode: Mode) -> Running {
-    let hub = Hub::new();
+    let log = Arc::new(MemoryLog::default());
+    let hub = Hub::new().with_history(log.clone());
     let commits = Arc::new(AtomicU32::new(0));
     let helix = Helix::builder()
         .adapter(helix_platforms::builtin())
@@ -55,7 +83,7 @@ pub async fn start(mode: Mode) -> Running {
             },
             commits: commits.clone(),
         })
-        .sink(hub.sink())
+        .sink(Arc::new(Fanout(vec![hub.sink(), log])))
         .mode(mode)
         .build();
     let app = router(helix, hub, ServerConfig::new(TOKEN).unwrap());
