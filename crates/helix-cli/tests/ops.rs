@@ -95,17 +95,23 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn query(http: &reqwest::Client, prom: &str, q: &str) -> Vec<Value> {
+/// A Prometheus API answer (`path` with `params`), checked for success.
+async fn prom_api(http: &reqwest::Client, url: &str, params: &[(&str, &str)]) -> Value {
     let v: Value = http
-        .get(format!("{prom}/api/v1/query"))
-        .query(&[("query", q)])
+        .get(url)
+        .query(params)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(v["status"], "success", "{q}: {v}");
+    assert_eq!(v["status"], "success", "{url} {params:?}: {v}");
+    v
+}
+
+async fn query(http: &reqwest::Client, prom: &str, q: &str) -> Vec<Value> {
+    let v = prom_api(http, &format!("{prom}/api/v1/query"), &[("query", q)]).await;
     v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
 
@@ -294,14 +300,7 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
     let nodes = query(&http, &prom, "helix_mesh_connected").await;
     assert_eq!(nodes[0]["metric"]["node"], "ops-n1", "{nodes:?}");
     // The alert rules are loaded and evaluated.
-    let rules: Value = http
-        .get(format!("{prom}/api/v1/rules"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rules = prom_api(&http, &format!("{prom}/api/v1/rules"), &[]).await;
     let loaded = rules["data"]["groups"][0]["rules"]
         .as_array()
         .map_or(0, Vec::len);

@@ -157,11 +157,7 @@ impl PostgresEventLog {
             )
             .await
             .map_err(db)?;
-        let rows = rows
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<Vec<(i64, String)>, tokio_postgres::Error>>()
-            .map_err(db)?;
+        let rows = id_payload(&rows)?;
         Ok(crate::row::page_of(rows, limit))
     }
 
@@ -178,13 +174,17 @@ impl PostgresEventLog {
             )
             .await
             .map_err(db)?;
-        let rows = rows
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<Vec<(i64, String)>, tokio_postgres::Error>>()
-            .map_err(db)?;
+        let rows = id_payload(&rows)?;
         Ok(decode_events(rows))
     }
+}
+
+/// `(id, payload)` of event rows.
+fn id_payload(rows: &[tokio_postgres::Row]) -> Result<Vec<(i64, String)>, StoreError> {
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(db)
 }
 
 async fn append(c: &tokio_postgres::Client, e: &Event) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use alloy::primitives::{Address, B256};
 use helix_mesh::Mailbox;
 use helix_mesh::cascade::{
     JobRequest, JobResult, Offer, Quote, QuoteRequest, RefundRequest, Refunded, body, message_id,
-    proves, read,
+    proves, read, tell,
 };
 use helix_mesh::failure::FailureNotice;
 use helix_tempo::{Moved, SendOpts, TempoChain};
@@ -68,13 +68,7 @@ pub async fn provider(
                     price,
                     token,
                 };
-                let _ = mail
-                    .send(
-                        m.from,
-                        &message_id(&format!("{}:quote", q.job)),
-                        body(&quote),
-                    )
-                    .await;
+                tell(&mail, m.from, &q.job, "quote", body(&quote)).await;
             }
             continue;
         }
@@ -97,13 +91,7 @@ pub async fn provider(
                     paid_tx: r.paid_tx,
                     refund_tx: tx,
                 };
-                let _ = mail
-                    .send(
-                        m.from,
-                        &message_id(&format!("{}:refunded", r.job)),
-                        body(&said),
-                    )
-                    .await;
+                tell(&mail, m.from, &r.job, "refunded", body(&said)).await;
             }
             continue;
         }
@@ -128,13 +116,7 @@ pub async fn provider(
                 status: Some(402),
                 refund_tx: None,
             };
-            let _ = mail
-                .send(
-                    m.from,
-                    &message_id(&format!("{}:failure", job.job)),
-                    notice.body(),
-                )
-                .await;
+            tell(&mail, m.from, &job.job, "failure", notice.body()).await;
             continue;
         }
         used.push(job.paid_tx);
@@ -143,13 +125,7 @@ pub async fn provider(
                 job: job.job.clone(),
                 output: format!("{service}({}) by {me}", job.job),
             };
-            let _ = mail
-                .send(
-                    m.from,
-                    &message_id(&format!("{}:result", job.job)),
-                    body(&done),
-                )
-                .await;
+            tell(&mail, m.from, &job.job, "result", body(&done)).await;
             continue;
         }
         failed.insert(job.paid_tx, (m.from, job.amount));
@@ -170,13 +146,7 @@ pub async fn provider(
             status: Some(503),
             refund_tx,
         };
-        let _ = mail
-            .send(
-                m.from,
-                &message_id(&format!("{}:failure", job.job)),
-                notice.body(),
-            )
-            .await;
+        tell(&mail, m.from, &job.job, "failure", notice.body()).await;
     }
 }
 

@@ -13,7 +13,7 @@ mod agents;
 mod world;
 
 pub use agents::{Failing, buyer, provider};
-pub use world::{CascadePass, World, WorldConfig};
+pub use world::{World, WorldConfig};
 
 /// The service bought and sold.
 pub const SERVICE: &str = "render";

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::Address;
-use helix_core::{EventSink, GeneStore, Helix, Mode, Report};
+use helix_core::{EventSink, GeneStore, Helix, Mode};
 use helix_mesh::cascade::{
     Delivered, JobRequest, JobResult, Ledger, Offer, RefundWaterfall, RerouteViaAlt, SubJob,
     Upstream, body, buy, message_id, proves,
@@ -21,7 +21,7 @@ use helix_tempo::{Moved, SendOpts, TempoChain, Wallet};
 
 use super::{Failing, JOB_PRICE, SERVICE, SUB_PRICE};
 use crate::anvil::Anvil;
-use crate::onchain::token;
+use crate::onchain::{ChainRun, token};
 
 const RELAY_TOKEN: &str = "cascade-lab-relay-token-0123456789";
 
@@ -84,26 +84,6 @@ impl Drop for World {
             let _ = p.wait();
         }
     }
-}
-
-/// What one job did, checked on chain.
-#[derive(Debug)]
-pub struct CascadePass {
-    /// B's Helix report.
-    pub report: Report,
-    /// A got its result (or, by design, its refund) and every balance moved
-    /// exactly as it should.
-    pub ok: bool,
-    /// What was checked.
-    pub detail: String,
-    /// Every transaction of the job: A's payment, B's payments, refunds.
-    pub tx_hashes: Vec<String>,
-    /// Each has a successful receipt.
-    pub receipts_ok: bool,
-    /// Wall time, ms.
-    pub ms: u64,
-    /// Someone was paid twice for one thing (read on chain).
-    pub double_paid: bool,
 }
 
 fn key_file(dir: &Path, name: &str, w: &Wallet) -> Result<std::path::PathBuf, String> {
@@ -281,7 +261,7 @@ impl World {
 
     /// One job: B offers, A pays and asks, B buys the rendering from C
     /// through `helix`, and delivers (or refunds); then the ground truth.
-    pub async fn pass(&self, helix: &Helix) -> Result<CascadePass, String> {
+    pub async fn pass(&self, helix: &Helix) -> Result<ChainRun, String> {
         let t = Instant::now();
         let alpha = token(1);
         let before = self.balances().await?;
@@ -432,7 +412,7 @@ impl World {
             };
             receipts_ok &= ok;
         }
-        Ok(CascadePass {
+        Ok(ChainRun {
             report,
             ok: ok && receipts_ok,
             detail,

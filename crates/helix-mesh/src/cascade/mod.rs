@@ -53,6 +53,24 @@ pub fn message_id(key: &str) -> String {
     }
 }
 
+/// Sends `body` about `job` to `to` (id `<job>:<what>`, so a resend is
+/// deduplicated). A send that fails is logged, not returned: the peer's own
+/// wait for it ends in a timeout it handles.
+pub async fn tell(
+    mail: &crate::Mailbox,
+    to: alloy::primitives::Address,
+    job: &str,
+    what: &str,
+    body: serde_json::Value,
+) {
+    if let Err(e) = mail
+        .send(to, &message_id(&format!("{job}:{what}")), body)
+        .await
+    {
+        tracing::warn!(target: "helix::mesh", %to, %job, what, %e, "not sent");
+    }
+}
+
 /// How a request names the service it buys.
 pub fn service_recipient(service: &str) -> String {
     format!("service:{service}")

@@ -126,6 +126,28 @@ struct Pass {
     receipts_ok: Option<bool>,
 }
 
+/// A pass that ran on anvil, or why it could not.
+fn on_chain(run: Result<onchain::ChainRun, String>) -> Pass {
+    match run {
+        Ok(r) => Pass {
+            ok: r.ok,
+            detail: r.detail,
+            report: r.report,
+            ms: r.ms,
+            tx_hashes: r.tx_hashes,
+            receipts_ok: Some(r.receipts_ok),
+        },
+        Err(detail) => Pass {
+            ok: false,
+            detail,
+            report: Report::default(),
+            ms: 0,
+            tx_hashes: vec![],
+            receipts_ok: None,
+        },
+    }
+}
+
 /// Row 9's world: the mesh and the agent processes, or why it did not start.
 type Cascade = Option<Result<World, String>>;
 
@@ -147,46 +169,13 @@ async fn pass(
             Ok(w) => w.pass(&w.helix(store.clone(), both)).await,
             Err(e) => Err(e.clone()),
         };
-        return match run {
-            Ok(r) => Pass {
-                ok: r.ok,
-                detail: r.detail,
-                report: r.report,
-                ms: r.ms,
-                tx_hashes: r.tx_hashes,
-                receipts_ok: Some(r.receipts_ok),
-            },
-            Err(e) => Pass {
-                ok: false,
-                detail: format!("the cascade world: {e}"),
-                report: Report::default(),
-                ms: 0,
-                tx_hashes: vec![],
-                receipts_ok: None,
-            },
-        };
+        return on_chain(run.map_err(|e| format!("the cascade world: {e}")));
     }
     if let Some(c) = chain.filter(|_| onchain::ROWS.contains(&row)) {
         let both: Arc<dyn helix_core::EventSink> =
             Arc::new(helix_core::Fanout(vec![sink.clone(), logged.clone()]));
-        return match c.run(row, store.clone(), both).await {
-            Ok(r) => Pass {
-                ok: r.ok,
-                detail: r.detail,
-                report: r.report,
-                ms: r.ms,
-                tx_hashes: r.tx_hashes,
-                receipts_ok: Some(r.receipts_ok),
-            },
-            Err(e) => Pass {
-                ok: false,
-                detail: format!("chain set-up failed: {e}"),
-                report: Report::default(),
-                ms: 0,
-                tx_hashes: vec![],
-                receipts_ok: None,
-            },
-        };
+        let run = c.run(row, store.clone(), both).await;
+        return on_chain(run.map_err(|e| format!("chain set-up failed: {e}")));
     }
     let r = run_row(lab, helix, row).await;
     Pass {
