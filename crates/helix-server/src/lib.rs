@@ -9,6 +9,7 @@
 //! | `POST /v1/repair/{id}/outcome` | bearer | the caller's retry succeeded or not: verifies and teaches the gene |
 //! | `GET /v1/genes` | bearer | the Gene Map |
 //! | `GET /v1/events` | bearer | the live PCEC stream (server-sent events) |
+//! | `GET /v1/history` | bearer | the event log, newest first, paged (`before`, `limit`) |
 //! | `GET /v1/summary` | bearer | totals, results per failure, budget (the dashboard's numbers) |
 //! | `GET /metrics` | bearer | Prometheus text |
 //! | `GET /health`, `GET /openapi.json`, `GET /` (dashboard page) | none | no data |
