@@ -207,6 +207,10 @@ pub struct Score {
     pub reactive_failures: u64,
     /// Failed calls in week 5 with pre-emption in predicted hours.
     pub preemptive_failures: u64,
+    /// Of those, in the planted windows' hours (reactive).
+    pub window_failures_reactive: u64,
+    /// Of those, in the planted windows' hours (pre-emptive).
+    pub window_failures_preemptive: u64,
     /// Service-hours pre-empted that held no planted window.
     pub needless_preemptions: usize,
 }
@@ -233,6 +237,7 @@ pub fn run(seed: u64, detector: &Detector) -> Score {
     let true_slots = found.intersection(&planted).count();
 
     let (mut reactive, mut preemptive, mut needless) = (0, 0, 0);
+    let (mut in_reactive, mut in_preemptive) = (0, 0);
     for s in 0..SERVICES {
         let k = key(s);
         let seed_s = seed.wrapping_mul(31).wrapping_add(s as u64);
@@ -243,6 +248,13 @@ pub fn run(seed: u64, detector: &Detector) -> Score {
         let b = traffic(&w, &mut r2, s, month, HOURS_PER_WEEK, predicted);
         reactive += a.failures.iter().sum::<u64>();
         preemptive += b.failures.iter().sum::<u64>();
+        for i in 0..HOURS_PER_WEEK {
+            let slot = hour_of_week(w.start_hour + (month + i) as i64);
+            if planted.contains(&(s, slot)) {
+                in_reactive += a.failures[i];
+                in_preemptive += b.failures[i];
+            }
+        }
         needless += (0..HOURS_PER_WEEK)
             .filter(|&i| {
                 let h = w.start_hour + (month + i) as i64;
@@ -263,6 +275,8 @@ pub fn run(seed: u64, detector: &Detector) -> Score {
         recall: true_slots as f64 / planted.len() as f64,
         reactive_failures: reactive,
         preemptive_failures: preemptive,
+        window_failures_reactive: in_reactive,
+        window_failures_preemptive: in_preemptive,
         needless_preemptions: needless,
     }
 }

@@ -27,6 +27,8 @@ fn main() {
     };
     let reactive: u64 = scores.iter().map(|s| s.reactive_failures).sum();
     let preemptive: u64 = scores.iter().map(|s| s.preemptive_failures).sum();
+    let in_reactive: u64 = scores.iter().map(|s| s.window_failures_reactive).sum();
+    let in_preemptive: u64 = scores.iter().map(|s| s.window_failures_preemptive).sum();
     let summary = serde_json::json!({
         "seeds": seeds,
         "precision_mean": mean(&|s| s.precision),
@@ -37,6 +39,9 @@ fn main() {
         "week5_failures_preemptive": preemptive,
         "failures_avoided": reactive as i64 - preemptive as i64,
         "avoided_share": (reactive as f64 - preemptive as f64) / reactive as f64,
+        "window_failures_reactive": in_reactive,
+        "window_failures_preemptive": in_preemptive,
+        "window_avoided_share": (in_reactive as f64 - in_preemptive as f64) / in_reactive as f64,
         "needless_preempted_hours_mean": mean(&|s| s.needless_preemptions as f64),
         "scores": scores,
     });
