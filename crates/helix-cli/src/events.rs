@@ -11,7 +11,7 @@ use helix_genemap::{LoggedRepair, PostgresEventLog, SqliteEventLog};
 use crate::timeline;
 
 /// The event log of a Gene Map: the SQLite file's or PostgreSQL's.
-enum Log {
+pub(crate) enum Log {
     Sqlite(SqliteEventLog),
     Postgres(PostgresEventLog),
 }
@@ -27,6 +27,20 @@ impl Log {
         .map_err(|e| e.to_string())
     }
 
+    /// Up to `limit` events older than `before`, newest first.
+    pub(crate) fn page(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<helix_genemap::EventPage, String> {
+        match self {
+            Log::Sqlite(l) => l.page(before, limit),
+            Log::Postgres(l) => rt.block_on(l.page(before, limit)),
+        }
+        .map_err(|e| e.to_string())
+    }
+
     fn repairs(&self, rt: &tokio::runtime::Runtime, n: u32) -> Result<Vec<LoggedRepair>, String> {
         match self {
             Log::Sqlite(l) => l.repairs(n),
@@ -36,7 +50,7 @@ impl Log {
     }
 }
 
-fn open(db: &str) -> Result<(Log, tokio::runtime::Runtime), String> {
+pub(crate) fn open(db: &str) -> Result<(Log, tokio::runtime::Runtime), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

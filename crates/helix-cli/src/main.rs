@@ -8,6 +8,7 @@ mod gene;
 mod genes;
 mod mesh;
 mod pay;
+mod predict;
 mod registry;
 mod serve;
 mod timeline;
@@ -226,6 +227,25 @@ enum Cmd {
         /// At most this many repairs, newest first.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recurring failure windows (hour of week) in the event log, or the
+    /// predictive engine scored on simulated months (`--simulate`).
+    Predict {
+        /// Gene Map file (its event log).
+        #[arg(long)]
+        db: Option<String>,
+        /// Weeks of the log to read.
+        #[arg(long, default_value_t = 4)]
+        weeks: u32,
+        /// Score the engine on simulated months instead (docs/PREDICT.md).
+        #[arg(long)]
+        simulate: bool,
+        /// Simulated months, with --simulate.
+        #[arg(long, default_value_t = 20)]
+        seeds: u64,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -499,6 +519,19 @@ fn main() -> ExitCode {
             ),
         },
         Cmd::Replay { repair, db, json } => events::replay(&settings.db(db), repair, json),
+        Cmd::Predict {
+            db,
+            weeks,
+            simulate,
+            seeds,
+            json,
+        } => {
+            if simulate {
+                predict::simulate(seeds)
+            } else {
+                predict::from_log(&settings.db(db), weeks, json)
+            }
+        }
     };
     helix_cli::finish("helix", result)
 }

@@ -7,6 +7,7 @@ mod common;
 mod mesh;
 mod ops;
 mod pay;
+mod predict;
 mod registry;
 mod serve;
 mod trust;

@@ -281,6 +281,35 @@ pub fn run(seed: u64, detector: &Detector) -> Score {
     }
 }
 
+/// Scores of many seeds, with their means and the failure totals.
+pub fn summary(scores: &[Score]) -> serde_json::Value {
+    let n = scores.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&Score) -> f64| scores.iter().map(f).sum::<f64>() / n;
+    let min = |f: &dyn Fn(&Score) -> f64| scores.iter().map(f).fold(f64::INFINITY, f64::min);
+    let total = |f: &dyn Fn(&Score) -> u64| scores.iter().map(f).sum::<u64>();
+    let reactive = total(&|s| s.reactive_failures);
+    let preemptive = total(&|s| s.preemptive_failures);
+    let in_reactive = total(&|s| s.window_failures_reactive);
+    let in_preemptive = total(&|s| s.window_failures_preemptive);
+    let share = |a: u64, b: u64| (a as f64 - b as f64) / (a.max(1) as f64);
+    serde_json::json!({
+        "seeds": scores.len(),
+        "precision_mean": mean(&|s| s.precision),
+        "precision_min": min(&|s| s.precision),
+        "recall_mean": mean(&|s| s.recall),
+        "recall_min": min(&|s| s.recall),
+        "week5_failures_reactive": reactive,
+        "week5_failures_preemptive": preemptive,
+        "failures_avoided": reactive as i64 - preemptive as i64,
+        "avoided_share": share(reactive, preemptive),
+        "window_failures_reactive": in_reactive,
+        "window_failures_preemptive": in_preemptive,
+        "window_avoided_share": share(in_reactive, in_preemptive),
+        "needless_preempted_hours_mean": mean(&|s| s.needless_preemptions as f64),
+        "scores": scores,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,118 @@
+//! `helix predict`: recurring failure windows in a Gene Map's event log, or
+//! the engine scored on simulated months.
+//!
+//! The event log holds failures, not the calls that succeeded, so over a
+//! real log every hour is taken to carry the same traffic (a stated
+//! assumption: a busy hour's failures look like a window). The simulation
+//! knows its calls.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use helix_core::EventKind;
+use helix_predict::{Counts, Detector, Key, Window};
+
+use crate::events;
+
+/// Calls assumed per hour when only failures are known: large enough that
+/// the binomial test is the Poisson test on counts.
+const ASSUMED_CALLS: u64 = 1_000_000;
+/// Events read at most (newest first).
+const MAX_EVENTS: usize = 2_000_000;
+
+/// Windows in the last `weeks` weeks of `db`'s event log.
+pub fn from_log(db: &str, weeks: u32, json: bool) -> Result<ExitCode, String> {
+    if weeks == 0 {
+        return Err("--weeks must be at least 1".into());
+    }
+    let (log, rt) = events::open(db)?;
+    let now_hour = helix_core::gene::now_ms() / 3_600_000;
+    let hours = i64::from(weeks) * helix_predict::HOURS_PER_WEEK as i64;
+    let start = now_hour - hours + 1;
+    let mut failures: BTreeMap<Key, Vec<u64>> = BTreeMap::new();
+    let (mut before, mut read) = (None, 0usize);
+    'pages: loop {
+        let page = log.page(&rt, before, 1_000)?;
+        for e in &page.events {
+            let hour = e.at / 3_600_000;
+            if hour < start {
+                break 'pages;
+            }
+            if let EventKind::Perceived { failure } = &e.kind {
+                let key = Key {
+                    service: failure.platform.as_str().to_owned(),
+                    code: failure.key().to_string(),
+                };
+                let slot = failures
+                    .entry(key)
+                    .or_insert_with(|| vec![0; hours as usize]);
+                if let Some(n) = slot.get_mut((hour - start) as usize) {
+                    *n += 1;
+                }
+            }
+        }
+        read += page.events.len();
+        match page.next {
+            Some(n) if read < MAX_EVENTS => before = Some(n),
+            _ => break,
+        }
+    }
+    let d = Detector::default();
+    let windows: Vec<Window> = failures
+        .iter()
+        .flat_map(|(k, f)| {
+            let c = Counts {
+                start_hour: start,
+                calls: vec![ASSUMED_CALLS; f.len()],
+                failures: f.clone(),
+            };
+            d.windows(k, &c)
+        })
+        .collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&windows).map_err(|e| e.to_string())?
+        );
+    } else if windows.is_empty() {
+        println!(
+            "no recurring failure windows in the last {weeks} week(s) of {db} ({} kinds of failure seen)",
+            failures.len()
+        );
+    } else {
+        println!(
+            "{:<16} {:<10} {:<34} {:>8} {:>10} {:>6}",
+            "when", "service", "failure", "x normal", "p", "weeks"
+        );
+        for w in &windows {
+            println!(
+                "{:<16} {:<10} {:<34} {:>8.1} {:>10.1e} {:>3}/{}",
+                w.label,
+                w.key.service,
+                w.key.code,
+                w.rate / w.baseline,
+                w.p_value,
+                w.weeks_elevated,
+                w.weeks
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The engine on `seeds` simulated months (docs/PREDICT.md).
+pub fn simulate(seeds: u64) -> Result<ExitCode, String> {
+    if seeds == 0 {
+        return Err("--seeds must be at least 1".into());
+    }
+    let d = Detector::default();
+    let scores: Vec<_> = (1..=seeds)
+        .map(|s| helix_predict::simulate::run(s, &d))
+        .collect();
+    let summary = helix_predict::simulate::summary(&scores);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,97 @@
+//! `helix predict` over an event log: a failure that came back at the same
+//! hour in each of the last four weeks is a window; one loud outage is not;
+//! a bad argument is a clear error.
+
+use std::process::Command;
+
+use helix_core::{
+    Category, Event, EventKind, EventSink, Evidence, Facts, Failure, FailureCode, Platform,
+    Severity,
+};
+use helix_genemap::SqliteEventLog;
+use serde_json::Value;
+
+fn perceived(at_hour: i64, n: u64, code: FailureCode, category: Category) -> Event {
+    Event {
+        repair_id: rand::random::<u64>() >> 1,
+        seq: 0,
+        at: at_hour * 3_600_000 + (n as i64 % 60) * 1_000,
+        kind: EventKind::Perceived {
+            failure: Failure {
+                code,
+                category,
+                severity: Severity::Medium,
+                platform: Platform::Tempo,
+                evidence: Evidence::Message,
+                facts: Facts::default(),
+            },
+        },
+    }
+}
+
+#[test]
+fn a_failure_back_at_the_same_hour_every_week_is_a_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("genes.db");
+    let log = SqliteEventLog::open(&db).unwrap();
+    let now_hour = helix_core::gene::now_ms() / 3_600_000;
+    let balance = (FailureCode::PaymentInsufficient, Category::Balance);
+    // A background of one failure every other hour for four weeks.
+    for h in (now_hour - 4 * 168 + 1..=now_hour).step_by(2) {
+        log.emit(&perceived(h, 0, balance.0, balance.1));
+    }
+    // Thirty failures at the same hour, 1 to 4 weeks ago (the hour 100 hours
+    // before now, minus whole weeks).
+    let slot = now_hour - 100;
+    for week in 0..4 {
+        for n in 0..30 {
+            log.emit(&perceived(slot - week * 168, n, balance.0, balance.1));
+        }
+    }
+    // One outage, sixty failures, once.
+    for n in 0..60 {
+        log.emit(&perceived(now_hour - 300, n, balance.0, balance.1));
+    }
+    drop(log);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(["predict", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let windows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let windows = windows.as_array().unwrap();
+    assert_eq!(windows.len(), 1, "{windows:?}");
+    let w = &windows[0];
+    assert_eq!(w["key"]["code"], "payment-insufficient/balance");
+    assert_eq!(w["key"]["service"], "tempo");
+    assert_eq!(
+        w["hour_of_week"].as_i64().unwrap(),
+        (slot + 72).rem_euclid(168)
+    );
+    assert_eq!(w["weeks_elevated"], 4);
+
+    let text = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(["predict", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("UTC") && text.contains("payment-insufficient/balance"),
+        "{text}"
+    );
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(["predict", "--weeks", "0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--weeks"));
+}
