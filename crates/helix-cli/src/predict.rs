@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use helix_core::EventKind;
+use helix_genemap::failure_hours::{HourCount, PostgresFailureHours, put_sqlite};
 use helix_predict::{Counts, Detector, Key, Window};
 
 use crate::events;
@@ -57,6 +58,7 @@ pub fn from_log(db: &str, weeks: u32, json: bool) -> Result<ExitCode, String> {
             _ => break,
         }
     }
+    let stored = store(db, &rt, start, &failures)?;
     let d = Detector::default();
     let windows: Vec<Window> = failures
         .iter()
@@ -69,6 +71,7 @@ pub fn from_log(db: &str, weeks: u32, json: bool) -> Result<ExitCode, String> {
             d.windows(k, &c)
         })
         .collect();
+    eprintln!("helix: {stored} service-hour(s) of failures written to failure_hours");
     if json {
         println!(
             "{}",
@@ -98,6 +101,41 @@ pub fn from_log(db: &str, weeks: u32, json: bool) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the hourly failure counts to the Gene Map's `failure_hours`
+/// (PostgreSQL: a partition per month); answers how many rows.
+fn store(
+    db: &str,
+    rt: &tokio::runtime::Runtime,
+    start: i64,
+    failures: &BTreeMap<Key, Vec<u64>>,
+) -> Result<usize, String> {
+    let rows: Vec<HourCount> = failures
+        .iter()
+        .flat_map(|(k, f)| {
+            f.iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(i, n)| HourCount {
+                    hour: start + i as i64,
+                    service: k.service.clone(),
+                    code: k.code.clone(),
+                    calls: None,
+                    failures: *n,
+                })
+        })
+        .collect();
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        rt.block_on(async { PostgresFailureHours::connect(db).await?.put(&rows).await })
+    } else {
+        put_sqlite(
+            std::path::Path::new(db.strip_prefix("sqlite://").unwrap_or(db)),
+            &rows,
+        )
+    }
+    .map_err(|e| format!("failure_hours: {e}"))?;
+    Ok(rows.len())
 }
 
 /// The engine on `seeds` simulated months (docs/PREDICT.md).

@@ -95,3 +95,89 @@ fn a_failure_back_at_the_same_hour_every_week_is_a_window() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--weeks"));
 }
+
+/// In PostgreSQL the counts land in `failure_hours`, a partition per UTC
+/// month, created as the months are written.
+#[test]
+fn the_counts_are_kept_in_monthly_partitions_in_postgres() {
+    let base = std::env::var("HELIX_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("helix_predict_{}", std::process::id());
+    let url = format!("{base}?options=-c%20search_path%3D{schema}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let now_hour = helix_core::gene::now_ms() / 3_600_000;
+    // Two failures an hour apart five weeks ago would fall outside the
+    // window; these are 1 and 20 days old, so they may span two months.
+    let hours = [now_hour - 24, now_hour - 20 * 24];
+    rt.block_on(async {
+        let (c, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+            .await
+            .expect("PostgreSQL (scripts/services.sh starts it)");
+        tokio::spawn(conn);
+        c.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .await
+        .unwrap();
+        let log = helix_genemap::PostgresEventLog::connect(&url)
+            .await
+            .unwrap();
+        for h in hours {
+            for n in 0..3 {
+                log.emit(&perceived(
+                    h,
+                    n,
+                    FailureCode::RateLimited,
+                    Category::Throttle,
+                ));
+            }
+        }
+        log.flush().await;
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(["predict", "--json", "--db", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rt.block_on(async {
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let parts: Vec<String> = c
+            .query(
+                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                 WHERE i.inhparent = 'failure_hours'::regclass ORDER BY 1",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let want: std::collections::BTreeSet<String> = hours
+            .iter()
+            .map(|h| helix_genemap::failure_hours::month_of(*h).0)
+            .collect();
+        assert_eq!(parts, want.into_iter().collect::<Vec<_>>());
+        let rows = c
+            .query(
+                "SELECT hour, failures FROM failure_hours ORDER BY hour",
+                &[],
+            )
+            .await
+            .unwrap();
+        let got: Vec<(i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(got, vec![(hours[1], 3), (hours[0], 3)]);
+        c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .unwrap();
+    });
+}

@@ -26,6 +26,7 @@
 
 mod budget;
 mod event_log;
+pub mod failure_hours;
 mod fallback;
 pub mod migrations;
 mod nats;

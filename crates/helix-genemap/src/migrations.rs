@@ -195,6 +195,31 @@ pub const MIGRATIONS: &[Migration] = &[
                 applied_at BIGINT NOT NULL
             );",
     },
+    Migration {
+        version: 10,
+        name: "failures per service-hour (PostgreSQL: range-partitioned by month)",
+        // `hour` is unix time / 3600; `calls` is NULL where only failures
+        // were counted. The PostgreSQL partitions (one per UTC month) are
+        // created by the writer before it writes into a month.
+        sqlite: "
+            CREATE TABLE failure_hours (
+                hour INTEGER NOT NULL,
+                service TEXT NOT NULL,
+                code TEXT NOT NULL,
+                calls INTEGER,
+                failures INTEGER NOT NULL,
+                PRIMARY KEY (hour, service, code)
+            );",
+        postgres: "
+            CREATE TABLE failure_hours (
+                hour BIGINT NOT NULL,
+                service TEXT NOT NULL,
+                code TEXT NOT NULL,
+                calls BIGINT,
+                failures BIGINT NOT NULL,
+                PRIMARY KEY (hour, service, code)
+            ) PARTITION BY RANGE (hour);",
+    },
 ];
 
 /// The newest schema version this build knows.
