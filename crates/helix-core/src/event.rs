@@ -50,6 +50,9 @@ pub enum BlockReason {
     /// Its executor needs a fact that neither the failure nor the request
     /// holds (checked before any lock or budget is taken).
     Missing(crate::need::Need),
+    /// The failure is only predicted: nothing that moves funds runs ahead
+    /// of a failure that has not happened.
+    Predicted,
 }
 
 /// The stages of the loop.
@@ -104,6 +107,12 @@ pub enum EventKind {
     Observed {
         /// The signal.
         signal: ErrorSignal,
+    },
+    /// A forecast expects this failure now (a recurring window): its
+    /// gene's repair is applied before the call.
+    Predicted {
+        /// The failure expected.
+        key: GeneKey,
     },
     /// The failure was classified.
     Perceived {
@@ -325,6 +334,7 @@ impl EventKind {
             | Diagnosed { .. }
             | DiagnoseFailed { .. }
             | Perceived { .. }
+            | Predicted { .. }
             | Unrecognised { .. } => Stage::Perceive,
             GeneHit { .. } | GeneMiss { .. } | StoreError { .. } => Stage::Gene,
             Constructed { .. } => Stage::Construct,

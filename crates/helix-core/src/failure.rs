@@ -44,6 +44,9 @@ pub enum Evidence {
     /// A [`Diagnoser`](crate::Diagnoser) (an LLM) for a signal no adapter
     /// recognised; checked against the taxonomy, remembered by fingerprint.
     Diagnosed,
+    /// A [`Forecast`](crate::Forecast): the failure is expected (a
+    /// recurring window), not seen.
+    Forecast,
 }
 
 /// A classified failure.

@@ -49,7 +49,7 @@ pub mod wallet_lock;
 
 pub use advice::{Advice, CommittedRepair, Ticket};
 pub use diagnose::{DiagnoseError, Diagnoser, Diagnosis};
-pub use engine::{Helix, HelixBuilder, HelixError, RepairStep, Report, Wrapped};
+pub use engine::{Forecast, Helix, HelixBuilder, HelixError, RepairStep, Report, Wrapped};
 pub use evaluate::rank;
 pub use event::{
     BlockReason, BroadcastSink, Event, EventKind, EventSink, Fanout, GaveUp, MemorySink, Stage,

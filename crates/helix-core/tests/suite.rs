@@ -7,3 +7,4 @@ mod diagnose;
 mod engine;
 mod invariants;
 mod money;
+mod preempt;

@@ -24,6 +24,7 @@
 
 pub mod binomial;
 pub mod detect;
+pub mod forecast;
 pub mod simulate;
 
 pub use detect::{Counts, Detector, HOURS_PER_WEEK, Key, Window};

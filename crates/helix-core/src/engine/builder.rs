@@ -11,7 +11,7 @@ use crate::taxonomy::{Mode, StrategyId};
 use crate::traits::{Adapter, Executor, GeneStore, MemoryGeneStore, Probe};
 use crate::wallet_lock::{MemoryWalletLocks, WalletLocks};
 
-use super::{Helix, Inner};
+use super::{Forecast, Helix, Inner};
 
 /// Builds a [`Helix`].
 #[derive(Default)]
@@ -24,6 +24,7 @@ pub struct HelixBuilder {
     sink: Option<Arc<dyn EventSink>>,
     budget: Option<Arc<dyn Budget>>,
     wallet_locks: Option<Arc<dyn WalletLocks>>,
+    forecast: Option<Arc<dyn Forecast>>,
     policy: Policy,
 }
 
@@ -103,6 +104,13 @@ impl HelixBuilder {
         self
     }
 
+    /// Applies, before a call, the repair a gene knows for a failure `f`
+    /// expects at this time (see [`Forecast`]). Off unless set.
+    pub fn forecast(mut self, f: Arc<dyn Forecast>) -> Self {
+        self.forecast = Some(f);
+        self
+    }
+
     /// All limits at once.
     pub fn policy(mut self, p: Policy) -> Self {
         self.policy = p;
@@ -137,6 +145,7 @@ impl HelixBuilder {
                 wallet_locks: self
                     .wallet_locks
                     .unwrap_or_else(|| Arc::new(MemoryWalletLocks::new())),
+                forecast: self.forecast,
                 policy: self.policy,
             }),
         }

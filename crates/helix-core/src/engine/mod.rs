@@ -12,6 +12,9 @@ mod builder;
 mod commit;
 mod learn;
 mod perceive;
+mod preempt;
+
+pub use preempt::Forecast;
 mod report;
 mod run;
 mod select;
@@ -101,6 +104,7 @@ pub(crate) struct Inner {
     sink: Arc<dyn EventSink>,
     budget: Option<Arc<dyn Budget>>,
     wallet_locks: Arc<dyn WalletLocks>,
+    forecast: Option<Arc<dyn Forecast>>,
     policy: Policy,
 }
 
@@ -182,11 +186,19 @@ impl Helix {
         E: IntoSignal,
         F: AsyncFnMut(&R) -> Result<T, E>,
     {
-        match op(req).await {
+        // Only with a forecast configured; boxed so the plain path's future
+        // stays small.
+        let preempted = match &self.inner.forecast {
+            Some(f) => Box::pin(self.preempt(req, f.as_ref())).await,
+            None => None,
+        };
+        let (result, mut report) = match op(req).await {
             Ok(v) => (Ok(v), Report::default()),
             // Boxed so the happy path's future stays small.
             Err(e) => Box::pin(self.heal(req, op, e)).await,
-        }
+        };
+        report.preempted = preempted;
+        (result, report)
     }
 
     /// A reusable wrapped operation: `wrap(op).call(req)`.

@@ -35,6 +35,10 @@ pub struct Report {
     pub failure: Option<Failure>,
     /// Committed repairs, in order.
     pub repairs: Vec<RepairStep>,
+    /// The repair applied before the first call because a forecast
+    /// expected its failure (see [`Forecast`](crate::Forecast)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preempted: Option<StrategyId>,
 }
 
 impl Report {

@@ -15,7 +15,7 @@ use super::commit::bounded;
 use super::run::{Attempt, Pending, Run, Stop};
 
 impl Run<'_> {
-    async fn lookup(&mut self, failure: &Failure) -> Option<Gene> {
+    pub(super) async fn lookup(&mut self, failure: &Failure) -> Option<Gene> {
         let key = failure.key();
         match bounded(self.h.policy.store_timeout, self.h.store.lookup(key)).await {
             Ok(Some(g)) if g.q >= self.h.policy.min_gene_q => {
