@@ -39,20 +39,80 @@ async function api(path) {
   return r.json();
 }
 
-function cell(tr, text) {
+// Money in USD with cents; a cost below a cent still shows it is not zero.
+function usd(micro) {
+  const v = micro / 1e6;
+  if (v > 0 && v < 0.01) return "< $0.01";
+  return "$" + v.toFixed(2);
+}
+
+// Durations with their unit.
+function duration(ms) {
+  if (ms < 1000) return Math.round(ms) + " ms";
+  if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
+  return (ms / 60000).toFixed(1) + " min";
+}
+
+function cell(tr, value, numeric) {
   const td = document.createElement("td");
+  // A column is [shown text, value to sort by] or a plain value.
+  const [text, key] = Array.isArray(value) ? value : [value, value];
   td.textContent = text;
+  td.dataset.key = String(key);
+  if (numeric) td.className = "num";
   tr.appendChild(td);
 }
 
 function fillTable(id, rows, columns) {
-  const body = $(id).tBodies[0];
+  const table = $(id);
+  const body = table.tBodies[0];
+  const heads = [...table.tHead.rows[0].cells];
   body.replaceChildren();
   for (const row of rows) {
     const tr = document.createElement("tr");
-    for (const c of columns) cell(tr, c(row));
+    columns.forEach((c, i) => cell(tr, c(row), heads[i].classList.contains("num")));
     body.appendChild(tr);
   }
+  applySort(table);
+}
+
+// Sortable tables: a header is a button; the order survives refreshes.
+const sorting = new Map();
+
+function applySort(table) {
+  const s = sorting.get(table.id);
+  if (!s) return;
+  const body = table.tBodies[0];
+  const rows = [...body.rows];
+  const val = (tr) => {
+    const k = tr.cells[s.col]?.dataset.key ?? "";
+    const n = Number(k);
+    return k !== "" && !Number.isNaN(n) ? n : k.toLowerCase();
+  };
+  rows.sort((a, b) => {
+    const [x, y] = [val(a), val(b)];
+    const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+    return s.dir === "ascending" ? c : -c;
+  });
+  body.append(...rows);
+  [...table.tHead.rows[0].cells].forEach((th, i) =>
+    th.setAttribute("aria-sort", i === s.col ? s.dir : "none"));
+}
+
+function makeSortable(table) {
+  [...table.tHead.rows[0].cells].forEach((th, col) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = th.textContent;
+    th.replaceChildren(b);
+    th.setAttribute("aria-sort", "none");
+    b.addEventListener("click", () => {
+      const s = sorting.get(table.id);
+      const dir = s && s.col === col && s.dir === "descending" ? "ascending" : "descending";
+      sorting.set(table.id, { col, dir });
+      applySort(table);
+    });
+  });
 }
 
 async function refresh() {
@@ -65,20 +125,21 @@ async function refresh() {
         ["retry failed", summary.verify_failed], ["gave up", summary.gave_up],
         ["unrecognised", summary.unrecognised], ["immune hits", summary.immune_hits],
         ["LLM diagnoses", summary.diagnoses_asked],
-        ["repair cost (USD)", (summary.repair_cost_micro_usd / 1e6).toFixed(6)]]) {
+        ["repair cost", usd(summary.repair_cost_micro_usd)]]) {
       const dt = document.createElement("dt"); dt.textContent = k;
       const dd = document.createElement("dd"); dd.textContent = v;
       totals.append(dt, dd);
     }
     const b = summary.budget;
     $("budget").textContent = b
-      ? `${b.month}: ${(b.spent / 1e6).toFixed(2)} spent, ${(b.reserved / 1e6).toFixed(2)} reserved of ${(b.cap / 1e6).toFixed(2)} USD`
+      ? `${b.month}: ${usd(b.spent)} spent, ${usd(b.reserved)} reserved of ${usd(b.cap)}`
       : "no budget configured";
     fillTable("results", summary.by_failure, [r => r.key, r => r.seen, r => r.verified,
       r => r.verify_failed, r => r.gave_up, r => r.immune]);
     fillTable("genes", genes.genes, [g => g.key.code + "/" + g.key.category, g => g.strategy,
-      g => g.q.toFixed(3), g => g.confidence.toFixed(2), g => g.source,
-      g => g.successes + " / " + g.failures]);
+      g => [g.q.toFixed(3), g.q], g => [g.confidence.toFixed(2), g.confidence], g => g.source,
+      g => [g.successes + " / " + g.failures, g.successes],
+      g => [duration(g.mean_ms), g.mean_ms], g => [usd(g.mean_cost), g.mean_cost]]);
   } catch (e) {
     console.warn(e);
   }
@@ -198,6 +259,7 @@ function askToken() {
 }
 
 function start() {
+  document.querySelectorAll("table[data-sortable]").forEach(makeSortable);
   $("older").addEventListener("click", loadHistory);
   new IntersectionObserver(entries => {
     if (entries.some(x => x.isIntersecting)) loadHistory();

@@ -64,6 +64,35 @@ try {
   const order = await later.$$eval("#events li", (lis) => lis.map((li) => li.className));
   if (order.indexOf("verified") > order.lastIndexOf("perceived")) fail("the log is not newest first: " + order.join(","));
 
+  // Tables sort by a header's button; the order is announced.
+  await later.waitForSelector("#genes tbody tr", { timeout: 10000 });
+  await later.click("#genes thead th:nth-child(3) button");
+  if ((await later.getAttribute("#genes thead th:nth-child(3)", "aria-sort")) !== "descending") fail("q did not sort");
+  await later.click("#genes thead th:nth-child(3) button");
+  if ((await later.getAttribute("#genes thead th:nth-child(3)", "aria-sort")) !== "ascending") fail("q did not sort back");
+  const cost = await later.textContent("#genes tbody tr td:nth-child(8)");
+  if (!/^(\$\d+\.\d\d|< \$0\.01)$/.test(cost.trim())) fail("cost not in USD with cents: " + cost);
+
+  // A phone: nothing wider than the screen; dark when the system is dark.
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: "dark" })).newPage();
+  phone.on("pageerror", (e) => errors.push(String(e)));
+  await phone.goto(`${base}/#token=${token}`);
+  await phone.waitForSelector("#genes tbody tr", { timeout: 10000 });
+  await phone.waitForSelector(`#events li[data-repair-id="${id}"].verified`, { timeout: 10000 });
+  const widths = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  if (widths[0] > widths[1]) fail(`sideways scroll at 390 px: document ${widths[0]} > viewport ${widths[1]}`);
+  const bg = await phone.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  if (bg !== "rgb(18, 21, 28)") fail("no dark theme for a dark system: " + bg);
+  const phoneShot = shot.replace(/\.png$/, "-390.png");
+  await phone.screenshot({ path: phoneShot, fullPage: true });
+  const wide = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
+  await wide.goto(`${base}/#token=${token}`);
+  await wide.waitForSelector("#genes tbody tr", { timeout: 10000 });
+  const wideWidths = await wide.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  if (wideWidths[0] > wideWidths[1]) fail(`sideways scroll at 1280 px: ${wideWidths}`);
+  const wideShot = shot.replace(/\.png$/, "-1280.png");
+  await wide.screenshot({ path: wideShot, fullPage: true });
+
   // Now that a gene exists: a wrong token gets the login form, not data
   // (HELIX_STRANGER_TOKEN lets a run hand the stranger another token, to
   // see this check fail).
@@ -74,7 +103,7 @@ try {
   if ((await stranger.content()).includes("rate-limited")) fail("data shown without a valid token");
   if (!(await stranger.locator("#login:not([hidden])").count())) fail("no login form for a wrong token");
   if (errors.length) fail("page errors: " + errors.join("; "));
-  console.log(JSON.stringify({ ok: true, repair_id: id, screenshot: shot }));
+  console.log(JSON.stringify({ ok: true, repair_id: id, screenshots: [shot, shot.replace(/\.png$/, "-390.png"), shot.replace(/\.png$/, "-1280.png")] }));
 } finally {
   await browser.close();
 }
