@@ -104,6 +104,55 @@ pub(crate) async fn history(
     }
 }
 
+/// `?window=hour|day|month` of `/v1/series`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SeriesQuery {
+    window: Option<String>,
+}
+
+/// Events a series reads at most (newest first); what is older is left out.
+const MAX_SERIES_EVENTS: usize = 200_000;
+
+pub(crate) async fn series(
+    State(st): State<AppState>,
+    q: Result<axum::extract::Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(axum::extract::Query(q)) = q else {
+        return error(StatusCode::BAD_REQUEST, "window must be hour, day or month");
+    };
+    let window = q.window.as_deref().unwrap_or("hour");
+    let Some(span) = crate::series::Span::parse(window) else {
+        return error(StatusCode::BAD_REQUEST, "window must be hour, day or month");
+    };
+    let Some(log) = &st.hub.history else {
+        return error(StatusCode::NOT_FOUND, "this server keeps no event log");
+    };
+    let now = helix_core::gene::now_ms();
+    let (width, n) = span.shape();
+    let start = now - width * (n as i64 + 1);
+    let mut events = Vec::new();
+    let mut before = None;
+    loop {
+        let page = match log.page(before, 1_000).await {
+            Ok(p) => p,
+            Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, format!("event log: {e}")),
+        };
+        let older = page.events.last().is_none_or(|e| e.at < start);
+        events.extend(page.events.into_iter().filter(|e| e.at >= start));
+        match page.next {
+            Some(n) if !older && events.len() < MAX_SERIES_EVENTS => before = Some(n),
+            _ => break,
+        }
+    }
+    let series = crate::series::compute(&events, span, now);
+    axum::Json(json!({
+        "window": window,
+        "series": series,
+        "budget": budget(&st).await,
+    }))
+    .into_response()
+}
+
 pub(crate) async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI).into_response()
 }

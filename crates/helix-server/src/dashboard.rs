@@ -11,6 +11,9 @@ use crate::AppState;
 const PAGE: &str = include_str!("assets/dashboard.html");
 const SCRIPT: &str = include_str!("assets/dashboard.js");
 const STYLE: &str = include_str!("assets/dashboard.css");
+/// uPlot 1.6.32 (MIT), vendored unchanged: see assets/vendor/README.md.
+const CHART_SCRIPT: &str = include_str!("assets/vendor/uplot-1.6.32.min.js");
+const CHART_STYLE: &str = include_str!("assets/vendor/uplot-1.6.32.min.css");
 
 /// Only this origin's script and connections; no framing.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -40,5 +43,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/dashboard.css",
             get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+        )
+        .route(
+            "/vendor/uplot.js",
+            get(|| async { asset("text/javascript; charset=utf-8", CHART_SCRIPT) }),
+        )
+        .route(
+            "/vendor/uplot.css",
+            get(|| async { asset("text/css; charset=utf-8", CHART_STYLE) }),
         )
 }

@@ -10,6 +10,7 @@
 //! | `GET /v1/genes` | bearer | the Gene Map |
 //! | `GET /v1/events` | bearer | the live PCEC stream (server-sent events) |
 //! | `GET /v1/history` | bearer | the event log, newest first, paged (`before`, `limit`) |
+//! | `GET /v1/series` | bearer | the dashboard's charts over an hour, a day or a month |
 //! | `GET /v1/summary` | bearer | totals, results per failure, budget (the dashboard's numbers) |
 //! | `GET /metrics` | bearer | Prometheus text |
 //! | `GET /health`, `GET /openapi.json`, `GET /` (dashboard page) | none | no data |
@@ -27,6 +28,7 @@ mod history;
 mod hub;
 mod metrics;
 mod repair;
+mod series;
 mod tickets;
 
 use std::sync::Arc;
@@ -48,6 +50,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/genes"),
     ("get", "/v1/events"),
     ("get", "/v1/history"),
+    ("get", "/v1/series"),
     ("get", "/v1/summary"),
     ("get", "/metrics"),
     ("get", "/health"),
@@ -124,6 +127,7 @@ pub fn router(helix: Helix, hub: Hub, cfg: ServerConfig) -> Router {
         .route("/v1/genes", get(api::genes))
         .route("/v1/events", get(api::events))
         .route("/v1/history", get(api::history))
+        .route("/v1/series", get(api::series))
         .route("/v1/summary", get(api::summary))
         .route("/metrics", get(api::metrics))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -207,12 +207,72 @@ async function loadHistory() {
   }
 }
 
+// Charts: uPlot (vendored, served by the binary). Each chart's container
+// says how many points it drew (`data-points`), for people and tests.
+const charts = new Map();
+let seriesAt = 0;
+
+function drawChart(id, title, t, lines, opts = {}) {
+  const el = $(id);
+  const data = [t, ...lines.map((l) => l.values)];
+  el.dataset.points = String(lines.reduce(
+    (n, l) => n + l.values.filter((v) => v !== null && v !== undefined).length, 0));
+  const old = charts.get(id);
+  if (old && old.series.length === data.length) { old.setData(data); return; }
+  if (old) old.destroy();
+  const width = Math.max(200, el.clientWidth);
+  const chart = new uPlot({
+    title, width, height: 200,
+    scales: { x: { time: true }, ...(opts.scales || {}) },
+    axes: [{}, { size: 60, values: opts.format ? (u, vals) => vals.map(opts.format) : undefined }],
+    series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5,
+      points: { show: true, size: 4 }, spanGaps: false }))],
+  }, data, el);
+  charts.set(id, chart);
+}
+
+const colors = { ok: "#1f9d63", bad: "#d04848", warn: "#d9a21b", info: "#4a7bd1", muted: "#888" };
+
+async function refreshSeries(force) {
+  if (typeof uPlot === "undefined") return;
+  const now = Date.now();
+  if (!force && now - seriesAt < 5000) return;
+  seriesAt = now;
+  try {
+    const r = await api(`/v1/series?window=${$("window").value}`);
+    const s = r.series;
+    drawChart("chart-repairs", "", s.t, [
+      { label: "verified", values: s.verified, color: colors.ok },
+      { label: "retry failed", values: s.verify_failed, color: colors.warn },
+      { label: "gave up", values: s.gave_up, color: colors.bad },
+      { label: "unrecognised", values: s.unrecognised, color: colors.muted },
+    ]);
+    drawChart("chart-immune", "", s.t, [
+      { label: "immune hits / failures", values: s.immune_ratio, color: colors.ok },
+    ], { scales: { y: { range: [0, 1] } }, format: (v) => Math.round(v * 100) + " %" });
+    const stages = Object.entries(s.stage_p99_ms).map(([k, v], i) => (
+      { label: `${k} p99`, values: v, color: `hsl(${(i * 47) % 360} 55% 55%)` }));
+    drawChart("chart-latency", "", s.t, [
+      { label: "run p50", values: s.latency_p50_ms, color: colors.info },
+      { label: "run p99", values: s.latency_p99_ms, color: colors.bad },
+      ...stages,
+    ], { format: (v) => duration(v) });
+    const cap = r.budget ? s.t.map(() => r.budget.cap) : null;
+    drawChart("chart-budget", "", s.t, [
+      { label: "spent", values: s.spent_micro_usd, color: colors.warn },
+      ...(cap ? [{ label: "cap", values: cap, color: colors.bad }] : []),
+    ], { format: (v) => "$" + (v / 1e6).toFixed(2) });
+  } catch (e) {
+    console.warn(e);
+  }
+}
+
 // Many events a second must not become many requests: one refresh per
 // quarter second at most.
 let refreshTimer = null;
 function refreshSoon() {
   if (refreshTimer) return;
-  refreshTimer = setTimeout(() => { refreshTimer = null; refresh(); }, 250);
+  refreshTimer = setTimeout(() => { refreshTimer = null; refresh(); refreshSeries(false); }, 250);
 }
 
 function dispatch(block) {
@@ -222,7 +282,7 @@ function dispatch(block) {
     if (line.startsWith("event:")) name = line.slice(6).trim();
     else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
   }
-  if (name === "hello") { setStatus("live", "live"); refresh(); loadHistory(); }
+  if (name === "hello") { setStatus("live", "live"); refresh(); loadHistory(); refreshSeries(true); }
   else if (name === "pcec") show(JSON.parse(data.join("\n")));
   else if (name === "lagged") setStatus(`live (skipped ${data.join("")})`, "live");
 }
@@ -259,6 +319,10 @@ function askToken() {
 }
 
 function start() {
+  $("window").addEventListener("change", () => refreshSeries(true));
+  window.addEventListener("resize", () => {
+    for (const [id, c] of charts) c.setSize({ width: Math.max(200, $(id).clientWidth), height: 200 });
+  });
   document.querySelectorAll("table[data-sortable]").forEach(makeSortable);
   $("older").addEventListener("click", loadHistory);
   new IntersectionObserver(entries => {

@@ -64,6 +64,18 @@ try {
   const order = await later.$$eval("#events li", (lis) => lis.map((li) => li.className));
   if (order.indexOf("verified") > order.lastIndexOf("perceived")) fail("the log is not newest first: " + order.join(","));
 
+  // Each chart drew points from the log (not an empty canvas).
+  for (const id of ["chart-repairs", "chart-immune", "chart-latency", "chart-budget"]) {
+    await later.waitForFunction((id) => Number(document.getElementById(id).dataset.points || 0) > 0,
+      id, { timeout: 10000 });
+    if (!(await later.locator(`#${id} canvas`).count())) fail(`${id} has no canvas`);
+  }
+  const verifiedSeen = await later.evaluate(async (token) => {
+    const r = await fetch("/v1/series?window=hour", { headers: { Authorization: "Bearer " + token } });
+    return (await r.json()).series.verified.reduce((a, b) => a + b, 0);
+  }, token);
+  if (verifiedSeen < 1) fail("the series lost the verified repair");
+
   // Tables sort by a header's button; the order is announced.
   await later.waitForSelector("#genes tbody tr", { timeout: 10000 });
   await later.click("#genes thead th:nth-child(3) button");
