@@ -43,6 +43,61 @@ pub(crate) async fn genes(State(st): State<AppState>) -> Response {
     }
 }
 
+/// Events a gene's history reads at most (newest first).
+const MAX_GENE_EVENTS: usize = 100_000;
+
+pub(crate) async fn gene(
+    State(st): State<AppState>,
+    axum::extract::Path((code, category, strategy)): axum::extract::Path<(String, String, String)>,
+) -> Response {
+    let (Ok(code), Ok(category), Ok(strategy)) = (
+        code.parse::<helix_core::FailureCode>(),
+        category.parse::<helix_core::Category>(),
+        strategy.parse::<helix_core::StrategyId>(),
+    ) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "a gene is /v1/genes/{code}/{category}/{strategy} with names from the taxonomy",
+        );
+    };
+    let key = helix_core::GeneKey { code, category };
+    let gene = match st.helix.store().list().await {
+        Ok(all) => all
+            .into_iter()
+            .find(|g| g.key == key && g.strategy == strategy),
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    let Some(gene) = gene else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no gene {key} -> {strategy}"),
+        );
+    };
+    let mut events = Vec::new();
+    if let Some(log) = &st.hub.history {
+        let mut before = None;
+        loop {
+            let page = match log.page(before, 1_000).await {
+                Ok(p) => p,
+                Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, format!("event log: {e}")),
+            };
+            events.extend(page.events);
+            match page.next {
+                Some(n) if events.len() < MAX_GENE_EVENTS => before = Some(n),
+                _ => break,
+            }
+        }
+    }
+    let history = crate::gene_detail::history(&events, key, strategy);
+    axum::Json(json!({
+        "gene": gene,
+        "learned": history.learned,
+        "uses": history.uses,
+        "log": st.hub.history.is_some(),
+    }))
+    .into_response()
+}
+
 pub(crate) async fn summary(State(st): State<AppState>) -> Response {
     let budget = budget(&st).await;
     let mut body = serde_json::to_value(st.hub.metrics.summary(budget)).unwrap_or_default();

@@ -24,6 +24,7 @@
 mod api;
 mod auth;
 mod dashboard;
+mod gene_detail;
 mod history;
 mod hub;
 mod metrics;
@@ -48,6 +49,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/repair"),
     ("post", "/v1/repair/{id}/outcome"),
     ("get", "/v1/genes"),
+    ("get", "/v1/genes/{code}/{category}/{strategy}"),
     ("get", "/v1/events"),
     ("get", "/v1/history"),
     ("get", "/v1/series"),
@@ -125,6 +127,7 @@ pub fn router(helix: Helix, hub: Hub, cfg: ServerConfig) -> Router {
         .route("/v1/repair", post(repair::repair))
         .route("/v1/repair/{id}/outcome", post(repair::outcome))
         .route("/v1/genes", get(api::genes))
+        .route("/v1/genes/{code}/{category}/{strategy}", get(api::gene))
         .route("/v1/events", get(api::events))
         .route("/v1/history", get(api::history))
         .route("/v1/series", get(api::series))

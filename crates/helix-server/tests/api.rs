@@ -241,3 +241,44 @@ async fn history_pages_back_through_what_happened_before() {
         .unwrap();
     assert_eq!(stranger.status().as_u16(), 401);
 }
+
+/// A gene opens to how it learned and the repairs it made.
+#[tokio::test]
+async fn a_gene_opens_to_its_history_and_its_repairs() {
+    let s = start(Mode::Auto).await;
+    let (status, advice) = repair(&s, &rate_limited()).await;
+    assert_eq!(status, 200, "{advice}");
+    let id = advice["repair_id"].as_u64().unwrap();
+    let r = s
+        .post(
+            &format!("/v1/repair/{id}/outcome"),
+            &json!({"success": true}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let r = s.get("/v1/genes/rate-limited/throttle/backoff").await;
+    assert_eq!(r.status().as_u16(), 200);
+    let d: Value = r.json().await.unwrap();
+    assert_eq!(d["gene"]["strategy"], "backoff");
+    let learned = d["learned"].as_array().unwrap();
+    assert_eq!(learned.len(), 1, "{d}");
+    assert!(learned[0]["q"].as_f64().unwrap() > 0.5);
+    let uses = d["uses"].as_array().unwrap();
+    assert_eq!(uses.len(), 1, "{d}");
+    assert_eq!(uses[0]["repair_id"], id);
+    assert_eq!(uses[0]["verified"], true);
+    assert_eq!(
+        s.get("/v1/genes/rate-limited/throttle/swap_currency")
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+    assert_eq!(
+        s.get("/v1/genes/no-such-code/throttle/backoff")
+            .await
+            .status()
+            .as_u16(),
+        400
+    );
+}

@@ -63,13 +63,14 @@ function cell(tr, value, numeric) {
   tr.appendChild(td);
 }
 
-function fillTable(id, rows, columns) {
+function fillTable(id, rows, columns, rowKey) {
   const table = $(id);
   const body = table.tBodies[0];
   const heads = [...table.tHead.rows[0].cells];
   body.replaceChildren();
   for (const row of rows) {
     const tr = document.createElement("tr");
+    if (rowKey) tr.dataset.key = rowKey(row);
     columns.forEach((c, i) => cell(tr, c(row), heads[i].classList.contains("num")));
     body.appendChild(tr);
   }
@@ -139,7 +140,8 @@ async function refresh() {
     fillTable("genes", genes.genes, [g => g.key.code + "/" + g.key.category, g => g.strategy,
       g => [g.q.toFixed(3), g.q], g => [g.confidence.toFixed(2), g.confidence], g => g.source,
       g => [g.successes + " / " + g.failures, g.successes],
-      g => [duration(g.mean_ms), g.mean_ms], g => [usd(g.mean_cost), g.mean_cost]]);
+      g => [duration(g.mean_ms), g.mean_ms], g => [usd(g.mean_cost), g.mean_cost]],
+      g => `${g.key.code}/${g.key.category}/${g.strategy}`);
   } catch (e) {
     console.warn(e);
   }
@@ -267,6 +269,41 @@ async function refreshSeries(force) {
   }
 }
 
+// A gene opened: what it is, how it learned, the repairs it made.
+async function openGene(path) {
+  try {
+    const d = await api(`/v1/genes/${path.split("/").map(encodeURIComponent).join("/")}`);
+    const g = d.gene;
+    $("gene-title").textContent = `Gene ${g.key.code}/${g.key.category} \u2192 ${g.strategy}`;
+    const facts = $("gene-facts");
+    facts.replaceChildren();
+    for (const [k, v] of [["q", g.q.toFixed(3)], ["confidence", g.confidence.toFixed(2)],
+        ["successes / failures", `${g.successes} / ${g.failures}`],
+        ["platforms healed", (g.platforms || []).join(", ") || "-"], ["source", g.source],
+        ["mean time", duration(g.mean_ms)], ["mean cost", usd(g.mean_cost)],
+        ["last used", new Date(g.last_used_at).toLocaleString()]]) {
+      const dt = document.createElement("dt"); dt.textContent = k;
+      const dd = document.createElement("dd"); dd.textContent = v;
+      facts.append(dt, dd);
+    }
+    const t = d.learned.map((p) => p.at / 1000);
+    drawChart("chart-gene", "", t, [
+      { label: "q", values: d.learned.map((p) => p.q), color: colors.info },
+      { label: "confidence", values: d.learned.map((p) => p.confidence), color: colors.ok },
+    ], { scales: { y: { range: [0, 1] } } });
+    fillTable("gene-uses", d.uses, [
+      (u) => [new Date(u.at).toLocaleString(), u.at], (u) => "#" + u.repair_id,
+      (u) => (u.immune ? "yes" : "no"),
+      (u) => (u.verified === null ? "unknown" : u.verified ? "yes" : "no"),
+      (u) => (u.tx_hashes.length ? u.tx_hashes.join(" ") : "none"),
+    ]);
+    $("gene-detail").hidden = false;
+    $("gene-detail").scrollIntoView({ block: "nearest" });
+  } catch (e) {
+    console.warn(e);
+  }
+}
+
 // Many events a second must not become many requests: one refresh per
 // quarter second at most.
 let refreshTimer = null;
@@ -319,6 +356,10 @@ function askToken() {
 }
 
 function start() {
+  $("genes").tBodies[0].addEventListener("click", (ev) => {
+    const tr = ev.target.closest("tr");
+    if (tr && tr.dataset.key) openGene(tr.dataset.key);
+  });
   $("window").addEventListener("change", () => refreshSeries(true));
   window.addEventListener("resize", () => {
     for (const [id, c] of charts) c.setSize({ width: Math.max(200, $(id).clientWidth), height: 200 });

@@ -76,6 +76,15 @@ try {
   }, token);
   if (verifiedSeen < 1) fail("the series lost the verified repair");
 
+  // A gene opens to its history and its repairs.
+  await later.click("#genes tbody tr");
+  await later.waitForSelector("#gene-detail:not([hidden])", { timeout: 10000 });
+  await later.waitForFunction(() => Number(document.getElementById("chart-gene").dataset.points || 0) > 0,
+    null, { timeout: 10000 });
+  const uses = await later.textContent("#gene-uses tbody");
+  if (!uses.includes(`#${id}`)) fail("the gene's repair is not in its detail: " + uses);
+  if (!(await later.textContent("#gene-title")).includes("backoff")) fail("wrong gene opened");
+
   // Tables sort by a header's button; the order is announced.
   await later.waitForSelector("#genes tbody tr", { timeout: 10000 });
   await later.click("#genes thead th:nth-child(3) button");
