@@ -202,6 +202,9 @@ impl World {
             .map_err(|e| e.to_string())?;
         let mail = Mailbox::new(client).map_err(|e| e.to_string())?;
         let chain_b = TempoChain::connect(&chain.url, &b).map_err(|e| e.to_string())?;
+        // B's ledger is journaled, as an agent that must survive a crash
+        // would keep it.
+        let ledger = Ledger::open(keys.path().join("b-ledger.jsonl")).map_err(|e| e.to_string())?;
         Ok(World {
             _relay: relay,
             procs,
@@ -213,7 +216,7 @@ impl World {
             b,
             chain: chain_b,
             mail,
-            ledger: Arc::new(Ledger::new()),
+            ledger: Arc::new(ledger),
             fee_token: beta,
         })
     }

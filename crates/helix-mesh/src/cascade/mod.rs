@@ -22,7 +22,7 @@ mod reroute;
 mod waterfall;
 
 pub use buy::{BuyError, Delivered, SubJob, buy};
-pub use ledger::{Ledger, Leg, Upstream};
+pub use ledger::{JournalError, Ledger, Leg, Upstream};
 pub use messages::{
     JobRequest, JobResult, Kind, Offer, Quote, QuoteRequest, RefundRequest, Refunded, body, read,
 };
