@@ -211,15 +211,15 @@ pub async fn buy(
                 && let Ok(h) = hash.parse()
             {
                 ledger.void(job, h);
-            } else if !matches!(
-                error,
-                ChainError::Unanswered { .. } | ChainError::NoReceipt { .. }
-            ) {
-                // Refused by the node: no transaction exists. The ledger's
-                // entry for it (if the signing got that far) is void.
+            } else if matches!(error, ChainError::Rpc(_)) {
+                // The node answered with a refusal: the transaction is not
+                // in its pool. Its ledger entry is void only where the chain
+                // says, in an answer, that it has no receipt; a failed
+                // question (or any other error: a transport that may have
+                // carried it) leaves the payment out, blocking a second.
                 for leg in ledger.legs(job) {
                     if leg.refund_tx.is_none()
-                        && chain.receipt(leg.paid_tx).await.ok().flatten().is_none()
+                        && matches!(chain.receipt(leg.paid_tx).await, Ok(None))
                     {
                         ledger.void(job, leg.paid_tx);
                     }

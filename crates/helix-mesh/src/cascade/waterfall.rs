@@ -77,9 +77,11 @@ impl RefundWaterfall {
         if let Err(ChainError::Rpc(_)) = &sent
             && let Some(up) = self.ledger.upstream(job)
             && let Some(h) = up.refund_tx
-            && self.chain.receipt(h).await.ok().flatten().is_none()
+            && matches!(self.chain.receipt(h).await, Ok(None))
         {
-            // The node refused it: no refund exists; the next try may send.
+            // The node refused it and the chain answers that no receipt
+            // exists: no refund exists; the next try may send. A question
+            // that failed keeps the mark (never two refunds).
             self.ledger.unmark_refund(job, h);
         }
         let hash = self
