@@ -193,6 +193,10 @@ pub enum EventKind {
         strategy: StrategyId,
         /// Chosen from a gene without construct.
         immune: bool,
+        /// The parameters it acts with (a gene's learned values, or the
+        /// candidate's): what ties an outcome to the values that produced it.
+        #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+        params: serde_json::Value,
     },
     /// It acted and returned patches.
     Committed {

@@ -591,3 +591,37 @@ async fn a_logged_repair_replays_to_the_same_decision_and_a_changed_one_is_caugh
     let r = helix_core::replay::replay(&other, &events);
     assert!(!r.same(), "{r:?}");
 }
+
+/// What a repair acted with is in the log: an outcome can be tied to the
+/// parameter values that produced it (what tuning them needs).
+#[tokio::test]
+async fn the_commit_names_the_parameters_it_acts_with() {
+    let store = Arc::new(MemoryGeneStore::new());
+    let key = GeneKey {
+        code: FailureCode::VerificationFailed,
+        category: Category::Signature,
+    };
+    store
+        .record(&Outcome {
+            params: serde_json::json!({ "max_slippage_bps": 30 }),
+            ..Outcome::new(key, StrategyId::RefreshNonce, Platform::Tempo, true)
+        })
+        .await
+        .unwrap();
+    let sink = Arc::new(MemorySink::new());
+    let (nonce, _) = Exec::new(StrategyId::RefreshNonce, vec![Patch::Nonce { nonce: 9 }]);
+    let helix = Helix::builder()
+        .adapter(Words(vec![StrategyId::RefreshNonce]))
+        .strategy(nonce)
+        .store(store)
+        .sink(sink.clone())
+        .mode(Mode::Auto)
+        .build();
+    let (res, _) = helix.run_mut(&mut pay(), only_nonce).await;
+    assert!(res.is_ok());
+    let params = sink.take().into_iter().find_map(|e| match e.kind {
+        EventKind::Committing { params, .. } => Some(params),
+        _ => None,
+    });
+    assert_eq!(params, Some(serde_json::json!({ "max_slippage_bps": 30 })));
+}

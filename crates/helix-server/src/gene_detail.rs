@@ -93,6 +93,7 @@ pub fn history(events: &[Event], key: GeneKey, strategy: StrategyId) -> History 
                 EventKind::Committing {
                     strategy: s,
                     immune,
+                    ..
                 } if *s == strategy => u.immune = *immune,
                 _ => {}
             }

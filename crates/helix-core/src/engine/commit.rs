@@ -121,6 +121,7 @@ impl Run<'_> {
         self.emit(EventKind::Committing {
             strategy: c.strategy,
             immune,
+            params: c.params.clone(),
         });
         self.tried.push(c.strategy);
         let started = Instant::now();
