@@ -229,7 +229,7 @@ pub fn current_month() -> String {
 }
 
 /// Year and month of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32) {
+pub fn civil_from_days(z: i64) -> (i64, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -38,23 +38,11 @@ fn days_from_civil(year: i64, month: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// (year, month) of a day since 1970-01-01 (Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month)
-}
-
 /// The UTC month holding `hour`: its partition's name and its hours
 /// `[from, to)`.
 pub fn month_of(hour: i64) -> (String, i64, i64) {
-    let (y, m) = civil_from_days(hour.div_euclid(24));
+    let (y, m) = helix_core::policy::civil_from_days(hour.div_euclid(24));
+    let m = i64::from(m);
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     (
         format!("failure_hours_{y:04}{m:02}"),

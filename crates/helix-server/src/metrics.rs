@@ -80,7 +80,7 @@ pub struct Metrics {
     state: Mutex<State>,
 }
 
-fn stage_name(s: Stage) -> &'static str {
+pub(crate) fn stage_name(s: Stage) -> &'static str {
     match s {
         Stage::Call => "call",
         Stage::Perceive => "perceive",

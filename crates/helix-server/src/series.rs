@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use helix_core::{Event, EventKind, Stage};
+use helix_core::{Event, EventKind};
+
+use crate::metrics::stage_name;
 use serde::Serialize;
 
 /// A window and its bucket width.
@@ -160,20 +162,6 @@ pub fn compute(events: &[Event], span: Span, now_ms: i64) -> Series {
         s.spent_micro_usd[b] = acc;
     }
     s
-}
-
-fn stage_name(s: Stage) -> &'static str {
-    match s {
-        Stage::Call => "call",
-        Stage::Perceive => "perceive",
-        Stage::Gene => "gene",
-        Stage::Construct => "construct",
-        Stage::Evaluate => "evaluate",
-        Stage::Commit => "commit",
-        Stage::Verify => "verify",
-        Stage::Record => "record",
-        Stage::End => "end",
-    }
 }
 
 #[cfg(test)]
