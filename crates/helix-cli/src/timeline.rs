@@ -15,7 +15,8 @@ pub struct RepairLine {
     pub failure: Option<String>,
     /// The last repair committed.
     pub strategy: Option<String>,
-    /// verified, retry failed, gave up, or running (no end logged).
+    /// verified, retry failed, gave up, pre-empted (a forecast's repair ran
+    /// before the call), or running (no end logged).
     pub result: &'static str,
     /// A gene chose the repair (immunity).
     pub immune: bool,
@@ -41,6 +42,10 @@ pub fn summarize(repair_id: u64, events: &[Event]) -> RepairLine {
         match &e.kind {
             EventKind::Perceived { failure } if line.failure.is_none() => {
                 line.failure = Some(failure.key().to_string())
+            }
+            EventKind::Predicted { key } if line.failure.is_none() => {
+                line.failure = Some(key.to_string());
+                line.result = "pre-empted";
             }
             EventKind::GeneHit { .. } => line.immune = true,
             EventKind::Committed { strategy, .. } => line.strategy = Some(strategy.to_string()),
@@ -127,6 +132,44 @@ fn duration(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pre_emptive_run_reads_as_such() {
+        let key = helix_core::GeneKey {
+            code: helix_core::FailureCode::VerificationFailed,
+            category: helix_core::Category::Signature,
+        };
+        let ev = |seq: u32, at: i64, kind: EventKind| Event {
+            repair_id: 5,
+            seq,
+            at,
+            kind,
+        };
+        let line = summarize(
+            5,
+            &[
+                ev(0, 1_000, EventKind::Predicted { key }),
+                ev(
+                    1,
+                    1_030,
+                    EventKind::Committed {
+                        strategy: helix_core::StrategyId::RefreshNonce,
+                        patches: vec![],
+                        ms: 3,
+                        cost: 0,
+                        tx_hashes: vec![],
+                    },
+                ),
+            ],
+        );
+        assert_eq!(
+            line.failure.as_deref(),
+            Some("verification-failed/signature")
+        );
+        assert_eq!(line.result, "pre-empted");
+        assert_eq!(line.strategy.as_deref(), Some("refresh_nonce"));
+        assert_eq!(line.ms, 30);
+    }
 
     #[test]
     fn since_reads_units_and_refuses_the_rest() {
