@@ -10,6 +10,7 @@ mod mesh;
 mod pay;
 mod predict;
 mod registry;
+mod registry_view;
 mod serve;
 mod timeline;
 mod trust;

@@ -70,10 +70,13 @@ async fn serve(args: Args, settings: &Config, token: String) -> Result<ExitCode,
     let linked = helix_cli::network::link(store, &args.db, settings, None, 0).await?;
     let store = linked.store.clone();
     let sinks = Sinks::open(&opened, &args.db, settings).await?;
-    let hub = match sinks.history() {
+    let mut hub = match sinks.history() {
         Some(log) => Hub::new().with_history(log),
         None => Hub::new(),
     };
+    if let Some(url) = settings.registry().url.as_deref() {
+        hub = hub.with_network(Arc::new(crate::registry_view::RegistryView::new(url)?));
+    }
     let mut all = sinks.all.clone();
     all.push(hub.sink());
     let mut builder = helix_platforms::Registry::new()

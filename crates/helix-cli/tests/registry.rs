@@ -203,6 +203,34 @@ async fn a_person_pushes_lists_shows_and_pulls_genes_through_the_served_registry
     assert_eq!(code, 0, "{out} {err}");
     assert!(out.contains("registry answered: 1 genes"), "{out}");
 
+    // `helix serve` joined to it shows the registry on its dashboard's
+    // network view: the top gene and the two pushes, behind its own token.
+    let mut serve_cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
+    serve_cmd
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&toml)
+        .arg("--db")
+        .arg(dir.path().join("served.db"))
+        .env("HELIX_API_TOKEN", "serve-token-0123456789abcdef");
+    let (_served, served) = start(serve_cmd, "serving on ", true);
+    let view: Value = http
+        .get(format!("{served}/v1/network"))
+        .bearer_auth("serve-token-0123456789abcdef")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = &view["registry"];
+    assert_eq!(r["stats"]["pushes"], 2, "{view}");
+    assert_eq!(r["top"].as_array().map(Vec::len), Some(1), "{view}");
+    assert_eq!(
+        r["recent"]["pushes"].as_array().map(Vec::len),
+        Some(2),
+        "{view}"
+    );
+
     let doc: Value = http
         .get(format!("{base}/openapi.json"))
         .send()

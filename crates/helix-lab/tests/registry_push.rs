@@ -186,6 +186,39 @@ async fn two_hundred_concurrent_pushes_merge_exactly_and_bad_ones_are_refused() 
     assert_eq!(refusals.get("signature"), Some(&1), "{refusals:?}");
     assert_eq!(refusals.get("replayed"), Some(&1), "{refusals:?}");
     assert_eq!(refusals.get("evidence"), Some(&3), "{refusals:?}");
+    // What an operator reads first: the last refusals with their reasons,
+    // newest first, and the last pushes taken.
+    let recent: serde_json::Value = reqwest::get(format!("{}/v1/recent", server.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reasons: Vec<&str> = recent["refusals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["reason"].as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "gene",
+            "evidence",
+            "evidence",
+            "evidence",
+            "replayed",
+            "signature"
+        ],
+        "{recent}"
+    );
+    let pushes = recent["pushes"].as_array().unwrap();
+    assert_eq!(pushes.len(), helix_registry::recent::KEPT, "bounded");
+    assert!(
+        pushes
+            .iter()
+            .all(|p| p["key"].as_str().is_some_and(|k| k.contains('/')))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,7 @@ pub mod evidence;
 pub mod limits;
 pub mod metrics;
 pub mod quality;
+pub mod recent;
 pub mod scrub;
 pub mod server;
 pub mod service;

@@ -80,6 +80,7 @@ pub struct Registry {
     cache: Option<PullCache>,
     limiter: Option<Arc<dyn Limiter>>,
     metrics: Arc<Metrics>,
+    recent: Arc<crate::recent::Recent>,
     thresholds: Arc<Thresholds>,
     anchorer: Option<Arc<Anchorer>>,
 }
@@ -109,6 +110,7 @@ impl Registry {
             cache,
             limiter: None,
             metrics: Arc::new(Metrics::default()),
+            recent: Arc::default(),
             thresholds: Arc::new(Thresholds::new(threshold)),
             anchorer: None,
         }
@@ -155,6 +157,11 @@ impl Registry {
         &self.metrics
     }
 
+    /// The last pushes taken and refused.
+    pub fn recent(&self) -> &crate::recent::Recent {
+        &self.recent
+    }
+
     /// Its store.
     pub fn store(&self) -> &Arc<dyn RegistryStore> {
         &self.store
@@ -173,11 +180,26 @@ impl Registry {
     /// Checks a push and merges it; returns the gene as stored.
     pub async fn push(&self, p: &Push) -> Result<RegistryGene, Refusal> {
         let r = self.push_inner(p).await;
+        let (at, agent) = (now_ms(), p.body.agent.to_string());
         match &r {
-            Ok(_) => self.metrics.pushed(),
+            Ok(_) => {
+                self.metrics.pushed();
+                self.recent.pushed(crate::recent::Pushed {
+                    at,
+                    agent,
+                    key: format!("{}/{}", p.body.gene.code, p.body.gene.category),
+                    strategy: p.body.gene.strategy.to_string(),
+                });
+            }
             Err(e) => {
                 tracing::info!(target: "helix::registry", reason = e.reason(), agent = %p.body.agent, "push refused: {e}");
                 self.metrics.refused(e.reason());
+                self.recent.refused(crate::recent::Refused {
+                    at,
+                    agent,
+                    reason: e.reason(),
+                    message: e.to_string(),
+                });
             }
         }
         r

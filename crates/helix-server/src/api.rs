@@ -208,6 +208,18 @@ pub(crate) async fn series(
     .into_response()
 }
 
+pub(crate) async fn network(State(st): State<AppState>) -> Response {
+    let registry = match &st.hub.network {
+        Some(n) => match n.registry().await {
+            Some(Ok(v)) => v,
+            Some(Err(e)) => json!({ "error": e }),
+            None => serde_json::Value::Null,
+        },
+        None => serde_json::Value::Null,
+    };
+    axum::Json(json!({ "registry": registry })).into_response()
+}
+
 pub(crate) async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI).into_response()
 }

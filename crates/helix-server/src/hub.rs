@@ -6,6 +6,7 @@ use helix_core::{BroadcastSink, EventSink, Fanout};
 
 use crate::history::History;
 use crate::metrics::Metrics;
+use crate::network::Network;
 
 /// The server's event sinks. Give [`Hub::sink`] to the Helix the server
 /// runs (alone or in a fan-out with the event log).
@@ -14,6 +15,7 @@ pub struct Hub {
     pub(crate) events: BroadcastSink,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) history: Option<Arc<dyn History>>,
+    pub(crate) network: Option<Arc<dyn Network>>,
 }
 
 impl Default for Hub {
@@ -29,7 +31,14 @@ impl Hub {
             events: BroadcastSink::new(1024),
             metrics: Arc::new(Metrics::default()),
             history: None,
+            network: None,
         }
+    }
+
+    /// Serves `/v1/network` from `n` (the services the server is joined to).
+    pub fn with_network(mut self, n: Arc<dyn Network>) -> Self {
+        self.network = Some(n);
+        self
     }
 
     /// Serves `/v1/history` from `log` (the event log the server's Helix

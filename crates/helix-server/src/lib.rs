@@ -11,6 +11,7 @@
 //! | `GET /v1/events` | bearer | the live PCEC stream (server-sent events) |
 //! | `GET /v1/history` | bearer | the event log, newest first, paged (`before`, `limit`) |
 //! | `GET /v1/series` | bearer | the dashboard's charts over an hour, a day or a month |
+//! | `GET /v1/network` | bearer | the registry's top genes, totals, recent pushes and refusals |
 //! | `GET /v1/summary` | bearer | totals, results per failure, budget (the dashboard's numbers) |
 //! | `GET /metrics` | bearer | Prometheus text |
 //! | `GET /health`, `GET /openapi.json`, `GET /` (dashboard page) | none | no data |
@@ -28,6 +29,7 @@ mod gene_detail;
 mod history;
 mod hub;
 mod metrics;
+mod network;
 mod repair;
 mod series;
 mod tickets;
@@ -43,6 +45,7 @@ use helix_core::Helix;
 pub use history::{History, HistoryPage};
 pub use hub::Hub;
 pub use metrics::Metrics;
+pub use network::Network;
 
 /// Every route, for the router and for checking the OpenAPI document.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -53,6 +56,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/events"),
     ("get", "/v1/history"),
     ("get", "/v1/series"),
+    ("get", "/v1/network"),
     ("get", "/v1/summary"),
     ("get", "/metrics"),
     ("get", "/health"),
@@ -131,6 +135,7 @@ pub fn router(helix: Helix, hub: Hub, cfg: ServerConfig) -> Router {
         .route("/v1/events", get(api::events))
         .route("/v1/history", get(api::history))
         .route("/v1/series", get(api::series))
+        .route("/v1/network", get(api::network))
         .route("/v1/summary", get(api::summary))
         .route("/metrics", get(api::metrics))
         .route_layer(axum::middleware::from_fn_with_state(

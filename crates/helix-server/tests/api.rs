@@ -282,3 +282,21 @@ async fn a_gene_opens_to_its_history_and_its_repairs() {
         400
     );
 }
+
+/// The network's view comes through the server, behind its token.
+#[tokio::test]
+async fn the_network_view_is_read_through_the_server() {
+    let s = start(Mode::Observe).await;
+    let v: Value = s.get("/v1/network").await.json().await.unwrap();
+    assert_eq!(
+        v["registry"]["recent"]["refusals"][0]["reason"],
+        "signature"
+    );
+    let stranger = s
+        .http
+        .get(format!("{}/v1/network", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status().as_u16(), 401);
+}

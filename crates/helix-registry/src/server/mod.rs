@@ -38,6 +38,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/genes/{id}"),
     ("post", "/v1/reports"),
     ("get", "/v1/stats"),
+    ("get", "/v1/recent"),
     ("get", "/v1/stream"),
     ("get", "/metrics"),
     ("get", "/health"),
@@ -68,6 +69,7 @@ pub fn router(registry: Registry, metrics_token: &str) -> Router {
         .route("/v1/genes/{id}", get(routes::show))
         .route("/v1/reports", post(routes::report))
         .route("/v1/stats", get(routes::stats))
+        .route("/v1/recent", get(routes::recent))
         .route("/v1/stream", get(stream::stream))
         .route("/metrics", get(routes::metrics))
         .route("/health", get(routes::health))

@@ -192,6 +192,14 @@ pub(crate) async fn stats(State(s): State<AppState>) -> Response {
     }
 }
 
+pub(crate) async fn recent(State(s): State<AppState>) -> Response {
+    Json(json!({
+        "pushes": s.registry.recent().pushes(),
+        "refusals": s.registry.recent().refusals(),
+    }))
+    .into_response()
+}
+
 pub(crate) async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let presented = headers
         .get(header::AUTHORIZATION)

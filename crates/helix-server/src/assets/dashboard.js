@@ -269,6 +269,35 @@ async function refreshSeries(force) {
   }
 }
 
+// The network's views: the joined registry, read through the server.
+async function refreshNetwork() {
+  try {
+    const n = await api("/v1/network");
+    const r = n.registry;
+    $("registry").hidden = r === null;
+    if (r === null) return;
+    $("registry-error").hidden = !r.error;
+    if (r.error) { $("registry-error").textContent = "the registry did not answer: " + r.error; return; }
+    $("registry-url").textContent = r.url;
+    const stats = $("registry-stats");
+    stats.replaceChildren();
+    for (const [k, v] of [["genes", r.stats.genes], ["pushes", r.stats.pushes],
+        ["agents", r.stats.agents], ["pull threshold", r.stats.threshold]]) {
+      const dt = document.createElement("dt"); dt.textContent = k;
+      const dd = document.createElement("dd"); dd.textContent = String(v);
+      stats.append(dt, dd);
+    }
+    fillTable("registry-top", r.top, [(g) => `${g.code}/${g.category}`, (g) => g.strategy,
+      (g) => [g.quality.toFixed(3), g.quality], (g) => g.verified_agents, (g) => g.pushes,
+      (g) => [duration(g.mean_ms), g.mean_ms]]);
+    const when = (x) => [new Date(x.at).toLocaleString(), x.at];
+    fillTable("registry-pushes", r.recent.pushes, [when, (p) => p.agent, (p) => p.key, (p) => p.strategy]);
+    fillTable("registry-refusals", r.recent.refusals, [when, (p) => p.agent, (p) => p.reason, (p) => p.message]);
+  } catch (e) {
+    console.warn(e);
+  }
+}
+
 // A gene opened: what it is, how it learned, the repairs it made.
 async function openGene(path) {
   try {
@@ -312,6 +341,11 @@ function refreshSoon() {
   refreshTimer = setTimeout(() => { refreshTimer = null; refresh(); refreshSeries(false); }, 250);
 }
 
+// The registry changes without this server's events: read it every 10 s.
+function pollNetwork() {
+  setInterval(() => { if (token && !$("registry").hidden) refreshNetwork(); }, 10000);
+}
+
 function dispatch(block) {
   let name = "message";
   const data = [];
@@ -319,7 +353,9 @@ function dispatch(block) {
     if (line.startsWith("event:")) name = line.slice(6).trim();
     else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
   }
-  if (name === "hello") { setStatus("live", "live"); refresh(); loadHistory(); refreshSeries(true); }
+  if (name === "hello") {
+    setStatus("live", "live"); refresh(); loadHistory(); refreshSeries(true); refreshNetwork();
+  }
   else if (name === "pcec") show(JSON.parse(data.join("\n")));
   else if (name === "lagged") setStatus(`live (skipped ${data.join("")})`, "live");
 }
@@ -356,6 +392,7 @@ function askToken() {
 }
 
 function start() {
+  pollNetwork();
   $("genes").tBodies[0].addEventListener("click", (ev) => {
     const tr = ev.target.closest("tr");
     if (tr && tr.dataset.key) openGene(tr.dataset.key);

@@ -76,6 +76,12 @@ try {
   }, token);
   if (verifiedSeen < 1) fail("the series lost the verified repair");
 
+  // The network's view: the joined registry, with a refusal and its reason.
+  await later.waitForSelector("#registry:not([hidden]) #registry-refusals tbody tr", { timeout: 10000 });
+  const refusal = await later.textContent("#registry-refusals tbody");
+  if (!refusal.includes("signature") || !refusal.includes("not the agent")) fail("registry refusal not shown: " + refusal);
+  if (!(await later.textContent("#registry-top tbody")).includes("1.234")) fail("registry top genes not shown");
+
   // A gene opens to its history and its repairs.
   await later.click("#genes tbody tr");
   await later.waitForSelector("#gene-detail:not([hidden])", { timeout: 10000 });

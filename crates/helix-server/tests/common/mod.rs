@@ -11,7 +11,28 @@ use helix_core::{
     CommitCtx, CommitError, Committed, Event, EventSink, Executor, Fanout, Helix, Mode, StrategyId,
 };
 use helix_platforms::http::executors::Backoff;
-use helix_server::{History, HistoryPage, Hub, ServerConfig, router};
+use helix_server::{History, HistoryPage, Hub, Network, ServerConfig, router};
+
+/// A joined registry as the server would read it (the real reader, over
+/// HTTP, is tested in helix-cli against `helix registry serve`).
+pub struct FixedRegistry;
+
+#[async_trait]
+impl Network for FixedRegistry {
+    async fn registry(&self) -> Option<Result<serde_json::Value, String>> {
+        Some(Ok(serde_json::json!({
+            "url": "http://registry.test",
+            "stats": { "genes": 1, "pushes": 2, "agents": 2, "threshold": 0.5 },
+            "top": [{ "code": "rate-limited", "category": "throttle", "strategy": "backoff",
+                      "quality": 1.234, "verified_agents": 2, "pushes": 2, "mean_ms": 900 }],
+            "recent": {
+                "pushes": [{ "at": 1_700_000_000_000i64, "agent": "0xaa", "key": "rate-limited/throttle", "strategy": "backoff" }],
+                "refusals": [{ "at": 1_700_000_000_000i64, "agent": "0xbb", "reason": "signature",
+                               "message": "the signature is not the agent's" }]
+            }
+        })))
+    }
+}
 
 /// An event log in memory: what the server's Helix emitted, read back a
 /// page at a time (the cursor is a position in the log).
@@ -72,7 +93,9 @@ impl Drop for Running {
 
 pub async fn start(mode: Mode) -> Running {
     let log = Arc::new(MemoryLog::default());
-    let hub = Hub::new().with_history(log.clone());
+    let hub = Hub::new()
+        .with_history(log.clone())
+        .with_network(Arc::new(FixedRegistry));
     let commits = Arc::new(AtomicU32::new(0));
     let helix = Helix::builder()
         .adapter(helix_platforms::builtin())
