@@ -73,21 +73,13 @@ pub(crate) async fn gene(
             format!("no gene {key} -> {strategy}"),
         );
     };
-    let mut events = Vec::new();
-    if let Some(log) = &st.hub.history {
-        let mut before = None;
-        loop {
-            let page = match log.page(before, 1_000).await {
-                Ok(p) => p,
-                Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, format!("event log: {e}")),
-            };
-            events.extend(page.events);
-            match page.next {
-                Some(n) if events.len() < MAX_GENE_EVENTS => before = Some(n),
-                _ => break,
-            }
-        }
-    }
+    let events = match &st.hub.history {
+        Some(log) => match crate::history::read_back(log.as_ref(), None, MAX_GENE_EVENTS).await {
+            Ok(v) => v,
+            Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, format!("event log: {e}")),
+        },
+        None => Vec::new(),
+    };
     let history = crate::gene_detail::history(&events, key, strategy);
     axum::Json(json!({
         "gene": gene,
@@ -185,20 +177,11 @@ pub(crate) async fn series(
     let now = helix_core::gene::now_ms();
     let (width, n) = span.shape();
     let start = now - width * (n as i64 + 1);
-    let mut events = Vec::new();
-    let mut before = None;
-    loop {
-        let page = match log.page(before, 1_000).await {
-            Ok(p) => p,
-            Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, format!("event log: {e}")),
-        };
-        let older = page.events.last().is_none_or(|e| e.at < start);
-        events.extend(page.events.into_iter().filter(|e| e.at >= start));
-        match page.next {
-            Some(n) if !older && events.len() < MAX_SERIES_EVENTS => before = Some(n),
-            _ => break,
-        }
-    }
+    let events = match crate::history::read_back(log.as_ref(), Some(start), MAX_SERIES_EVENTS).await
+    {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, format!("event log: {e}")),
+    };
     let series = crate::series::compute(&events, span, now);
     axum::Json(json!({
         "window": window,

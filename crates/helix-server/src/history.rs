@@ -23,6 +23,27 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+/// Events of `log` at or after `since` (unix ms; all when `None`), newest
+/// first, at most about `max` of them (whole pages).
+pub(crate) async fn read_back(
+    log: &dyn History,
+    since: Option<i64>,
+    max: usize,
+) -> Result<Vec<Event>, String> {
+    let since = since.unwrap_or(i64::MIN);
+    let mut events = Vec::new();
+    let mut before = None;
+    loop {
+        let page = log.page(before, 1_000).await?;
+        let older = page.events.last().is_none_or(|e| e.at < since);
+        events.extend(page.events.into_iter().filter(|e| e.at >= since));
+        match page.next {
+            Some(n) if !older && events.len() < max => before = Some(n),
+            _ => return Ok(events),
+        }
+    }
+}
+
 /// An event log the server can read back (the Gene Map's, wired by
 /// `helix serve`).
 #[async_trait]

@@ -1,6 +1,7 @@
 //! Getting back a payment a failed provider holds, before anything else is
 //! paid for the job.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::Address;
@@ -11,10 +12,30 @@ use super::messages::{RefundRequest, Refunded, body, read};
 use super::{Ledger, message_id, proves};
 use crate::mailbox::Mailbox;
 
-/// Every payment for `job` is back (proven on chain), asking each provider
-/// that still holds one for its refund and waiting up to `wait`; an error
-/// names the payment still out.
-pub async fn recover(
+/// What the cascade repairs act through: the agent's mailbox, its chain
+/// client and its ledger of payments per job.
+#[derive(Clone)]
+pub(super) struct Side {
+    pub(super) mail: Mailbox,
+    pub(super) chain: TempoChain,
+    pub(super) ledger: Arc<Ledger>,
+}
+
+impl Side {
+    /// Every payment for `job` is back (proven on chain), asking each
+    /// provider that still holds one for its refund and waiting up to
+    /// `wait`; an error names the payment still out.
+    pub(super) async fn recover(
+        &self,
+        job: &str,
+        token: Address,
+        wait: Duration,
+    ) -> Result<(), CommitError> {
+        recover(&self.mail, &self.chain, &self.ledger, job, token, wait).await
+    }
+}
+
+async fn recover(
     mail: &Mailbox,
     chain: &TempoChain,
     ledger: &Ledger,

@@ -10,7 +10,7 @@ use helix_tempo::TempoChain;
 use serde_json::json;
 
 use super::messages::{Quote, QuoteRequest, body, read};
-use super::recover::recover;
+use super::recover::Side;
 use super::{Ledger, message_id, service_recipient};
 use crate::mailbox::Mailbox;
 
@@ -19,9 +19,7 @@ use crate::mailbox::Mailbox;
 /// the same service, in the same token, at no more than the request's
 /// amount. Every earlier payment for the job must be back first.
 pub struct RerouteViaAlt {
-    mail: Mailbox,
-    chain: TempoChain,
-    ledger: Arc<Ledger>,
+    side: Side,
     providers: Vec<Address>,
     /// How long a provider has to quote, and a failed one to refund.
     pub wait: Duration,
@@ -36,9 +34,11 @@ impl RerouteViaAlt {
         providers: Vec<Address>,
     ) -> Self {
         RerouteViaAlt {
-            mail,
-            chain,
-            ledger,
+            side: Side {
+                mail,
+                chain,
+                ledger,
+            },
             providers,
             wait: Duration::from_secs(3),
         }
@@ -76,16 +76,14 @@ impl Executor for RerouteViaAlt {
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
         let (job, service, token, amount) = read_job(ctx)?;
         debug_assert_eq!(ctx.request.recipient, Some(service_recipient(&service)));
-        recover(
-            &self.mail,
-            &self.chain,
-            &self.ledger,
-            &job,
-            token,
-            self.wait,
-        )
-        .await?;
-        let tried: Vec<Address> = self.ledger.legs(&job).iter().map(|l| l.provider).collect();
+        self.side.recover(&job, token, self.wait).await?;
+        let tried: Vec<Address> = self
+            .side
+            .ledger
+            .legs(&job)
+            .iter()
+            .map(|l| l.provider)
+            .collect();
         let current = ctx.request.endpoint.as_deref().and_then(|e| e.parse().ok());
         let mut asked = 0;
         for &p in &self.providers {
@@ -98,6 +96,7 @@ impl Executor for RerouteViaAlt {
                 service: service.clone(),
             };
             if let Err(e) = self
+                .side
                 .mail
                 .send(p, &message_id(&format!("{job}:quote:{p}")), body(&ask))
                 .await
@@ -106,6 +105,7 @@ impl Executor for RerouteViaAlt {
                 continue;
             }
             let quote = self
+                .side
                 .mail
                 .wait(self.wait, |m| {
                     m.from == p && m.body["kind"] == "quote" && m.body["job"].as_str() == Some(&job)

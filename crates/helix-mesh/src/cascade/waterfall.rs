@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use helix_core::{CommitCtx, CommitError, Committed, Executor, Patch, StrategyId};
 use helix_tempo::{ChainError, SendOpts, TempoChain};
 
-use super::recover::recover;
+use super::recover::Side;
 use super::reroute::read_job;
 use super::{Ledger, message_id};
 use crate::failure::FailureNotice;
@@ -19,9 +19,7 @@ use crate::mailbox::Mailbox;
 /// Gives a job's payment back to the agent that paid for it, after every
 /// payment this agent made for the job came back; tells the payer why.
 pub struct RefundWaterfall {
-    mail: Mailbox,
-    chain: TempoChain,
-    ledger: Arc<Ledger>,
+    side: Side,
     fee_token: Option<alloy::primitives::Address>,
     /// How long a failed provider has to refund.
     pub wait: Duration,
@@ -36,9 +34,11 @@ impl RefundWaterfall {
         fee_token: Option<alloy::primitives::Address>,
     ) -> Self {
         RefundWaterfall {
-            mail,
-            chain,
-            ledger,
+            side: Side {
+                mail,
+                chain,
+                ledger,
+            },
             fee_token,
             wait: Duration::from_secs(5),
         }
@@ -47,11 +47,12 @@ impl RefundWaterfall {
     /// The refund that stands for `job`, or a new one; never two.
     async fn refund(&self, job: &str) -> Result<B256, CommitError> {
         let up = self
+            .side
             .ledger
             .upstream(job)
             .ok_or_else(|| CommitError::NotApplicable(format!("nobody paid for job {job}")))?;
         if let Some(tx) = up.refund_tx {
-            return match self.chain.receipt(tx).await {
+            return match self.side.chain.receipt(tx).await {
                 Ok(Some(true)) => Ok(tx),
                 _ => Err(CommitError::Platform(format!(
                     "refund {tx} for job {job} has no successful receipt; it is not sent again"
@@ -59,7 +60,7 @@ impl RefundWaterfall {
             };
         }
         let record = |hash: B256, _nonce: u64| -> Result<(), ChainError> {
-            match self.ledger.mark_refund(job, hash) {
+            match self.side.ledger.mark_refund(job, hash) {
                 Some(h) if h == hash => Ok(()),
                 _ => Err(ChainError::Transport(format!(
                     "job {job} is being refunded by another transaction"
@@ -71,20 +72,22 @@ impl RefundWaterfall {
             fee_token: self.fee_token,
         };
         let sent = self
+            .side
             .chain
             .transfer_recorded(up.token, up.payer, up.amount, opts, &record)
             .await;
         if let Err(ChainError::Rpc(_)) = &sent
-            && let Some(up) = self.ledger.upstream(job)
+            && let Some(up) = self.side.ledger.upstream(job)
             && let Some(h) = up.refund_tx
-            && matches!(self.chain.receipt(h).await, Ok(None))
+            && matches!(self.side.chain.receipt(h).await, Ok(None))
         {
             // The node refused it and the chain answers that no receipt
             // exists: no refund exists; the next try may send. A question
             // that failed keeps the mark (never two refunds).
-            self.ledger.unmark_refund(job, h);
+            self.side.ledger.unmark_refund(job, h);
         }
         let hash = self
+            .side
             .chain
             .reconciled(sent, Duration::from_secs(10))
             .await
@@ -101,25 +104,18 @@ impl Executor for RefundWaterfall {
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
         let (job, _, token, _) = read_job(ctx)?;
-        recover(
-            &self.mail,
-            &self.chain,
-            &self.ledger,
-            &job,
-            token,
-            self.wait,
-        )
-        .await?;
+        self.side.recover(&job, token, self.wait).await?;
         let hash = self.refund(&job).await?;
-        if let Some(up) = self.ledger.upstream(&job) {
+        if let Some(up) = self.side.ledger.upstream(&job) {
             let notice = FailureNotice {
                 job: job.clone(),
-                agent: self.mail.address(),
+                agent: self.side.mail.address(),
                 cause: ctx.signal.message.clone(),
                 status: None,
                 refund_tx: Some(hash),
             };
             if let Err(e) = self
+                .side
                 .mail
                 .send(
                     up.payer,
