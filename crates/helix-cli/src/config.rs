@@ -18,6 +18,7 @@
 //! chain_id = 42431                         # the chain the agent's evidence is on
 //! pull_timeout_ms = 250                    # longest a miss waits for the registry
 //! subscribe = ["payment-insufficient/balance"]  # follow these keys on [events] nats
+//! channel = "main"                         # the registry's broadcast channel there
 //! anchored_only = true                     # keep only genes anchored on chain by
 //! anchor = "0x..."                         # this GeneAnchor's
 //! anchorer = "0x..."                       # trusted anchorer
@@ -65,6 +66,8 @@ pub struct Registry {
     /// Gene keys (`code/category`) to follow on the broadcast.
     #[serde(default)]
     pub subscribe: Vec<String>,
+    /// The registry's broadcast channel on NATS (default "main").
+    pub channel: Option<String>,
     /// Keep a registry gene only when `anchorer` anchored exactly its
     /// content in the GeneAnchor at `anchor` (read on `[chain] rpc`).
     #[serde(default)]
@@ -177,6 +180,10 @@ impl Config {
                 path.display()
             ));
         }
+        if let Some(ch) = &c.registry.channel {
+            helix_registry::broadcast::check_channel(ch)
+                .map_err(|e| format!("{}: [registry] {e}", path.display()))?;
+        }
         for k in &c.registry.subscribe {
             parse_key(k).map_err(|e| format!("{}: [registry] subscribe: {e}", path.display()))?;
         }
@@ -210,6 +217,14 @@ impl Config {
     /// The chain's JSON-RPC endpoint.
     pub fn rpc(&self) -> Option<&str> {
         self.chain.rpc.as_deref()
+    }
+
+    /// The registry's broadcast channel: `[registry] channel`, else "main".
+    pub fn channel(&self) -> &str {
+        self.registry
+            .channel
+            .as_deref()
+            .unwrap_or(helix_registry::broadcast::DEFAULT_CHANNEL)
     }
 
     /// `[registry]`.
@@ -286,7 +301,11 @@ pub fn parse_key(s: &str) -> Result<helix_core::GeneKey, String> {
     })
 }
 
-async fn registry_health(http: &reqwest::Client, url: &str) -> Result<String, String> {
+async fn registry_health(
+    http: &reqwest::Client,
+    url: &str,
+    channel: Option<&str>,
+) -> Result<String, String> {
     let base = url.trim_end_matches('/');
     let r = http
         .get(format!("{base}/v1/stats"))
@@ -297,6 +316,14 @@ async fn registry_health(http: &reqwest::Client, url: &str) -> Result<String, St
         return Err(format!("{base}/v1/stats answered {}", r.status()));
     }
     let v: serde_json::Value = r.json().await.map_err(|e| format!("not a registry: {e}"))?;
+    // A subscriber on another channel would wait for genes forever.
+    if let (Some(theirs), Some(channel)) = (v["channel"].as_str(), channel)
+        && theirs != channel
+    {
+        return Err(format!(
+            "the registry broadcasts on channel {theirs:?}, [registry] channel is {channel:?}"
+        ));
+    }
     Ok(format!(
         "registry answered: {} genes, threshold {}",
         v["genes"], v["threshold"]
@@ -373,7 +400,7 @@ async fn check(c: &Config) -> Vec<Check> {
             .timeout(Duration::from_secs(3))
             .build()
             .unwrap_or_default();
-        let p = registry_health(&http, url).await;
+        let p = registry_health(&http, url, c.events.nats.as_ref().map(|_| c.channel())).await;
         out.push(Check {
             setting: "registry.url",
             value: helix_genemap::redact_url(url),

@@ -79,7 +79,7 @@ pub async fn link(
             helix_core::fnv::Fnv1a::new().bytes(db.as_bytes()).finish()
         );
         let sub = match settings.nats() {
-            Some(nats) => subscribe(nats, &durable, &keys, store).await,
+            Some(nats) => subscribe(nats, settings.channel(), &durable, &keys, store).await,
             None => watch(url, &keys, store).await,
         };
         Some(sub.map_err(|e| e.to_string())?)

@@ -36,6 +36,12 @@ pub struct Args {
     /// NATS with JetStream for the broadcast (default: the config's [events] nats).
     #[arg(long)]
     pub nats: Option<String>,
+    /// This registry's broadcast channel on NATS (subjects
+    /// `helix.genes.<channel>.<category>.<code>`; default: the config's
+    /// [registry] channel, else "main"). Registries sharing a NATS server
+    /// need channels of their own.
+    #[arg(long)]
+    pub channel: Option<String>,
     /// Redis Cluster nodes for rate limits, rankings and the pull cache
     /// (comma-separated redis:// URLs; in-process limits when absent).
     #[arg(long, value_delimiter = ',')]
@@ -64,6 +70,14 @@ pub struct Args {
     pub governance: Option<alloy::primitives::Address>,
 }
 
+impl Args {
+    fn channel(&self) -> String {
+        self.channel
+            .clone()
+            .unwrap_or_else(|| helix_registry::broadcast::DEFAULT_CHANNEL.into())
+    }
+}
+
 /// Shortest accepted metrics token.
 const MIN_TOKEN: usize = 16;
 /// How far behind (WAL bytes) the replica may be and still serve reads.
@@ -78,6 +92,10 @@ pub fn run(mut args: Args, settings: &crate::config::Config) -> Result<ExitCode,
     if args.nats.is_none() {
         args.nats = settings.nats().map(str::to_owned);
     }
+    if args.channel.is_none() {
+        args.channel = Some(settings.channel().to_owned());
+    }
+    helix_registry::broadcast::check_channel(&args.channel()).map_err(|e| e.to_string())?;
     if args.rpc.is_empty() {
         return Err(
             "no chain RPC to check evidence on: give --rpc, HELIX_RPC_URL or [chain] rpc".into(),
@@ -115,7 +133,9 @@ async fn serve(args: Args, token: String) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     let chains = verifier.chains();
     let broadcast = match &args.nats {
-        Some(url) => Broadcast::nats(url).await.map_err(|e| e.to_string())?,
+        Some(url) => Broadcast::nats(url, &args.channel())
+            .await
+            .map_err(|e| e.to_string())?,
         None => Broadcast::local(),
     };
     let push = Rate {

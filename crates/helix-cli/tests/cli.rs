@@ -48,9 +48,31 @@ fn json_of(out: &std::process::Output) -> Value {
 fn demo_repairs_every_row_then_is_immune_and_genes_are_listed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("genes.db");
-    let out = ok(lab().args(["demo", "--json", "--db"]).arg(&db));
+    let out = lab()
+        .args(["demo", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
     let all = json_of(&out);
     let all = all.as_array().unwrap();
+    // On failure, the elements that failed alone: the whole array is too
+    // long for a CI log to keep.
+    let failed: Vec<String> = all
+        .iter()
+        .filter(|r| {
+            ["repaired", "immune_on_second_run", "immune_on_first_sight"]
+                .iter()
+                .any(|f| r[*f] == false)
+        })
+        .map(|r| format!("{}: {}", r["scenario"], r))
+        .collect();
+    assert!(
+        out.status.success() && failed.is_empty(),
+        "the demo failed ({}):\n{}\nstderr: {:.4000}",
+        out.status,
+        failed.join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The 25 scenario rows, then (with anvil) the registry act.
     let rows: Vec<&serde_json::Value> = all.iter().filter(|r| r["scenario"].is_u64()).collect();
     assert_eq!(rows.len(), 25);

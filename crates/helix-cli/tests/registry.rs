@@ -257,14 +257,21 @@ async fn helix_serve_follows_the_registry_broadcast_for_its_keys() {
         .expect("anvil (run scripts/tools.sh)");
     let dir = tempfile::tempdir().unwrap();
     let reg_db = dir.path().join("registry.db").display().to_string();
-    let (_registry, base) = serve(&reg_db, &anvil.url, &["--nats", &nats]);
+    // A channel of its own: other registries on this NATS (tests running
+    // beside it) broadcast the same keys.
+    let channel = format!("cli-test-{:016x}", rand::random::<u64>());
+    let (_registry, base) = serve(
+        &reg_db,
+        &anvil.url,
+        &["--nats", &nats, "--channel", &channel],
+    );
 
     let toml = dir.path().join("helix.toml");
     std::fs::write(
         &toml,
         format!(
             "[registry]\nurl = \"{base}\"\nsubscribe = [\"payment-insufficient/balance\"]\n\
-             [events]\nnats = \"{nats}\"\n"
+             channel = \"{channel}\"\n[events]\nnats = \"{nats}\"\n"
         ),
     )
     .unwrap();

@@ -34,6 +34,9 @@ pub struct LabRegistry {
     pub store: Option<Arc<dyn RegistryStore>>,
     /// NATS for the broadcast.
     pub nats: Option<String>,
+    /// The broadcast's channel: a fresh one per lab registry, so registries
+    /// of tests running side by side on one NATS never feed each other.
+    pub channel: String,
     /// Push and pull buckets (none: unlimited).
     pub limits: Option<(Rate, Rate)>,
     /// The hot pull cache.
@@ -51,6 +54,7 @@ impl LabRegistry {
             rpcs: vec![rpc.to_owned()],
             store: None,
             nats: None,
+            channel: format!("lab-{:016x}", rand::random::<u64>()),
             limits: None,
             cache: None,
             anchoring: None,
@@ -68,7 +72,9 @@ impl LabRegistry {
             .await
             .map_err(std::io::Error::other)?;
         let broadcast = match &self.nats {
-            Some(url) => Broadcast::nats(url).await.map_err(std::io::Error::other)?,
+            Some(url) => Broadcast::nats(url, &self.channel)
+                .await
+                .map_err(std::io::Error::other)?,
             None => Broadcast::local(),
         };
         let mut registry = Registry::new(

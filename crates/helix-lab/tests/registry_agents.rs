@@ -55,13 +55,14 @@ async fn b_is_immune_on_first_sight_and_catches_up_after_a_restart() {
         .expect("anvil (run scripts/tools.sh)");
     let mut reg = LabRegistry::on(&lab.main.url);
     reg.nats = Some(nats());
+    let channel = reg.channel.clone();
     let (server, _registry) = reg.start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     // B follows the broadcast for this failure before anything happens.
     let durable = format!("test-agent-b-{:x}", rand::random::<u64>());
     let b_map = sqlite(&dir, "b.db");
-    let sub = subscribe(&nats(), &durable, &[KEY], b_map.clone())
+    let sub = subscribe(&nats(), &channel, &durable, &[KEY], b_map.clone())
         .await
         .unwrap();
     assert!(b_map.lookup(KEY).await.unwrap().is_none(), "B starts empty");
@@ -138,7 +139,7 @@ async fn b_is_immune_on_first_sight_and_catches_up_after_a_restart() {
     // B restarts (a new handle on its file, the same durable name) and
     // receives what it missed, and only that.
     let b_again = sqlite(&dir, "b.db");
-    let sub = subscribe(&nats(), &durable, &[KEY], b_again.clone())
+    let sub = subscribe(&nats(), &channel, &durable, &[KEY], b_again.clone())
         .await
         .unwrap();
     let (caught, _) = sub
@@ -232,7 +233,7 @@ async fn a_poisoned_gene_is_demoted_by_each_agent_and_stops_being_served() {
 /// `helix-lab registry-agent`, the demo's agent process.
 fn agent_process(
     role: &str,
-    registry: &str,
+    (registry, channel): (&str, &str),
     lab: &ChainLab,
     db: &std::path::Path,
     durable: &str,
@@ -252,6 +253,8 @@ fn agent_process(
         &lab.other.url,
         "--nats",
         &nats(),
+        "--channel",
+        channel,
         "--durable",
         durable,
         "--db",
@@ -278,13 +281,14 @@ async fn agent_b_killed_before_the_push_catches_up_in_a_new_process() {
         .expect("anvil (run scripts/tools.sh)");
     let mut reg = LabRegistry::on(&lab.main.url);
     reg.nats = Some(nats());
+    let channel = reg.channel.clone();
     let (server, _registry) = reg.start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let durable = format!("test-b-process-{:x}", rand::random::<u64>());
     let b_db = dir.path().join("b.db");
 
     // B's first process subscribes, then is killed before anything is pushed.
-    let mut b = agent_process("b", &server.url(), &lab, &b_db, &durable)
+    let mut b = agent_process("b", (&server.url(), &channel), &lab, &b_db, &durable)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(b.stdout.take().unwrap()).lines();
@@ -293,16 +297,22 @@ async fn agent_b_killed_before_the_push_catches_up_in_a_new_process() {
     b.wait().unwrap();
 
     // A, its own process and Gene Map, repairs and pushes while B is down.
-    let a = agent_process("a", &server.url(), &lab, &dir.path().join("a.db"), "unused")
-        .output()
-        .unwrap();
+    let a = agent_process(
+        "a",
+        (&server.url(), &channel),
+        &lab,
+        &dir.path().join("a.db"),
+        "unused",
+    )
+    .output()
+    .unwrap();
     let a = last_json(&a.stdout);
     assert_eq!(a["ok"], true, "{a}");
     assert_eq!(a["evidence_verified"], true, "{a}");
 
     // B's second process, same durable consumer and Gene Map: it receives
     // what it missed, then meets the failure immune.
-    let b2 = agent_process("b", &server.url(), &lab, &b_db, &durable)
+    let b2 = agent_process("b", (&server.url(), &channel), &lab, &b_db, &durable)
         .output()
         .unwrap();
     let b2 = last_json(&b2.stdout);
@@ -313,4 +323,75 @@ async fn agent_b_killed_before_the_push_catches_up_in_a_new_process() {
     assert_eq!(b2["held_before_failing"], true, "{b2}");
     assert_eq!(b2["immune"], true, "{b2}");
     assert_eq!(b2["ok"], true, "{b2}");
+}
+
+/// Two registries on one NATS server: an agent following one of them never
+/// receives what the other accepted, though the keys are the same, nor its
+/// own registry's genes for keys it does not follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_hears_only_its_own_registry_on_a_shared_nats() {
+    let lab = ChainLab::start()
+        .await
+        .expect("anvil (run scripts/tools.sh)");
+    let mut ours = LabRegistry::on(&lab.main.url);
+    ours.nats = Some(nats());
+    let channel = ours.channel.clone();
+    let (ours, _r1) = ours.start().await.unwrap();
+    let mut theirs = LabRegistry::on(&lab.main.url);
+    theirs.nats = Some(nats());
+    assert_ne!(theirs.channel, channel);
+    let (theirs, _r2) = theirs.start().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let b_map = sqlite(&dir, "b.db");
+    let durable = format!("test-channel-b-{:x}", rand::random::<u64>());
+    // Two keys: the server filters by the channel, B by the keys.
+    let session = GeneKey {
+        code: FailureCode::PaymentExpired,
+        category: Category::Session,
+    };
+    let sub = subscribe(&nats(), &channel, &durable, &[KEY, session], b_map.clone())
+        .await
+        .unwrap();
+    let push_to = |url: String, key: GeneKey, strategy: StrategyId, slippage: u64| {
+        let lab = &lab;
+        async move {
+            let (w, tx) = agent_with_a_tx(&lab.funder, &lab.main.url).await.unwrap();
+            let gene = shared_gene(key, strategy, json!({ "max_slippage_bps": slippage }), 1);
+            RegistryClient::new(&url)
+                .unwrap()
+                .push(&signed_push(&w.signer(), gene, tx))
+                .await
+                .unwrap()
+        }
+    };
+
+    let foreign = push_to(theirs.url(), KEY, StrategyId::SwapCurrency, 55).await;
+    let unfollowed = GeneKey {
+        code: FailureCode::RateLimited,
+        category: Category::Service,
+    };
+    let other_key = push_to(ours.url(), unfollowed, StrategyId::BackoffRetry, 10).await;
+    assert!(other_key.quality >= PULL_THRESHOLD);
+    assert!(
+        foreign.quality >= PULL_THRESHOLD,
+        "broadcast by its registry"
+    );
+    if let Some((g, _)) = sub.wait_for(KEY, Duration::from_secs(2)).await {
+        panic!(
+            "a gene of another registry's channel reached B: {} (foreign {})",
+            g.id, foreign.id
+        );
+    }
+    assert!(b_map.lookup(KEY).await.unwrap().is_none());
+    assert!(b_map.lookup(unfollowed).await.unwrap().is_none());
+    assert_eq!(sub.received(), 0);
+
+    let own = push_to(ours.url(), KEY, StrategyId::SwapCurrency, 45).await;
+    let (got, _) = sub
+        .wait_for(KEY, Duration::from_secs(5))
+        .await
+        .expect("B's own registry's gene");
+    assert_eq!(got.id, own.id);
+    assert_ne!(got.id, foreign.id);
 }

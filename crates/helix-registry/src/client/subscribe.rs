@@ -12,7 +12,7 @@ use helix_core::{GeneKey, GeneStore};
 use tokio::sync::Notify;
 
 use super::layer::adopted;
-use crate::broadcast::{PREFIX, stream_config, subject};
+use crate::broadcast::{all_subjects, check_channel, stream_config, subject};
 use crate::wire::RegistryGene;
 
 /// Why the subscription could not start.
@@ -133,32 +133,38 @@ impl Seen {
     }
 }
 
-/// Subscribes `store` to the genes for `keys` (all when empty) under the
-/// durable consumer `durable` (one name per agent: its offset survives
-/// restarts).
+/// Subscribes `store` to the genes for `keys` (all when empty) that the
+/// registry broadcasting on `channel` accepted, under the durable consumer
+/// `durable` (one name per agent: its offset survives restarts).
 pub async fn subscribe(
     nats_url: &str,
+    channel: &str,
     durable: &str,
     keys: &[GeneKey],
     store: Arc<dyn GeneStore>,
 ) -> Result<Subscription, SubscribeError> {
     let err = |e: &dyn std::fmt::Display| SubscribeError(e.to_string());
+    check_channel(channel).map_err(|e| err(&e))?;
     let client = async_nats::connect(nats_url).await.map_err(|e| err(&e))?;
     let js = jetstream::new(client);
     let stream = js
         .get_or_create_stream(stream_config())
         .await
         .map_err(|e| err(&e))?;
-    let mut filters: Vec<String> = keys.iter().map(|k| subject(*k)).collect();
-    if filters.is_empty() {
-        filters.push(format!("{PREFIX}.>"));
-    }
+    // NATS before 2.10 ignores `filter_subjects` (plural) and delivers the
+    // whole stream, so the server filters by one subject only: the key's
+    // when there is one, else the channel's, and the keys are checked here.
+    let filter = match keys {
+        [one] => subject(channel, *one),
+        _ => all_subjects(channel),
+    };
+    let wanted: Vec<GeneKey> = keys.to_vec();
     let consumer: consumer::PullConsumer = stream
         .get_or_create_consumer(
             durable,
             consumer::pull::Config {
                 durable_name: Some(durable.to_owned()),
-                filter_subjects: filters,
+                filter_subject: filter,
                 ack_policy: consumer::AckPolicy::Explicit,
                 // A new agent starts at now: older genes reach it through a
                 // pull on its first miss. A known durable resumes at its
@@ -190,6 +196,10 @@ pub async fn subscribe(
                     continue;
                 }
             };
+            if !wanted.is_empty() && !wanted.contains(&g.key()) {
+                let _ = m.ack().await;
+                continue;
+            }
             match store.adopt(&adopted(&g)).await {
                 Ok(_) => {
                     let _ = m.ack().await;

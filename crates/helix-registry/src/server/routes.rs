@@ -185,6 +185,7 @@ pub(crate) async fn stats(State(s): State<AppState>) -> Response {
             "evidence": st.evidence,
             "threshold": s.registry.threshold(),
             "nats": s.registry.broadcast().has_nats(),
+            "channel": s.registry.broadcast().channel(),
             "replica": s.registry.store().replica_state(),
         }))
         .into_response(),

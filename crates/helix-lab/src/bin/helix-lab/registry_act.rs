@@ -46,6 +46,9 @@ pub struct AgentArgs {
     pub nats: Option<String>,
     #[arg(long)]
     pub durable: Option<String>,
+    /// The registry's broadcast channel.
+    #[arg(long, default_value = helix_registry::broadcast::DEFAULT_CHANNEL)]
+    pub channel: String,
 }
 
 fn layer(
@@ -109,7 +112,7 @@ pub fn agent(a: AgentArgs) -> Result<ExitCode, String> {
                             .durable
                             .clone()
                             .unwrap_or_else(|| format!("demo-agent-b-{:x}", rand::random::<u64>()));
-                        subscribe(url, &durable, &[KEY], local.clone()).await
+                        subscribe(url, &a.channel, &durable, &[KEY], local.clone()).await
                     }
                     None => watch(&a.registry, &[KEY], local.clone()).await,
                 }
@@ -195,6 +198,7 @@ async fn run_act(chain: &ChainLab) -> Result<Value, String> {
         SqliteRegistry::open(dir.join("registry.db")).map_err(|e| e.to_string())?,
     ));
     reg.nats = nats.clone();
+    let channel = reg.channel.clone();
     let (server, registry) = reg.start().await.map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let agent_cmd = |role: &str| {
@@ -215,7 +219,7 @@ async fn run_act(chain: &ChainLab) -> Result<Value, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
         if let Some(n) = &nats {
-            c.args(["--nats", n]);
+            c.args(["--nats", n, "--channel", &channel]);
         }
         c
     };

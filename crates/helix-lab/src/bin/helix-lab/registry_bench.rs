@@ -108,6 +108,7 @@ async fn bench(a: Args) -> Result<ExitCode, String> {
     let mut lab = LabRegistry::on(&anvil.url);
     lab.store = Some(store);
     lab.nats = Some(nats.clone());
+    let channel = lab.channel.clone();
     let cache = match PullCache::connect(&nodes).await {
         Ok(c) => Some(PullCache::new(c)),
         Err(e) => {
@@ -185,7 +186,7 @@ async fn bench(a: Args) -> Result<ExitCode, String> {
     for i in 0..a.subscribers {
         let store: Arc<dyn GeneStore> = Arc::new(MemoryGeneStore::new());
         subs.push(
-            subscribe(&nats, &format!("bench-{run:x}-{i}"), &keys, store)
+            subscribe(&nats, &channel, &format!("bench-{run:x}-{i}"), &keys, store)
                 .await
                 .map_err(|e| e.to_string())?,
         );
