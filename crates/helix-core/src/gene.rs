@@ -124,6 +124,19 @@ pub struct Gene {
     pub last_used_at: i64,
 }
 
+/// One set of parameters a gene was given by a tuner (`GeneStore::retune`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneVersion {
+    /// 1 for the first retune of this gene, then up by one.
+    pub version: u32,
+    /// The parameters from then on.
+    pub params: serde_json::Value,
+    /// Why: what the tuner had seen (its trials per candidate value).
+    pub evidence: serde_json::Value,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
 /// One verified (or failed) use of a strategy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {

@@ -56,7 +56,7 @@ pub use event::{
     TracingSink,
 };
 pub use failure::{Candidate, CandidateSource, Evidence, Failure, GeneKey};
-pub use gene::{Gene, GeneSource, Outcome};
+pub use gene::{Gene, GeneSource, GeneVersion, Outcome};
 pub use need::Need;
 pub use patch::{
     Patch, PaymentView, Refused, Repairable, Violation, check_invariants, check_patches,

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::diagnose::Diagnosis;
 use crate::failure::{Candidate, Failure, GeneKey};
-use crate::gene::{Gene, Outcome, best_of, now_ms};
+use crate::gene::{Gene, GeneVersion, Outcome, best_of, now_ms};
 use crate::patch::{Patch, PaymentView};
 use crate::signal::ErrorSignal;
 use crate::taxonomy::{Mode, StrategyId};
@@ -166,6 +166,35 @@ pub trait GeneStore: Send + Sync {
             "this gene store cannot keep genes from a registry".into(),
         ))
     }
+
+    /// Gives the gene for `key` and `strategy` new parameters (a tuned
+    /// value), kept as its next numbered version with `evidence` (why the
+    /// value was chosen); answers that version, `None` when no such gene
+    /// is here. Counts and q stay: the repair is the same, its parameters
+    /// moved.
+    async fn retune(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+        params: &serde_json::Value,
+        evidence: &serde_json::Value,
+    ) -> Result<Option<u32>, StoreError> {
+        let _ = (key, strategy, params, evidence);
+        Err(StoreError::Unavailable(
+            "this gene store keeps no gene versions".into(),
+        ))
+    }
+
+    /// The versions `retune` made of the gene for `key` and `strategy`,
+    /// oldest first.
+    async fn versions(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+    ) -> Result<Vec<GeneVersion>, StoreError> {
+        let _ = (key, strategy);
+        Ok(Vec::new())
+    }
 }
 
 /// A gene store in process memory: the default when no database is given,
@@ -173,6 +202,7 @@ pub trait GeneStore: Send + Sync {
 #[derive(Debug, Default)]
 pub struct MemoryGeneStore {
     genes: RwLock<Vec<Gene>>,
+    versions: RwLock<Vec<(GeneKey, StrategyId, GeneVersion)>>,
     diagnoses: RwLock<std::collections::HashMap<String, Diagnosis>>,
 }
 
@@ -241,6 +271,51 @@ impl GeneStore for MemoryGeneStore {
 
     async fn list(&self) -> Result<Vec<Gene>, StoreError> {
         Ok(self.genes.read().map_err(|_| poisoned())?.clone())
+    }
+
+    async fn retune(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+        params: &serde_json::Value,
+        evidence: &serde_json::Value,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut genes = self.genes.write().map_err(|_| poisoned())?;
+        let Some(g) = genes
+            .iter_mut()
+            .find(|g| g.key == key && g.strategy == strategy)
+        else {
+            return Ok(None);
+        };
+        let mut versions = self.versions.write().map_err(|_| poisoned())?;
+        let version = 1 + versions
+            .iter()
+            .filter(|(k, s, _)| *k == key && *s == strategy)
+            .count() as u32;
+        g.params = params.clone();
+        versions.push((
+            key,
+            strategy,
+            GeneVersion {
+                version,
+                params: params.clone(),
+                evidence: evidence.clone(),
+                created_at: now_ms(),
+            },
+        ));
+        Ok(Some(version))
+    }
+
+    async fn versions(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+    ) -> Result<Vec<GeneVersion>, StoreError> {
+        let v = self.versions.read().map_err(|_| poisoned())?;
+        Ok(v.iter()
+            .filter(|(k, s, _)| *k == key && *s == strategy)
+            .map(|(_, _, g)| g.clone())
+            .collect())
     }
 
     async fn diagnosis(&self, fingerprint: &str) -> Result<Option<Diagnosis>, StoreError> {

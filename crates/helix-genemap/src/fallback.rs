@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use helix_core::{Diagnosis, Gene, GeneKey, GeneStore, Outcome, StoreError};
+use helix_core::{
+    Diagnosis, Gene, GeneKey, GeneStore, GeneVersion, Outcome, StoreError, StrategyId,
+};
 use tokio::sync::Mutex;
 
 use crate::postgres::PostgresGeneStore;
@@ -181,6 +183,38 @@ impl GeneStore for FallbackGeneStore {
             }
         }
         self.local.adopt(gene).await
+    }
+
+    async fn retune(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+        params: &serde_json::Value,
+        evidence: &serde_json::Value,
+    ) -> Result<Option<u32>, StoreError> {
+        // Tuning is not urgent: it waits for the primary rather than fork
+        // the versions into the local file.
+        match self.primary().await {
+            Some(p) => {
+                let v = p.retune(key, strategy, params, evidence).await?;
+                let _ = self.local.retune(key, strategy, params, evidence).await;
+                Ok(v)
+            }
+            None => Err(StoreError::Unavailable(
+                "the primary gene map is down; retune later".into(),
+            )),
+        }
+    }
+
+    async fn versions(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+    ) -> Result<Vec<GeneVersion>, StoreError> {
+        match self.primary().await {
+            Some(p) => p.versions(key, strategy).await,
+            None => self.local.versions(key, strategy).await,
+        }
     }
 
     async fn list(&self) -> Result<Vec<Gene>, StoreError> {

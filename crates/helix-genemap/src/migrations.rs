@@ -220,6 +220,32 @@ pub const MIGRATIONS: &[Migration] = &[
                 PRIMARY KEY (hour, service, code)
             ) PARTITION BY RANGE (hour);",
     },
+    Migration {
+        version: 11,
+        name: "gene versions: parameters a tuner gave a gene, with its evidence",
+        sqlite: "
+            CREATE TABLE gene_versions (
+                code TEXT NOT NULL,
+                category TEXT NOT NULL,
+                strategy TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                params TEXT NOT NULL,
+                evidence TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (code, category, strategy, version)
+            );",
+        postgres: "
+            CREATE TABLE gene_versions (
+                code TEXT NOT NULL,
+                category TEXT NOT NULL,
+                strategy TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                params TEXT NOT NULL,
+                evidence TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (code, category, strategy, version)
+            );",
+    },
 ];
 
 /// The newest schema version this build knows.

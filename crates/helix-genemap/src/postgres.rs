@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use helix_core::gene::{best_of, now_ms};
-use helix_core::{Diagnosis, Gene, GeneKey, GeneStore, Outcome, StoreError};
+use helix_core::{
+    Diagnosis, Gene, GeneKey, GeneStore, GeneVersion, Outcome, StoreError, StrategyId,
+};
 use tokio_postgres::{Client, NoTls, Row};
 
 use crate::migrations::{LATEST, MIGRATIONS};
@@ -270,6 +272,53 @@ impl GeneStore for PostgresGeneStore {
     async fn adopt(&self, gene: &Gene) -> Result<bool, StoreError> {
         bounded(self.call_timeout, self.adopt_now(gene)).await
     }
+
+    async fn retune(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+        params: &serde_json::Value,
+        evidence: &serde_json::Value,
+    ) -> Result<Option<u32>, StoreError> {
+        bounded(
+            self.call_timeout,
+            self.retune_now(key, strategy, params, evidence),
+        )
+        .await
+    }
+
+    async fn versions(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+    ) -> Result<Vec<GeneVersion>, StoreError> {
+        let rows = bounded(self.call_timeout, async {
+            self.client
+                .read()
+                .await
+                .query(
+                    "SELECT version, params, evidence, created_at FROM gene_versions \
+                     WHERE code = $1 AND category = $2 AND strategy = $3 ORDER BY version",
+                    &[
+                        &key.code.as_str(),
+                        &key.category.as_str(),
+                        &strategy.as_str(),
+                    ],
+                )
+                .await
+                .map_err(db)
+        })
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let v: i64 = r.try_get(0).map_err(db)?;
+                let p: String = r.try_get(1).map_err(db)?;
+                let e: String = r.try_get(2).map_err(db)?;
+                let at: i64 = r.try_get(3).map_err(db)?;
+                crate::row::version(&key, strategy, v, &p, &e, at)
+            })
+            .collect()
+    }
 }
 
 impl PostgresGeneStore {
@@ -425,6 +474,50 @@ impl PostgresGeneStore {
             .await
             .map_err(db)?;
         Ok(n == 1)
+    }
+
+    async fn retune_now(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+        params: &serde_json::Value,
+        evidence: &serde_json::Value,
+    ) -> Result<Option<u32>, StoreError> {
+        let (p, e) = (params.to_string(), evidence.to_string());
+        let (code, category, strat) = (key.code.as_str(), key.category.as_str(), strategy.as_str());
+        let mut client = self.client.write().await;
+        let tx = client.transaction().await.map_err(db)?;
+        // The UPDATE comes first: it locks the gene's row until commit, so
+        // retunes of one gene read the highest version one after another.
+        let changed = tx
+            .execute(
+                "UPDATE genes SET params = $4 WHERE code = $1 AND category = $2 AND strategy = $3",
+                &[&code, &category, &strat, &p],
+            )
+            .await
+            .map_err(db)?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        let version: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM gene_versions \
+                 WHERE code = $1 AND category = $2 AND strategy = $3",
+                &[&code, &category, &strat],
+            )
+            .await
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)?;
+        tx.execute(
+            "INSERT INTO gene_versions (code, category, strategy, version, params, evidence, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&code, &category, &strat, &version, &p, &e, &now_ms()],
+        )
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(version as u32))
     }
 
     async fn list_now(&self) -> Result<Vec<Gene>, StoreError> {

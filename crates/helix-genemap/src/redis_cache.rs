@@ -27,7 +27,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use helix_core::{Diagnosis, Gene, GeneKey, GeneStore, Outcome, StoreError};
+use helix_core::{
+    Diagnosis, Gene, GeneKey, GeneStore, GeneVersion, Outcome, StoreError, StrategyId,
+};
 use redis::aio::MultiplexedConnection;
 
 /// How long a cached copy lives after the store read that produced it.
@@ -329,5 +331,28 @@ impl GeneStore for CachedGeneStore {
             tracing::warn!(target: "helix::genemap", key = %gene.key, "redis invalidation failed after adopting a gene");
         }
         Ok(stored)
+    }
+
+    async fn retune(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+        params: &serde_json::Value,
+        evidence: &serde_json::Value,
+    ) -> Result<Option<u32>, StoreError> {
+        let v = self.inner.retune(key, strategy, params, evidence).await?;
+        // A cached gene would keep the old parameters.
+        if v.is_some() && self.client.is_some() && !self.invalidate(key).await {
+            tracing::warn!(target: "helix::genemap", %key, "redis invalidation failed after a retune");
+        }
+        Ok(v)
+    }
+
+    async fn versions(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+    ) -> Result<Vec<GeneVersion>, StoreError> {
+        self.inner.versions(key, strategy).await
     }
 }

@@ -224,3 +224,27 @@ pub(crate) fn decode_events(
     }
     (events, bad)
 }
+
+/// Reads a stored gene version; unreadable JSON is a corrupt row.
+pub(crate) fn version(
+    key: &GeneKey,
+    strategy: helix_core::StrategyId,
+    version: i64,
+    params: &str,
+    evidence: &str,
+    created_at: i64,
+) -> Result<helix_core::GeneVersion, StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+        row: format!("gene version {key}/{strategy} v{version}"),
+        reason: e.to_string(),
+    };
+    Ok(helix_core::GeneVersion {
+        version: u32::try_from(version).map_err(|_| StoreError::Corrupt {
+            row: format!("gene version {key}/{strategy}"),
+            reason: format!("version {version} out of range"),
+        })?,
+        params: serde_json::from_str(params).map_err(corrupt)?,
+        evidence: serde_json::from_str(evidence).map_err(corrupt)?,
+        created_at,
+    })
+}

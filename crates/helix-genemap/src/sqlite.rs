@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use helix_core::gene::{best_of, now_ms};
-use helix_core::{Diagnosis, Gene, GeneKey, GeneStore, Outcome, StoreError};
+use helix_core::{
+    Diagnosis, Gene, GeneKey, GeneStore, GeneVersion, Outcome, StoreError, StrategyId,
+};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::migrations::{LATEST, MIGRATIONS};
@@ -303,6 +305,81 @@ impl GeneStore for SqliteGeneStore {
             )
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn retune(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+        params: &serde_json::Value,
+        evidence: &serde_json::Value,
+    ) -> Result<Option<u32>, StoreError> {
+        let (p, e) = (params.to_string(), evidence.to_string());
+        let ids = [key.code.as_str(), key.category.as_str(), strategy.as_str()];
+        let mut conn = self.conn()?;
+        // IMMEDIATE: the write lock is taken before the version is read, so
+        // two tuners cannot both take the same number.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let changed = tx
+            .execute(
+                "UPDATE genes SET params = ?4 WHERE code = ?1 AND category = ?2 AND strategy = ?3",
+                params![ids[0], ids[1], ids[2], p],
+            )
+            .map_err(unavailable)?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        let version: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM gene_versions \
+                 WHERE code = ?1 AND category = ?2 AND strategy = ?3",
+                params![ids[0], ids[1], ids[2]],
+                |r| r.get(0),
+            )
+            .map_err(unavailable)?;
+        tx.execute(
+            "INSERT INTO gene_versions (code, category, strategy, version, params, evidence, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![ids[0], ids[1], ids[2], version, p, e, now_ms()],
+        )
+        .map_err(unavailable)?;
+        tx.commit().map_err(unavailable)?;
+        Ok(Some(version as u32))
+    }
+
+    async fn versions(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+    ) -> Result<Vec<GeneVersion>, StoreError> {
+        let conn = self.conn()?;
+        let mut st = conn
+            .prepare(
+                "SELECT version, params, evidence, created_at FROM gene_versions \
+                 WHERE code = ?1 AND category = ?2 AND strategy = ?3 ORDER BY version",
+            )
+            .map_err(unavailable)?;
+        let rows = st
+            .query_map(
+                params![key.code.as_str(), key.category.as_str(), strategy.as_str()],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                },
+            )
+            .map_err(unavailable)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (v, p, e, at) = row.map_err(unavailable)?;
+            out.push(crate::row::version(&key, strategy, v, &p, &e, at)?);
+        }
+        Ok(out)
     }
 }
 

@@ -8,4 +8,5 @@ mod event_log;
 mod postgres;
 mod redis_cache;
 mod sqlite;
+mod versions;
 mod wallet_lock;

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use helix_core::{Diagnosis, Gene, GeneKey, GeneSource, GeneStore, Outcome, StoreError};
+use helix_core::{
+    Diagnosis, Gene, GeneKey, GeneSource, GeneStore, GeneVersion, Outcome, StoreError, StrategyId,
+};
 
 use crate::anchor::AnchorReader;
 use crate::wire::identity;
@@ -81,5 +83,23 @@ impl GeneStore for AnchoredOnly {
                 Ok(false)
             }
         }
+    }
+
+    async fn retune(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+        params: &serde_json::Value,
+        evidence: &serde_json::Value,
+    ) -> Result<Option<u32>, StoreError> {
+        self.inner.retune(key, strategy, params, evidence).await
+    }
+
+    async fn versions(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+    ) -> Result<Vec<GeneVersion>, StoreError> {
+        self.inner.versions(key, strategy).await
     }
 }

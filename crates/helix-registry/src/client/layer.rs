@@ -16,7 +16,9 @@ use alloy::primitives::B256;
 use alloy::signers::local::PrivateKeySigner;
 use async_trait::async_trait;
 use helix_core::gene::{Q_START, now_ms};
-use helix_core::{Diagnosis, Gene, GeneKey, GeneSource, GeneStore, Outcome, StoreError};
+use helix_core::{
+    Diagnosis, Gene, GeneKey, GeneSource, GeneStore, GeneVersion, Outcome, StoreError, StrategyId,
+};
 
 use super::http::RegistryClient;
 use super::outbox::{Job, Outbox};
@@ -224,5 +226,23 @@ impl GeneStore for RegistryGeneStore {
 
     async fn adopt(&self, gene: &Gene) -> Result<bool, StoreError> {
         self.inner.adopt(gene).await
+    }
+
+    async fn retune(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+        params: &serde_json::Value,
+        evidence: &serde_json::Value,
+    ) -> Result<Option<u32>, StoreError> {
+        self.inner.retune(key, strategy, params, evidence).await
+    }
+
+    async fn versions(
+        &self,
+        key: GeneKey,
+        strategy: StrategyId,
+    ) -> Result<Vec<GeneVersion>, StoreError> {
+        self.inner.versions(key, strategy).await
     }
 }

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use helix_core::{CommitCtx, CommitError, Committed, Executor, StrategyId};
 use rand::Rng;
 
-/// Waits as long as the server's Retry-After asks (seconds or HTTP date),
-/// `default_wait` when it said nothing, and refuses waits above `max_wait`
-/// (the payment should rather go elsewhere).
+/// Waits as long as the server's Retry-After asks (seconds or HTTP date);
+/// when it said nothing, the gene's `wait_ms` (a learned or tuned value),
+/// else `default_wait`; refuses waits above `max_wait` (the payment should
+/// rather go elsewhere).
 #[derive(Debug, Clone)]
 pub struct Backoff {
     /// Used when the server gave no Retry-After.
@@ -34,7 +35,13 @@ impl Executor for Backoff {
     }
 
     async fn commit(&self, ctx: &CommitCtx<'_>) -> Result<Committed, CommitError> {
-        let wait = ctx.signal.retry_after.unwrap_or(self.default_wait);
+        let told = ctx.signal.retry_after;
+        let own = ctx
+            .params
+            .get("wait_ms")
+            .and_then(serde_json::Value::as_u64)
+            .map_or(self.default_wait, Duration::from_millis);
+        let wait = told.unwrap_or(own);
         if wait > self.max_wait {
             return Err(CommitError::NotApplicable(format!(
                 "server asks to wait {} s, more than the {} s allowed",
@@ -43,8 +50,14 @@ impl Executor for Backoff {
             )));
         }
         tokio::time::sleep(wait).await;
+        // The gene keeps its own wait: a server's Retry-After is this
+        // call's, not the next one's.
+        let mut params = serde_json::json!({ "wait_ms": own.as_millis() as u64 });
+        if told.is_some() {
+            params["waited_ms"] = serde_json::json!(wait.as_millis() as u64);
+        }
         Ok(Committed {
-            params: serde_json::json!({ "waited_ms": wait.as_millis() as u64 }),
+            params,
             ..Default::default()
         })
     }
