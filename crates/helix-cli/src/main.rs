@@ -4,6 +4,7 @@
 
 mod classify;
 mod events;
+mod evolve;
 mod gene;
 mod genes;
 mod mesh;
@@ -165,6 +166,9 @@ enum GovCmd {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// The evolution worker: tunes genes' waits from the events on NATS
+    /// and writes each change as a new gene version (docs/EVOLVE.md).
+    Evolve(evolve::Args),
     /// The agent mesh: `helix mesh serve`.
     Mesh {
         #[command(subcommand)]
@@ -459,6 +463,7 @@ fn main() -> ExitCode {
         Cmd::Mesh {
             cmd: MeshCmd::Serve(a),
         } => mesh::run(a, &settings),
+        Cmd::Evolve(a) => evolve::run(a, &settings),
         Cmd::Stake {
             gene,
             amount,

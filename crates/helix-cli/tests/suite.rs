@@ -4,6 +4,7 @@
 
 mod cli;
 mod common;
+mod evolve;
 mod mesh;
 mod ops;
 mod pay;

@@ -34,9 +34,15 @@ impl Arm {
         }
     }
 
-    /// The posterior mean.
+    /// The posterior mean (of the Bernoulli draws).
     pub fn mean(&self) -> f64 {
         self.alpha / (self.alpha + self.beta)
+    }
+
+    /// The expected reward from the rewards themselves, uniform prior:
+    /// what [`Thompson::best`] ranks by, free of the draws' noise.
+    pub fn expected(&self) -> f64 {
+        (self.reward_sum + 1.0) / (f64::from(self.trials) + 2.0)
     }
 }
 
@@ -110,12 +116,16 @@ impl Thompson {
             .map(|(v, _)| v)
     }
 
-    /// The value believed best now (highest posterior mean; ties to the
+    /// The value believed best now (highest expected reward; ties to the
     /// smaller value).
     pub fn best(&self) -> Option<u64> {
         self.arms
             .iter()
-            .max_by(|x, y| x.mean().total_cmp(&y.mean()).then(y.value.cmp(&x.value)))
+            .max_by(|x, y| {
+                x.expected()
+                    .total_cmp(&y.expected())
+                    .then(y.value.cmp(&x.value))
+            })
             .map(|a| a.value)
     }
 }
