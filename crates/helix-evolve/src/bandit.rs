@@ -116,11 +116,12 @@ impl Thompson {
             .map(|(v, _)| v)
     }
 
-    /// The value believed best now (highest expected reward; ties to the
-    /// smaller value).
+    /// The value believed best now, among those tried (highest expected
+    /// reward; ties to the smaller value).
     pub fn best(&self) -> Option<u64> {
         self.arms
             .iter()
+            .filter(|a| a.trials > 0)
             .max_by(|x, y| {
                 x.expected()
                     .total_cmp(&y.expected())

@@ -175,7 +175,7 @@ impl Evolver {
                 .as_ref()
                 .and_then(|p| p.get(k.param))
                 .and_then(Value::as_u64);
-            if from.unwrap_or(k.default) == to {
+            if from == Some(to) {
                 continue;
             }
             let mut params = match current {

@@ -17,8 +17,6 @@ pub struct Knob {
     pub param: &'static str,
     /// Candidate values, ascending.
     pub values: &'static [u64],
-    /// What the executor uses when the gene names none.
-    pub default: u64,
     /// Reward scale, ms: a success taking this long is worth 1/e.
     pub scale_ms: f64,
 }
@@ -32,7 +30,6 @@ pub const KNOBS: &[Knob] = &[
         strategy: StrategyId::Backoff,
         param: "wait_ms",
         values: WAITS,
-        default: 1_000,
         scale_ms: 2_000.0,
     },
     // A cause that passes by itself (a thin book makers refill).
@@ -40,7 +37,6 @@ pub const KNOBS: &[Knob] = &[
         strategy: StrategyId::WaitAndRetry,
         param: "wait_ms",
         values: WAITS,
-        default: 2_000,
         scale_ms: 2_000.0,
     },
 ];

@@ -51,6 +51,23 @@ pub const HOSTILE: &[Scenario] = &[row(
     "the service settled the payment, then answered 502 without a receipt",
 )];
 
+/// Rows for tuning (`helix-lab evolve`): a cause that passes by itself
+/// after a window the agent is not told of
+/// ([`LabState::untold_window_ms`](crate::services::LabState)), so how long
+/// the repair waits decides whether it works and what it costs.
+pub const TUNING: &[Scenario] = &[
+    row(
+        27,
+        Platform::Tempo,
+        "DEX slippage on a thin book that makers refill after a while",
+    ),
+    row(
+        28,
+        Platform::Http,
+        "429 without Retry-After from a limit that resets after a while",
+    ),
+];
+
 /// Every scenario, in order.
 pub const SCENARIOS: &[Scenario] = &[
     row(
@@ -304,6 +321,63 @@ async fn run_privy(lab: &Lab, run: &Runner<'_>, mut req: PrivyTransfer) -> RowRu
     }
 }
 
+/// Row 7's swap of 100 ThetaUSD into AlphaUSD on a book too thin for it
+/// within 50 bps; with `refill_ms`, makers deepen the book that long after
+/// the first try (row 27).
+async fn thin_book_swap(lab: &Lab, run: &Runner<'_>, refill_ms: Option<u64>) -> RowRun {
+    fund(lab, AGENT, &[(THETA, 200 * UNIT)]);
+    if let Some(c) = lab.state().chains.get_mut(&MAIN_CHAIN) {
+        c.set_reserve(THETA, 2_000 * UNIT);
+        c.set_reserve(ALPHA, 2_000 * UNIT);
+    }
+    if let Some(ms) = refill_ms {
+        let deep = 2_000_000 * UNIT;
+        lab.state().refill = Some((
+            Instant::now() + std::time::Duration::from_millis(ms),
+            vec![(THETA.to_owned(), deep), (ALPHA.to_owned(), deep)],
+        ));
+    }
+    let alpha = |lab: &Lab| {
+        lab.state()
+            .chains
+            .get(&MAIN_CHAIN)
+            .map_or(0, |c| c.balance(ALPHA, AGENT))
+    };
+    // What this run bought, not what earlier runs left (the bench runs
+    // the row many times on one lab).
+    let before = alpha(lab);
+    let t = Instant::now();
+    let mut req = SwapOrder {
+        rpc: lab.rpc(MAIN_CHAIN),
+        payer: AGENT.into(),
+        token_in: THETA.into(),
+        token_out: ALPHA.into(),
+        amount_in: 100 * UNIT,
+        max_slippage_bps: 50,
+        parts: 1,
+        filled: Arc::new(Mutex::new(0)),
+    };
+    let http = lab.http.clone();
+    let (res, report) = run
+        .run_mut(&mut req, async |o: &SwapOrder| agent::swap(&http, o).await)
+        .await;
+    let got = alpha(lab).saturating_sub(before);
+    let floor = helix_tempo::min_out(req.amount_in, 50);
+    let check = outcome(&res).and_then(|_| {
+        if got >= floor {
+            Ok(format!(
+                "bought {:.2} AlphaUSD for 100 ThetaUSD in {} parts (bound {:.2})",
+                got as f64 / UNIT as f64,
+                req.parts,
+                floor as f64 / UNIT as f64
+            ))
+        } else {
+            Err(format!("bought {got}, below the bound {floor}"))
+        }
+    });
+    done(report, t, check)
+}
+
 async fn run_http(lab: &Lab, run: &Runner<'_>, mut req: HttpCall, name: &str) -> RowRun {
     let t = Instant::now();
     let before = lab.state().http_served.get(name).copied().unwrap_or(0);
@@ -399,6 +473,8 @@ pub async fn run_row_with(lab: &Lab, run: &Runner<'_>, n: u8) -> RowRun {
         st.stripe_rate_limited = 0;
         st.http_limited = 0;
         st.http_flaky = 0;
+        st.http_window_until = None;
+        st.refill = None;
         st.offramps_down.clear();
     }
     let ten = 10 * UNIT;
@@ -497,46 +573,22 @@ pub async fn run_row_with(lab: &Lab, run: &Runner<'_>, n: u8) -> RowRun {
             fund(lab, AGENT, &[(ALPHA, ten)]);
             run_mpp(lab, run, mpp(lab, "r6", ALPHA, ALPHA)).await
         }
-        7 => {
-            fund(lab, AGENT, &[(THETA, 200 * UNIT)]);
-            if let Some(c) = lab.state().chains.get_mut(&MAIN_CHAIN) {
-                c.set_reserve(THETA, 2_000 * UNIT);
-                c.set_reserve(ALPHA, 2_000 * UNIT);
-            }
-            let t = Instant::now();
-            let mut req = SwapOrder {
-                rpc: lab.rpc(MAIN_CHAIN),
-                payer: AGENT.into(),
-                token_in: THETA.into(),
-                token_out: ALPHA.into(),
-                amount_in: 100 * UNIT,
-                max_slippage_bps: 50,
-                parts: 1,
-                filled: Arc::new(Mutex::new(0)),
-            };
-            let http = lab.http.clone();
-            let (res, report) = run
-                .run_mut(&mut req, async |o: &SwapOrder| agent::swap(&http, o).await)
-                .await;
-            let got = lab
-                .state()
-                .chains
-                .get(&MAIN_CHAIN)
-                .map_or(0, |c| c.balance(ALPHA, AGENT));
-            let floor = helix_tempo::min_out(req.amount_in, 50);
-            let check = outcome(&res).and_then(|_| {
-                if got >= floor {
-                    Ok(format!(
-                        "bought {:.2} AlphaUSD for 100 ThetaUSD in {} parts (bound {:.2})",
-                        got as f64 / UNIT as f64,
-                        req.parts,
-                        floor as f64 / UNIT as f64
-                    ))
-                } else {
-                    Err(format!("bought {got}, below the bound {floor}"))
-                }
-            });
-            done(report, t, check)
+        7 => thin_book_swap(lab, run, None).await,
+        27 => {
+            let window = lab.state().untold_window_ms;
+            thin_book_swap(lab, run, Some(window)).await
+        }
+        28 => {
+            run_http(
+                lab,
+                run,
+                HttpCall {
+                    url: lab.url("/http/window"),
+                    deadline_ms: 5_000,
+                },
+                "window",
+            )
+            .await
         }
         8 => {
             resource(lab, "r8", &[ALPHA, BETA]);

@@ -98,6 +98,14 @@ pub struct LabState {
     pub http_flaky: u32,
     /// Generic HTTP: delay of the slow endpoint.
     pub http_slow_ms: u64,
+    /// How long a window lasts that the agent is not told of (a limit that
+    /// resets, a book makers refill), ms; set by the tuning rows.
+    pub untold_window_ms: u64,
+    /// Generic HTTP: the `window` endpoint answers 429, without
+    /// Retry-After, until then (started by its first call).
+    pub http_window_until: Option<std::time::Instant>,
+    /// Makers refill the main chain's pools to this depth at this time.
+    pub refill: Option<(std::time::Instant, Vec<(String, u128)>)>,
     /// Off-ramp providers that answer 503.
     pub offramps_down: HashSet<String>,
     /// Payouts made, by provider.
@@ -168,6 +176,18 @@ async fn rpc(State(s): State<Shared>, Path(id): Path<u64>, body: Bytes) -> Respo
     let method = req.get("method").and_then(Value::as_str).unwrap_or("");
     let params = req.get("params").cloned().unwrap_or(json!([]));
     let mut st = lock(&s);
+    if id == crate::scenarios::MAIN_CHAIN
+        && let Some((at, depths)) = st
+            .refill
+            .take_if(|(at, _)| *at <= std::time::Instant::now())
+    {
+        let _ = at;
+        if let Some(c) = st.chains.get_mut(&id) {
+            for (token, depth) in depths {
+                c.set_reserve(&token, depth);
+            }
+        }
+    }
     let Some(chain) = st.chains.get_mut(&id) else {
         return (StatusCode::NOT_FOUND, "no such chain").into_response();
     };
@@ -470,6 +490,15 @@ async fn http(State(s): State<Shared>, Path(name): Path<String>) -> Response {
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return r;
+            }
+            "window" => {
+                let now = std::time::Instant::now();
+                let window = Duration::from_millis(st.untold_window_ms);
+                let until = *st.http_window_until.get_or_insert(now + window);
+                if now < until {
+                    return (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
+                }
+                0
             }
             "flaky" if st.http_flaky > 0 => {
                 st.http_flaky -= 1;

@@ -5,6 +5,7 @@
 mod bench;
 mod cascade_agent;
 mod demo;
+mod evolve_bench;
 mod mesh_bench;
 mod registry_act;
 mod registry_bench;
@@ -111,6 +112,9 @@ enum Cmd {
     /// The gene registry's figures: push throughput, pull latency through
     /// the cache, broadcast latency to subscribers (anvil, NATS, Redis Cluster).
     RegistryBench(registry_bench::Args),
+    /// The evolution worker's logic on the tuning rows: default waits
+    /// against evolved ones, one seed (docs/EVOLVE.md).
+    Evolve(evolve_bench::Args),
 }
 
 fn deploy_contracts(
@@ -191,6 +195,7 @@ fn main() -> ExitCode {
         Cmd::Saga(a) => saga::run(a),
         Cmd::MeshBench(a) => mesh_bench::run(a),
         Cmd::RegistryBench(a) => registry_bench::run(a),
+        Cmd::Evolve(a) => evolve_bench::run(a),
     };
     helix_cli::finish("helix-lab", result)
 }
