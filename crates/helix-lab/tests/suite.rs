@@ -24,3 +24,4 @@ mod split_progress;
 mod switch_network;
 mod tempo_chain;
 mod topup;
+mod tuning;
