@@ -7,12 +7,13 @@
 //! `--max-events` or `--idle-secs`; otherwise it runs until stopped.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer};
 use futures_util::StreamExt;
 use helix_core::Event;
-use helix_evolve::{Bounds, Evolver, Retuned};
+use helix_evolve::{Bounds, Evolver, Metrics, Retuned};
 use serde_json::json;
 
 use crate::store::Store;
@@ -50,10 +51,16 @@ pub struct Args {
     /// Seed of the bandit's draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Serve `/metrics` (bearer `HELIX_EVOLVE_TOKEN`) and `/health` here.
+    #[arg(long)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,
 }
+
+/// Shortest accepted metrics token.
+const MIN_TOKEN: usize = 16;
 
 /// Runs the worker.
 pub fn run(a: Args, settings: &crate::config::Config) -> Result<ExitCode, String> {
@@ -63,15 +70,79 @@ pub fn run(a: Args, settings: &crate::config::Config) -> Result<ExitCode, String
     if a.max_wait_ms == 0 {
         return Err("--max-wait-ms must be at least 1".into());
     }
+    let token = match a.metrics_listen {
+        Some(_) => Some(helix_cli::token_from_env(
+            "HELIX_EVOLVE_TOKEN",
+            MIN_TOKEN,
+            "metrics token",
+        )?),
+        None => None,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(work(a, settings))
+    rt.block_on(work(a, settings, token))
 }
 
-async fn work(a: Args, settings: &crate::config::Config) -> Result<ExitCode, String> {
+/// `/metrics` behind the bearer token, and `/health`.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    token: String,
+    metrics: Arc<Metrics>,
+) -> Result<(), String> {
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(move |headers: HeaderMap| {
+                let (token, metrics) = (token.clone(), metrics.clone());
+                async move {
+                    if !helix_cli::bearer_matches(&headers, &token) {
+                        return (
+                            StatusCode::UNAUTHORIZED,
+                            [(header::WWW_AUTHENTICATE, "Bearer realm=\"helix-evolve\"")],
+                            axum::Json(json!({"error": "missing or invalid bearer token", "reason": "auth"})),
+                        )
+                            .into_response();
+                    }
+                    (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        metrics.render(),
+                    )
+                        .into_response()
+                }
+            }),
+        )
+        .route(
+            "/health",
+            axum::routing::get(|| async { axum::Json(json!({"status": "ok"})) }),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(1024));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("{addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    eprintln!("helix evolve: listening on http://{bound} (/metrics, /health)");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(target: "helix::evolve", error = %e, "metrics server stopped");
+        }
+    });
+    Ok(())
+}
+
+async fn work(
+    a: Args,
+    settings: &crate::config::Config,
+    token: Option<String>,
+) -> Result<ExitCode, String> {
+    let metrics = Arc::new(Metrics::default());
+    if let (Some(addr), Some(token)) = (a.metrics_listen, token) {
+        serve_metrics(addr, token, metrics.clone()).await?;
+    }
     let db = settings.db(a.db.clone());
     let store = Store::open(&db, settings)
         .await?
@@ -143,11 +214,14 @@ async fn work(a: Args, settings: &crate::config::Config) -> Result<ExitCode, Str
         events += 1;
         match serde_json::from_slice::<Event>(&m.payload) {
             Ok(e) => {
+                metrics.event(true);
                 if evolver.observe(&e).is_some() {
                     trials += 1;
+                    metrics.trial();
                 }
             }
             Err(e) => {
+                metrics.event(false);
                 unreadable += 1;
                 tracing::warn!(target: "helix::evolve", error = %e, subject = %m.subject, "unreadable event skipped");
                 let _ = m.ack_with(AckKind::Term).await;
@@ -155,11 +229,18 @@ async fn work(a: Args, settings: &crate::config::Config) -> Result<ExitCode, Str
             }
         }
         match evolver.retune(&*store).await {
-            Ok(r) => retuned.extend(r),
+            Ok(r) => {
+                metrics.retuned(r.len());
+                retuned.extend(r);
+            }
             // The trials stay learned; the gene is retuned at its next
             // due point.
-            Err(e) => tracing::warn!(target: "helix::evolve", error = %e, "retune not written"),
+            Err(e) => {
+                metrics.retune_failed();
+                tracing::warn!(target: "helix::evolve", error = %e, "retune not written");
+            }
         }
+        metrics.genes(evolver.genes());
         let _ = m.ack().await;
     }
     let summary = json!({

@@ -61,3 +61,18 @@ pub fn token_from_env(var: &str, min: usize, what: &str) -> Result<String, Strin
         }
     }
 }
+
+/// Whether `headers` carry `Authorization: Bearer <token>`, compared in
+/// time that does not depend on where they differ.
+pub fn bearer_matches(headers: &axum::http::HeaderMap, token: &str) -> bool {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        .is_some_and(|p| {
+            p.len() == token.len()
+                && p.iter()
+                    .zip(token.as_bytes())
+                    .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                    == 0
+        })
+}

@@ -18,6 +18,7 @@ use crate::common::{Server, start};
 const SERVE_TOKEN: &str = "ops-serve-token-0123456789abcdef";
 const REGISTRY_TOKEN: &str = "ops-registry-token-0123456789";
 const MESH_TOKEN: &str = "ops-mesh-token-0123456789";
+const EVOLVE_TOKEN: &str = "ops-evolve-token-0123456789";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -172,6 +173,16 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
     .env("HELIX_MESH_TOKEN", MESH_TOKEN);
     let (_mesh, mesh_url) = start(mesh, "listening on ", false);
     let mesh_base = format!("http://{}", host_port(&mesh_url));
+    // The evolution worker, following a stream of this test's own.
+    let stream = format!("opsevolve{:016x}", rand::random::<u64>());
+    let mut evolve = helix();
+    evolve
+        .args(["evolve", "--metrics-listen", "127.0.0.1:0", "--nats", &nats])
+        .args(["--stream", &stream, "--prefix", &stream])
+        .arg("--db")
+        .arg(dir.path().join("evolve.db"))
+        .env("HELIX_EVOLVE_TOKEN", EVOLVE_TOKEN);
+    let (_evolve, evolve_url) = start(evolve, "listening on ", true);
 
     // What they export, and what the dashboard asks for.
     let http = reqwest::Client::new();
@@ -180,15 +191,27 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
         (serve_url.as_str(), SERVE_TOKEN),
         (registry_url.as_str(), REGISTRY_TOKEN),
         (mesh_base.as_str(), MESH_TOKEN),
+        (evolve_url.as_str(), EVOLVE_TOKEN),
     ] {
         names.extend(exported(&metrics(&http, base, token).await));
     }
+    let anonymous = http
+        .get(format!("{evolve_url}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.status(),
+        401,
+        "the worker's metrics need the token"
+    );
     for must in [
         "helix_repairs_total",
         "helix_budget_cap_micro_usd",
         "helix_gene_demotions_total",
         "helix_registry_replica_lag_bytes",
         "helix_mesh_delivery_seconds_bucket",
+        "helix_evolve_retunes_total",
     ] {
         assert!(names.contains(must), "{must} is not exported: {names:?}");
     }
@@ -236,6 +259,7 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
         ("helix-serve", serve_url.as_str(), SERVE_TOKEN),
         ("helix-registry", registry_url.as_str(), REGISTRY_TOKEN),
         ("helix-mesh", mesh_url.as_str(), MESH_TOKEN),
+        ("helix-evolve", evolve_url.as_str(), EVOLVE_TOKEN),
     ] {
         let targets = serde_json::json!([{ "targets": [host_port(url)] }]);
         std::fs::write(ops.join(format!("targets/{job}.json")), targets.to_string()).unwrap();
@@ -274,7 +298,7 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
             .as_ref()
             .and_then(|v| v["data"]["result"].as_array().cloned())
             .unwrap_or_default();
-        if series.len() == 3 && series.iter().all(|s| s["value"][1] == "1") {
+        if series.len() == 4 && series.iter().all(|s| s["value"][1] == "1") {
             break series;
         }
         assert!(Instant::now() < deadline, "not every target up: {up:?}");
@@ -286,7 +310,12 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
         .collect();
     assert_eq!(
         jobs,
-        BTreeSet::from(["helix-mesh", "helix-registry", "helix-serve"])
+        BTreeSet::from([
+            "helix-evolve",
+            "helix-mesh",
+            "helix-registry",
+            "helix-serve"
+        ])
     );
 
     // What Prometheus now knows, from each service.
@@ -297,6 +326,8 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
         replica[0]["value"][1], "1",
         "the replica answered its probe: {replica:?}"
     );
+    let genes = query(&http, &prom, "helix_evolve_genes").await;
+    assert_eq!(genes[0]["value"][1], "0", "{genes:?}");
     let nodes = query(&http, &prom, "helix_mesh_connected").await;
     assert_eq!(nodes[0]["metric"]["node"], "ops-n1", "{nodes:?}");
     // The alert rules are loaded and evaluated.

@@ -130,6 +130,11 @@ impl Evolver {
         learned
     }
 
+    /// Genes with a bandit.
+    pub fn genes(&self) -> usize {
+        self.tuned.len()
+    }
+
     /// The bandit of a gene, if it has seen anything.
     pub fn bandit(&self, key: GeneKey, strategy: StrategyId) -> Option<&Thompson> {
         self.tuned.get(&(key, strategy)).map(|t| &t.bandit)

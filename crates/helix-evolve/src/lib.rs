@@ -19,9 +19,11 @@
 pub mod bandit;
 pub mod evolver;
 pub mod knobs;
+pub mod metrics;
 pub mod trial;
 
 pub use bandit::{Arm, Thompson};
 pub use evolver::{Evolver, Retuned};
 pub use knobs::{Bounds, Knob, knob};
+pub use metrics::Metrics;
 pub use trial::{Pairing, Trial};
