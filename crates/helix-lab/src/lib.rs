@@ -35,6 +35,7 @@ pub mod scenarios;
 pub mod services;
 pub mod tcp_gate;
 pub mod tokens;
+pub mod tuning;
 
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;

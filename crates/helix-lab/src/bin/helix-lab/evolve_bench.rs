@@ -13,14 +13,13 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use helix_core::{
-    GeneKey, GeneSource, GeneStore, Helix, MemoryGeneStore, MemorySink, Mode, Outcome, StrategyId,
-};
+use helix_core::{GeneKey, GeneStore, Helix, MemoryGeneStore, MemorySink, Mode, StrategyId};
 use helix_evolve::{Bounds, Evolver, knob};
 use helix_lab::Lab;
 use helix_lab::runner::Runner;
 use helix_lab::scenarios::{MAIN_CHAIN, TUNING, run_row_with};
 use helix_lab::tokens::{AGENT, ALPHA, UNIT};
+use helix_lab::tuning::{engine, gene_with_wait};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -88,25 +87,6 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     rt.block_on(bench(a))
 }
 
-/// The lab's engine without the split: on the thin book a split swap
-/// repairs at once, and the engine would learn it instead of the wait
-/// measured here (as it should, outside a measurement of waits).
-fn engine(lab: &Lab, store: Arc<dyn GeneStore>, sink: Arc<MemorySink>, mode: Mode) -> Helix {
-    let strategies: Vec<Arc<dyn helix_core::Executor>> = lab
-        .strategies()
-        .into_iter()
-        .filter(|e| e.id() != StrategyId::SplitSwap)
-        .collect();
-    Helix::builder()
-        .adapter(helix_platforms::builtin())
-        .probes(lab.probes())
-        .strategies(strategies)
-        .store(store)
-        .sink(sink)
-        .mode(mode)
-        .build()
-}
-
 fn alpha(lab: &Lab) -> u128 {
     lab.state()
         .chains
@@ -169,26 +149,14 @@ fn lab_default(strategy: StrategyId) -> u64 {
     }
 }
 
-/// A Gene Map holding the row's gene with `strategy` and `wait_ms`,
-/// proven enough to answer at once.
 async fn seeded(
     key: GeneKey,
     strategy: StrategyId,
     wait_ms: u64,
 ) -> Result<Arc<MemoryGeneStore>, String> {
-    let store = Arc::new(MemoryGeneStore::new());
-    for _ in 0..5 {
-        store
-            .record(&Outcome {
-                ms: 1_000,
-                source: GeneSource::Pcec,
-                params: json!({ "wait_ms": wait_ms }),
-                ..Outcome::new(key, strategy, helix_core::Platform::Other, true)
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(store)
+    gene_with_wait(key, strategy, wait_ms)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Keeps the gene answering while the bench learns: the failures of the
@@ -224,13 +192,7 @@ async fn bench(a: Args) -> Result<ExitCode, String> {
         let k = knob(strategy).ok_or("no knob")?;
         // The failure's key, as the engine perceives it (observe mode: no
         // repair runs).
-        let probe_sink = Arc::new(MemorySink::new());
-        let probe = engine(
-            &lab,
-            Arc::new(MemoryGeneStore::new()),
-            probe_sink,
-            Mode::Observe,
-        );
+        let probe = engine(&lab, Arc::new(MemoryGeneStore::new()), None, Mode::Observe);
         lab.state().untold_window_ms = a.window_min_ms;
         let key = run_row_with(&lab, &Runner::Helix(&probe), row)
             .await
@@ -246,7 +208,7 @@ async fn bench(a: Args) -> Result<ExitCode, String> {
         let base = lab_default(strategy);
         let store = seeded(key, strategy, base).await?;
         let sink = Arc::new(MemorySink::new());
-        let helix = engine(&lab, store.clone(), sink.clone(), Mode::Full);
+        let helix = engine(&lab, store.clone(), Some(sink.clone()), Mode::Full);
         let mut default = Vec::new();
         for w in &eval_windows {
             default.push(one(&lab, &helix, row, *w).await);
@@ -256,7 +218,7 @@ async fn bench(a: Args) -> Result<ExitCode, String> {
         // Evolved: learn through the Gene Map, then fix the best value.
         let store = seeded(key, strategy, base).await?;
         let sink = Arc::new(MemorySink::new());
-        let helix = engine(&lab, store.clone(), sink.clone(), Mode::Full);
+        let helix = engine(&lab, store.clone(), Some(sink.clone()), Mode::Full);
         // A retune after every trial: few runs, many values to try.
         let mut evolver = Evolver::new(Bounds::default(), 1, a.seed);
         for w in &learn_windows {
@@ -287,7 +249,7 @@ async fn bench(a: Args) -> Result<ExitCode, String> {
         // Measured as the default was: a gene that differs only in its wait.
         let store = seeded(key, strategy, best).await?;
         let sink = Arc::new(MemorySink::new());
-        let helix = engine(&lab, store, sink.clone(), Mode::Full);
+        let helix = engine(&lab, store, Some(sink.clone()), Mode::Full);
         let mut evolved = Vec::new();
         for w in &eval_windows {
             evolved.push(one(&lab, &helix, row, *w).await);
