@@ -131,4 +131,7 @@ async fn the_worker_retunes_a_gene_from_published_repairs_within_its_bounds() {
         (Some(0), Some(1)),
         "{again}"
     );
+    // The stream was this test's alone.
+    let js = async_nats::jetstream::new(async_nats::connect(nats()).await.unwrap());
+    js.delete_stream(&stream).await.unwrap();
 }

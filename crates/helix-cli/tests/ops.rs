@@ -336,6 +336,9 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
         .as_array()
         .map_or(0, Vec::len);
     assert_eq!(loaded, 7, "{rules}");
+    // The worker's stream was this test's alone.
+    let js = async_nats::jetstream::new(async_nats::connect(nats.as_str()).await.unwrap());
+    let _ = js.delete_stream(&stream).await;
 }
 
 #[test]
