@@ -194,12 +194,11 @@ async fn bench(a: Args) -> Result<ExitCode, String> {
         // repair runs).
         let probe = engine(&lab, Arc::new(MemoryGeneStore::new()), None, Mode::Observe);
         lab.state().untold_window_ms = a.window_min_ms;
-        let key = run_row_with(&lab, &Runner::Helix(&probe), row)
-            .await
-            .report
-            .failure
-            .map(|f| f.key())
-            .ok_or(format!("row {row}: the failure was not perceived"))?;
+        let probed = run_row_with(&lab, &Runner::Helix(&probe), row).await;
+        let key = probed.report.failure.map(|f| f.key()).ok_or(format!(
+            "row {row}: the failure was not perceived (ok {}: {})",
+            probed.ok, probed.detail
+        ))?;
         let learn_windows: Vec<u64> = (0..a.learn).map(|_| window()).collect();
         let eval_windows: Vec<u64> = (0..a.runs).map(|_| window()).collect();
         eprintln!("helix-lab evolve: row {row} ({key}, {strategy}) ...");
