@@ -339,4 +339,33 @@ async fn helix_serve_follows_the_registry_broadcast_for_its_keys() {
     }
     let held = held.expect("the broadcast reached helix serve's Gene Map");
     assert_eq!(held["source"], "registry", "{held}");
+
+    // `helix config check` names a channel the registry does not use.
+    let check = |channel: &str| {
+        let path = dir.path().join(format!("check-{channel}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "[registry]\nurl = \"{base}\"\nchannel = \"{channel}\"\n[events]\nnats = \"{nats}\"\n"
+            ),
+        )
+        .unwrap();
+        helix(&[
+            "config",
+            "check",
+            "--json",
+            "--config",
+            &path.display().to_string(),
+        ])
+    };
+    let (code, out, err) = check(&channel);
+    assert_eq!(code, 0, "{out} {err}");
+    let (code, out, _) = check("elsewhere");
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "the registry broadcasts on channel \\\"{channel}\\\""
+        )),
+        "{out}"
+    );
 }
