@@ -78,11 +78,7 @@ pub fn run(a: Args, settings: &crate::config::Config) -> Result<ExitCode, String
         )?),
         None => None,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = helix_cli::runtime()?;
     rt.block_on(work(a, settings, token))
 }
 
@@ -190,10 +186,9 @@ async fn work(
     tracing::info!(target: "helix::evolve", resumed, stream = %a.stream, durable = %a.durable, "evolution worker following events");
 
     let idle = a.idle_secs.map(Duration::from_secs);
-    let (mut events, mut unreadable, mut trials) = (0u64, 0u64, 0u64);
     let mut retuned: Vec<Retuned> = Vec::new();
     loop {
-        if a.max_events.is_some_and(|m| events >= m) {
+        if a.max_events.is_some_and(|m| metrics.counts().0 >= m) {
             break;
         }
         let next = match idle {
@@ -211,18 +206,15 @@ async fn work(
             }
             None => break,
         };
-        events += 1;
         match serde_json::from_slice::<Event>(&m.payload) {
             Ok(e) => {
                 metrics.event(true);
                 if evolver.observe(&e).is_some() {
-                    trials += 1;
                     metrics.trial();
                 }
             }
             Err(e) => {
                 metrics.event(false);
-                unreadable += 1;
                 tracing::warn!(target: "helix::evolve", error = %e, subject = %m.subject, "unreadable event skipped");
                 let _ = m.ack_with(AckKind::Term).await;
                 continue;
@@ -243,6 +235,7 @@ async fn work(
         metrics.genes(evolver.genes());
         let _ = m.ack().await;
     }
+    let (events, unreadable, trials) = metrics.counts();
     let summary = json!({
         "events": events,
         "unreadable": unreadable,

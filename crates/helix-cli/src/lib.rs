@@ -62,6 +62,16 @@ pub fn token_from_env(var: &str, min: usize, what: &str) -> Result<String, Strin
     }
 }
 
+/// The runtime every command runs its async work on: two workers (the
+/// machines this targets have two cores), timers and I/O.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 /// Whether `headers` carry `Authorization: Bearer <token>`, compared in
 /// time that does not depend on where they differ.
 pub fn bearer_matches(headers: &axum::http::HeaderMap, token: &str) -> bool {

@@ -47,11 +47,7 @@ pub fn run(mut args: Args, settings: &crate::config::Config) -> Result<ExitCode,
         ));
     }
     let token = helix_cli::token_from_env("HELIX_MESH_TOKEN", 16, "metrics token")?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = helix_cli::runtime()?;
     rt.block_on(async {
         let relay = Relay::connect(RelayConfig::new(&args.node), &nats, args.redis.as_deref())
             .await

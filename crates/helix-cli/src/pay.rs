@@ -142,11 +142,7 @@ async fn choose(
 }
 
 pub fn run(a: PayArgs) -> Result<ExitCode, String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = helix_cli::runtime()?;
     rt.block_on(pay(a))
 }
 

@@ -70,14 +70,6 @@ pub struct Args {
     pub governance: Option<alloy::primitives::Address>,
 }
 
-impl Args {
-    fn channel(&self) -> String {
-        self.channel
-            .clone()
-            .unwrap_or_else(|| helix_registry::broadcast::DEFAULT_CHANNEL.into())
-    }
-}
-
 /// Shortest accepted metrics token.
 const MIN_TOKEN: usize = 16;
 /// How far behind (WAL bytes) the replica may be and still serve reads.
@@ -92,10 +84,12 @@ pub fn run(mut args: Args, settings: &crate::config::Config) -> Result<ExitCode,
     if args.nats.is_none() {
         args.nats = settings.nats().map(str::to_owned);
     }
-    if args.channel.is_none() {
-        args.channel = Some(settings.channel().to_owned());
-    }
-    helix_registry::broadcast::check_channel(&args.channel()).map_err(|e| e.to_string())?;
+    let channel = args
+        .channel
+        .take()
+        .unwrap_or_else(|| settings.channel().to_owned());
+    helix_registry::broadcast::check_channel(&channel).map_err(|e| e.to_string())?;
+    args.channel = Some(channel);
     if args.rpc.is_empty() {
         return Err(
             "no chain RPC to check evidence on: give --rpc, HELIX_RPC_URL or [chain] rpc".into(),
@@ -105,11 +99,7 @@ pub fn run(mut args: Args, settings: &crate::config::Config) -> Result<ExitCode,
         return Err(format!("--threshold {} is outside 0..10", args.threshold));
     }
     let token = helix_cli::token_from_env("HELIX_REGISTRY_TOKEN", MIN_TOKEN, "metrics token")?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = helix_cli::runtime()?;
     rt.block_on(serve(args, token))
 }
 
@@ -133,9 +123,14 @@ async fn serve(args: Args, token: String) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     let chains = verifier.chains();
     let broadcast = match &args.nats {
-        Some(url) => Broadcast::nats(url, &args.channel())
-            .await
-            .map_err(|e| e.to_string())?,
+        Some(url) => Broadcast::nats(
+            url,
+            args.channel
+                .as_deref()
+                .unwrap_or(helix_registry::broadcast::DEFAULT_CHANNEL),
+        )
+        .await
+        .map_err(|e| e.to_string())?,
         None => Broadcast::local(),
     };
     let push = Rate {

@@ -55,11 +55,7 @@ fn strategies(settings: &Config) -> Vec<Arc<dyn Executor>> {
 
 pub fn run(args: Args, settings: &Config) -> Result<ExitCode, String> {
     let token = helix_cli::token_from_env("HELIX_API_TOKEN", MIN_TOKEN, "API token")?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = helix_cli::runtime()?;
     rt.block_on(serve(args, settings, token))
 }
 

@@ -5,6 +5,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::common::ok;
+
 fn helix() -> Command {
     Command::new(env!("CARGO_BIN_EXE_helix"))
 }
@@ -19,19 +21,6 @@ fn lab() -> Command {
         path.display()
     );
     Command::new(path)
-}
-
-/// Runs `cmd`, which must succeed (its output is shown when it does not).
-fn ok(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{:?} failed\nstdout: {}\nstderr: {:.4000}",
-        cmd,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 fn json_of(out: &std::process::Output) -> Value {

@@ -13,6 +13,8 @@ use helix_core::{
 use helix_genemap::{NatsConfig, NatsPublisher, SqliteGeneStore};
 use serde_json::{Value, json};
 
+use crate::common::ok;
+
 const KEY: GeneKey = GeneKey {
     code: FailureCode::RateLimited,
     category: Category::Throttle,
@@ -59,19 +61,12 @@ fn run(id: u64, wait_ms: u64) -> Vec<Event> {
 }
 
 fn evolve(db: &std::path::Path, stream: &str, extra: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_helix"))
+    let out = ok(Command::new(env!("CARGO_BIN_EXE_helix"))
         .args(["evolve", "--json", "--db"])
         .arg(db)
         .args(["--nats", &nats(), "--stream", stream, "--prefix", stream])
         .args(["--durable", "worker", "--idle-secs", "2", "--every", "10"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .args(extra));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

@@ -11,6 +11,8 @@ use helix_core::{
 use helix_genemap::SqliteEventLog;
 use serde_json::Value;
 
+use crate::common::ok;
+
 fn perceived(at_hour: i64, n: u64, code: FailureCode, category: Category) -> Event {
     Event {
         repair_id: rand::random::<u64>() >> 1,
@@ -54,16 +56,9 @@ fn a_failure_back_at_the_same_hour_every_week_is_a_window() {
     }
     drop(log);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_helix"))
+    let out = ok(Command::new(env!("CARGO_BIN_EXE_helix"))
         .args(["predict", "--json", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&db));
     let windows: Value = serde_json::from_slice(&out.stdout).unwrap();
     let windows = windows.as_array().unwrap();
     assert_eq!(windows.len(), 1, "{windows:?}");
@@ -137,15 +132,7 @@ fn the_counts_are_kept_in_monthly_partitions_in_postgres() {
         }
         log.flush().await;
     });
-    let out = Command::new(env!("CARGO_BIN_EXE_helix"))
-        .args(["predict", "--json", "--db", &url])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(Command::new(env!("CARGO_BIN_EXE_helix")).args(["predict", "--json", "--db", &url]));
     rt.block_on(async {
         let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await

@@ -69,18 +69,6 @@ impl Evolver {
         }
     }
 
-    fn tuned(&mut self, key: GeneKey, strategy: StrategyId) -> Option<&mut Tuned> {
-        let k = knob(strategy)?;
-        let allowed = self.bounds.allowed(k);
-        if allowed.is_empty() {
-            return None;
-        }
-        Some(self.tuned.entry((key, strategy)).or_insert_with(|| Tuned {
-            bandit: Thompson::new(&allowed),
-            fresh: 0,
-        }))
-    }
-
     /// Picks up where the last worker stopped: each tuned gene's newest
     /// version carries its bandit's arms. Answers the genes resumed.
     pub async fn resume(&mut self, store: &dyn GeneStore) -> Result<usize, StoreError> {
@@ -119,15 +107,20 @@ impl Evolver {
         let Some(k) = knob(t.strategy) else {
             return false;
         };
-        let reward = t.reward(k);
-        let mut rng = std::mem::replace(&mut self.rng, StdRng::seed_from_u64(0));
-        let learned = self.tuned(t.key, t.strategy).is_some_and(|s| {
-            let ok = s.bandit.update(t.value, reward, &mut rng);
-            s.fresh += u32::from(ok);
-            ok
-        });
-        self.rng = rng;
-        learned
+        let allowed = self.bounds.allowed(k);
+        if allowed.is_empty() {
+            return false;
+        }
+        let s = self
+            .tuned
+            .entry((t.key, t.strategy))
+            .or_insert_with(|| Tuned {
+                bandit: Thompson::new(&allowed),
+                fresh: 0,
+            });
+        let ok = s.bandit.update(t.value, t.reward(k), &mut self.rng);
+        s.fresh += u32::from(ok);
+        ok
     }
 
     /// Genes with a bandit.

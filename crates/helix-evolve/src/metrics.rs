@@ -43,6 +43,15 @@ impl Metrics {
         self.genes.store(n as u64, Ordering::Relaxed);
     }
 
+    /// Events read, unreadable among them, and trials learned so far.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (
+            self.events.load(Ordering::Relaxed),
+            self.unreadable.load(Ordering::Relaxed),
+            self.trials.load(Ordering::Relaxed),
+        )
+    }
+
     /// Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = String::new();

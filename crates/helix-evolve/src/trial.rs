@@ -71,10 +71,19 @@ impl Pairing {
 
     fn run(&mut self, id: u64) -> &mut Run {
         if !self.runs.contains_key(&id) {
-            if self.runs.len() >= self.max_runs
-                && let Some(old) = self.order.pop_front()
-            {
-                self.runs.remove(&old);
+            // Ended runs leave their ids behind in `order`: skip those when
+            // evicting, and drop them once they outnumber the live ones.
+            while self.runs.len() >= self.max_runs {
+                match self.order.pop_front() {
+                    Some(old) => {
+                        self.runs.remove(&old);
+                    }
+                    None => break,
+                }
+            }
+            if self.order.len() >= 2 * self.max_runs {
+                let runs = &self.runs;
+                self.order.retain(|i| runs.contains_key(i));
             }
             self.order.push_back(id);
         }
@@ -115,12 +124,8 @@ impl Pairing {
             EventKind::VerifyFailed { strategy } | EventKind::CommitFailed { strategy, .. } => {
                 self.close(id, *strategy, false, 0)
             }
-            EventKind::GaveUp { .. } | EventKind::GeneRecorded { .. } => {
-                // The run is over once its outcome is stored or it gave up;
-                // a later `verified` cannot come.
-                if matches!(e.kind, EventKind::GaveUp { .. }) {
-                    self.runs.remove(&id);
-                }
+            EventKind::GaveUp { .. } => {
+                self.runs.remove(&id);
                 None
             }
             _ => None,
@@ -130,11 +135,17 @@ impl Pairing {
     fn close(&mut self, id: u64, strategy: StrategyId, success: bool, ms: u64) -> Option<Trial> {
         let run = self.runs.get_mut(&id)?;
         let (s, value) = run.pending.take()?;
+        let key = run.key;
+        // A verified repair ends the run, as giving up does; a failed one
+        // may be followed by the next repair.
+        if success {
+            self.runs.remove(&id);
+        }
         if s != strategy {
             return None;
         }
         Some(Trial {
-            key: run.key?,
+            key: key?,
             strategy,
             value,
             success,
@@ -263,5 +274,30 @@ mod tests {
             p.observe(&ev(id, 0, EventKind::Predicted { key: KEY }));
         }
         assert_eq!(p.open(), 3);
+        // Runs that end (verified) free their place, and their ids do not
+        // pile up in the eviction order.
+        for id in 100..1_000 {
+            p.observe(&ev(id, 0, EventKind::Predicted { key: KEY }));
+            p.observe(&ev(
+                id,
+                1,
+                EventKind::Committing {
+                    strategy: StrategyId::Backoff,
+                    immune: true,
+                    params: json!({ "wait_ms": 500 }),
+                },
+            ));
+            let t = p.observe(&ev(
+                id,
+                2,
+                EventKind::Verified {
+                    strategy: StrategyId::Backoff,
+                    ms: 510,
+                },
+            ));
+            assert!(t.is_some());
+        }
+        assert!(p.open() <= 3, "{}", p.open());
+        assert!(p.order.len() <= 6, "{}", p.order.len());
     }
 }

@@ -97,11 +97,7 @@ pub fn run(
     only: &[u8],
     chain: ChainMode,
 ) -> Result<ExitCode, String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = helix_cli::runtime()?;
     rt.block_on(bench(n, seed, json, only, chain))
 }
 

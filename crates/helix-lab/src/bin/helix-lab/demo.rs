@@ -200,11 +200,7 @@ pub fn run(
     let agent = agent_key_file
         .map(|f| helix_tempo::Wallet::from_file(f).map_err(|e| e.to_string()))
         .transpose()?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = helix_cli::runtime()?;
     rt.block_on(demo(db, settings, json, fresh, only, chain, agent))
 }
 

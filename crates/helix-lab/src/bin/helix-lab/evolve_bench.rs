@@ -79,11 +79,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     if a.runs == 0 || a.window_min_ms > a.window_max_ms {
         return Err("--runs must be at least 1 and --window-min-ms at most --window-max-ms".into());
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = helix_cli::runtime()?;
     rt.block_on(bench(a))
 }
 

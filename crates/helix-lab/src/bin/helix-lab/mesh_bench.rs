@@ -46,11 +46,7 @@ fn now_us() -> i64 {
 }
 
 pub fn run(a: Args) -> Result<ExitCode, String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = helix_cli::runtime()?;
     rt.block_on(async {
         tokio::time::timeout(LIMIT, bench(a))
             .await

@@ -74,11 +74,7 @@ fn layer(
 
 /// `helix-lab registry-agent`: one agent of the act, in its own process.
 pub fn agent(a: AgentArgs) -> Result<ExitCode, String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = helix_cli::runtime()?;
     let out = rt.block_on(async {
         let local: Arc<SqliteGeneStore> = Arc::new(SqliteGeneStore::open(&a.db).map_err(|e| e.to_string())?);
         let mut lab = ChainLab::attach(Anvil::attach(&a.main_rpc, 31337), Anvil::attach(&a.other_rpc, 42431))

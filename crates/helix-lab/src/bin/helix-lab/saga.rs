@@ -45,11 +45,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         &std::fs::read_to_string(&a.keys).map_err(|e| format!("{}: {e}", a.keys.display()))?,
     )
     .map_err(|e| format!("{}: not a list of keys: {e}", a.keys.display()))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = helix_cli::runtime()?;
     rt.block_on(async {
         let mut payers = Vec::new();
         for k in &keys {
