@@ -5,6 +5,7 @@
 mod classify;
 mod events;
 mod evolve;
+mod forecast;
 mod gene;
 mod genes;
 mod mesh;
@@ -299,6 +300,11 @@ enum Cmd {
         /// Print the outcome and the repair report as JSON.
         #[arg(long)]
         json: bool,
+        /// Read recurring failure windows from the last N weeks of the Gene
+        /// Map's event log and apply a gene's repair before the call when
+        /// its window is now (docs/PREDICT.md). Off by default.
+        #[arg(long, value_name = "N")]
+        forecast_weeks: Option<u32>,
     },
     /// Serve the API and dashboard (HELIX_API_TOKEN protects them).
     Serve {
@@ -318,6 +324,11 @@ enum Cmd {
         /// instances on several machines sharing one cap.
         #[arg(long, default_value = "./helix-budget.db")]
         budget_db: String,
+        /// Read recurring failure windows from the last N weeks of the event
+        /// log (again every hour) and pre-empt them: POST /v1/ahead, before
+        /// a payment, applies the gene's repair when its window is now.
+        #[arg(long, value_name = "N")]
+        forecast_weeks: Option<u32>,
     },
     /// Classify an error message.
     Classify {
@@ -383,6 +394,7 @@ fn main() -> ExitCode {
             max_usd,
             db,
             json,
+            forecast_weeks,
         } => match rpc.or_else(|| settings.rpc().map(str::to_owned)) {
             Some(rpc) => pay::run(pay::PayArgs {
                 url,
@@ -392,6 +404,7 @@ fn main() -> ExitCode {
                 max_usd,
                 db: settings.db(db),
                 json,
+                forecast_weeks,
                 settings: settings.clone(),
             }),
             None => Err("no RPC endpoint: give --rpc, HELIX_RPC_URL or [chain] rpc".into()),
@@ -402,6 +415,7 @@ fn main() -> ExitCode {
             db,
             budget_usd,
             budget_db,
+            forecast_weeks,
         } => serve::run(
             serve::Args {
                 listen,
@@ -409,6 +423,7 @@ fn main() -> ExitCode {
                 db: settings.db(db),
                 budget_usd,
                 budget_db,
+                forecast_weeks,
             },
             &settings,
         ),

@@ -28,6 +28,8 @@ pub struct PayArgs {
     pub max_usd: f64,
     pub db: String,
     pub json: bool,
+    /// Pre-empt the recurring windows of this many weeks of the event log.
+    pub forecast_weeks: Option<u32>,
     /// The settings (`[registry]`: pull on a miss, push what verifies).
     pub settings: crate::config::Config,
 }
@@ -142,11 +144,26 @@ async fn choose(
 }
 
 pub fn run(a: PayArgs) -> Result<ExitCode, String> {
+    // Read before the runtime starts: the log reader runs one of its own.
+    let forecast = match a.forecast_weeks {
+        Some(w) => {
+            let f = crate::forecast::read(&a.db, w)
+                .map_err(|e| format!("--forecast-weeks: {e}"))?
+                .0
+                .forecast();
+            eprintln!("helix: forecast on: {} recurring window(s)", f.len());
+            Some(Arc::new(f) as Arc<dyn helix_core::Forecast>)
+        }
+        None => None,
+    };
     let rt = helix_cli::runtime()?;
-    rt.block_on(pay(a))
+    rt.block_on(pay(a, forecast))
 }
 
-async fn pay(a: PayArgs) -> Result<ExitCode, String> {
+async fn pay(
+    a: PayArgs,
+    forecast: Option<Arc<dyn helix_core::Forecast>>,
+) -> Result<ExitCode, String> {
     let wallet = Wallet::from_file(&a.key_file).map_err(|e| e.to_string())?;
     let max = units(a.max_usd)?;
     let http = reqwest::Client::new();
@@ -183,15 +200,18 @@ async fn pay(a: PayArgs) -> Result<ExitCode, String> {
         stablecoins: tempo_stablecoins(),
         reserve: None,
     };
-    let helix = Helix::builder()
+    let mut builder = Helix::builder()
         .adapter(helix_platforms::builtin())
         .probes(agent.probes(&http))
         .strategies(agent.strategies(&http))
         .store(store)
         .budget(Arc::new(budget))
         .wallet_locks(Arc::new(locks))
-        .policy(policy)
-        .build();
+        .policy(policy);
+    if let Some(f) = forecast {
+        builder = builder.forecast(f);
+    }
+    let helix = builder.build();
     let mut req = MppGet::new(
         a.url.clone(),
         a.rpc.clone(),

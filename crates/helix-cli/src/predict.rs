@@ -9,68 +9,17 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use helix_core::EventKind;
 use helix_genemap::failure_hours::{HourCount, PostgresFailureHours, put_sqlite};
-use helix_predict::{Counts, Detector, Key, Window};
+use helix_predict::{Detector, Key, Window};
 
-use crate::events;
-
-/// Calls assumed per hour when only failures are known: large enough that
-/// the binomial test is the Poisson test on counts.
-const ASSUMED_CALLS: u64 = 1_000_000;
-/// Events read at most (newest first).
-const MAX_EVENTS: usize = 2_000_000;
+use crate::forecast;
 
 /// Windows in the last `weeks` weeks of `db`'s event log.
 pub fn from_log(db: &str, weeks: u32, json: bool) -> Result<ExitCode, String> {
-    if weeks == 0 {
-        return Err("--weeks must be at least 1".into());
-    }
-    let (log, rt) = events::open(db)?;
-    let now_hour = helix_core::gene::now_ms() / 3_600_000;
-    let hours = i64::from(weeks) * helix_predict::HOURS_PER_WEEK as i64;
-    let start = now_hour - hours + 1;
-    let mut failures: BTreeMap<Key, Vec<u64>> = BTreeMap::new();
-    let (mut before, mut read) = (None, 0usize);
-    'pages: loop {
-        let page = log.page(&rt, before, 1_000)?;
-        for e in &page.events {
-            let hour = e.at / 3_600_000;
-            if hour < start {
-                break 'pages;
-            }
-            if let EventKind::Perceived { failure } = &e.kind {
-                let key = Key {
-                    service: failure.platform.as_str().to_owned(),
-                    code: failure.key().to_string(),
-                };
-                let slot = failures
-                    .entry(key)
-                    .or_insert_with(|| vec![0; hours as usize]);
-                if let Some(n) = slot.get_mut((hour - start) as usize) {
-                    *n += 1;
-                }
-            }
-        }
-        read += page.events.len();
-        match page.next {
-            Some(n) if read < MAX_EVENTS => before = Some(n),
-            _ => break,
-        }
-    }
-    let stored = store(db, &rt, start, &failures)?;
-    let d = Detector::default();
-    let windows: Vec<Window> = failures
-        .iter()
-        .flat_map(|(k, f)| {
-            let c = Counts {
-                start_hour: start,
-                calls: vec![ASSUMED_CALLS; f.len()],
-                failures: f.clone(),
-            };
-            d.windows(k, &c)
-        })
-        .collect();
+    let (seen, rt) = forecast::read(db, weeks)?;
+    let stored = store(db, &rt, seen.start, &seen.failures)?;
+    let windows: Vec<Window> = seen.windows();
+    let failures = &seen.failures;
     eprintln!("helix: {stored} service-hour(s) of failures written to failure_hours");
     if json {
         println!(
@@ -84,12 +33,12 @@ pub fn from_log(db: &str, weeks: u32, json: bool) -> Result<ExitCode, String> {
         );
     } else {
         println!(
-            "{:<16} {:<10} {:<34} {:>8} {:>10} {:>6}",
+            "{:<16} {:<24} {:<34} {:>8} {:>10} {:>6}",
             "when", "service", "failure", "x normal", "p", "weeks"
         );
         for w in &windows {
             println!(
-                "{:<16} {:<10} {:<34} {:>8.1} {:>10.1e} {:>3}/{}",
+                "{:<16} {:<24} {:<34} {:>8.1} {:>10.1e} {:>3}/{}",
                 w.label,
                 w.key.service,
                 w.key.code,

@@ -22,6 +22,8 @@ pub struct Args {
     pub db: String,
     pub budget_usd: Option<f64>,
     pub budget_db: String,
+    /// Pre-empt the recurring windows of this many weeks of the event log.
+    pub forecast_weeks: Option<u32>,
 }
 
 /// The executors a server can run for callers: waits, deadlines, request
@@ -55,11 +57,25 @@ fn strategies(settings: &Config) -> Vec<Arc<dyn Executor>> {
 
 pub fn run(args: Args, settings: &Config) -> Result<ExitCode, String> {
     let token = helix_cli::token_from_env("HELIX_API_TOKEN", MIN_TOKEN, "API token")?;
+    // Read before the runtime starts: the log reader runs one of its own.
+    let forecast = match args.forecast_weeks {
+        Some(w) => Some(crate::forecast::live(
+            &args.db,
+            w,
+            crate::forecast::REFRESH,
+        )?),
+        None => None,
+    };
     let rt = helix_cli::runtime()?;
-    rt.block_on(serve(args, settings, token))
+    rt.block_on(serve(args, settings, token, forecast))
 }
 
-async fn serve(args: Args, settings: &Config, token: String) -> Result<ExitCode, String> {
+async fn serve(
+    args: Args,
+    settings: &Config,
+    token: String,
+    forecast: Option<Arc<helix_predict::LiveForecast>>,
+) -> Result<ExitCode, String> {
     let opened = Store::open(&args.db, settings).await?;
     let store = opened.shared(&args.db, settings).await;
     // A server holds no agent key: it pulls and follows, never pushes.
@@ -109,6 +125,9 @@ async fn serve(args: Args, settings: &Config, token: String) -> Result<ExitCode,
             Arc::new(helix_genemap::SqliteBudget::open(at, cap).map_err(|e| format!("{at}: {e}"))?)
         };
         builder = builder.budget(b);
+    }
+    if let Some(f) = forecast {
+        builder = builder.forecast(f);
     }
     let helix = builder.build();
     let cfg = ServerConfig::new(&token).map_err(|e| e.to_string())?;

@@ -40,7 +40,7 @@ pub fn summarize(repair_id: u64, events: &[Event]) -> RepairLine {
     };
     for e in events {
         match &e.kind {
-            EventKind::Perceived { failure } if line.failure.is_none() => {
+            EventKind::Perceived { failure, .. } if line.failure.is_none() => {
                 line.failure = Some(failure.key().to_string())
             }
             EventKind::Predicted { key } if line.failure.is_none() => {

@@ -41,7 +41,10 @@ fn run(id: u64, wait_ms: u64) -> Vec<Event> {
         }
     };
     [
-        EventKind::Perceived { failure },
+        EventKind::Perceived {
+            failure,
+            service: None,
+        },
         EventKind::Committing {
             strategy: StrategyId::Backoff,
             immune: true,

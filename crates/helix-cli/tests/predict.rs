@@ -27,6 +27,8 @@ fn perceived(at_hour: i64, n: u64, code: FailureCode, category: Category) -> Eve
                 evidence: Evidence::Message,
                 facts: Facts::default(),
             },
+            // Logged before services were: counted under the platform.
+            service: None,
         },
     }
 }
@@ -89,6 +91,31 @@ fn a_failure_back_at_the_same_hour_every_week_is_a_window() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--weeks"));
+
+    // The agent's own command reads the same windows before it pays.
+    let pay = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args([
+            "pay",
+            "http://127.0.0.1:9/paid",
+            "--rpc",
+            "http://127.0.0.1:9",
+        ])
+        .args([
+            "--key-file",
+            "/nonexistent",
+            "--forecast-weeks",
+            "0",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(pay.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&pay.stderr).contains("--forecast-weeks"),
+        "{}",
+        String::from_utf8_lossy(&pay.stderr)
+    );
 }
 
 /// In PostgreSQL the counts land in `failure_hours`, a partition per UTC

@@ -20,6 +20,11 @@ impl Drop for Server {
 
 /// Starts `helix serve` and returns it with its base URL.
 fn serve(db: &str, budget: &str) -> (Server, String) {
+    serve_with(db, budget, &[])
+}
+
+/// Starts `helix serve` with `more` arguments.
+fn serve_with(db: &str, budget: &str, more: &[&str]) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_helix"))
         .args([
             "serve",
@@ -34,6 +39,7 @@ fn serve(db: &str, budget: &str) -> (Server, String) {
             "--budget-db",
             budget,
         ])
+        .args(more)
         .env("HELIX_API_TOKEN", TOKEN)
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("OPENAI_API_KEY")
@@ -167,4 +173,122 @@ async fn a_python_agent_pays_through_helix_serve() {
         .and_then(|a| a.iter().find(|g| g["strategy"] == "backoff"))
         .unwrap_or_else(|| panic!("no backoff gene: {genes}"));
     assert_eq!(backoff["successes"], 2, "both repairs verified: {genes}");
+}
+
+/// A timeout that came back at this hour of the week in each of the last
+/// four weeks, for one service: a server started with `--forecast-weeks`
+/// extends the deadline of a payment to that service before it is made,
+/// and to no other service; a server without it does nothing ahead.
+#[tokio::test]
+async fn a_recurring_window_is_repaired_ahead_of_the_payment() {
+    use helix_core::{
+        Category, Event, EventKind, EventSink, Evidence, Facts, Failure, FailureCode, Platform,
+        Severity,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("genes.db").display().to_string();
+    let budget = dir.path().join("budget.db").display().to_string();
+    let service = "http://pay.example:8080";
+    let timeout = |hour: i64, n: i64| Event {
+        repair_id: 1 + (hour * 100 + n) as u64,
+        seq: 0,
+        at: hour * 3_600_000 + n * 1_000,
+        kind: EventKind::Perceived {
+            failure: Failure {
+                code: FailureCode::Timeout,
+                category: Category::Service,
+                severity: Severity::Low,
+                platform: Platform::Http,
+                evidence: Evidence::Message,
+                facts: Facts::default(),
+            },
+            service: Some(service.into()),
+        },
+    };
+    let log = helix_genemap::SqliteEventLog::open(&db).unwrap();
+    let now_hour = helix_core::gene::now_ms() / 3_600_000;
+    for h in (now_hour - 4 * 168 + 1..now_hour).step_by(3) {
+        log.emit(&timeout(h, 0));
+    }
+    for week in 0..4 {
+        for n in 1..=20 {
+            log.emit(&timeout(now_hour - week * 168, n));
+        }
+    }
+    drop(log);
+
+    let (_server, base) = serve_with(&db, &budget, &["--forecast-weeks", "4"]);
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        let req = http.post(format!("{base}{path}")).json(&body);
+        async move {
+            let r = req.bearer_auth(TOKEN).send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let payment = json!({
+        "recipient": "0x00000000000000000000000000000000000000c1",
+        "amount": 5000,
+        "endpoint": "http://PAY.example:8080/v1/invoice/7",
+        "deadline_ms": 10000
+    });
+    // No gene yet: the window is known, nothing is applied.
+    let before = post("/v1/ahead", payment.clone()).await;
+    assert_eq!(before["expected"]["code"], "timeout", "{before}");
+    assert!(before.get("strategy").is_none(), "{before}");
+
+    // The gene is learned the usual way: a timeout, repaired, verified.
+    let advice = post(
+        "/v1/repair",
+        json!({"signal": {"message": "error sending request: operation timed out"}, "payment": payment}),
+    )
+    .await;
+    assert_eq!(
+        advice["committed"]["strategy"], "extend_deadline",
+        "{advice}"
+    );
+    let id = advice["repair_id"].as_u64().unwrap();
+    post(
+        &format!("/v1/repair/{id}/outcome"),
+        json!({"success": true}),
+    )
+    .await;
+
+    let ahead = post("/v1/ahead", payment.clone()).await;
+    assert_eq!(ahead["strategy"], "extend_deadline", "{ahead}");
+    assert_eq!(
+        ahead["patches"][0],
+        json!({"kind": "deadline", "ms": 30000}),
+        "{ahead}"
+    );
+
+    let mut elsewhere = payment.clone();
+    elsewhere["endpoint"] = json!("http://other.example/v1/invoice/7");
+    let other = post("/v1/ahead", elsewhere).await;
+    assert!(other.get("expected").is_none(), "{other}");
+    assert_eq!(other["patches"], json!([]));
+
+    let bad = http
+        .post(format!("{base}/v1/ahead"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"recipient": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    drop(_server);
+
+    let (_plain, base) = serve(&db, &budget);
+    let r = http
+        .post(format!("{base}/v1/ahead"))
+        .bearer_auth(TOKEN)
+        .json(&payment)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert!(r.get("expected").is_none(), "without a forecast: {r}");
 }

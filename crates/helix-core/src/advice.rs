@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::engine::{Helix, Pending, Run, Stop};
 use crate::event::EventKind;
 use crate::event::GaveUp;
-use crate::failure::Failure;
+use crate::failure::{Failure, GeneKey};
 use crate::gene::Gene;
 use crate::patch::{Patch, PaymentView, Refused, Repairable};
 use crate::signal::ErrorSignal;
@@ -49,6 +49,21 @@ pub struct CommittedRepair {
     pub tx_hashes: Vec<String>,
     /// Money spent, micro-USD.
     pub cost: u64,
+}
+
+/// What Helix did for a caller about to pay (`Helix::ahead`): the gene's
+/// repair for a failure a forecast expects now, applied before the call.
+#[derive(Debug, Default, Serialize)]
+pub struct Ahead {
+    /// The failure the forecast expects for this request now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<GeneKey>,
+    /// The repair applied ahead, when the gene's may run (live, moving no
+    /// funds, allowed by the mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<StrategyId>,
+    /// What the caller must change in its request before calling.
+    pub patches: Vec<Patch>,
 }
 
 /// A committed repair awaiting the caller's retry.
@@ -149,6 +164,7 @@ impl Helix {
         };
         run.emit(EventKind::Perceived {
             failure: failure.clone(),
+            service: request.service(),
         });
         advice.failure = Some(failure.clone());
         let mut remote = Remote {
@@ -206,6 +222,36 @@ impl Helix {
             }
         }
         advice
+    }
+
+    /// Pre-emption for a caller outside the process, before its call: when
+    /// the forecast expects a failure for `request` now, the gene's repair
+    /// is applied as [`Helix::run`] applies it, and its patches handed back.
+    /// Without a forecast, or with nothing expected, nothing is done.
+    pub async fn ahead(&self, request: PaymentView) -> Ahead {
+        let Some(forecast) = self.inner().forecast.clone() else {
+            return Ahead::default();
+        };
+        let expected = forecast
+            .expected(&request, crate::gene::now_ms())
+            .map(|(k, _)| k);
+        if expected.is_none() {
+            return Ahead::default();
+        }
+        let mut remote = Remote {
+            view: request,
+            patches: Vec::new(),
+        };
+        let strategy = self.preempt(&mut remote, forecast.as_ref()).await;
+        Ahead {
+            expected,
+            strategy,
+            patches: if strategy.is_some() {
+                remote.patches
+            } else {
+                Vec::new()
+            },
+        }
     }
 
     /// The caller's retry after an [`Advice`]: `success` verifies the

@@ -118,6 +118,10 @@ pub enum EventKind {
     Perceived {
         /// The classification.
         failure: Failure,
+        /// The service the request went to (its endpoint's origin), so
+        /// recurring windows can be found per service (`helix predict`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     /// No adapter recognised the signal; a diagnosis (asked now, or
     /// remembered from an earlier ask) classified it. Logged in full so a

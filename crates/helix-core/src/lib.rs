@@ -47,7 +47,7 @@ pub mod taxonomy;
 mod traits;
 pub mod wallet_lock;
 
-pub use advice::{Advice, CommittedRepair, Ticket};
+pub use advice::{Advice, Ahead, CommittedRepair, Ticket};
 pub use diagnose::{DiagnoseError, Diagnoser, Diagnosis};
 pub use engine::{Forecast, Helix, HelixBuilder, HelixError, RepairStep, Report, Wrapped};
 pub use evaluate::rank;

@@ -150,6 +150,31 @@ pub struct PaymentView {
     pub partial_ok: bool,
 }
 
+impl PaymentView {
+    /// The service the request goes to: its endpoint's origin
+    /// (`scheme://host[:port]`, lower-cased), or the endpoint as given when
+    /// it is no URL. Failures are counted per service to find recurring
+    /// windows, and a forecast is asked by the same name.
+    pub fn service(&self) -> Option<String> {
+        let e = self.endpoint.as_deref()?.trim();
+        if e.is_empty() {
+            return None;
+        }
+        let Some((scheme, rest)) = e.split_once("://") else {
+            return Some(e.to_owned());
+        };
+        let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority = &rest[..host_end];
+        // Credentials are no part of a service's name and must not reach the log.
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        Some(format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        ))
+    }
+}
+
 /// A patch the request cannot take.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("request refused patch `{patch}`: {reason}")]
@@ -358,6 +383,28 @@ mod tests {
             amount: Some(amount),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_service_is_its_endpoints_origin_without_credentials() {
+        let at = |e: &str| {
+            PaymentView {
+                endpoint: Some(e.into()),
+                ..Default::default()
+            }
+            .service()
+        };
+        assert_eq!(
+            at("HTTPS://Api.Example:8443/v1/pay?x=1").as_deref(),
+            Some("https://api.example:8443")
+        );
+        assert_eq!(
+            at("https://user:secret@rpc.example/key").as_deref(),
+            Some("https://rpc.example")
+        );
+        assert_eq!(at("stripe").as_deref(), Some("stripe"));
+        assert_eq!(at("  "), None);
+        assert_eq!(PaymentView::default().service(), None);
     }
 
     #[test]

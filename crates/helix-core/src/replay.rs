@@ -76,7 +76,7 @@ pub fn replay(adapters: &[Arc<dyn Adapter>], events: &[Event]) -> Replay {
                     "{at}: a diagnosis with no observed signal before it"
                 )),
             },
-            EventKind::Perceived { failure } => match &perceived {
+            EventKind::Perceived { failure, .. } => match &perceived {
                 Some(f) if f == failure => {}
                 Some(f) => out.differences.push(format!(
                     "{at}: perceive gives {} ({:?} evidence), the log has {} ({:?})",

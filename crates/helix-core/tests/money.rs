@@ -114,7 +114,7 @@ async fn after_the_payment_left_only_repairs_that_cannot_pay_again_run() {
     let events = sink.take();
     assert!(events.iter().any(|e| matches!(
         &e.kind,
-        EventKind::Perceived { failure } if failure.code == FailureCode::OutcomeUnknown
+        EventKind::Perceived { failure, .. } if failure.code == FailureCode::OutcomeUnknown
     )));
     assert!(events.iter().any(|e| matches!(
         e.kind,

@@ -94,7 +94,7 @@ impl Pairing {
     pub fn observe(&mut self, e: &Event) -> Option<Trial> {
         let id = e.repair_id;
         match &e.kind {
-            EventKind::Perceived { failure } => {
+            EventKind::Perceived { failure, .. } => {
                 self.run(id).key = Some(failure.key());
                 None
             }

@@ -189,7 +189,7 @@ impl Writer {
     }
 
     fn subject(&mut self, e: &Event) -> String {
-        if let EventKind::Perceived { failure } = &e.kind {
+        if let EventKind::Perceived { failure, .. } = &e.kind {
             if self.codes.len() > 10_000 {
                 self.codes.clear();
             }

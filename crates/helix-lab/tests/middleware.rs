@@ -178,7 +178,7 @@ async fn a_payment_post_that_timed_out_is_not_sent_again() {
     assert_eq!(seen.lock().unwrap().len(), 1, "sent once");
     assert!(sink.take().iter().any(|e| matches!(
         &e.kind,
-        EventKind::Perceived { failure } if failure.code == helix_core::FailureCode::OutcomeUnknown
+        EventKind::Perceived { failure, .. } if failure.code == helix_core::FailureCode::OutcomeUnknown
     )));
 }
 

@@ -77,7 +77,7 @@ async fn a_dropped_answer_after_broadcast_is_reconciled_not_paid_twice() {
 
     let events = sink.take();
     let code = events.iter().find_map(|e| match &e.kind {
-        EventKind::Perceived { failure } => Some(failure.code),
+        EventKind::Perceived { failure, .. } => Some(failure.code),
         _ => None,
     });
     assert_eq!(code, Some(FailureCode::OutcomeUnknown));

@@ -102,7 +102,7 @@ async fn settles_then_answers(status: u16) {
         .take()
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Perceived { failure } => Some(failure.code),
+            EventKind::Perceived { failure, .. } => Some(failure.code),
             _ => None,
         })
         .collect();

@@ -28,3 +28,4 @@ pub mod forecast;
 pub mod simulate;
 
 pub use detect::{Counts, Detector, HOURS_PER_WEEK, Key, Window};
+pub use forecast::{LiveForecast, WindowForecast};

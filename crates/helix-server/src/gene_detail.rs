@@ -52,7 +52,7 @@ pub fn history(events: &[Event], key: GeneKey, strategy: StrategyId) -> History 
     let runs: std::collections::HashSet<u64> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Perceived { failure } if failure.key() == key => Some(e.repair_id),
+            EventKind::Perceived { failure, .. } if failure.key() == key => Some(e.repair_id),
             _ => None,
         })
         .collect();

@@ -51,6 +51,7 @@ pub use network::Network;
 pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/repair"),
     ("post", "/v1/repair/{id}/outcome"),
+    ("post", "/v1/ahead"),
     ("get", "/v1/genes"),
     ("get", "/v1/genes/{code}/{category}/{strategy}"),
     ("get", "/v1/events"),
@@ -130,6 +131,7 @@ pub fn router(helix: Helix, hub: Hub, cfg: ServerConfig) -> Router {
     let protected = Router::new()
         .route("/v1/repair", post(repair::repair))
         .route("/v1/repair/{id}/outcome", post(repair::outcome))
+        .route("/v1/ahead", post(repair::ahead))
         .route("/v1/genes", get(api::genes))
         .route("/v1/genes/{code}/{category}/{strategy}", get(api::gene))
         .route("/v1/events", get(api::events))

@@ -118,7 +118,7 @@ impl EventSink for Metrics {
         };
         match &e.kind {
             EventKind::CallFailed { attempt: 1, .. } => s.failures += 1,
-            EventKind::Perceived { failure } => {
+            EventKind::Perceived { failure, .. } => {
                 let k = failure.key();
                 s.keys.insert(e.repair_id, k);
                 let st = s.by_failure.entry(k).or_default();

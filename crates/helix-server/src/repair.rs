@@ -56,6 +56,21 @@ pub(crate) async fn repair(
     axum::Json(body).into_response()
 }
 
+/// Before a payment: when the forecast expects a failure for it now (a
+/// recurring window), the gene's repair is applied ahead and its patches
+/// returned; otherwise an empty answer. Off unless the server was started
+/// with a forecast (`helix serve --forecast-weeks`).
+pub(crate) async fn ahead(
+    State(st): State<AppState>,
+    body: Result<axum::Json<PaymentView>, JsonRejection>,
+) -> Response {
+    let axum::Json(payment) = match body {
+        Ok(b) => b,
+        Err(r) => return bad_json(r),
+    };
+    axum::Json(st.helix.ahead(payment).await).into_response()
+}
+
 /// The agent's retry succeeded or not: verifies the repair, teaches the gene.
 pub(crate) async fn outcome(
     State(st): State<AppState>,

@@ -104,7 +104,7 @@ pub(crate) struct Inner {
     sink: Arc<dyn EventSink>,
     budget: Option<Arc<dyn Budget>>,
     wallet_locks: Arc<dyn WalletLocks>,
-    forecast: Option<Arc<dyn Forecast>>,
+    pub(crate) forecast: Option<Arc<dyn Forecast>>,
     policy: Policy,
 }
 
@@ -254,6 +254,7 @@ impl Helix {
             };
             run.emit(EventKind::Perceived {
                 failure: failure.clone(),
+                service: view.service(),
             });
             run.report.failure = Some(failure.clone());
             if run.report.repairs.len() as u32 >= h.policy.max_repairs {

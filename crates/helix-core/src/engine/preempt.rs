@@ -31,7 +31,7 @@ pub trait Forecast: Send + Sync {
 impl Helix {
     /// Applies the gene's repair for the failure `forecast` expects, if any
     /// may run; answers the strategy applied.
-    pub(super) async fn preempt<R: Repairable + ?Sized>(
+    pub(crate) async fn preempt<R: Repairable + ?Sized>(
         &self,
         req: &mut R,
         forecast: &dyn Forecast,

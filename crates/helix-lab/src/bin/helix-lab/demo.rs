@@ -94,7 +94,7 @@ async fn cascade_world(chain: &ChainLab) -> Result<World, String> {
 /// The first classified failure of a run.
 fn first_key(events: &[Event]) -> Option<GeneKey> {
     events.iter().find_map(|e| match &e.kind {
-        EventKind::Perceived { failure } => Some(failure.key()),
+        EventKind::Perceived { failure, .. } => Some(failure.key()),
         _ => None,
     })
 }
