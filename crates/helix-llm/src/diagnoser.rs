@@ -43,33 +43,45 @@ impl LlmDiagnoser {
 
     /// Anthropic then OpenAI, whichever are configured.
     pub fn from_config(cfg: &LlmConfig) -> Result<Self, ConfigError> {
-        let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
-        if let Some(a) = &cfg.anthropic {
-            providers.push(Arc::new(Anthropic::new(a.clone())?));
-        }
-        if let Some(o) = &cfg.openai {
-            providers.push(Arc::new(OpenAi::new(o.clone())?));
-        }
-        if providers.is_empty() {
-            return Err(ConfigError::Nothing);
-        }
-        Ok(Self::new(providers))
+        Ok(Self::new(providers(cfg)?))
     }
 
     async fn ask(&self, p: &dyn Provider, user: &str) -> Result<String, ProviderError> {
-        match p.complete(&self.system, user).await {
-            Err(ProviderError::Transient {
-                provider,
-                reason,
-                retry_after,
-            }) => {
-                let wait = retry_after.unwrap_or(RETRY_WAIT).min(MAX_RETRY_WAIT);
-                tracing::info!(target: "helix::llm", %provider, %reason, wait_ms = wait.as_millis() as u64, "retrying once");
-                tokio::time::sleep(wait).await;
-                p.complete(&self.system, user).await
-            }
-            other => other,
+        ask(p, &self.system, user).await
+    }
+}
+
+/// The configured providers in the order they are asked: Anthropic, then
+/// OpenAI.
+pub fn providers(cfg: &LlmConfig) -> Result<Vec<Arc<dyn Provider>>, ConfigError> {
+    let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
+    if let Some(a) = &cfg.anthropic {
+        providers.push(Arc::new(Anthropic::new(a.clone())?));
+    }
+    if let Some(o) = &cfg.openai {
+        providers.push(Arc::new(OpenAi::new(o.clone())?));
+    }
+    if providers.is_empty() {
+        return Err(ConfigError::Nothing);
+    }
+    Ok(providers)
+}
+
+/// Asks `p`, and once more after a transient failure (waiting what the API
+/// asked, at most 2 s).
+pub async fn ask(p: &dyn Provider, system: &str, user: &str) -> Result<String, ProviderError> {
+    match p.complete(system, user).await {
+        Err(ProviderError::Transient {
+            provider,
+            reason,
+            retry_after,
+        }) => {
+            let wait = retry_after.unwrap_or(RETRY_WAIT).min(MAX_RETRY_WAIT);
+            tracing::info!(target: "helix::llm", %provider, %reason, wait_ms = wait.as_millis() as u64, "retrying once");
+            tokio::time::sleep(wait).await;
+            p.complete(system, user).await
         }
+        other => other,
     }
 }
 

@@ -32,7 +32,7 @@ mod provider;
 pub use anthropic::Anthropic;
 pub use check::{Api, check};
 pub use config::{ApiKey, ConfigError, LlmConfig, ProviderConfig};
-pub use diagnoser::LlmDiagnoser;
+pub use diagnoser::{LlmDiagnoser, ask, providers};
 pub use openai::OpenAi;
 pub use prompt::{parse_answer, system_prompt, user_prompt};
 pub use provider::{Provider, ProviderError};
