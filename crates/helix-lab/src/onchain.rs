@@ -328,6 +328,7 @@ impl ChainLab {
             nonce: None,
             landed: None,
             idempotency_key: Tip20Payment::new_key(),
+            memo: None,
         };
         if n == 4 {
             let me = TempoChain::connect(&self.main.url, &agent)?;

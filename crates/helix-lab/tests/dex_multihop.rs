@@ -270,6 +270,7 @@ impl LostAnswer {
             nonce: None,
             landed: None,
             idempotency_key: Tip20Payment::new_key(),
+            memo: None,
         };
         let agent = self.agent.clone();
         let (res, report) = self

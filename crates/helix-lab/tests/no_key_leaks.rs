@@ -77,6 +77,7 @@ async fn the_key_appears_nowhere() {
         nonce: None,
         landed: None,
         idempotency_key: Tip20Payment::new_key(),
+        memo: None,
     };
     let (res, report) = helix
         .run_mut(&mut req, async |p: &Tip20Payment| pay(&agent, p).await)

@@ -41,6 +41,7 @@ async fn setup() -> Setup {
         nonce: None,
         landed: None,
         idempotency_key: Tip20Payment::new_key(),
+        memo: None,
     };
     Setup {
         anvil,

@@ -53,6 +53,7 @@ async fn attempt(
         nonce: None,
         landed: None,
         idempotency_key: Tip20Payment::new_key(),
+        memo: None,
     };
     let reserve_before = watcher.balance(token(1), reserve.address()).await.unwrap();
     let (res, report) = helix

@@ -11,11 +11,14 @@
 
 #![warn(missing_docs)]
 
+pub mod actions;
 pub mod amount;
 pub mod graph;
 pub mod planner;
+pub mod tempo;
 pub mod validate;
 
+pub use actions::{ActionError, Actions, StepResult, payment_key};
 pub use graph::{Context, Objective, Payee, Task, TaskGraph};
 pub use planner::{PlanError, Planner};
 pub use validate::{Limits, Op, Plan, Refusal, Step, validate};

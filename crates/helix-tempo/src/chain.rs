@@ -152,7 +152,7 @@ pub struct Moved {
 /// One endpoint, one signer.
 #[derive(Debug, Clone)]
 pub struct TempoChain {
-    provider: Signing,
+    pub(crate) provider: Signing,
     from: Address,
     url: String,
     receipt_timeout: std::time::Duration,

@@ -1,6 +1,6 @@
 //! A TIP-20 payment as Helix sees it, and the operation that makes it.
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, B256};
 use helix_core::{Patch, PaymentView, Refused, Repairable};
 
 use crate::chain::{SendOpts, TempoChain, Wallet};
@@ -31,6 +31,9 @@ pub struct Tip20Payment {
     /// One key for this logical payment: repairs that move funds for it
     /// (a top-up) are capped per key, however many runs retry it.
     pub idempotency_key: String,
+    /// Sent as `transferWithMemo` with this memo ([`crate::memo_of`] the
+    /// key), so the chain itself can say whether the payment was made.
+    pub memo: Option<B256>,
 }
 
 impl Tip20Payment {
@@ -96,8 +99,9 @@ pub async fn pay(wallet: &Wallet, p: &Tip20Payment) -> Result<String, ChainError
         nonce: p.nonce,
         fee_token: p.fee_token,
     };
-    chain
-        .transfer(p.token, p.to, p.amount, opts)
-        .await
-        .map(|h| h.to_string())
+    match p.memo {
+        Some(memo) => chain.transfer_with_memo(p.token, p.to, p.amount, memo, opts).await,
+        None => chain.transfer(p.token, p.to, p.amount, opts).await,
+    }
+    .map(|h| h.to_string())
 }
