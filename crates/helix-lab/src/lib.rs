@@ -24,6 +24,7 @@ pub mod contracts;
 pub mod drop_proxy;
 pub mod executors;
 pub mod issuer;
+pub mod objective;
 pub mod llm;
 pub mod maker;
 pub mod mpp_server;
@@ -34,6 +35,7 @@ pub mod runner;
 pub mod scenarios;
 pub mod services;
 pub mod tcp_gate;
+pub mod temporal;
 pub mod tokens;
 pub mod tuning;
 

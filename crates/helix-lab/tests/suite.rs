@@ -11,6 +11,7 @@ mod mesh_load;
 mod middleware;
 mod nats;
 mod no_key_leaks;
+mod objective_chain;
 mod objectives;
 mod outcome_unknown;
 mod paid_then_failed;

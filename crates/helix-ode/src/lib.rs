@@ -16,6 +16,7 @@ pub mod amount;
 pub mod graph;
 pub mod planner;
 pub mod tempo;
+pub mod temporal;
 pub mod validate;
 
 pub use actions::{ActionError, Actions, StepResult, payment_key};
