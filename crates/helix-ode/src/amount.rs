@@ -67,6 +67,25 @@ pub fn format(units: u128) -> String {
     format!("{w}.{}", frac.trim_end_matches('0'))
 }
 
+/// Base units in JSON as a decimal string of the integer (`"125500000"`):
+/// exact past 2^53 for any reader, and through Temporal's payload
+/// converter, which reads a JSON value that holds no 128-bit integers.
+pub mod units {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `v` as a string.
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    /// Reads a string of digits.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse()
+            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a whole number of base units")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

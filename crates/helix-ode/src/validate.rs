@@ -211,6 +211,7 @@ pub enum Op {
         /// The payee's address, from the context.
         to: String,
         /// Base units.
+        #[serde(with = "crate::amount::units")]
         amount: u128,
         /// The currency's name.
         currency: String,
@@ -222,6 +223,7 @@ pub enum Op {
         /// Bought.
         to: String,
         /// Base units bought.
+        #[serde(with = "crate::amount::units")]
         amount: u128,
     },
     /// Wait until this unix second.
@@ -239,6 +241,7 @@ pub enum Op {
         /// The currency's name.
         currency: String,
         /// Base units.
+        #[serde(with = "crate::amount::units")]
         at_least: u128,
     },
 }
@@ -249,8 +252,10 @@ pub struct Plan {
     /// In an order where every step comes after what it waits for.
     pub steps: Vec<Step>,
     /// All payments, base units.
+    #[serde(with = "crate::amount::units")]
     pub total: u128,
     /// The budget, base units.
+    #[serde(with = "crate::amount::units")]
     pub budget: u128,
     /// The mode every payment runs in.
     pub mode: Mode,
@@ -526,4 +531,34 @@ fn topological(tasks: &[Task]) -> Result<Vec<usize>, Refusal> {
         return Err(Refusal::Cycle(stuck));
     }
     Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plan goes through Temporal as a JSON value, which holds no 128-bit
+    /// integers: amounts travel as strings and come back exact.
+    #[test]
+    fn a_plan_survives_a_json_value_round_trip() {
+        let plan = Plan {
+            steps: vec![Step {
+                id: "p".into(),
+                after: vec![],
+                op: Op::Pay {
+                    payee: "c".into(),
+                    to: format!("0x{:040x}", 1),
+                    amount: u128::from(u64::MAX) * 3,
+                    currency: "AlphaUSD".into(),
+                },
+            }],
+            total: u128::from(u64::MAX) * 3,
+            budget: u128::MAX,
+            mode: Mode::Full,
+        };
+        let value = serde_json::to_value(&plan).unwrap();
+        assert_eq!(value["total"], serde_json::json!((u128::from(u64::MAX) * 3).to_string()));
+        let back: Plan = serde_json::from_value(value).unwrap();
+        assert_eq!(back, plan);
+    }
 }
