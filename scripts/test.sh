@@ -14,6 +14,10 @@ trap 'scripts/cluster.sh stop' EXIT
 HELIX_ANVIL=$(scripts/tools.sh)
 HELIX_PLAYWRIGHT=$(scripts/browser.sh)
 export HELIX_PLAYWRIGHT
+# The Temporal CLI's dev server for the objectives' tests (each test starts
+# its own on free loopback ports and stops it).
+HELIX_TEMPORAL=$(scripts/temporal.sh)
+export HELIX_TEMPORAL
 # Prometheus for the live scrape test; its configuration and alert rules
 # are checked offline first (promtool).
 HELIX_PROMETHEUS=$(scripts/prometheus.sh)

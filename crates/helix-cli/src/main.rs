@@ -9,6 +9,7 @@ mod forecast;
 mod gene;
 mod genes;
 mod mesh;
+mod ode;
 mod pay;
 mod predict;
 mod registry;
@@ -170,6 +171,12 @@ enum Cmd {
     /// The evolution worker: tunes genes' waits from the events on NATS
     /// and writes each change as a new gene version (docs/EVOLVE.md).
     Evolve(evolve::Args),
+    /// Objectives in plain language, run on Temporal: `helix ode serve`
+    /// (the intent server), `worker`, `status`, `cancel`.
+    Ode {
+        #[command(subcommand)]
+        cmd: ode::Cmd,
+    },
     /// The agent mesh: `helix mesh serve`.
     Mesh {
         #[command(subcommand)]
@@ -478,6 +485,7 @@ fn main() -> ExitCode {
         Cmd::Mesh {
             cmd: MeshCmd::Serve(a),
         } => mesh::run(a, &settings),
+        Cmd::Ode { cmd } => ode::run(cmd, &settings),
         Cmd::Evolve(a) => evolve::run(a, &settings),
         Cmd::Stake {
             gene,

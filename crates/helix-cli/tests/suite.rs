@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod evolve;
 mod mesh;
+mod ode;
 mod ops;
 mod pay;
 mod predict;

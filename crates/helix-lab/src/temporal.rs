@@ -69,7 +69,10 @@ impl TemporalDev {
         };
         let t = Instant::now();
         loop {
-            if helix_ode::temporal::Temporal::connect(&dev.url).await.is_ok() {
+            if helix_ode::temporal::Temporal::connect(&dev.url)
+                .await
+                .is_ok()
+            {
                 return Ok(dev);
             }
             if t.elapsed() > Duration::from_secs(30) {

@@ -15,9 +15,13 @@ use helix_ode::{Actions, Context, Limits, Objective, Planner, payment_key};
 
 /// The plan the stand-in LLM writes for every payee of `world`.
 async fn plan(world: &ObjectiveWorld, budget: &str) -> helix_ode::Plan {
-    let llm = LlmStandIn::start(Api::Anthropic, "ak-lab", Reply::Text(world.graph().to_string()))
-        .await
-        .unwrap();
+    let llm = LlmStandIn::start(
+        Api::Anthropic,
+        "ak-lab",
+        Reply::Text(world.graph().to_string()),
+    )
+    .await
+    .unwrap();
     let cfg = LlmConfig {
         anthropic: Some(ProviderConfig {
             base_url: llm.base_url().to_owned(),
@@ -112,11 +116,7 @@ async fn a_hundred_payees_in_five_currencies_are_paid_exactly_once() {
             }
         }
     }
-    let short = world
-        .payees
-        .iter()
-        .filter(|p| p.currency == SHORT)
-        .count();
+    let short = world.payees.iter().filter(|p| p.currency == SHORT).count();
     assert!(short >= 20, "{short}");
     assert!(
         learned.len() >= 2,
@@ -161,5 +161,8 @@ async fn a_step_run_twice_pays_once() {
     let other = actions.run("another", step, since).await.unwrap();
     assert!(!other.found_on_chain);
     assert_ne!(other.tx, first.tx);
-    assert_ne!(payment_key("twice", &step.id), payment_key("another", &step.id));
+    assert_ne!(
+        payment_key("twice", &step.id),
+        payment_key("another", &step.id)
+    );
 }

@@ -81,8 +81,9 @@ pub mod units {
     /// Reads a string of digits.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
         let text = String::deserialize(d)?;
-        text.parse()
-            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a whole number of base units")))
+        text.parse().map_err(|_| {
+            serde::de::Error::custom(format!("`{text}` is not a whole number of base units"))
+        })
     }
 }
 

@@ -557,7 +557,10 @@ mod tests {
             mode: Mode::Full,
         };
         let value = serde_json::to_value(&plan).unwrap();
-        assert_eq!(value["total"], serde_json::json!((u128::from(u64::MAX) * 3).to_string()));
+        assert_eq!(
+            value["total"],
+            serde_json::json!((u128::from(u64::MAX) * 3).to_string())
+        );
         let back: Plan = serde_json::from_value(value).unwrap();
         assert_eq!(back, plan);
     }

@@ -100,7 +100,11 @@ pub async fn pay(wallet: &Wallet, p: &Tip20Payment) -> Result<String, ChainError
         fee_token: p.fee_token,
     };
     match p.memo {
-        Some(memo) => chain.transfer_with_memo(p.token, p.to, p.amount, memo, opts).await,
+        Some(memo) => {
+            chain
+                .transfer_with_memo(p.token, p.to, p.amount, memo, opts)
+                .await
+        }
         None => chain.transfer(p.token, p.to, p.amount, opts).await,
     }
     .map(|h| h.to_string())

@@ -10,9 +10,9 @@ use temporalio_client::{
 };
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
+use super::TASK_QUEUE;
 use super::activities::OdeActivities;
 use super::workflow::{ObjectiveReport, ObjectiveRun, ObjectiveWorkflow};
-use super::TASK_QUEUE;
 use crate::actions::Actions;
 
 /// Why Temporal could not do what was asked.
@@ -89,7 +89,11 @@ impl Temporal {
     pub async fn progress(&self, id: &str) -> Result<ObjectiveReport, TemporalError> {
         self.client
             .get_workflow_handle::<ObjectiveWorkflow>(id)
-            .query(ObjectiveWorkflow::progress, (), WorkflowQueryOptions::default())
+            .query(
+                ObjectiveWorkflow::progress,
+                (),
+                WorkflowQueryOptions::default(),
+            )
             .await
             .map_err(call)
     }

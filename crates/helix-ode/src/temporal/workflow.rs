@@ -161,7 +161,11 @@ impl ObjectiveWorkflow {
                     return end("cancelled", None, None);
                 }
                 if ctx.state(|w| deps(w).iter().any(|d| d != "done")) {
-                    return end("blocked", None, Some("a step it waits for did not finish".into()));
+                    return end(
+                        "blocked",
+                        None,
+                        Some("a step it waits for did not finish".into()),
+                    );
                 }
                 ctx.state_mut(|w| {
                     w.running += 1;

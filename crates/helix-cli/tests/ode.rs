@@ -1,0 +1,226 @@
+//! The intent server and the worker as a user runs them: `helix ode serve`
+//! with the LLM stand-in, `helix ode worker` against a real Temporal dev
+//! server and anvil. A malicious graph is refused and nothing starts; a
+//! good one runs; the worker is killed (SIGKILL) mid-run and another takes
+//! over; every payee is paid exactly once, read on chain.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use helix_core::Mode;
+use helix_lab::llm::{Api, LlmStandIn, Reply};
+use helix_lab::objective::ObjectiveWorld;
+use helix_lab::temporal::TemporalDev;
+use helix_ode::temporal::Temporal;
+use helix_ode::{Context, Objective};
+use helix_tempo::Wallet;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "ode-test-token-0123456789";
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn worker(world: &ObjectiveWorld, temporal: &str, key: &std::path::Path, db: &str) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
+    cmd.args([
+        "ode",
+        "worker",
+        "--temporal",
+        temporal,
+        "--rpc",
+        &world.chain.url,
+    ])
+    .arg("--key-file")
+    .arg(key)
+    .args(["--db", db, "--mode", "full", "--fee-token", "AlphaUSD"])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    for (name, addr) in &world.tokens {
+        cmd.args(["--token", &format!("{name}={addr}")]);
+    }
+    Proc(cmd.spawn().unwrap())
+}
+
+fn serve(temporal: &str, llm: &str, currencies: &str) -> (Proc, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args([
+            "ode",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--temporal",
+            temporal,
+        ])
+        .args(["--currencies", currencies])
+        .env("HELIX_ODE_TOKEN", TOKEN)
+        .env("ANTHROPIC_API_KEY", "ak-lab")
+        .env("ANTHROPIC_BASE_URL", llm)
+        .env_remove("OPENAI_API_KEY")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("helix ode serve exited").unwrap();
+        if let Some(rest) = line.split("intent server on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (Proc(child), base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_hex = format!(
+        "0x{:032x}{:032x}",
+        rand::random::<u128>(),
+        rand::random::<u128>()
+    );
+    let key = dir.path().join("agent.key");
+    std::fs::write(&key, &key_hex).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let world = ObjectiveWorld::start_with(12, Wallet::from_hex(&key_hex).unwrap())
+        .await
+        .unwrap();
+    let dev = TemporalDev::start().await.unwrap();
+    let db = dir.path().join("genes.db").display().to_string();
+    let llm = LlmStandIn::start(Api::Anthropic, "ak-lab", Reply::Error(500))
+        .await
+        .unwrap();
+    let (_server, base) = serve(&dev.url, llm.base_url(), &world.held().join(","));
+    let http = reqwest::Client::new();
+    let objective = Objective {
+        text: "Pay the twelve contractors their invoices, each in the currency asked for.".into(),
+        context: Context {
+            payees: world.payees.clone(),
+            budget_usd: "100".into(),
+            mode: Mode::Full,
+        },
+    };
+    let submit = |id: &str| {
+        let mut body = serde_json::to_value(&objective).unwrap();
+        body["id"] = json!(id);
+        http.post(format!("{base}/v1/objectives"))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+
+    // A graph paying an invented recipient: refused, nothing starts.
+    let mut evil = world.graph();
+    evil["tasks"][0]["payee"] = json!("mallory");
+    llm.script([Reply::Text(evil.to_string())]);
+    let refused = submit("evil").await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["rule"], "payees_from_context", "{body}");
+    let temporal = Temporal::connect(&dev.url).await.unwrap();
+    assert!(
+        temporal.progress("evil").await.is_err(),
+        "no workflow was started"
+    );
+    let anonymous = http
+        .post(format!("{base}/v1/objectives"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // The real plan, started with the first worker running.
+    let first = worker(&world, &dev.url, &key, &db);
+    llm.script([Reply::Text(world.graph().to_string())]);
+    let started = submit("payroll").await.unwrap();
+    assert_eq!(started.status(), 201, "{:?}", started.text().await);
+
+    // Killed once some payments are done and others are not.
+    let t = Instant::now();
+    let done_at_kill = loop {
+        if let Ok(p) = temporal.progress("payroll").await {
+            let done = p.steps.values().filter(|s| s.state == "done").count();
+            if done >= 3 {
+                break done;
+            }
+        }
+        assert!(t.elapsed() < Duration::from_secs(120), "no progress");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    drop(first); // SIGKILL
+    assert!(
+        done_at_kill < 12,
+        "killed mid-run: {done_at_kill} of 12 done"
+    );
+
+    let _second = worker(&world, &dev.url, &key, &db);
+    let report = tokio::time::timeout(Duration::from_secs(240), temporal.report("payroll"))
+        .await
+        .expect("the second worker finishes the objective")
+        .unwrap();
+    let not_done: Vec<_> = report
+        .steps
+        .iter()
+        .filter(|(_, s)| s.state != "done")
+        .collect();
+    assert!(not_done.is_empty(), "{not_done:#?}");
+    let since = 0;
+    for p in &world.payees {
+        let want = helix_ode::amount::parse(&p.amount).unwrap();
+        assert_eq!(world.received(p).await.unwrap(), want, "{} paid once", p.id);
+        let key = helix_ode::payment_key("payroll", &format!("pay-{}", p.id));
+        let sent = world
+            .funder
+            .memo_transfers(world.agent.address(), helix_tempo::memo_of(&key), since)
+            .await
+            .unwrap();
+        assert_eq!(sent.len(), 1, "{} has one transfer with its memo", p.id);
+    }
+
+    // The same through the API and the terminal.
+    let status: Value = http
+        .get(format!("{base}/v1/objectives/payroll"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["paid"], 12, "{status}");
+    let out = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(["ode", "status", "payroll", "--temporal", &dev.url])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("12 paid"), "{text}");
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("helix_ode_refusals_total{rule=\"payees_from_context\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("helix_ode_objectives_total{outcome=\"started\"} 1"),
+        "{metrics}"
+    );
+}
