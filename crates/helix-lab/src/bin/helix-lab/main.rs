@@ -7,6 +7,7 @@ mod cascade_agent;
 mod demo;
 mod evolve_bench;
 mod mesh_bench;
+mod ode_bench;
 mod registry_act;
 mod registry_bench;
 mod saga;
@@ -115,6 +116,9 @@ enum Cmd {
     /// The evolution worker's logic on the tuning rows: default waits
     /// against evolved ones, one seed (docs/EVOLVE.md).
     Evolve(evolve_bench::Args),
+    /// What Temporal adds to a payment: the same payments straight through
+    /// the worker's actions and as an objective's steps (docs/OBJECTIVES.md).
+    OdeBench(ode_bench::Args),
 }
 
 fn deploy_contracts(
@@ -196,6 +200,7 @@ fn main() -> ExitCode {
         Cmd::MeshBench(a) => mesh_bench::run(a),
         Cmd::RegistryBench(a) => registry_bench::run(a),
         Cmd::Evolve(a) => evolve_bench::run(a),
+        Cmd::OdeBench(a) => ode_bench::run(a),
     };
     helix_cli::finish("helix-lab", result)
 }
