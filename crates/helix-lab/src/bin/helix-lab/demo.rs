@@ -424,11 +424,19 @@ async fn demo(
     } else {
         None
     };
+    // The objective act: ten payees on Temporal, with the whole demo.
+    let objective = if only.is_empty() && chains {
+        Some(crate::objective_act::act().await)
+    } else {
+        None
+    };
     let act_ok = act.as_ref().is_none_or(|a| {
         a["repaired"] == true
             && a["immune_on_first_sight"] == true
             && a["evidence_verified"] == true
-    });
+    }) && objective
+        .as_ref()
+        .is_none_or(|o| o["paid_exactly_once"] == o["payees"]);
     let good = act_ok
         && out
             .iter()
@@ -441,6 +449,7 @@ async fn demo(
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
         all.extend(act.clone());
+        all.extend(objective.clone());
         println!(
             "{}",
             serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?
@@ -455,6 +464,19 @@ async fn demo(
                 a["immune_on_first_sight"],
                 a["propagation_ms"],
                 a["broadcast"]
+            );
+        }
+        if let Some(o) = &objective {
+            println!(
+                "objective act: {} of {} payees paid exactly once through Temporal ({} repairs, {} immune), workflow {}{}",
+                o["paid_exactly_once"],
+                o["payees"],
+                o["repairs"],
+                o["immune_repairs"],
+                o["workflow_id"],
+                o.get("detail")
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
             );
         }
     }

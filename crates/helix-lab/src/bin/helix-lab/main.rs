@@ -7,6 +7,7 @@ mod cascade_agent;
 mod demo;
 mod evolve_bench;
 mod mesh_bench;
+mod objective_act;
 mod ode_bench;
 mod registry_act;
 mod registry_bench;
@@ -119,6 +120,9 @@ enum Cmd {
     /// What Temporal adds to a payment: the same payments straight through
     /// the worker's actions and as an objective's steps (docs/OBJECTIVES.md).
     OdeBench(ode_bench::Args),
+    /// The demo's objective act alone: ten payees in three currencies
+    /// through the LLM stand-in, validation and Temporal (JSON).
+    ObjectiveAct,
 }
 
 fn deploy_contracts(
@@ -201,6 +205,7 @@ fn main() -> ExitCode {
         Cmd::RegistryBench(a) => registry_bench::run(a),
         Cmd::Evolve(a) => evolve_bench::run(a),
         Cmd::OdeBench(a) => ode_bench::run(a),
+        Cmd::ObjectiveAct => objective_act::alone(),
     };
     helix_cli::finish("helix-lab", result)
 }
