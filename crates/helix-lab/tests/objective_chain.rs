@@ -166,3 +166,84 @@ async fn a_step_run_twice_pays_once() {
         payment_key("another", &step.id)
     );
 }
+
+/// A cancel starts no further step and leaves what landed: the first
+/// payment is made, the wait and the payment after it never run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_leaves_what_landed_and_starts_nothing_more() {
+    let world = ObjectiveWorld::start(2).await.unwrap();
+    let dev = TemporalDev::start().await.unwrap();
+    let (first, second) = (&world.payees[0], &world.payees[1]);
+    let in_an_hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3_600;
+    let graph = serde_json::json!({"tasks": [
+        {"kind": "pay", "id": "first", "payee": first.id, "amount": first.amount, "currency": first.currency},
+        {"kind": "wait_until", "id": "later", "after": ["first"], "at": in_an_hour},
+        {"kind": "pay", "id": "second", "after": ["later"], "payee": second.id, "amount": second.amount, "currency": second.currency}
+    ]});
+    let ctx = Context {
+        payees: world.payees.clone(),
+        budget_usd: "100".into(),
+        mode: Mode::Full,
+    };
+    let plan = helix_ode::validate(&graph.to_string(), &ctx, &Limits::new(&world.held())).unwrap();
+    let helix = world.helix(
+        Arc::new(MemoryGeneStore::new()),
+        Arc::new(MemorySink::default()),
+        Mode::Full,
+    );
+    let actions: Arc<dyn Actions> = Arc::new(world.actions(helix, false));
+    let temporal = Temporal::connect(&dev.url).await.unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = temporal.work(actions, async move {
+        let _ = stop_rx.await;
+    });
+    let id = "objective-cancelled";
+    let run = ObjectiveRun {
+        plan,
+        max_parallel: 2,
+        step_timeout_secs: 60,
+        max_attempts: 3,
+    };
+    let objective = async {
+        temporal.start(id, run).await.unwrap();
+        let t = std::time::Instant::now();
+        loop {
+            let p = temporal.progress(id).await;
+            if p.is_ok_and(|p| p.steps["later"].state == "running") {
+                break;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "the wait never began"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        temporal.cancel(id, "test").await.unwrap();
+        let report = tokio::time::timeout(Duration::from_secs(60), temporal.report(id))
+            .await
+            .expect("a cancelled objective ends")
+            .unwrap();
+        let _ = stop_tx.send(());
+        report
+    };
+    let (worked, report) = tokio::join!(worker, objective);
+    worked.unwrap();
+    assert!(report.cancelled, "{report:?}");
+    assert_eq!(report.steps["first"].state, "done", "{report:?}");
+    assert_eq!(report.steps["later"].state, "cancelled", "{report:?}");
+    assert_eq!(report.steps["second"].state, "cancelled", "{report:?}");
+    assert_eq!(
+        world.received(first).await.unwrap(),
+        helix_ode::amount::parse(&first.amount).unwrap(),
+        "what landed stays"
+    );
+    assert_eq!(
+        world.received(second).await.unwrap(),
+        0,
+        "nothing more was paid"
+    );
+}

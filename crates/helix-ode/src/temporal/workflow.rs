@@ -161,6 +161,10 @@ impl ObjectiveWorkflow {
                     return end("cancelled", None, None);
                 }
                 if ctx.state(|w| deps(w).iter().any(|d| d != "done")) {
+                    // What waited on a cancelled step is cancelled with it.
+                    if ctx.state(|w| deps(w).iter().any(|d| d == "cancelled")) {
+                        return end("cancelled", None, None);
+                    }
                     return end(
                         "blocked",
                         None,
