@@ -10,7 +10,6 @@ use std::sync::Arc;
 use helix_core::{EventSink, GeneStore, Helix, Mode};
 use helix_ode::Payee;
 use helix_ode::tempo::TempoActions;
-use helix_platforms::kit::Agent;
 use helix_tempo::{Address, ChainError, SendOpts, TempoChain, Wallet};
 
 use crate::anvil::{Anvil, DEV_KEY_0, provide_liquidity};
@@ -107,22 +106,7 @@ impl ObjectiveWorld {
 
     /// The agent's Helix: the executors `helix pay` wires, in `mode`.
     pub fn helix(&self, store: Arc<dyn GeneStore>, sink: Arc<dyn EventSink>, mode: Mode) -> Helix {
-        let http = reqwest::Client::new();
-        let kit = Agent {
-            rpc: self.chain.url.clone(),
-            other_rpcs: Vec::new(),
-            wallet: self.agent.clone(),
-            stablecoins: crate::onchain::stablecoins(),
-            reserve: None,
-        };
-        Helix::builder()
-            .adapter(helix_platforms::builtin())
-            .probes(kit.probes(&http))
-            .strategies(kit.strategies(&http))
-            .store(store)
-            .sink(sink)
-            .mode(mode)
-            .build()
+        crate::onchain::agent_helix(&self.chain.url, Vec::new(), &self.agent, store, sink, mode)
     }
 
     /// The agent's steps through `helix`, fees in AlphaUSD; with `faults`,

@@ -69,6 +69,34 @@ pub async fn funded_agent(
     Ok(agent)
 }
 
+/// What a paying agent runs on `rpc` (`helix pay` wires the same kit):
+/// the builtin adapters, the agent's probes and executors, in `mode`.
+pub fn agent_helix(
+    rpc: &str,
+    other_rpcs: Vec<String>,
+    agent: &Wallet,
+    store: Arc<dyn GeneStore>,
+    sink: Arc<dyn EventSink>,
+    mode: Mode,
+) -> Helix {
+    let http = reqwest::Client::new();
+    let kit = Agent {
+        rpc: rpc.to_owned(),
+        other_rpcs,
+        wallet: agent.clone(),
+        stablecoins: stablecoins(),
+        reserve: None,
+    };
+    Helix::builder()
+        .adapter(helix_platforms::builtin())
+        .probes(kit.probes(&http))
+        .strategies(kit.strategies(&http))
+        .store(store)
+        .sink(sink)
+        .mode(mode)
+        .build()
+}
+
 /// Two running chains with liquidity, and a funded dev account.
 pub struct ChainLab {
     /// Chain 31337: where the agents pay.
@@ -215,23 +243,14 @@ impl ChainLab {
     }
 
     fn helix(&self, agent: &Wallet, store: Arc<dyn GeneStore>, sink: Arc<dyn EventSink>) -> Helix {
-        // What a paying agent runs (`helix pay` wires the same kit).
-        let http = reqwest::Client::new();
-        let kit = Agent {
-            rpc: self.main.url.clone(),
-            other_rpcs: vec![self.other.url.clone()],
-            wallet: agent.clone(),
-            stablecoins: stablecoins(),
-            reserve: None,
-        };
-        Helix::builder()
-            .adapter(helix_platforms::builtin())
-            .probes(kit.probes(&http))
-            .strategies(kit.strategies(&http))
-            .store(store)
-            .sink(sink)
-            .mode(self.mode)
-            .build()
+        agent_helix(
+            &self.main.url,
+            vec![self.other.url.clone()],
+            agent,
+            store,
+            sink,
+            self.mode,
+        )
     }
 
     /// How `attempt` runs for `agent`; a Helix it needs is kept in `slot`.
