@@ -111,7 +111,8 @@ impl ObjectiveWorld {
 
     /// The agent's steps through `helix`, fees in AlphaUSD; with `faults`,
     /// the payments to payees 003, 013 and 023 are armed with an empty fee
-    /// token ([`EMPTY_FEE`]).
+    /// token ([`EMPTY_FEE`]), and those to 005 and 055 are signed with nonce
+    /// 0, long used (a stale nonce).
     ///
     /// Only three: on anvil, a later payment armed the same way was at times
     /// taken into the pool (a hash, no error) and dropped unmined, so the
@@ -137,6 +138,10 @@ impl ObjectiveWorld {
                 .any(|k| key.ends_with(k))
             {
                 p.fee_token = Some(empty);
+            }
+            if ["payee-005", "payee-055"].iter().any(|k| key.ends_with(k)) {
+                // Signed with the account's first nonce, long used.
+                p.nonce = Some(0);
             }
         }))
     }
