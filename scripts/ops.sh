@@ -17,7 +17,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp ops/prometheus/prometheus.yml ops/prometheus/alerts.yml "$tmp"/
 mkdir -p "$tmp"/tokens "$tmp"/targets
-for job in helix-serve helix-registry helix-mesh helix-evolve; do
+for job in helix-serve helix-registry helix-mesh helix-evolve helix-ode; do
   echo placeholder > "$tmp/tokens/$job.token"
   echo '[]' > "$tmp/targets/$job.json"
 done

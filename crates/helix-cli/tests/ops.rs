@@ -19,6 +19,7 @@ const SERVE_TOKEN: &str = "ops-serve-token-0123456789abcdef";
 const REGISTRY_TOKEN: &str = "ops-registry-token-0123456789";
 const MESH_TOKEN: &str = "ops-mesh-token-0123456789";
 const EVOLVE_TOKEN: &str = "ops-evolve-token-0123456789";
+const ODE_TOKEN: &str = "ops-ode-token-0123456789";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -183,6 +184,22 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
         .arg(dir.path().join("evolve.db"))
         .env("HELIX_EVOLVE_TOKEN", EVOLVE_TOKEN);
     let (_evolve, evolve_url) = start(evolve, "listening on ", true);
+    // The intent server, on a Temporal dev server of this test's own (its
+    // LLM is never asked here).
+    let temporal = helix_lab::temporal::TemporalDev::start().await.unwrap();
+    let mut ode = helix();
+    ode.args([
+        "ode",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--temporal",
+        &temporal.url,
+    ])
+    .env("HELIX_ODE_TOKEN", ODE_TOKEN)
+    .env("ANTHROPIC_API_KEY", "unused")
+    .env("ANTHROPIC_BASE_URL", "http://127.0.0.1:9");
+    let (_ode, ode_url) = start(ode, "intent server on ", true);
 
     // What they export, and what the dashboard asks for.
     let http = reqwest::Client::new();
@@ -192,6 +209,7 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
         (registry_url.as_str(), REGISTRY_TOKEN),
         (mesh_base.as_str(), MESH_TOKEN),
         (evolve_url.as_str(), EVOLVE_TOKEN),
+        (ode_url.as_str(), ODE_TOKEN),
     ] {
         names.extend(exported(&metrics(&http, base, token).await));
     }
@@ -212,6 +230,7 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
         "helix_registry_replica_lag_bytes",
         "helix_mesh_delivery_seconds_bucket",
         "helix_evolve_retunes_total",
+        "helix_ode_objectives_total",
     ] {
         assert!(names.contains(must), "{must} is not exported: {names:?}");
     }
@@ -260,6 +279,7 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
         ("helix-registry", registry_url.as_str(), REGISTRY_TOKEN),
         ("helix-mesh", mesh_url.as_str(), MESH_TOKEN),
         ("helix-evolve", evolve_url.as_str(), EVOLVE_TOKEN),
+        ("helix-ode", ode_url.as_str(), ODE_TOKEN),
     ] {
         let targets = serde_json::json!([{ "targets": [host_port(url)] }]);
         std::fs::write(ops.join(format!("targets/{job}.json")), targets.to_string()).unwrap();
@@ -298,7 +318,7 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
             .as_ref()
             .and_then(|v| v["data"]["result"].as_array().cloned())
             .unwrap_or_default();
-        if series.len() == 4 && series.iter().all(|s| s["value"][1] == "1") {
+        if series.len() == 5 && series.iter().all(|s| s["value"][1] == "1") {
             break series;
         }
         assert!(Instant::now() < deadline, "not every target up: {up:?}");
@@ -313,6 +333,7 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
         BTreeSet::from([
             "helix-evolve",
             "helix-mesh",
+            "helix-ode",
             "helix-registry",
             "helix-serve"
         ])
@@ -326,6 +347,13 @@ async fn prometheus_scrapes_every_service_and_the_dashboard_names_only_exported_
         replica[0]["value"][1], "1",
         "the replica answered its probe: {replica:?}"
     );
+    let started = query(
+        &http,
+        &prom,
+        "helix_ode_objectives_total{outcome=\"started\"}",
+    )
+    .await;
+    assert_eq!(started[0]["value"][1], "0", "{started:?}");
     let genes = query(&http, &prom, "helix_evolve_genes").await;
     assert_eq!(genes[0]["value"][1], "0", "{genes:?}");
     let nodes = query(&http, &prom, "helix_mesh_connected").await;
