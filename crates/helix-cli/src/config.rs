@@ -22,6 +22,11 @@
 //! anchored_only = true                     # keep only genes anchored on chain by
 //! anchor = "0x..."                         # this GeneAnchor's
 //! anchorer = "0x..."                       # trusted anchorer
+//! [mesh]                                   # the dashboard's mesh view
+//! nodes = ["http://127.0.0.1:7800"]        # relay nodes (HELIX_MESH_TOKEN)
+//! saga_log = "postgres://helix@db/helix"   # the saga coordinators' log
+//! [ode]                                    # the dashboard's objectives view
+//! url = "http://127.0.0.1:7900"            # helix ode serve (HELIX_ODE_TOKEN)
 //! [llm]                                    # env: ANTHROPIC_API_KEY, OPENAI_API_KEY,
 //! anthropic_model = "claude-haiku-4-5"     # ANTHROPIC_BASE_URL, OPENAI_BASE_URL,
 //! openai_model = "gpt-4o-mini"             # HELIX_ANTHROPIC_MODEL, HELIX_OPENAI_MODEL,
@@ -51,6 +56,10 @@ pub struct Config {
     llm: Llm,
     #[serde(default)]
     registry: Registry,
+    #[serde(default)]
+    mesh: Mesh,
+    #[serde(default)]
+    ode: Ode,
 }
 
 /// `[registry]`: the gene registry the agent pulls from and pushes to.
@@ -76,6 +85,26 @@ pub struct Registry {
     pub anchor: Option<alloy::primitives::Address>,
     /// The registry's anchoring address.
     pub anchorer: Option<alloy::primitives::Address>,
+}
+
+/// `[mesh]`: what `helix serve`'s dashboard shows of the agent mesh.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mesh {
+    /// Relay nodes (`helix mesh serve`) whose connected agents are shown,
+    /// read with HELIX_MESH_TOKEN.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// The saga coordinators' PostgreSQL log.
+    pub saga_log: Option<String>,
+}
+
+/// `[ode]`: the intent server whose objectives the dashboard shows.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ode {
+    /// Base URL of `helix ode serve`, read with HELIX_ODE_TOKEN.
+    pub url: Option<String>,
 }
 
 #[derive(Default, Deserialize, Clone)]
@@ -230,6 +259,16 @@ impl Config {
     /// `[registry]`.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// `[mesh]`.
+    pub fn mesh(&self) -> &Mesh {
+        &self.mesh
+    }
+
+    /// `[ode]`.
+    pub fn ode(&self) -> &Ode {
+        &self.ode
     }
 
     /// The LLM fallback: the environment, else `[llm]`.

@@ -13,10 +13,10 @@ mod ode;
 mod pay;
 mod predict;
 mod registry;
-mod registry_view;
 mod serve;
 mod timeline;
 mod trust;
+mod views;
 
 use helix_cli::{config, sinks, store};
 

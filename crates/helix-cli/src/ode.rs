@@ -2,7 +2,9 @@
 //!
 //! - `helix ode serve`: the intent server. `POST /v1/objectives` takes an
 //!   objective and its context, asks the LLM for a task graph (Anthropic,
-//!   then OpenAI), validates it, and starts it on Temporal.
+//!   then OpenAI), validates it, and starts it on Temporal. `GET
+//!   /v1/objectives` lists the recent ones with every task's state (the
+//!   dashboard's objectives view reads it).
 //! - `helix ode worker`: runs the objectives' workflows and their steps,
 //!   each payment through Helix with the agent's key, executors and Gene Map.
 //! - `helix ode status <id>`, `helix ode cancel <id>`.
@@ -382,6 +384,33 @@ async fn submit(
     }
 }
 
+/// `?limit=`: how many of the most recent objectives (1 to 50, 10 if not said).
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<usize>,
+}
+
+async fn list(
+    State(st): State<St>,
+    h: HeaderMap,
+    q: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Some(r) = unauthorized(&st, &h) {
+        return r;
+    }
+    let limit = match q {
+        Ok(q) => q.limit.unwrap_or(10),
+        Err(r) => return error(StatusCode::BAD_REQUEST, r.body_text()),
+    };
+    if !(1..=50).contains(&limit) {
+        return error(StatusCode::BAD_REQUEST, "limit: 1 to 50");
+    }
+    match st.temporal.recent(limit, Duration::from_secs(2)).await {
+        Ok(v) => axum::Json(json!({ "objectives": v })).into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, e.to_string()),
+    }
+}
+
 async fn status(State(st): State<St>, h: HeaderMap, Path(id): Path<String>) -> Response {
     if let Some(r) = unauthorized(&st, &h) {
         return r;
@@ -446,7 +475,7 @@ async fn metrics(State(st): State<St>, h: HeaderMap) -> Response {
 /// The intent server's routes.
 fn router(st: St) -> Router {
     Router::new()
-        .route("/v1/objectives", post(submit))
+        .route("/v1/objectives", post(submit).get(list))
         .route("/v1/objectives/{id}", get(status))
         .route("/v1/objectives/{id}/cancel", post(cancel))
         .route(

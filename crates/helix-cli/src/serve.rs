@@ -86,8 +86,8 @@ async fn serve(
         Some(log) => Hub::new().with_history(log),
         None => Hub::new(),
     };
-    if let Some(url) = settings.registry().url.as_deref() {
-        hub = hub.with_network(Arc::new(crate::registry_view::RegistryView::new(url)?));
+    if let Some(joined) = crate::views::Joined::from_settings(settings).await? {
+        hub = hub.with_network(Arc::new(joined));
     }
     let mut all = sinks.all.clone();
     all.push(hub.sink());

@@ -86,8 +86,18 @@ struct Inner {
     sessions: Option<redis::aio::ConnectionManager>,
     metrics: Metrics,
     /// The live connection of each agent on this node, and how to stop it.
-    local: Mutex<HashMap<Address, (u64, watch::Sender<bool>)>>,
+    local: Mutex<HashMap<Address, Local>>,
     next_conn: AtomicU64,
+}
+
+/// An agent connected to this node.
+struct Local {
+    /// Which of its connections (a newer one replaces an older).
+    conn: u64,
+    /// Tells the connection to close.
+    stop: watch::Sender<bool>,
+    /// Unix ms.
+    since: i64,
 }
 
 /// A relay node.
@@ -209,6 +219,19 @@ impl Relay {
         &self.inner.metrics
     }
 
+    /// The agents connected to this node and since when (unix ms), by
+    /// address.
+    pub fn agents(&self) -> Vec<(Address, i64)> {
+        let mut v: Vec<(Address, i64)> = self
+            .inner
+            .local
+            .lock()
+            .map(|l| l.iter().map(|(a, l)| (*a, l.since)).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
     /// The node holding `a`'s session, if any (needs Redis).
     pub async fn session(&self, a: Address) -> Option<String> {
         let mut c = self.inner.sessions.clone()?;
@@ -299,20 +322,24 @@ impl Relay {
         m.connected(1);
         let conn = self.inner.next_conn.fetch_add(1, Ordering::Relaxed);
         let (stop_tx, mut stop_rx) = watch::channel(false);
-        let replaced = self
-            .inner
-            .local
-            .lock()
-            .ok()
-            .and_then(|mut local| local.insert(address, (conn, stop_tx)));
-        if let Some((_, old)) = replaced {
+        let replaced = self.inner.local.lock().ok().and_then(|mut local| {
+            local.insert(
+                address,
+                Local {
+                    conn,
+                    stop: stop_tx,
+                    since: now_ms(),
+                },
+            )
+        });
+        if let Some(old) = replaced {
             // A newer connection of the same agent replaces the older one.
-            let _ = old.send(true);
+            let _ = old.stop.send(true);
         }
         self.set_session(address).await;
         self.run(&mut socket, address, &mut stop_rx).await;
         let mine = self.inner.local.lock().is_ok_and(|mut local| {
-            let mine = local.get(&address).is_some_and(|(c, _)| *c == conn);
+            let mine = local.get(&address).is_some_and(|l| l.conn == conn);
             if mine {
                 local.remove(&address);
             }

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `GET /v1/connect` | the agent's signed hello | the WebSocket (see [`crate::wire`]) |
 //! | `GET /v1/agents/{address}` | none | which node holds the agent's session, if any |
+//! | `GET /v1/agents` | bearer | the agents connected to this node, and since when |
 //! | `GET /metrics` | bearer | Prometheus text |
 //! | `GET /health` | none | |
 
@@ -26,6 +27,7 @@ use crate::relay::Relay;
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/connect"),
     ("get", "/v1/agents/{address}"),
+    ("get", "/v1/agents"),
     ("get", "/metrics"),
     ("get", "/health"),
 ];
@@ -36,11 +38,12 @@ struct AppState {
     token: Arc<str>,
 }
 
-/// The router; `token` guards `/metrics`.
+/// The router; `token` guards `/metrics` and the list of agents.
 pub fn router(relay: Relay, token: &str) -> Router {
     Router::new()
         .route("/v1/connect", get(connect))
         .route("/v1/agents/{address}", get(agent))
+        .route("/v1/agents", get(agents))
         .route("/metrics", get(metrics))
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .layer(DefaultBodyLimit::max(16 * 1024))
@@ -69,7 +72,8 @@ async fn agent(State(s): State<AppState>, Path(address): Path<String>) -> Respon
     Json(json!({"address": a, "online": node.is_some(), "node": node})).into_response()
 }
 
-async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
+/// The 401 for a request without the token, if it has none.
+fn unauthorized(s: &AppState, headers: &HeaderMap) -> Option<Response> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
@@ -80,19 +84,40 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
                 .fold(0u8, |acc, (x, y)| acc | (x ^ y))
                 == 0
     });
-    if !ok {
-        return (
+    (!ok).then(|| {
+        (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer realm=\"helix-mesh\"")],
             Json(json!({"error": "missing or invalid bearer token", "reason": "auth"})),
         )
-            .into_response();
+            .into_response()
+    })
+}
+
+async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = unauthorized(&s, &headers) {
+        return r;
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.relay.metrics().render(s.relay.node()),
     )
         .into_response()
+}
+
+/// Who is connected here: the addresses are public, but which agents are
+/// online and since when is the operator's to see.
+async fn agents(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = unauthorized(&s, &headers) {
+        return r;
+    }
+    let agents: Vec<_> = s
+        .relay
+        .agents()
+        .into_iter()
+        .map(|(address, since)| json!({"address": address, "since": since}))
+        .collect();
+    Json(json!({"node": s.relay.node(), "agents": agents})).into_response()
 }
 
 /// A node serving in this process; stops when dropped.

@@ -192,15 +192,23 @@ pub(crate) async fn series(
 }
 
 pub(crate) async fn network(State(st): State<AppState>) -> Response {
-    let registry = match &st.hub.network {
-        Some(n) => match n.registry().await {
-            Some(Ok(v)) => v,
-            Some(Err(e)) => json!({ "error": e }),
-            None => serde_json::Value::Null,
-        },
+    let Some(n) = &st.hub.network else {
+        return axum::Json(json!({ "registry": null, "mesh": null, "objectives": null }))
+            .into_response();
+    };
+    // A service that is down shows its error; the others still show.
+    let view = |r: Option<Result<serde_json::Value, String>>| match r {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => json!({ "error": e }),
         None => serde_json::Value::Null,
     };
-    axum::Json(json!({ "registry": registry })).into_response()
+    let (registry, mesh, objectives) = tokio::join!(n.registry(), n.mesh(), n.objectives());
+    axum::Json(json!({
+        "registry": view(registry),
+        "mesh": view(mesh),
+        "objectives": view(objectives),
+    }))
+    .into_response()
 }
 
 pub(crate) async fn openapi() -> Response {

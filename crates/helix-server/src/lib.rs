@@ -11,7 +11,7 @@
 //! | `GET /v1/events` | bearer | the live PCEC stream (server-sent events) |
 //! | `GET /v1/history` | bearer | the event log, newest first, paged (`before`, `limit`) |
 //! | `GET /v1/series` | bearer | the dashboard's charts over an hour, a day or a month |
-//! | `GET /v1/network` | bearer | the registry's top genes, totals, recent pushes and refusals |
+//! | `GET /v1/network` | bearer | the joined registry (top genes, pushes, refusals), mesh (agents, sagas) and objectives (tasks and states) |
 //! | `GET /v1/summary` | bearer | totals, results per failure, budget (the dashboard's numbers) |
 //! | `GET /metrics` | bearer | Prometheus text |
 //! | `GET /health`, `GET /openapi.json`, `GET /` (dashboard page) | none | no data |

@@ -1,5 +1,6 @@
 //! The network's views on the dashboard: what the server can read of the
-//! services it is joined to (the gene registry today), fetched when asked.
+//! services it is joined to (the gene registry, the mesh, the intent
+//! server), fetched when asked. Each answers `None` when not joined.
 
 use async_trait::async_trait;
 
@@ -7,6 +8,19 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait Network: Send + Sync {
     /// The registry: its top genes by quality, its totals, and its recent
-    /// pushes and refusals (with the reason). `None` when none is joined.
-    async fn registry(&self) -> Option<Result<serde_json::Value, String>>;
+    /// pushes and refusals (with the reason).
+    async fn registry(&self) -> Option<Result<serde_json::Value, String>> {
+        None
+    }
+
+    /// The mesh: the agents connected to each relay node, and the sagas
+    /// (those in flight first) with each step's payment and refund.
+    async fn mesh(&self) -> Option<Result<serde_json::Value, String>> {
+        None
+    }
+
+    /// The intent server's recent objectives, each task with its state.
+    async fn objectives(&self) -> Option<Result<serde_json::Value, String>> {
+        None
+    }
 }

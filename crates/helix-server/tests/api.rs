@@ -292,6 +292,12 @@ async fn the_network_view_is_read_through_the_server() {
         v["registry"]["recent"]["refusals"][0]["reason"],
         "signature"
     );
+    assert_eq!(v["mesh"]["nodes"][0]["agents"].as_array().unwrap().len(), 2);
+    assert_eq!(v["mesh"]["sagas"][0]["state"], "compensating");
+    assert_eq!(
+        v["objectives"]["objectives"][0]["tasks"][1]["state"],
+        "done"
+    );
     let stranger = s
         .http
         .get(format!("{}/v1/network", s.base))

@@ -79,7 +79,7 @@ pub enum ActionStatus {
 
 /// The log.
 pub struct SagaLog {
-    client: Client,
+    pub(super) client: Client,
 }
 
 impl std::fmt::Debug for SagaLog {
@@ -88,7 +88,7 @@ impl std::fmt::Debug for SagaLog {
     }
 }
 
-fn db(e: tokio_postgres::Error) -> String {
+pub(super) fn db(e: tokio_postgres::Error) -> String {
     e.as_db_error()
         .map(|d| d.message().to_owned())
         .unwrap_or_else(|| e.to_string())

@@ -12,12 +12,14 @@
 
 mod log;
 mod run;
+mod view;
 
 use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 
 pub use log::{Action, ActionStatus, SagaLog, SagaState};
 pub use run::{Coordinator, SagaError, SagaOutcome};
+pub use view::{ActionView, SagaView, StepView};
 
 /// One TIP-20 transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

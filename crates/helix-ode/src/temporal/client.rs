@@ -71,6 +71,10 @@ impl Temporal {
         })
     }
 
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Starts `run` as workflow `id`; answers the run id.
     pub async fn start(&self, id: &str, run: ObjectiveRun) -> Result<String, TemporalError> {
         let h = self

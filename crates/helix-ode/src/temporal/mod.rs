@@ -6,10 +6,12 @@
 
 mod activities;
 mod client;
+mod listing;
 mod workflow;
 
 pub use activities::OdeActivities;
 pub use client::{Temporal, TemporalError};
+pub use listing::{ObjectiveView, TaskView, tasks};
 pub use workflow::{ObjectiveReport, ObjectiveRun, ObjectiveWorkflow, StepState};
 
 /// The task queue objectives run on.

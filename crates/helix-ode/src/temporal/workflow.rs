@@ -17,7 +17,7 @@ use temporalio_sdk::{
 
 use super::activities::{OdeActivities, StepInput};
 use crate::actions::StepResult;
-use crate::validate::{Op, Plan};
+use crate::validate::{Op, Plan, Step};
 
 /// What the workflow is started with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,6 +57,9 @@ pub struct ObjectiveReport {
     pub repairs: usize,
     /// Whether it was cancelled.
     pub cancelled: bool,
+    /// The task graph it runs (so a reader can draw it).
+    #[serde(default)]
+    pub plan: Vec<Step>,
 }
 
 /// The objective's workflow.
@@ -85,6 +88,7 @@ impl ObjectiveWorkflow {
         let objective = ctx.workflow_id().to_owned();
         let steps = &input.plan.steps;
         ctx.state_mut(|w| {
+            w.report.plan = steps.clone();
             for s in steps {
                 w.report.steps.insert(
                     s.id.clone(),

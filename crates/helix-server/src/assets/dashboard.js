@@ -269,32 +269,179 @@ async function refreshSeries(force) {
   }
 }
 
-// The network's views: the joined registry, read through the server.
+// The network's views: the joined registry, mesh and intent server, read
+// through the server. A view is null when not joined, {error} when down.
 async function refreshNetwork() {
   try {
     const n = await api("/v1/network");
-    const r = n.registry;
-    $("registry").hidden = r === null;
-    if (r === null) return;
-    $("registry-error").hidden = !r.error;
-    if (r.error) { $("registry-error").textContent = "the registry did not answer: " + r.error; return; }
-    $("registry-url").textContent = r.url;
-    const stats = $("registry-stats");
-    stats.replaceChildren();
-    for (const [k, v] of [["genes", r.stats.genes], ["pushes", r.stats.pushes],
-        ["agents", r.stats.agents], ["pull threshold", r.stats.threshold]]) {
-      const dt = document.createElement("dt"); dt.textContent = k;
-      const dd = document.createElement("dd"); dd.textContent = String(v);
-      stats.append(dt, dd);
-    }
-    fillTable("registry-top", r.top, [(g) => `${g.code}/${g.category}`, (g) => g.strategy,
-      (g) => [g.quality.toFixed(3), g.quality], (g) => g.verified_agents, (g) => g.pushes,
-      (g) => [duration(g.mean_ms), g.mean_ms]]);
-    const when = (x) => [new Date(x.at).toLocaleString(), x.at];
-    fillTable("registry-pushes", r.recent.pushes, [when, (p) => p.agent, (p) => p.key, (p) => p.strategy]);
-    fillTable("registry-refusals", r.recent.refusals, [when, (p) => p.agent, (p) => p.reason, (p) => p.message]);
+    showRegistry(n.registry);
+    showMesh(n.mesh);
+    showObjectives(n.objectives);
   } catch (e) {
     console.warn(e);
+  }
+}
+
+function showError(id, what, r) {
+  $(id).hidden = !r.error;
+  if (r.error) $(id).textContent = what + " did not answer: " + r.error;
+  return Boolean(r.error);
+}
+
+function facts(dl, pairs) {
+  dl.replaceChildren();
+  for (const [k, v] of pairs) {
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = String(v);
+    dl.append(dt, dd);
+  }
+}
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+const when = (ms) => [new Date(ms).toLocaleString(), ms];
+
+function showRegistry(r) {
+  $("registry").hidden = r === null;
+  if (r === null || showError("registry-error", "the registry", r)) return;
+  $("registry-url").textContent = r.url;
+  facts($("registry-stats"), [["genes", r.stats.genes], ["pushes", r.stats.pushes],
+    ["agents", r.stats.agents], ["pull threshold", r.stats.threshold]]);
+  fillTable("registry-top", r.top, [(g) => `${g.code}/${g.category}`, (g) => g.strategy,
+    (g) => [g.quality.toFixed(3), g.quality], (g) => g.verified_agents, (g) => g.pushes,
+    (g) => [duration(g.mean_ms), g.mean_ms]]);
+  const at = (x) => when(x.at);
+  fillTable("registry-pushes", r.recent.pushes, [at, (p) => p.agent, (p) => p.key, (p) => p.strategy]);
+  fillTable("registry-refusals", r.recent.refusals, [at, (p) => p.agent, (p) => p.reason, (p) => p.message]);
+}
+
+// TIP-20 amounts have six decimals; base units arrive as strings.
+function units(s) {
+  const d = String(s).padStart(7, "0");
+  const frac = d.slice(-6).replace(/0+$/, "");
+  return d.slice(0, -6) + (frac ? "." + frac : "");
+}
+
+// An address or hash cut to its ends (the whole of it in the cell's title):
+// a saga's row stays one line on a phone.
+function short(h) {
+  return h.length > 14 ? h.slice(0, 8) + "\u2026" + h.slice(-4) : h;
+}
+
+function action(a) {
+  return a.hash ? `${a.status} ${short(a.hash)}` : a.status;
+}
+
+function showMesh(m) {
+  $("mesh").hidden = m === null;
+  if (m === null || showError("mesh-error", "the mesh", m)) return;
+  const agents = [];
+  const down = [];
+  for (const n of m.nodes) {
+    if (n.error) down.push(`${n.url}: ${n.error}`);
+    else for (const a of n.agents) agents.push({ node: n.node, ...a });
+  }
+  $("mesh-nodes-error").hidden = down.length === 0;
+  $("mesh-nodes-error").textContent = down.length ? "nodes that did not answer: " + down.join("; ") : "";
+  fillTable("mesh-agents", agents, [(a) => a.node, (a) => a.address, (a) => when(a.since)]);
+  const list = $("mesh-sagas");
+  list.replaceChildren();
+  if (m.sagas === null) { list.append(el("p", "no saga log joined ([mesh] saga_log)", "muted")); return; }
+  if (m.sagas.error) { list.append(el("p", "the saga log did not answer: " + m.sagas.error, "bad")); return; }
+  if (m.sagas.length === 0) list.append(el("p", "no sagas yet", "muted"));
+  for (const g of m.sagas) {
+    const art = el("article");
+    art.dataset.saga = g.id;
+    let head = `${g.id}: ${g.state}${g.in_flight ? " (in flight)" : ""}`;
+    if (g.failed_step !== undefined) head += `, step ${g.failed_step + 1} failed: ${g.reason || ""}`;
+    art.append(el("h3", head));
+    if (g.error) art.append(el("p", g.error, "bad"));
+    const wrap = el("div", undefined, "table-wrap");
+    const t = el("table");
+    const hr = t.createTHead().insertRow();
+    for (const h of ["#", "step", "from", "to", "amount", "payment", "refund"]) hr.append(el("th", h));
+    const body = t.createTBody();
+    g.steps.forEach((s, i) => {
+      const tr = body.insertRow();
+      const cells = [[i + 1], [s.name], [short(s.from), s.from], [short(s.to), s.to], [units(s.amount)],
+        [action(s.pay), s.pay.hash], [action(s.refund), s.refund.hash]];
+      for (const [text, whole] of cells) {
+        const td = el("td", String(text));
+        if (whole) td.title = whole;
+        tr.append(td);
+      }
+    });
+    wrap.append(t);
+    art.append(wrap, el("p", `last moved ${new Date(g.updated_at).toLocaleString()}`, "muted"));
+    list.append(art);
+  }
+}
+
+// Depth of each task: one more than the deepest it waits for.
+function levels(tasks) {
+  const by = new Map(tasks.map((t) => [t.id, t]));
+  const depth = new Map();
+  const of = (t, seen) => {
+    if (depth.has(t.id)) return depth.get(t.id);
+    if (seen.has(t.id)) return 0;
+    seen.add(t.id);
+    const d = t.after.reduce((m, a) => (by.has(a) ? Math.max(m, of(by.get(a), seen) + 1) : m), 0);
+    depth.set(t.id, d);
+    return d;
+  };
+  const cols = [];
+  for (const t of tasks) (cols[of(t, new Set())] ||= []).push(t);
+  return cols.filter(Boolean);
+}
+
+function taskCard(t) {
+  const c = el("div", undefined, "task " + t.state);
+  c.dataset.task = t.id;
+  c.dataset.state = t.state;
+  c.append(el("b", t.id), el("span", t.state, "state"));
+  let what = t.what;
+  if (t.until !== undefined) what += " until " + new Date(t.until * 1000).toLocaleString();
+  c.append(el("div", what));
+  if (t.after.length) c.append(el("div", "after " + t.after.join(", "), "muted"));
+  if (t.repairs.length) c.append(el("div", "repaired: " + t.repairs.join(", ")));
+  if (t.tx) c.append(el("div", "tx " + t.tx, "muted"));
+  if (t.error) c.append(el("div", t.error, "why"));
+  return c;
+}
+
+let objectivesRunning = false;
+
+function showObjectives(o) {
+  $("objectives").hidden = o === null;
+  objectivesRunning = false;
+  if (o === null || showError("objectives-error", "the intent server", o)) return;
+  $("objectives-url").textContent = o.url;
+  const list = $("objectives-list");
+  list.replaceChildren();
+  if (o.objectives.length === 0) list.append(el("p", "no objectives yet", "muted"));
+  for (const x of o.objectives) {
+    objectivesRunning ||= x.status === "running";
+    const art = el("article");
+    art.dataset.objective = x.id;
+    const done = x.tasks.filter((t) => t.state === "done").length;
+    const repairs = x.repairs === 1 ? "1 repair" : `${x.repairs} repairs`;
+    let head = `${x.id}: ${x.status}${x.cancelled ? " (cancelled)" : ""}, ${done} of ${x.tasks.length} tasks done, ${x.paid} paid, ${repairs}`;
+    if (x.started_at) head += `, started ${new Date(x.started_at).toLocaleString()}`;
+    art.append(el("h3", head));
+    if (x.error) art.append(el("p", "tasks not read: " + x.error, "bad"));
+    const graph = el("div", undefined, "graph");
+    for (const col of levels(x.tasks)) {
+      const lv = el("div", undefined, "level");
+      lv.append(...col.map(taskCard));
+      graph.append(lv);
+    }
+    art.append(graph);
+    list.append(art);
   }
 }
 
@@ -341,9 +488,15 @@ function refreshSoon() {
   refreshTimer = setTimeout(() => { refreshTimer = null; refresh(); refreshSeries(false); }, 250);
 }
 
-// The registry changes without this server's events: read it every 10 s.
+// The network changes without this server's events: read it every 10 s,
+// every 2 s while an objective runs (its tasks move on their own).
 function pollNetwork() {
-  setInterval(() => { if (token && !$("registry").hidden) refreshNetwork(); }, 10000);
+  let ticks = 0;
+  setInterval(() => {
+    ticks += 1;
+    const joined = ["registry", "mesh", "objectives"].some((id) => !$(id).hidden);
+    if (token && joined && (objectivesRunning || ticks % 5 === 0)) refreshNetwork();
+  }, 2000);
 }
 
 function dispatch(block) {

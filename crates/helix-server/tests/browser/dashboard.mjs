@@ -82,6 +82,31 @@ try {
   if (!refusal.includes("signature") || !refusal.includes("not the agent")) fail("registry refusal not shown: " + refusal);
   if (!(await later.textContent("#registry-top tbody")).includes("1.234")) fail("registry top genes not shown");
 
+  // The mesh: connected agents per node, a node that is down said so, a
+  // saga in flight with each step's payment and refund.
+  await later.waitForSelector("#mesh:not([hidden]) #mesh-agents tbody tr", { timeout: 10000 });
+  if ((await later.locator("#mesh-agents tbody tr").count()) !== 2) fail("not two connected agents");
+  if (!(await later.textContent("#mesh-agents tbody")).includes("0x" + "a1".repeat(20))) fail("agent address not shown");
+  if (!(await later.textContent("#mesh-nodes-error")).includes("mesh-2.test")) fail("the node that is down is not said");
+  const saga = await later.textContent('#mesh-sagas article[data-saga="saga-7"]');
+  for (const want of ["compensating (in flight)", "step 2 failed", "done 0xpaid1", "sent 0xrefund1", "1.5"]) {
+    if (!saga.includes(want)) fail(`saga view lacks ${want}: ${saga}`);
+  }
+
+  // Objectives: the task graph, a column per depth, each task's state.
+  await later.waitForSelector('#objectives:not([hidden]) .task[data-task="pay-alice"][data-state="done"]', { timeout: 10000 });
+  const columns = await later.$$eval('article[data-objective="payroll-december"] .level',
+    (ls) => ls.map((l) => [...l.querySelectorAll(".task")].map((t) => `${t.dataset.task}:${t.dataset.state}`).join(" ")));
+  if (JSON.stringify(columns) !== JSON.stringify(["check:done pay-alice:done", "pay-bob:failed", "tell:blocked"])) {
+    fail("task graph drawn wrong: " + JSON.stringify(columns));
+  }
+  if (!(await later.textContent('.task[data-task="pay-alice"]')).includes("0xalicetx")) fail("a done task's transaction not shown");
+
+  // Markup from a service (a saga's reason, a task's error) is text.
+  if ((await later.locator("#mesh img, #objectives img").count()) !== 0) fail("markup from a service became elements");
+  if (!(await later.textContent('.task[data-task="pay-bob"]')).includes("<img src=x")) fail("a task's error not shown as text");
+  if (await later.evaluate(() => window.__pwned)) fail("a service's markup ran");
+
   // A gene opens to its history and its repairs.
   await later.click("#genes tbody tr");
   await later.waitForSelector("#gene-detail:not([hidden])", { timeout: 10000 });
@@ -106,6 +131,8 @@ try {
   await phone.goto(`${base}/#token=${token}`);
   await phone.waitForSelector("#genes tbody tr", { timeout: 10000 });
   await phone.waitForSelector(`#events li[data-repair-id="${id}"].verified`, { timeout: 10000 });
+  await phone.waitForSelector('#objectives:not([hidden]) .task[data-task="tell"]', { timeout: 10000 });
+  await phone.waitForSelector("#mesh:not([hidden]) #mesh-sagas article", { timeout: 10000 });
   const widths = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   if (widths[0] > widths[1]) fail(`sideways scroll at 390 px: document ${widths[0]} > viewport ${widths[1]}`);
   const bg = await phone.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -115,6 +142,7 @@ try {
   const wide = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
   await wide.goto(`${base}/#token=${token}`);
   await wide.waitForSelector("#genes tbody tr", { timeout: 10000 });
+  await wide.waitForSelector('#objectives:not([hidden]) .task[data-task="tell"]', { timeout: 10000 });
   const wideWidths = await wide.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   if (wideWidths[0] > wideWidths[1]) fail(`sideways scroll at 1280 px: ${wideWidths}`);
   const wideShot = shot.replace(/\.png$/, "-1280.png");
@@ -127,7 +155,9 @@ try {
   await stranger.goto(`${base}/#token=${process.env.HELIX_STRANGER_TOKEN || "not-the-token-at-all"}`);
   await stranger.waitForTimeout(2000);
   if ((await stranger.locator("#genes tbody tr").count()) !== 0) fail("genes shown without a valid token");
-  if ((await stranger.content()).includes("rate-limited")) fail("data shown without a valid token");
+  for (const secret of ["rate-limited", "payroll-december", "saga-7", "a1a1a1"]) {
+    if ((await stranger.content()).includes(secret)) fail(`data shown without a valid token: ${secret}`);
+  }
   if (!(await stranger.locator("#login:not([hidden])").count())) fail("no login form for a wrong token");
   if (errors.length) fail("page errors: " + errors.join("; "));
   console.log(JSON.stringify({ ok: true, repair_id: id, screenshots: [shot, shot.replace(/\.png$/, "-390.png"), shot.replace(/\.png$/, "-1280.png")] }));

@@ -13,12 +13,17 @@ use helix_core::{
 use helix_platforms::http::executors::Backoff;
 use helix_server::{History, HistoryPage, Hub, Network, ServerConfig, router};
 
-/// A joined registry as the server would read it (the real reader, over
-/// HTTP, is tested in helix-cli against `helix registry serve`).
-pub struct FixedRegistry;
+/// The joined services as the server would read them (the real readers
+/// are tested in helix-cli against `helix registry serve`, `helix mesh
+/// serve` with a saga log, and `helix ode serve`). Some of their text is
+/// markup, as a hostile service might send: the page must show it as text.
+pub struct FixedNetwork;
+
+/// Text a hostile service might send; shown as text, it runs nothing.
+pub const HOSTILE: &str = "<img src=x onerror=\"window.__pwned=1\">";
 
 #[async_trait]
-impl Network for FixedRegistry {
+impl Network for FixedNetwork {
     async fn registry(&self) -> Option<Result<serde_json::Value, String>> {
         Some(Ok(serde_json::json!({
             "url": "http://registry.test",
@@ -30,6 +35,61 @@ impl Network for FixedRegistry {
                 "refusals": [{ "at": 1_700_000_000_000i64, "agent": "0xbb", "reason": "signature",
                                "message": "the signature is not the agent's" }]
             }
+        })))
+    }
+
+    async fn mesh(&self) -> Option<Result<serde_json::Value, String>> {
+        let agent = |n: u8| format!("0x{}", format!("{n:02x}").repeat(20));
+        Some(Ok(serde_json::json!({
+            "nodes": [
+                { "url": "http://mesh-1.test", "node": "mesh-1",
+                  "agents": [{ "address": agent(0xa1), "since": 1_700_000_000_000i64 },
+                             { "address": agent(0xb2), "since": 1_700_000_100_000i64 }] },
+                { "url": "http://mesh-2.test", "error": "connection refused" }
+            ],
+            "sagas": [{
+                "id": "saga-7", "state": "compensating", "in_flight": true, "failed_step": 1,
+                "reason": HOSTILE, "created_at": 1_700_000_000_000i64, "updated_at": 1_700_000_200_000i64,
+                "steps": [
+                    { "name": "a pays b", "from": agent(0xa1), "to": agent(0xb2), "token": agent(0x20),
+                      "amount": "1500000", "pay": { "status": "done", "hash": "0xpaid1" },
+                      "refund": { "status": "sent", "hash": "0xrefund1" } },
+                    { "name": "b pays c", "from": agent(0xb2), "to": agent(0xc3), "token": agent(0x20),
+                      "amount": "2000000", "pay": { "status": "untouched" },
+                      "refund": { "status": "untouched" } }
+                ]
+            }]
+        })))
+    }
+
+    async fn objectives(&self) -> Option<Result<serde_json::Value, String>> {
+        let task = |id: &str, after: &[&str], kind: &str, what: &str, state: &str| {
+            serde_json::json!({ "id": id, "after": after, "kind": kind, "what": what,
+                                "state": state, "repairs": [] })
+        };
+        let mut paid = task("pay-alice", &[], "pay", "pay 120 AlphaUSD to alice", "done");
+        paid["tx"] = "0xalicetx".into();
+        paid["repairs"] = serde_json::json!(["swap_currency"]);
+        let mut failed = task(
+            "pay-bob",
+            &["check"],
+            "pay",
+            "pay 80 AlphaUSD to bob",
+            "failed",
+        );
+        failed["error"] = HOSTILE.into();
+        Some(Ok(serde_json::json!({
+            "url": "http://ode.test",
+            "objectives": [{
+                "id": "payroll-december", "status": "running", "started_at": 1_700_000_000_000i64,
+                "paid": 1, "repairs": 1, "cancelled": false,
+                "tasks": [
+                    task("check", &[], "check_balance", "hold at least 200 AlphaUSD", "done"),
+                    paid,
+                    failed,
+                    task("tell", &["pay-alice", "pay-bob"], "notify", "tell the owner: payroll", "blocked"),
+                ]
+            }]
         })))
     }
 }
@@ -95,7 +155,7 @@ pub async fn start(mode: Mode) -> Running {
     let log = Arc::new(MemoryLog::default());
     let hub = Hub::new()
         .with_history(log.clone())
-        .with_network(Arc::new(FixedRegistry));
+        .with_network(Arc::new(FixedNetwork));
     let commits = Arc::new(AtomicU32::new(0));
     let helix = Helix::builder()
         .adapter(helix_platforms::builtin())
