@@ -4,8 +4,7 @@
 //! good one runs; the worker is killed (SIGKILL) mid-run and another takes
 //! over; every payee is paid exactly once, read on chain.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use helix_core::Mode;
@@ -17,18 +16,11 @@ use helix_ode::{Context, Objective};
 use helix_tempo::Wallet;
 use serde_json::{Value, json};
 
+use crate::common::{Server, start};
+
 const TOKEN: &str = "ode-test-token-0123456789";
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn worker(world: &ObjectiveWorld, temporal: &str, key: &std::path::Path, db: &str) -> Proc {
+fn worker(world: &ObjectiveWorld, temporal: &str, key: &std::path::Path, db: &str) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
     cmd.args([
         "ode",
@@ -46,36 +38,25 @@ fn worker(world: &ObjectiveWorld, temporal: &str, key: &std::path::Path, db: &st
     for (name, addr) in &world.tokens {
         cmd.args(["--token", &format!("{name}={addr}")]);
     }
-    Proc(cmd.spawn().unwrap())
+    Server(cmd.spawn().unwrap())
 }
 
-fn serve(temporal: &str, llm: &str, currencies: &str) -> (Proc, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_helix"))
-        .args([
-            "ode",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--temporal",
-            temporal,
-        ])
-        .args(["--currencies", currencies])
-        .env("HELIX_ODE_TOKEN", TOKEN)
-        .env("ANTHROPIC_API_KEY", "ak-lab")
-        .env("ANTHROPIC_BASE_URL", llm)
-        .env_remove("OPENAI_API_KEY")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("helix ode serve exited").unwrap();
-        if let Some(rest) = line.split("intent server on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Proc(child), base)
+fn serve(temporal: &str, llm: &str, currencies: &str) -> (Server, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
+    cmd.args([
+        "ode",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--temporal",
+        temporal,
+    ])
+    .args(["--currencies", currencies])
+    .env("HELIX_ODE_TOKEN", TOKEN)
+    .env("ANTHROPIC_API_KEY", "ak-lab")
+    .env("ANTHROPIC_BASE_URL", llm)
+    .env_remove("OPENAI_API_KEY");
+    start(cmd, "intent server on ", true)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,6 +140,30 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
         assert!(t.elapsed() < Duration::from_secs(120), "no progress");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    // The list the dashboard reads shows it running, with its graph and
+    // each task's state as the query answers it.
+    let listed: Value = http
+        .get(format!("{base}/v1/objectives"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let live = &listed["objectives"][0];
+    assert_eq!(
+        (live["id"].as_str(), live["status"].as_str()),
+        (Some("payroll"), Some("running")),
+        "{listed}"
+    );
+    let tasks = live["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 12, "{live}");
+    let done_listed = tasks.iter().filter(|t| t["state"] == "done").count();
+    assert!(
+        (3..12).contains(&done_listed),
+        "mid-run: {done_listed} of 12 listed done"
+    );
     drop(first); // SIGKILL
     assert!(
         done_at_kill < 12,
@@ -223,4 +228,46 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
         metrics.contains("helix_ode_objectives_total{outcome=\"started\"} 1"),
         "{metrics}"
     );
+
+    // `helix serve` joined to the intent server shows the objective on its
+    // dashboard's network view, done, each task with its transaction; the
+    // list is the intent server's to give only with its token.
+    let stranger = http
+        .get(format!("{base}/v1/objectives"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), 401);
+    let toml = dir.path().join("helix.toml");
+    std::fs::write(&toml, format!("[ode]\nurl = \"{base}\"\n")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&toml)
+        .arg("--db")
+        .arg(dir.path().join("served.db"))
+        .env("HELIX_API_TOKEN", "serve-token-0123456789abcdef")
+        .env("HELIX_ODE_TOKEN", TOKEN);
+    let (_served, served) = start(cmd, "serving on ", true);
+    let view: Value = http
+        .get(format!("{served}/v1/network"))
+        .bearer_auth("serve-token-0123456789abcdef")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let o = &view["objectives"]["objectives"][0];
+    assert_eq!(
+        (o["id"].as_str(), o["status"].as_str(), o["paid"].as_u64()),
+        (Some("payroll"), Some("completed"), Some(12)),
+        "{view}"
+    );
+    let tasks = o["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 12, "{o}");
+    for t in tasks {
+        assert_eq!(t["state"], "done", "{t}");
+        assert!(t["tx"].as_str().is_some_and(|h| h.starts_with("0x")), "{t}");
+        assert!(t["what"].as_str().unwrap().starts_with("pay "), "{t}");
+    }
 }
