@@ -369,6 +369,26 @@ async fn registry_health(
     ))
 }
 
+/// A joined service for the dashboard: it answers `/health`, and the token
+/// it needs is in `var`.
+async fn service_health(http: &reqwest::Client, url: &str, var: &str) -> Result<String, String> {
+    let base = url.trim_end_matches('/');
+    let r = http
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("{base}/health answered {}", r.status()));
+    }
+    if std::env::var(var).map_or(true, |t| t.is_empty()) {
+        return Err(format!(
+            "answered, but {var} is not set: helix serve needs it"
+        ));
+    }
+    Ok(format!("answered; {var} set"))
+}
+
 async fn check(c: &Config) -> Vec<Check> {
     let mut out = Vec::new();
     let db = c
@@ -445,6 +465,34 @@ async fn check(c: &Config) -> Vec<Check> {
             value: helix_genemap::redact_url(url),
             ok: p.is_ok(),
             detail: p.unwrap_or_else(|e| e),
+        });
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap_or_default();
+    let joined = c
+        .mesh
+        .nodes
+        .iter()
+        .map(|u| ("mesh.nodes", u, "HELIX_MESH_TOKEN"))
+        .chain(c.ode.url.iter().map(|u| ("ode.url", u, "HELIX_ODE_TOKEN")));
+    for (setting, url, var) in joined {
+        let p = service_health(&http, url, var).await;
+        out.push(Check {
+            setting,
+            value: helix_genemap::redact_url(url),
+            ok: p.is_ok(),
+            detail: p.unwrap_or_else(|e| e),
+        });
+    }
+    if let Some(log) = &c.mesh.saga_log {
+        let r = helix_genemap::ping_postgres(log).await;
+        out.push(Check {
+            setting: "mesh.saga_log",
+            ok: r.is_ok(),
+            detail: r.map_or_else(|e| e.to_string(), |_| "PostgreSQL answered".into()),
+            value: helix_genemap::redact_url(log),
         });
     }
     let llm = c.llm();

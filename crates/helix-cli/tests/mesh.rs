@@ -154,6 +154,32 @@ async fn helix_serve_shows_the_connected_agents_and_the_sagas_in_flight() {
         }
         cmd
     };
+    // `helix config check` sees the node and the log answer, and says
+    // which token is missing.
+    let check = |mesh_token: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
+        cmd.args(["config", "check", "--json", "--config"])
+            .arg(&toml)
+            .env_remove("HELIX_MESH_TOKEN");
+        if let Some(t) = mesh_token {
+            cmd.env("HELIX_MESH_TOKEN", t);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = check(Some(TOKEN));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("mesh.saga_log") && out.contains("HELIX_MESH_TOKEN set"),
+        "{out}"
+    );
+    let (code, out) = check(None);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("HELIX_MESH_TOKEN is not set"), "{out}");
+
     let out = serve(None).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(

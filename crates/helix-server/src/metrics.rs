@@ -36,7 +36,7 @@ impl Histogram {
 }
 
 /// Results for one kind of failure (one gene key).
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct FailureStats {
     /// `code/category`.
     pub key: String,

@@ -1,12 +1,13 @@
 //! The dashboard's charts, computed from the event log over a window:
 //! repairs per bucket by result, the immune hit ratio, run latency p50/p99
-//! and per-stage p99, and repair spending (cumulative) against the budget.
+//! and per-stage p99, repair spending (cumulative) against the budget, and
+//! the results per failure over the whole window.
 
 use std::collections::{BTreeMap, HashMap};
 
 use helix_core::{Event, EventKind};
 
-use crate::metrics::stage_name;
+use crate::metrics::{FailureStats, stage_name};
 use serde::Serialize;
 
 /// A window and its bucket width.
@@ -64,6 +65,9 @@ pub struct Series {
     pub stage_p99_ms: BTreeMap<String, Vec<Option<f64>>>,
     /// Repair spending since the window began, micro-USD (cumulative).
     pub spent_micro_usd: Vec<u64>,
+    /// Per failure (`code/category`), over the whole window: times
+    /// perceived, and how its runs ended there.
+    pub by_failure: Vec<FailureStats>,
     /// Events read.
     pub events: usize,
 }
@@ -105,6 +109,7 @@ pub fn compute(events: &[Event], span: Span, now_ms: i64) -> Series {
     }
     let mut durations: Vec<Vec<f64>> = vec![Vec::new(); n];
     let mut stages: BTreeMap<&'static str, Vec<Vec<f64>>> = BTreeMap::new();
+    let mut failures: BTreeMap<helix_core::GeneKey, FailureStats> = BTreeMap::new();
     for run in runs.values_mut() {
         run.sort_by_key(|e| e.seq);
         let (Some(first), Some(last)) = (run.first(), run.last()) else {
@@ -128,8 +133,27 @@ pub fn compute(events: &[Event], span: Span, now_ms: i64) -> Series {
                     .push((pair[1].at - pair[0].at) as f64);
             }
         }
+        // The run's failure, even when it was perceived before the window.
+        let key = run.iter().find_map(|e| match &e.kind {
+            EventKind::Perceived { failure, .. } => Some(failure.key()),
+            _ => None,
+        });
         for e in run.iter() {
             let Some(b) = bucket(e.at) else { continue };
+            if let Some(k) = key {
+                let f = failures.entry(k).or_insert_with(|| FailureStats {
+                    key: k.to_string(),
+                    ..FailureStats::default()
+                });
+                match &e.kind {
+                    EventKind::Perceived { .. } => f.seen += 1,
+                    EventKind::Verified { .. } => f.verified += 1,
+                    EventKind::VerifyFailed { .. } => f.verify_failed += 1,
+                    EventKind::GaveUp { .. } => f.gave_up += 1,
+                    EventKind::GeneHit { .. } => f.immune += 1,
+                    _ => {}
+                }
+            }
             match &e.kind {
                 EventKind::Verified { .. } => s.verified[b] += 1,
                 EventKind::VerifyFailed { .. } => s.verify_failed[b] += 1,
@@ -156,6 +180,7 @@ pub fn compute(events: &[Event], span: Span, now_ms: i64) -> Series {
             )
         })
         .collect();
+    s.by_failure = failures.into_values().collect();
     let mut acc = 0;
     for (b, v) in spent.iter().enumerate() {
         acc += v;
@@ -242,6 +267,7 @@ mod tests {
         ];
         let s = compute(&events, Span::Hour, now);
         assert_eq!(s.t.len(), 60);
+        assert!(s.by_failure.is_empty(), "no run was perceived");
         let last = 59;
         assert_eq!(s.verified[last - 1], 1);
         assert_eq!(s.gave_up[last], 1);
@@ -251,5 +277,66 @@ mod tests {
         assert_eq!(s.spent_micro_usd[last - 2], 0);
         assert!(s.stage_p99_ms.contains_key("commit"));
         assert_eq!(s.immune_ratio[last], None, "nothing perceived there");
+    }
+
+    #[test]
+    fn results_per_failure_count_what_happened_in_the_window() {
+        use helix_core::{Category, FailureCode, Gene, GeneKey, Outcome, Platform};
+        let now = 10 * 60_000 + 30_000;
+        let key = GeneKey {
+            code: FailureCode::RateLimited,
+            category: Category::Throttle,
+        };
+        let perceived = || EventKind::Perceived {
+            failure: helix_core::Failure {
+                code: key.code,
+                category: key.category,
+                ..helix_core::Failure::unknown(Some(Platform::Http))
+            },
+            service: None,
+        };
+        let hit = EventKind::GeneHit {
+            gene: Gene::new(&Outcome::new(
+                key,
+                StrategyId::Backoff,
+                Platform::Http,
+                true,
+            )),
+        };
+        let verified = || EventKind::Verified {
+            strategy: StrategyId::Backoff,
+            ms: 1,
+        };
+        let events = vec![
+            // Perceived an hour ago, verified in the window: the result
+            // counts for its failure, the sighting does not.
+            ev(1, 0, now - 3_700_000, perceived()),
+            ev(1, 1, 9 * 60_000, verified()),
+            ev(2, 0, 9 * 60_000, perceived()),
+            ev(2, 1, 9 * 60_000 + 10, hit),
+            ev(2, 2, 9 * 60_000 + 20, verified()),
+            ev(3, 0, 10 * 60_000, perceived()),
+            ev(
+                3,
+                1,
+                10 * 60_000 + 5,
+                EventKind::gave_up(GaveUp::Unrecognised),
+            ),
+            // Wholly before the window.
+            ev(4, 0, now - 7_200_000, perceived()),
+            ev(4, 1, now - 7_200_000 + 5, verified()),
+        ];
+        let s = compute(&events, Span::Hour, now);
+        assert_eq!(
+            s.by_failure,
+            vec![FailureStats {
+                key: "rate-limited/throttle".into(),
+                seen: 2,
+                verified: 2,
+                verify_failed: 0,
+                gave_up: 1,
+                immune: 1,
+            }]
+        );
     }
 }

@@ -135,8 +135,6 @@ async function refresh() {
     $("budget").textContent = b
       ? `${b.month}: ${usd(b.spent)} spent, ${usd(b.reserved)} reserved of ${usd(b.cap)}`
       : "no budget configured";
-    fillTable("results", summary.by_failure, [r => r.key, r => r.seen, r => r.verified,
-      r => r.verify_failed, r => r.gave_up, r => r.immune]);
     fillTable("genes", genes.genes, [g => g.key.code + "/" + g.key.category, g => g.strategy,
       g => [g.q.toFixed(3), g.q], g => [g.confidence.toFixed(2), g.confidence], g => g.source,
       g => [g.successes + " / " + g.failures, g.successes],
@@ -235,14 +233,23 @@ function drawChart(id, title, t, lines, opts = {}) {
 
 const colors = { ok: "#1f9d63", bad: "#d04848", warn: "#d9a21b", info: "#4a7bd1", muted: "#888" };
 
+// At most one read of the log's window every 5 s; one asked for sooner
+// runs when the 5 s are up, so the last event is never left out.
+let seriesLater = null;
 async function refreshSeries(force) {
   if (typeof uPlot === "undefined") return;
   const now = Date.now();
-  if (!force && now - seriesAt < 5000) return;
+  if (!force && now - seriesAt < 5000) {
+    seriesLater ||= setTimeout(() => { seriesLater = null; refreshSeries(true); }, 5000 - (now - seriesAt));
+    return;
+  }
   seriesAt = now;
   try {
     const r = await api(`/v1/series?window=${$("window").value}`);
     const s = r.series;
+    fillTable("results", s.by_failure, [r => r.key, r => r.seen, r => r.verified,
+      r => r.verify_failed, r => r.gave_up, r => r.immune]);
+    $("results-window").textContent = $("window").selectedOptions[0].textContent;
     drawChart("chart-repairs", "", s.t, [
       { label: "verified", values: s.verified, color: colors.ok },
       { label: "retry failed", values: s.verify_failed, color: colors.warn },
