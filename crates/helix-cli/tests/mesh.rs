@@ -9,9 +9,9 @@ use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use helix_mesh::MeshClient;
 use helix_mesh::saga::{Action, Plan, SagaLog, Step, Transfer};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::common::{Server, start};
+use crate::common::{SERVE_TOKEN, Server, get_json, serve_cmd, start};
 
 /// A `helix mesh serve` process; answers it and its HTTP base.
 fn node(name: &str) -> (Server, String, String) {
@@ -142,13 +142,8 @@ async fn helix_serve_shows_the_connected_agents_and_the_sagas_in_flight() {
     )
     .unwrap();
     let serve = |mesh_token: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&toml)
-            .arg("--db")
-            .arg(dir.path().join("served.db"))
-            .env("HELIX_API_TOKEN", "serve-token-0123456789abcdef")
-            .env_remove("HELIX_MESH_TOKEN");
+        let mut cmd = serve_cmd(&toml, dir.path());
+        cmd.env_remove("HELIX_MESH_TOKEN");
         if let Some(t) = mesh_token {
             cmd.env("HELIX_MESH_TOKEN", t);
         }
@@ -189,15 +184,7 @@ async fn helix_serve_shows_the_connected_agents_and_the_sagas_in_flight() {
     );
 
     let (_served, served) = start(serve(Some(TOKEN)), "serving on ", true);
-    let view: Value = http
-        .get(format!("{served}/v1/network"))
-        .bearer_auth("serve-token-0123456789abcdef")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = get_json(&http, &format!("{served}/v1/network"), SERVE_TOKEN).await;
     let node = &view["mesh"]["nodes"][0];
     assert_eq!(node["node"], "cli-view", "{view}");
     let mut online: Vec<Address> = node["agents"]

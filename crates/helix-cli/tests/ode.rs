@@ -16,7 +16,7 @@ use helix_ode::{Context, Objective};
 use helix_tempo::Wallet;
 use serde_json::{Value, json};
 
-use crate::common::{Server, start};
+use crate::common::{SERVE_TOKEN, Server, get_json, serve_cmd, start};
 
 const TOKEN: &str = "ode-test-token-0123456789";
 
@@ -142,15 +142,7 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
     };
     // The list the dashboard reads shows it running, with its graph and
     // each task's state as the query answers it.
-    let listed: Value = http
-        .get(format!("{base}/v1/objectives"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = get_json(&http, &format!("{base}/v1/objectives"), TOKEN).await;
     let live = &listed["objectives"][0];
     assert_eq!(
         (live["id"].as_str(), live["status"].as_str()),
@@ -195,15 +187,7 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
     }
 
     // The same through the API and the terminal.
-    let status: Value = http
-        .get(format!("{base}/v1/objectives/payroll"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = get_json(&http, &format!("{base}/v1/objectives/payroll"), TOKEN).await;
     assert_eq!(status["paid"], 12, "{status}");
     let out = Command::new(env!("CARGO_BIN_EXE_helix"))
         .args(["ode", "status", "payroll", "--temporal", &dev.url])
@@ -240,23 +224,10 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
     assert_eq!(stranger.status(), 401);
     let toml = dir.path().join("helix.toml");
     std::fs::write(&toml, format!("[ode]\nurl = \"{base}\"\n")).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&toml)
-        .arg("--db")
-        .arg(dir.path().join("served.db"))
-        .env("HELIX_API_TOKEN", "serve-token-0123456789abcdef")
-        .env("HELIX_ODE_TOKEN", TOKEN);
+    let mut cmd = serve_cmd(&toml, dir.path());
+    cmd.env("HELIX_ODE_TOKEN", TOKEN);
     let (_served, served) = start(cmd, "serving on ", true);
-    let view: Value = http
-        .get(format!("{served}/v1/network"))
-        .bearer_auth("serve-token-0123456789abcdef")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = get_json(&http, &format!("{served}/v1/network"), SERVE_TOKEN).await;
     let o = &view["objectives"]["objectives"][0];
     assert_eq!(
         (o["id"].as_str(), o["status"].as_str(), o["paid"].as_u64()),

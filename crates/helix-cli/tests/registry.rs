@@ -12,7 +12,7 @@ use helix_lab::registry::agent_with_a_tx;
 use serde_json::{Value, json};
 
 use crate::common;
-use common::{Server, helix, key_file, start};
+use common::{SERVE_TOKEN, Server, get_json, helix, key_file, serve_cmd, start};
 
 const TOKEN: &str = "registry-test-token-0123456789";
 
@@ -205,23 +205,8 @@ async fn a_person_pushes_lists_shows_and_pulls_genes_through_the_served_registry
 
     // `helix serve` joined to it shows the registry on its dashboard's
     // network view: the top gene and the two pushes, behind its own token.
-    let mut serve_cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
-    serve_cmd
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&toml)
-        .arg("--db")
-        .arg(dir.path().join("served.db"))
-        .env("HELIX_API_TOKEN", "serve-token-0123456789abcdef");
-    let (_served, served) = start(serve_cmd, "serving on ", true);
-    let view: Value = http
-        .get(format!("{served}/v1/network"))
-        .bearer_auth("serve-token-0123456789abcdef")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_served, served) = start(serve_cmd(&toml, dir.path()), "serving on ", true);
+    let view = get_json(&http, &format!("{served}/v1/network"), SERVE_TOKEN).await;
     let r = &view["registry"];
     assert_eq!(r["stats"]["pushes"], 2, "{view}");
     assert_eq!(r["top"].as_array().map(Vec::len), Some(1), "{view}");

@@ -78,3 +78,30 @@ pub fn start(mut cmd: Command, marker: &str, on_stderr: bool) -> (Server, String
     std::thread::spawn(move || for _ in lines {});
     (Server(child), base)
 }
+
+/// The API token the tests give `helix serve`.
+pub const SERVE_TOKEN: &str = "serve-token-0123456789abcdef";
+
+/// `helix serve` on a free port with the settings in `toml` and its Gene
+/// Map in `dir` (not started: add what the test needs, then [`start`]).
+pub fn serve_cmd(toml: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(toml)
+        .arg("--db")
+        .arg(dir.join("served.db"))
+        .env("HELIX_API_TOKEN", SERVE_TOKEN);
+    cmd
+}
+
+/// `GET url` with a bearer token, read as JSON.
+pub async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> serde_json::Value {
+    http.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
