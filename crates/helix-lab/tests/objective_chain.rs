@@ -61,11 +61,6 @@ async fn a_hundred_payees_in_five_currencies_are_paid_exactly_once() {
     let helix = world.helix(genes.clone(), Arc::new(MemorySink::default()), Mode::Full);
     let actions: Arc<dyn Actions> = Arc::new(world.actions(helix, true));
     let temporal = Temporal::connect(&temporal_dev.url).await.unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    // The worker's future is not Send: it runs beside the test in this task.
-    let worker = temporal.work(actions.clone(), async move {
-        let _ = stop_rx.await;
-    });
     let id = "objective-hundred";
     let run = ObjectiveRun {
         plan,
@@ -75,15 +70,15 @@ async fn a_hundred_payees_in_five_currencies_are_paid_exactly_once() {
     };
     let objective = async {
         temporal.start(id, run).await.unwrap();
-        let report = tokio::time::timeout(Duration::from_secs(600), temporal.report(id))
+        tokio::time::timeout(Duration::from_secs(600), temporal.report(id))
             .await
             .expect("the objective finishes within 10 minutes")
-            .unwrap();
-        let _ = stop_tx.send(());
-        report
+            .unwrap()
     };
-    let (worked, report) = tokio::join!(worker, objective);
-    worked.unwrap();
+    let report = temporal
+        .with_worker(actions.clone(), objective)
+        .await
+        .unwrap();
 
     let failed: Vec<_> = report
         .steps
@@ -198,10 +193,6 @@ async fn a_cancel_leaves_what_landed_and_starts_nothing_more() {
     );
     let actions: Arc<dyn Actions> = Arc::new(world.actions(helix, false));
     let temporal = Temporal::connect(&dev.url).await.unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = temporal.work(actions, async move {
-        let _ = stop_rx.await;
-    });
     let id = "objective-cancelled";
     let run = ObjectiveRun {
         plan,
@@ -224,15 +215,12 @@ async fn a_cancel_leaves_what_landed_and_starts_nothing_more() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         temporal.cancel(id, "test").await.unwrap();
-        let report = tokio::time::timeout(Duration::from_secs(60), temporal.report(id))
+        tokio::time::timeout(Duration::from_secs(60), temporal.report(id))
             .await
             .expect("a cancelled objective ends")
-            .unwrap();
-        let _ = stop_tx.send(());
-        report
+            .unwrap()
     };
-    let (worked, report) = tokio::join!(worker, objective);
-    worked.unwrap();
+    let report = temporal.with_worker(actions, objective).await.unwrap();
     assert!(report.cancelled, "{report:?}");
     assert_eq!(report.steps["first"].state, "done", "{report:?}");
     assert_eq!(report.steps["later"].state, "cancelled", "{report:?}");

@@ -120,6 +120,28 @@ impl Temporal {
             .map_err(call)
     }
 
+    /// Runs `body` with a worker for objectives beside it, in this task
+    /// (the worker's future is not `Send`), and stops the worker once
+    /// `body` has ended.
+    pub async fn with_worker<T>(
+        &self,
+        actions: Arc<dyn Actions>,
+        body: impl std::future::Future<Output = T>,
+    ) -> Result<T, TemporalError> {
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let worker = self.work(actions, async move {
+            let _ = stop_rx.await;
+        });
+        let body = async move {
+            let out = body.await;
+            let _ = stop_tx.send(());
+            out
+        };
+        let (worked, out) = tokio::join!(worker, body);
+        worked?;
+        Ok(out)
+    }
+
     /// Runs a worker for objectives with `actions` until `stop` resolves
     /// (then it stops polling and lets running steps finish).
     pub async fn work(

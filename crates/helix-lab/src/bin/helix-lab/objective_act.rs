@@ -93,10 +93,6 @@ async fn run() -> Result<Value, String> {
     let temporal = Temporal::connect(&dev.url)
         .await
         .map_err(|e| e.to_string())?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = temporal.work(actions, async move {
-        let _ = stop_rx.await;
-    });
     let objective_run = async {
         temporal
             .start(
@@ -110,16 +106,15 @@ async fn run() -> Result<Value, String> {
             )
             .await
             .map_err(|e| e.to_string())?;
-        let r = tokio::time::timeout(Duration::from_secs(300), temporal.report(WORKFLOW))
+        tokio::time::timeout(Duration::from_secs(300), temporal.report(WORKFLOW))
             .await
             .map_err(|_| "the objective did not finish within 5 minutes".to_owned())?
-            .map_err(|e| e.to_string());
-        let _ = stop_tx.send(());
-        r
+            .map_err(|e| e.to_string())
     };
-    let (worked, report) = tokio::join!(worker, objective_run);
-    worked.map_err(|e| e.to_string())?;
-    let report = report?;
+    let report = temporal
+        .with_worker(actions, objective_run)
+        .await
+        .map_err(|e| e.to_string())??;
 
     // Exactly once, as the chain says: the invoice received, one transfer
     // carrying the payment's memo.

@@ -89,10 +89,6 @@ async fn bench(n: usize) -> Result<ExitCode, String> {
     let temporal = Temporal::connect(&dev.url)
         .await
         .map_err(|e| e.to_string())?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = temporal.work(actions.clone(), async move {
-        let _ = stop_rx.await;
-    });
     let through = async {
         let t = Instant::now();
         temporal
@@ -112,12 +108,12 @@ async fn bench(n: usize) -> Result<ExitCode, String> {
                 .await
                 .map_err(|_| "the objective did not finish within 10 minutes".to_owned())?
                 .map_err(|e| e.to_string())?;
-        let _ = stop_tx.send(());
         Ok::<_, String>((t.elapsed(), report))
     };
-    let (worked, through) = tokio::join!(worker, through);
-    worked.map_err(|e| e.to_string())?;
-    let (via, report) = through?;
+    let (via, report) = temporal
+        .with_worker(actions.clone(), through)
+        .await
+        .map_err(|e| e.to_string())??;
     if report.paid != n {
         return Err(format!(
             "{} of {n} paid through Temporal: {report:?}",
