@@ -156,7 +156,49 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
         (3..12).contains(&done_listed),
         "mid-run: {done_listed} of 12 listed done"
     );
+    // Killed with a payment sent and not yet mined: mining stops, the
+    // agent's next transfer waits in the pool, and the worker dies there.
+    // The worker that takes over must find it on chain by its memo, not
+    // pay it again.
+    let node = |method: &'static str, params: Value| {
+        let (http, url) = (http.clone(), world.chain.url.clone());
+        async move {
+            helix_http::rpc::call(&http, &url, method, params)
+                .await
+                .unwrap()
+        }
+    };
+    node("evm_setAutomine", json!([false])).await;
+    let agent = format!("{:#x}", world.agent.address());
+    let transfer_with_memo = alloy::hex::encode(
+        &alloy::primitives::keccak256("transferWithMemo(address,uint256,bytes32)")[..4],
+    );
+    let t = Instant::now();
+    loop {
+        let pool = node("txpool_content", json!([])).await;
+        let mine: Vec<String> = pool["pending"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(from, _)| from.eq_ignore_ascii_case(&agent))
+            .map(|(_, txs)| txs.to_string())
+            .collect();
+        if mine.iter().any(|t| t.contains(&transfer_with_memo)) {
+            break;
+        }
+        if !mine.is_empty() {
+            // A repair's transaction (a swap): let it land and wait on.
+            node("evm_mine", json!([])).await;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "no payment reached the pool"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     drop(first); // SIGKILL
+    node("evm_mine", json!([])).await;
+    node("evm_setAutomine", json!([true])).await;
     assert!(
         done_at_kill < 12,
         "killed mid-run: {done_at_kill} of 12 done"
@@ -186,6 +228,17 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
         assert_eq!(sent.len(), 1, "{} has one transfer with its memo", p.id);
     }
 
+    let found: Vec<_> = report
+        .steps
+        .iter()
+        .filter(|(_, s)| s.result.as_ref().is_some_and(|r| r.found_on_chain))
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "the payment in flight at the kill was found by its memo: {found:?}"
+    );
     // The same through the API and the terminal.
     let status = get_json(&http, &format!("{base}/v1/objectives/payroll"), TOKEN).await;
     assert_eq!(status["paid"], 12, "{status}");
