@@ -23,7 +23,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use helix_core::{Helix, Mode};
+use helix_core::Mode;
 use helix_ode::temporal::{ObjectiveRun, Temporal};
 use helix_ode::{Limits, Objective, PlanError, Planner, amount};
 use helix_platforms::kit::{Agent, tempo_stablecoins};
@@ -110,6 +110,10 @@ pub struct WorkerArgs {
     /// The fee token (a --token name; default: the chain's).
     #[arg(long)]
     pub fee_token: Option<String>,
+    /// What repairs may spend in a month, USD (kept in the Gene Map's
+    /// file): a swap's or a top-up's cost is reserved against it first.
+    #[arg(long, default_value_t = 25.0)]
+    pub repair_budget_usd: f64,
 }
 
 /// Runs a subcommand.
@@ -204,9 +208,26 @@ async fn worker(a: WorkerArgs, settings: &crate::config::Config) -> Result<ExitC
         .map_err(|e| format!("{rpc}: {e}"))?;
     let tokens = tokens(&a.tokens)?;
     let db = settings.db(a.db.clone());
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        // The wallet lock and the repair budget are kept beside the Gene
+        // Map, and the worker's are SQLite's.
+        return Err("helix ode worker: --db is a SQLite file".into());
+    }
     let path = db.strip_prefix("sqlite://").unwrap_or(&db).to_owned();
-    let store =
-        Arc::new(helix_genemap::SqliteGeneStore::open(&path).map_err(|e| format!("{path}: {e}"))?);
+    let opened = crate::store::Store::open(&db, settings).await?;
+    let store = opened.shared(&db, settings).await;
+    // The worker's repairs reach the event log (helix events, helix serve)
+    // and NATS like any agent's.
+    let sinks = crate::sinks::Sinks::open(&opened, &db, settings).await?;
+    if !(a.repair_budget_usd.is_finite() && a.repair_budget_usd >= 0.0) {
+        return Err(format!(
+            "--repair-budget-usd {}: not an amount",
+            a.repair_budget_usd
+        ));
+    }
+    let cap = (a.repair_budget_usd * 1e6).round() as u64;
+    let budget =
+        helix_genemap::SqliteBudget::open(&path, cap).map_err(|e| format!("{path}: {e}"))?;
     let locks =
         helix_genemap::SqliteWalletLocks::open(&path).map_err(|e| format!("{path}: {e}"))?;
     let http = reqwest::Client::new();
@@ -217,11 +238,11 @@ async fn worker(a: WorkerArgs, settings: &crate::config::Config) -> Result<ExitC
         stablecoins: tempo_stablecoins(),
         reserve: None,
     };
-    let helix = Helix::builder()
-        .adapter(helix_platforms::builtin())
-        .probes(kit.probes(&http))
-        .strategies(kit.strategies(&http))
+    let helix = kit
+        .helix_builder(&http)
         .store(store)
+        .sink(Arc::new(helix_core::Fanout(sinks.all.clone())))
+        .budget(Arc::new(budget))
         .wallet_locks(Arc::new(locks))
         .mode(a.mode)
         .build();
@@ -243,12 +264,14 @@ async fn worker(a: WorkerArgs, settings: &crate::config::Config) -> Result<ExitC
         a.mode,
         a.temporal
     );
-    temporal
+    let worked = temporal
         .work(Arc::new(actions), async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string());
+    sinks.flush().await;
+    worked?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use helix_core::{GeneStore, Helix, HelixError, Mode, Policy, Report};
+use helix_core::{GeneStore, HelixError, Mode, Policy, Report};
 use helix_genemap::{SqliteBudget, SqliteWalletLocks};
 use helix_platforms::kit::{Agent, tempo_stablecoins};
 use helix_platforms::mpp::Challenge;
@@ -200,10 +200,8 @@ async fn pay(
         stablecoins: tempo_stablecoins(),
         reserve: None,
     };
-    let mut builder = Helix::builder()
-        .adapter(helix_platforms::builtin())
-        .probes(agent.probes(&http))
-        .strategies(agent.strategies(&http))
+    let mut builder = agent
+        .helix_builder(&http)
         .store(store)
         .budget(Arc::new(budget))
         .wallet_locks(Arc::new(locks))

@@ -239,6 +239,18 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
         1,
         "the payment in flight at the kill was found by its memo: {found:?}"
     );
+    // The workers' repairs are in the event log of the Gene Map they share,
+    // as any agent's: a ThetaUSD payee was paid after a swap.
+    let out = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(["events", "--db", &db, "--failure", "payment-insufficient"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("swap_currency") && text.contains("verified"),
+        "{text}"
+    );
+
     // The same through the API and the terminal.
     let status = get_json(&http, &format!("{base}/v1/objectives/payroll"), TOKEN).await;
     assert_eq!(status["paid"], 12, "{status}");

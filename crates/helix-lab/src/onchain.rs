@@ -87,10 +87,7 @@ pub fn agent_helix(
         stablecoins: stablecoins(),
         reserve: None,
     };
-    Helix::builder()
-        .adapter(helix_platforms::builtin())
-        .probes(kit.probes(&http))
-        .strategies(kit.strategies(&http))
+    kit.helix_builder(&http)
         .store(store)
         .sink(sink)
         .mode(mode)

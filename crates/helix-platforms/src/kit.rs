@@ -51,6 +51,15 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// A Helix with the built-in adapters and this agent's probes and
+    /// executors; the caller adds its store, sinks, budget, locks and mode.
+    pub fn helix_builder(&self, http: &reqwest::Client) -> helix_core::HelixBuilder {
+        helix_core::Helix::builder()
+            .adapter(crate::builtin())
+            .probes(self.probes(http))
+            .strategies(self.strategies(http))
+    }
+
     /// Probes, in order: what became of a sent payment first (it decides
     /// whether a low balance means anything), then balances, then what a
     /// server accepts.
