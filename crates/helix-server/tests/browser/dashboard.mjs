@@ -58,6 +58,8 @@ try {
   // An operator who opens the page after the repair sees it, from the log.
   const later = await (await browser.newContext()).newPage();
   later.on("pageerror", (e) => errors.push(String(e)));
+  const networkReads = [];
+  later.on("request", (r) => { if (r.url().endsWith("/v1/network")) networkReads.push(Date.now()); });
   await later.goto(`${base}/#token=${token}`);
   await later.waitForSelector(`#events li[data-repair-id="${id}"].verified`, { timeout: 10000 });
   await later.waitForSelector(`#events li[data-repair-id="${id}"].perceived`, { timeout: 10000 });
@@ -101,6 +103,10 @@ try {
     fail("task graph drawn wrong: " + JSON.stringify(columns));
   }
   if (!(await later.textContent('.task[data-task="pay-alice"]')).includes("0xalicetx")) fail("a done task's transaction not shown");
+  // Live: while an objective runs, the page reads the network every 2 s.
+  const before = networkReads.length;
+  await later.waitForTimeout(4500);
+  if (networkReads.length - before < 2) fail(`objective states not refreshed while running: ${networkReads.length - before} reads in 4.5 s`);
 
   // Markup from a service (a saga's reason, a task's error) is text.
   if ((await later.locator("#mesh img, #objectives img").count()) !== 0) fail("markup from a service became elements");
