@@ -227,7 +227,9 @@ pub fn run(
     })
 }
 
-fn describe(v: &Verdict, id: GeneId, anchorer: alloy::primitives::Address) -> String {
+/// A verdict in words, as `helix gene verify` prints it (and the
+/// dashboard's gene detail shows it).
+pub(crate) fn describe(v: &Verdict, id: GeneId, anchorer: alloy::primitives::Address) -> String {
     match v {
         Verdict::Valid {
             anchored_at,

@@ -3,7 +3,8 @@
 //! the registry anchors a gene pushed with verified evidence; `helix gene
 //! verify` says valid, then reports the gene altered in the registry's
 //! database as not matching its anchor; an agent that accepts only
-//! anchored genes ignores the altered gene; a staker proposes, votes, waits
+//! anchored genes ignores the altered gene; `helix serve`'s gene detail
+//! says the same (valid, then MISMATCH); a staker proposes, votes, waits
 //! out the timelock (anvil time travel) and executes, and the registry's
 //! pull threshold follows.
 
@@ -21,7 +22,7 @@ use helix_tempo::TempoChain;
 use serde_json::{Value, json};
 
 use crate::common;
-use common::{helix, key_file};
+use common::{SERVE_TOKEN, get_json, helix, key_file, serve_cmd, start};
 
 const KEY: GeneKey = GeneKey {
     code: FailureCode::PaymentInsufficient,
@@ -123,6 +124,38 @@ async fn anchors_verify_alterations_show_and_governance_moves_the_registry() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("valid"), "{out}");
 
+    // `helix serve` joined to the registry, holding the gene it pulled,
+    // shows on the gene's detail its quality there and its anchor's
+    // verdict, read on chain.
+    let served_db = dir.path().join("served.db");
+    let pulled = agent(
+        Arc::new(helix_genemap::SqliteGeneStore::open(&served_db).unwrap()),
+        &url,
+    );
+    assert!(pulled.lookup(KEY).await.unwrap().is_some(), "pulled");
+    drop(pulled);
+    let toml = dir.path().join("helix.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "[chain]\nrpc = \"{}\"\n[registry]\nurl = \"{url}\"\nanchor = \"{anchor}\"\nanchorer = \"{anchoring}\"\n",
+            anvil.url
+        ),
+    )
+    .unwrap();
+    let (_served, served) = start(serve_cmd(&toml, dir.path()), "serving on ", true);
+    let http = reqwest::Client::new();
+    let detail = format!("{served}/v1/genes/payment-insufficient/balance/swap_currency");
+    let d = get_json(&http, &detail, SERVE_TOKEN).await;
+    let r = &d["registry"];
+    assert_eq!(
+        (r["known"].as_bool(), r["id"].as_str()),
+        (Some(true), Some(id.as_str())),
+        "{d}"
+    );
+    assert!(r["quality"].as_f64().is_some(), "{d}");
+    assert!(r["anchor"].as_str().unwrap().starts_with("valid"), "{d}");
+
     // Someone with the registry's database alters the gene.
     rusqlite::Connection::open(&db)
         .unwrap()
@@ -134,6 +167,14 @@ async fn anchors_verify_alterations_show_and_governance_moves_the_registry() {
     let (code, out, _) = verify();
     assert_eq!(code, 1, "{out}");
     assert!(out.starts_with("MISMATCH"), "{out}");
+    let d = get_json(&http, &detail, SERVE_TOKEN).await;
+    assert!(
+        d["registry"]["anchor"]
+            .as_str()
+            .unwrap()
+            .starts_with("MISMATCH"),
+        "the altered gene on the dashboard: {d}"
+    );
 
     // An agent that accepts only anchored genes ignores it; one that does
     // not takes it.

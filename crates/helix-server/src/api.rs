@@ -81,8 +81,17 @@ pub(crate) async fn gene(
         None => Vec::new(),
     };
     let history = crate::gene_detail::history(&events, key, strategy);
+    let registry = match &st.hub.network {
+        Some(n) => match n.registry_gene(&gene).await {
+            Some(Ok(v)) => v,
+            Some(Err(e)) => json!({ "error": e }),
+            None => serde_json::Value::Null,
+        },
+        None => serde_json::Value::Null,
+    };
     axum::Json(json!({
         "gene": gene,
+        "registry": registry,
         "learned": history.learned,
         "uses": history.uses,
         "log": st.hub.history.is_some(),

@@ -13,6 +13,16 @@ pub trait Network: Send + Sync {
         None
     }
 
+    /// One gene as the registry knows it: its quality, verified agents and
+    /// pushes, and what its anchor on chain says of it. `Ok(null)`-like
+    /// answers (`{"known": false}`) when the registry has never seen it.
+    async fn registry_gene(
+        &self,
+        _gene: &helix_core::Gene,
+    ) -> Option<Result<serde_json::Value, String>> {
+        None
+    }
+
     /// The mesh: the agents connected to each relay node, and the sagas
     /// (those in flight first) with each step's payment and refund.
     async fn mesh(&self) -> Option<Result<serde_json::Value, String>> {

@@ -260,6 +260,10 @@ async fn a_gene_opens_to_its_history_and_its_repairs() {
     assert_eq!(r.status().as_u16(), 200);
     let d: Value = r.json().await.unwrap();
     assert_eq!(d["gene"]["strategy"], "backoff");
+    assert_eq!(
+        d["registry"]["quality"], 0.875,
+        "the joined registry's view"
+    );
     let learned = d["learned"].as_array().unwrap();
     assert_eq!(learned.len(), 1, "{d}");
     assert!(learned[0]["q"].as_f64().unwrap() > 0.5);

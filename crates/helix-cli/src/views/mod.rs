@@ -81,8 +81,13 @@ impl Joined {
     /// need HELIX_MESH_TOKEN and the intent server HELIX_ODE_TOKEN.
     pub async fn from_settings(settings: &Config) -> Result<Option<Self>, String> {
         let mut j = Joined::default();
-        if let Some(url) = settings.registry().url.as_deref() {
-            j.registry = Some(RegistryView::new(url)?);
+        let r = settings.registry();
+        if let Some(url) = r.url.as_deref() {
+            let anchors = match (settings.rpc(), r.anchor, r.anchorer) {
+                (Some(rpc), Some(anchor), Some(anchorer)) => Some((rpc, anchor, anchorer)),
+                _ => None,
+            };
+            j.registry = Some(RegistryView::new(url, anchors)?);
         }
         let mesh = settings.mesh();
         if !mesh.nodes.is_empty() || mesh.saga_log.is_some() {
@@ -100,6 +105,10 @@ impl Joined {
 impl helix_server::Network for Joined {
     async fn registry(&self) -> Option<Result<Value, String>> {
         Some(self.registry.as_ref()?.read().await)
+    }
+
+    async fn registry_gene(&self, gene: &helix_core::Gene) -> Option<Result<Value, String>> {
+        Some(self.registry.as_ref()?.gene(gene).await)
     }
 
     async fn mesh(&self) -> Option<Result<Value, String>> {

@@ -452,6 +452,16 @@ function showObjectives(o) {
   }
 }
 
+// What the joined registry says of an opened gene: its quality there and
+// its anchor's verdict on chain.
+function registryFacts(r) {
+  if (r === null || r === undefined) return [];
+  if (r.error) return [["registry", "did not answer: " + r.error]];
+  if (!r.known) return [["registry", "not shared there"]];
+  return [["registry quality", r.quality.toFixed(3)], ["verified agents", r.verified_agents],
+    ["registry pushes", r.pushes], ["anchor", r.anchor]];
+}
+
 // A gene opened: what it is, how it learned, the repairs it made.
 async function openGene(path) {
   try {
@@ -464,7 +474,7 @@ async function openGene(path) {
         ["successes / failures", `${g.successes} / ${g.failures}`],
         ["platforms healed", (g.platforms || []).join(", ") || "-"], ["source", g.source],
         ["mean time", duration(g.mean_ms)], ["mean cost", usd(g.mean_cost)],
-        ["last used", new Date(g.last_used_at).toLocaleString()]]) {
+        ["last used", new Date(g.last_used_at).toLocaleString()], ...registryFacts(d.registry)]) {
       const dt = document.createElement("dt"); dt.textContent = k;
       const dd = document.createElement("dd"); dd.textContent = v;
       facts.append(dt, dd);

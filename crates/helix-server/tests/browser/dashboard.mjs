@@ -121,6 +121,8 @@ try {
   const uses = await later.textContent("#gene-uses tbody");
   if (!uses.includes(`#${id}`)) fail("the gene's repair is not in its detail: " + uses);
   if (!(await later.textContent("#gene-title")).includes("backoff")) fail("wrong gene opened");
+  const geneFacts = await later.textContent("#gene-facts");
+  if (!geneFacts.includes("0.875") || !geneFacts.includes("valid: backoff anchored")) fail("the registry's quality and anchor not in the gene's detail: " + geneFacts);
 
   // Tables sort by a header's button; the order is announced.
   await later.waitForSelector("#genes tbody tr", { timeout: 10000 });

@@ -38,6 +38,16 @@ impl Network for FixedNetwork {
         })))
     }
 
+    async fn registry_gene(
+        &self,
+        gene: &helix_core::Gene,
+    ) -> Option<Result<serde_json::Value, String>> {
+        Some(Ok(serde_json::json!({
+            "id": "0x01", "known": true, "quality": 0.875, "verified_agents": 3, "pushes": 4,
+            "anchor": format!("valid: {} anchored as served", gene.strategy),
+        })))
+    }
+
     async fn mesh(&self) -> Option<Result<serde_json::Value, String>> {
         let agent = |n: u8| format!("0x{}", format!("{n:02x}").repeat(20));
         Some(Ok(serde_json::json!({
