@@ -142,7 +142,7 @@ async fn helix_serve_shows_the_connected_agents_and_the_sagas_in_flight() {
     )
     .unwrap();
     let serve = |mesh_token: Option<&str>| {
-        let mut cmd = serve_cmd(&toml, dir.path());
+        let mut cmd = serve_cmd(&toml, &dir.path().join("served.db"));
         cmd.env_remove("HELIX_MESH_TOKEN");
         if let Some(t) = mesh_token {
             cmd.env("HELIX_MESH_TOKEN", t);

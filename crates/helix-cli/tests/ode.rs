@@ -278,9 +278,11 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
         "{metrics}"
     );
 
-    // `helix serve` joined to the intent server shows the objective on its
-    // dashboard's network view, done, each task with its transaction; the
-    // list is the intent server's to give only with its token.
+    // `helix serve` on the workers' Gene Map, joined to the intent server,
+    // shows the objective on its dashboard's network view, done, each task
+    // with its transaction, and the swap gene's detail with the swaps'
+    // transactions as evidence; the list is the intent server's to give
+    // only with its token.
     let stranger = http
         .get(format!("{base}/v1/objectives"))
         .send()
@@ -289,7 +291,7 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
     assert_eq!(stranger.status(), 401);
     let toml = dir.path().join("helix.toml");
     std::fs::write(&toml, format!("[ode]\nurl = \"{base}\"\n")).unwrap();
-    let mut cmd = serve_cmd(&toml, dir.path());
+    let mut cmd = serve_cmd(&toml, std::path::Path::new(&db));
     cmd.env("HELIX_ODE_TOKEN", TOKEN);
     let (_served, served) = start(cmd, "serving on ", true);
     let view = get_json(&http, &format!("{served}/v1/network"), SERVE_TOKEN).await;
@@ -298,6 +300,23 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
         (o["id"].as_str(), o["status"].as_str(), o["paid"].as_u64()),
         (Some("payroll"), Some("completed"), Some(12)),
         "{view}"
+    );
+    let gene = get_json(
+        &http,
+        &format!("{served}/v1/genes/payment-insufficient/balance/swap_currency"),
+        SERVE_TOKEN,
+    )
+    .await;
+    let evidence: Vec<&str> = gene["uses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|u| u["tx_hashes"].as_array().unwrap())
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        !evidence.is_empty() && evidence.iter().all(|h| h.len() == 66),
+        "the swaps' transactions: {gene}"
     );
     let tasks = o["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 12, "{o}");

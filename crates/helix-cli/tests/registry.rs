@@ -205,7 +205,11 @@ async fn a_person_pushes_lists_shows_and_pulls_genes_through_the_served_registry
 
     // `helix serve` joined to it shows the registry on its dashboard's
     // network view: the top gene and the two pushes, behind its own token.
-    let (_served, served) = start(serve_cmd(&toml, dir.path()), "serving on ", true);
+    let (_served, served) = start(
+        serve_cmd(&toml, &dir.path().join("served.db")),
+        "serving on ",
+        true,
+    );
     let view = get_json(&http, &format!("{served}/v1/network"), SERVE_TOKEN).await;
     let r = &view["registry"];
     assert_eq!(r["stats"]["pushes"], 2, "{view}");

@@ -143,7 +143,7 @@ async fn anchors_verify_alterations_show_and_governance_moves_the_registry() {
         ),
     )
     .unwrap();
-    let (_served, served) = start(serve_cmd(&toml, dir.path()), "serving on ", true);
+    let (_served, served) = start(serve_cmd(&toml, &served_db), "serving on ", true);
     let http = reqwest::Client::new();
     let detail = format!("{served}/v1/genes/payment-insufficient/balance/swap_currency");
     let d = get_json(&http, &detail, SERVE_TOKEN).await;

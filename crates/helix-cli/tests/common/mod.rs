@@ -82,14 +82,14 @@ pub fn start(mut cmd: Command, marker: &str, on_stderr: bool) -> (Server, String
 /// The API token the tests give `helix serve`.
 pub const SERVE_TOKEN: &str = "serve-token-0123456789abcdef";
 
-/// `helix serve` on a free port with the settings in `toml` and its Gene
-/// Map in `dir` (not started: add what the test needs, then [`start`]).
-pub fn serve_cmd(toml: &Path, dir: &Path) -> Command {
+/// `helix serve` on a free port with the settings in `toml` and the Gene
+/// Map `db` (not started: add what the test needs, then [`start`]).
+pub fn serve_cmd(toml: &Path, db: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_helix"));
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(toml)
         .arg("--db")
-        .arg(dir.join("served.db"))
+        .arg(db)
         .env("HELIX_API_TOKEN", SERVE_TOKEN);
     cmd
 }
