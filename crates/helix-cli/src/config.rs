@@ -23,10 +23,12 @@
 //! anchor = "0x..."                         # this GeneAnchor's
 //! anchorer = "0x..."                       # trusted anchorer
 //! [mesh]                                   # the dashboard's mesh view
-//! nodes = ["http://127.0.0.1:7800"]        # relay nodes (HELIX_MESH_TOKEN)
-//! saga_log = "postgres://helix@db/helix"   # the saga coordinators' log
+//! nodes = ["http://127.0.0.1:7800"]        # relay nodes, read with HELIX_MESH_TOKEN
+//!                                          # (env: HELIX_MESH_NODES, comma-separated)
+//! saga_log = "postgres://helix@db/helix"   # the saga coordinators' log (HELIX_SAGA_LOG)
 //! [ode]                                    # the dashboard's objectives view
-//! url = "http://127.0.0.1:7900"            # helix ode serve (HELIX_ODE_TOKEN)
+//! url = "http://127.0.0.1:7900"            # helix ode serve, read with HELIX_ODE_TOKEN
+//!                                          # (env: HELIX_ODE_URL)
 //! [llm]                                    # env: ANTHROPIC_API_KEY, OPENAI_API_KEY,
 //! anthropic_model = "claude-haiku-4-5"     # ANTHROPIC_BASE_URL, OPENAI_BASE_URL,
 //! openai_model = "gpt-4o-mini"             # HELIX_ANTHROPIC_MODEL, HELIX_OPENAI_MODEL,
@@ -198,6 +200,15 @@ impl Config {
         }
         if let Some(v) = env("HELIX_REGISTRY_URL") {
             c.registry.url = Some(v);
+        }
+        if let Some(v) = env("HELIX_MESH_NODES") {
+            c.mesh.nodes = v.split(',').map(|n| n.trim().to_owned()).collect();
+        }
+        if let Some(v) = env("HELIX_SAGA_LOG") {
+            c.mesh.saga_log = Some(v);
+        }
+        if let Some(v) = env("HELIX_ODE_URL") {
+            c.ode.url = Some(v);
         }
         if c.registry.anchored_only
             && (c.registry.anchor.is_none()

@@ -174,6 +174,22 @@ async fn helix_serve_shows_the_connected_agents_and_the_sagas_in_flight() {
     let (code, out) = check(None);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("HELIX_MESH_TOKEN is not set"), "{out}");
+    // The same from the environment alone (as a container is configured).
+    let bare = dir.path().join("bare.toml");
+    std::fs::write(&bare, "").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(["config", "check", "--json", "--config"])
+        .arg(&bare)
+        .env("HELIX_MESH_NODES", &base)
+        .env("HELIX_SAGA_LOG", &pg)
+        .env("HELIX_MESH_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("mesh.nodes") && text.contains("mesh.saga_log"),
+        "{text}"
+    );
 
     let out = serve(None).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
