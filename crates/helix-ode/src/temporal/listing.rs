@@ -155,9 +155,13 @@ impl Temporal {
         let mut listed = self
             .client()
             .list_workflows(format!("TaskQueue = '{TASK_QUEUE}'"), opts);
-        let mut out = Vec::new();
+        let mut runs = Vec::new();
         while let Some(w) = listed.next().await {
-            let w = w.map_err(|e| TemporalError::Call(e.to_string()))?;
+            runs.push(w.map_err(|e| TemporalError::Call(e.to_string()))?);
+        }
+        // Read at once: an objective whose worker does not answer costs the
+        // list one timeout, not one each.
+        let out = futures::future::join_all(runs.iter().map(|w| async move {
             let status = w.status();
             let read = if status == WorkflowExecutionStatus::Running {
                 tokio::time::timeout(query_timeout, self.progress(w.id()))
@@ -180,7 +184,7 @@ impl Temporal {
                 Ok(r) => (r, None),
                 Err(e) => (ObjectiveReport::default(), Some(e.to_string())),
             };
-            out.push(ObjectiveView {
+            ObjectiveView {
                 id: w.id().to_owned(),
                 status: status_name(status).to_owned(),
                 started_at: ms(w.start_time()),
@@ -190,8 +194,9 @@ impl Temporal {
                 cancelled: report.cancelled,
                 tasks: tasks(&report),
                 error,
-            });
-        }
+            }
+        }))
+        .await;
         Ok(out)
     }
 }
