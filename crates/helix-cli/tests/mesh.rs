@@ -240,4 +240,25 @@ async fn helix_serve_shows_the_connected_agents_and_the_sagas_in_flight() {
         "{bad}"
     );
     c.batch_execute(forget).await.unwrap();
+
+    // A saga log that is down: helix serve still starts and serves, and
+    // the view says why there are no sagas.
+    let dead = dir.path().join("dead.toml");
+    std::fs::write(
+        &dead,
+        "[mesh]\nsaga_log = \"postgres://postgres@127.0.0.1:1/test\"\n",
+    )
+    .unwrap();
+    let (_down, down) = start(
+        serve_cmd(&dead, &dir.path().join("down.db")),
+        "serving on ",
+        true,
+    );
+    let view = get_json(&http, &format!("{down}/v1/network"), SERVE_TOKEN).await;
+    assert!(
+        view["mesh"]["sagas"]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("the saga log")),
+        "{view}"
+    );
 }

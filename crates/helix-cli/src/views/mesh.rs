@@ -13,14 +13,16 @@ const SAGAS: u32 = 20;
 /// The nodes at `[mesh] nodes` and the log at `[mesh] saga_log`.
 pub struct MeshView {
     nodes: Vec<Reader>,
-    sagas: Option<SagaLog>,
+    /// The log's URL, and its connection once made: connected when first
+    /// read and again after it drops, so a log that is down shows its error
+    /// on the page and never keeps `helix serve` from starting.
+    sagas: Option<(String, tokio::sync::Mutex<Option<SagaLog>>)>,
 }
 
 impl MeshView {
     /// Reads `nodes` (HELIX_MESH_TOKEN needed when there are any) and the
-    /// saga log at `saga_log` (connected now, so a wrong URL is said at
-    /// start).
-    pub async fn new(nodes: &[String], saga_log: Option<&str>) -> Result<Self, String> {
+    /// saga log at `saga_log`.
+    pub fn new(nodes: &[String], saga_log: Option<&str>) -> Result<Self, String> {
         let nodes = if nodes.is_empty() {
             Vec::new()
         } else {
@@ -30,14 +32,7 @@ impl MeshView {
                 .map(|u| Reader::new(u, Some(token.clone())))
                 .collect::<Result<_, _>>()?
         };
-        let sagas = match saga_log {
-            Some(url) => Some(
-                SagaLog::connect(url)
-                    .await
-                    .map_err(|e| format!("[mesh] saga_log: {e}"))?,
-            ),
-            None => None,
-        };
+        let sagas = saga_log.map(|url| (url.to_owned(), tokio::sync::Mutex::new(None)));
         Ok(MeshView { nodes, sagas })
     }
 
@@ -56,12 +51,20 @@ impl MeshView {
         }))
         .await;
         let sagas = match &self.sagas {
-            Some(log) => {
-                match tokio::time::timeout(std::time::Duration::from_secs(3), log.recent(SAGAS))
-                    .await
-                {
+            Some((url, log)) => {
+                let read = async {
+                    let mut log = log.lock().await;
+                    if log.as_ref().is_none_or(SagaLog::is_closed) {
+                        *log = Some(SagaLog::connect(url).await?);
+                    }
+                    match log.as_ref() {
+                        Some(l) => l.recent(SAGAS).await,
+                        None => Err("not connected".to_owned()),
+                    }
+                };
+                match tokio::time::timeout(std::time::Duration::from_secs(3), read).await {
                     Ok(Ok(v)) => json!(v),
-                    Ok(Err(e)) => json!({ "error": e }),
+                    Ok(Err(e)) => json!({ "error": format!("the saga log: {e}") }),
                     Err(_) => json!({ "error": "the saga log did not answer in 3 s" }),
                 }
             }

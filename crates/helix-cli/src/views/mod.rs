@@ -91,7 +91,7 @@ impl Joined {
         }
         let mesh = settings.mesh();
         if !mesh.nodes.is_empty() || mesh.saga_log.is_some() {
-            j.mesh = Some(MeshView::new(&mesh.nodes, mesh.saga_log.as_deref()).await?);
+            j.mesh = Some(MeshView::new(&mesh.nodes, mesh.saga_log.as_deref())?);
         }
         if let Some(url) = settings.ode().url.as_deref() {
             j.objectives = Some(ObjectivesView::new(url)?);

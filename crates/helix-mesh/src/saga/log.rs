@@ -122,6 +122,11 @@ impl SagaLog {
         Ok(SagaLog { client })
     }
 
+    /// The connection ended (the server went away): connect again.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     /// Starts a saga (or finds it started): its plan as logged and state.
     pub async fn begin(&self, plan: &Plan) -> Result<(Plan, SagaState), String> {
         let text = serde_json::to_string(plan).map_err(|e| e.to_string())?;
