@@ -205,6 +205,14 @@ pub(crate) async fn network(State(st): State<AppState>) -> Response {
         return axum::Json(json!({ "registry": null, "mesh": null, "objectives": null }))
             .into_response();
     };
+    // One read of the services per second, however many pages poll: the
+    // lock makes concurrent callers wait for the read under way.
+    let mut cached = st.hub.network_view.lock().await;
+    if let Some((at, v)) = cached.as_ref()
+        && at.elapsed() < crate::hub::NETWORK_VIEW_TTL
+    {
+        return axum::Json(v.clone()).into_response();
+    }
     // A service that is down shows its error; the others still show.
     let view = |r: Option<Result<serde_json::Value, String>>| match r {
         Some(Ok(v)) => v,
@@ -212,12 +220,13 @@ pub(crate) async fn network(State(st): State<AppState>) -> Response {
         None => serde_json::Value::Null,
     };
     let (registry, mesh, objectives) = tokio::join!(n.registry(), n.mesh(), n.objectives());
-    axum::Json(json!({
+    let v = json!({
         "registry": view(registry),
         "mesh": view(mesh),
         "objectives": view(objectives),
-    }))
-    .into_response()
+    });
+    *cached = Some((std::time::Instant::now(), v.clone()));
+    axum::Json(v).into_response()
 }
 
 pub(crate) async fn openapi() -> Response {

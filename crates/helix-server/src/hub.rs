@@ -16,7 +16,14 @@ pub struct Hub {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) history: Option<Arc<dyn History>>,
     pub(crate) network: Option<Arc<dyn Network>>,
+    /// The last network view and when it was read: every open page polls
+    /// it, and each read fans out to every joined service.
+    pub(crate) network_view:
+        Arc<tokio::sync::Mutex<Option<(std::time::Instant, serde_json::Value)>>>,
 }
+
+/// How long a network view is served again before the services are read anew.
+pub(crate) const NETWORK_VIEW_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Default for Hub {
     fn default() -> Self {
@@ -32,6 +39,7 @@ impl Hub {
             metrics: Arc::new(Metrics::default()),
             history: None,
             network: None,
+            network_view: Arc::default(),
         }
     }
 

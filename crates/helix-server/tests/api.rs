@@ -297,6 +297,15 @@ async fn the_network_view_is_read_through_the_server() {
         "signature"
     );
     assert_eq!(v["mesh"]["nodes"][0]["agents"].as_array().unwrap().len(), 2);
+    // Pages polling at once cost the services one read a second.
+    let before = s.mesh_reads.load(Ordering::SeqCst);
+    let burst = futures_util::future::join_all((0..20).map(|_| s.get("/v1/network"))).await;
+    assert!(burst.iter().all(|r| r.status().is_success()));
+    let read = s.mesh_reads.load(Ordering::SeqCst) - before;
+    assert!(
+        read <= 1,
+        "{read} reads of the mesh for 20 polls within a second"
+    );
     assert_eq!(v["mesh"]["sagas"][0]["state"], "compensating");
     assert_eq!(
         v["objectives"]["objectives"][0]["tasks"][1]["state"],

@@ -17,7 +17,10 @@ use helix_server::{History, HistoryPage, Hub, Network, ServerConfig, router};
 /// are tested in helix-cli against `helix registry serve`, `helix mesh
 /// serve` with a saga log, and `helix ode serve`). Some of their text is
 /// markup, as a hostile service might send: the page must show it as text.
-pub struct FixedNetwork;
+pub struct FixedNetwork {
+    /// How often the server asked for the mesh.
+    pub mesh_reads: Arc<AtomicU32>,
+}
 
 /// Text a hostile service might send; shown as text, it runs nothing.
 pub const HOSTILE: &str = "<img src=x onerror=\"window.__pwned=1\">";
@@ -49,6 +52,7 @@ impl Network for FixedNetwork {
     }
 
     async fn mesh(&self) -> Option<Result<serde_json::Value, String>> {
+        self.mesh_reads.fetch_add(1, Ordering::SeqCst);
         let agent = |n: u8| format!("0x{}", format!("{n:02x}").repeat(20));
         Some(Ok(serde_json::json!({
             "nodes": [
@@ -151,6 +155,7 @@ impl Executor for CountedBackoff {
 pub struct Running {
     pub base: String,
     pub commits: Arc<AtomicU32>,
+    pub mesh_reads: Arc<AtomicU32>,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
 }
@@ -163,9 +168,12 @@ impl Drop for Running {
 
 pub async fn start(mode: Mode) -> Running {
     let log = Arc::new(MemoryLog::default());
+    let mesh_reads = Arc::new(AtomicU32::new(0));
     let hub = Hub::new()
         .with_history(log.clone())
-        .with_network(Arc::new(FixedNetwork));
+        .with_network(Arc::new(FixedNetwork {
+            mesh_reads: mesh_reads.clone(),
+        }));
     let commits = Arc::new(AtomicU32::new(0));
     let helix = Helix::builder()
         .adapter(helix_platforms::builtin())
@@ -188,6 +196,7 @@ pub async fn start(mode: Mode) -> Running {
     Running {
         base,
         commits,
+        mesh_reads,
         http: reqwest::Client::new(),
         server,
     }
