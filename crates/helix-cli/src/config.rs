@@ -351,20 +351,26 @@ pub fn parse_key(s: &str) -> Result<helix_core::GeneKey, String> {
     })
 }
 
+/// `GET url/path`, which must answer with success.
+async fn answered(
+    http: &reqwest::Client,
+    url: &str,
+    path: &str,
+) -> Result<reqwest::Response, String> {
+    let at = format!("{}{path}", url.trim_end_matches('/'));
+    let r = http.get(&at).send().await.map_err(|e| e.to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("{at} answered {}", r.status()));
+    }
+    Ok(r)
+}
+
 async fn registry_health(
     http: &reqwest::Client,
     url: &str,
     channel: Option<&str>,
 ) -> Result<String, String> {
-    let base = url.trim_end_matches('/');
-    let r = http
-        .get(format!("{base}/v1/stats"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !r.status().is_success() {
-        return Err(format!("{base}/v1/stats answered {}", r.status()));
-    }
+    let r = answered(http, url, "/v1/stats").await?;
     let v: serde_json::Value = r.json().await.map_err(|e| format!("not a registry: {e}"))?;
     // A subscriber on another channel would wait for genes forever.
     if let (Some(theirs), Some(channel)) = (v["channel"].as_str(), channel)
@@ -383,15 +389,7 @@ async fn registry_health(
 /// A joined service for the dashboard: it answers `/health`, and the token
 /// it needs is in `var`.
 async fn service_health(http: &reqwest::Client, url: &str, var: &str) -> Result<String, String> {
-    let base = url.trim_end_matches('/');
-    let r = http
-        .get(format!("{base}/health"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !r.status().is_success() {
-        return Err(format!("{base}/health answered {}", r.status()));
-    }
+    answered(http, url, "/health").await?;
     if std::env::var(var).map_or(true, |t| t.is_empty()) {
         return Err(format!(
             "answered, but {var} is not set: helix serve needs it"

@@ -140,19 +140,20 @@ pub fn compute(events: &[Event], span: Span, now_ms: i64) -> Series {
         });
         for e in run.iter() {
             let Some(b) = bucket(e.at) else { continue };
-            if let Some(k) = key {
+            let counter: Option<fn(&mut FailureStats) -> &mut u64> = match &e.kind {
+                EventKind::Perceived { .. } => Some(|f| &mut f.seen),
+                EventKind::Verified { .. } => Some(|f| &mut f.verified),
+                EventKind::VerifyFailed { .. } => Some(|f| &mut f.verify_failed),
+                EventKind::GaveUp { .. } => Some(|f| &mut f.gave_up),
+                EventKind::GeneHit { .. } => Some(|f| &mut f.immune),
+                _ => None,
+            };
+            if let (Some(k), Some(counter)) = (key, counter) {
                 let f = failures.entry(k).or_insert_with(|| FailureStats {
                     key: k.to_string(),
                     ..FailureStats::default()
                 });
-                match &e.kind {
-                    EventKind::Perceived { .. } => f.seen += 1,
-                    EventKind::Verified { .. } => f.verified += 1,
-                    EventKind::VerifyFailed { .. } => f.verify_failed += 1,
-                    EventKind::GaveUp { .. } => f.gave_up += 1,
-                    EventKind::GeneHit { .. } => f.immune += 1,
-                    _ => {}
-                }
+                *counter(f) += 1;
             }
             match &e.kind {
                 EventKind::Verified { .. } => s.verified[b] += 1,

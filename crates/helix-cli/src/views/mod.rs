@@ -40,6 +40,14 @@ impl Reader {
     }
 
     async fn get(&self, path: &str) -> Result<Value, String> {
+        self.get_found(path)
+            .await?
+            .ok_or_else(|| format!("{}{path}: HTTP 404 Not Found", self.url))
+    }
+
+    /// As [`Reader::get`], with `None` for a 404: what the service does not
+    /// know, as opposed to a failure.
+    async fn get_found(&self, path: &str) -> Result<Option<Value>, String> {
         let mut req = self.http.get(format!("{}{path}", self.url));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -51,11 +59,15 @@ impl Reader {
                 helix_http::signal::error_chain(&e)
             )
         })?;
+        if r.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
         if !r.status().is_success() {
             return Err(format!("{}{path}: HTTP {}", self.url, r.status()));
         }
         r.json()
             .await
+            .map(Some)
             .map_err(|e| format!("{}{path}: {e}", self.url))
     }
 }

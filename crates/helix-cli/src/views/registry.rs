@@ -31,12 +31,8 @@ impl RegistryView {
             gene.strategy,
             &gene.params,
         );
-        let served = match self.0.get(&format!("/v1/genes/{id}")).await {
-            Ok(v) => v,
-            Err(e) if e.ends_with("HTTP 404 Not Found") => {
-                return Ok(json!({ "id": id.to_string(), "known": false }));
-            }
-            Err(e) => return Err(e),
+        let Some(served) = self.0.get_found(&format!("/v1/genes/{id}")).await? else {
+            return Ok(json!({ "id": id.to_string(), "known": false }));
         };
         let g: RegistryGene =
             serde_json::from_value(served).map_err(|e| format!("the registry's gene {id}: {e}"))?;

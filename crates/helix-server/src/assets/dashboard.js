@@ -120,17 +120,11 @@ async function refresh() {
   try {
     const [summary, genes] = await Promise.all([api("/v1/summary"), api("/v1/genes")]);
     $("mode").textContent = "mode: " + summary.mode;
-    const totals = $("totals");
-    totals.replaceChildren();
-    for (const [k, v] of [["failures", summary.failures], ["verified", summary.verified],
-        ["retry failed", summary.verify_failed], ["gave up", summary.gave_up],
-        ["unrecognised", summary.unrecognised], ["immune hits", summary.immune_hits],
-        ["LLM diagnoses", summary.diagnoses_asked],
-        ["repair cost", usd(summary.repair_cost_micro_usd)]]) {
-      const dt = document.createElement("dt"); dt.textContent = k;
-      const dd = document.createElement("dd"); dd.textContent = v;
-      totals.append(dt, dd);
-    }
+    facts($("totals"), [["failures", summary.failures], ["verified", summary.verified],
+      ["retry failed", summary.verify_failed], ["gave up", summary.gave_up],
+      ["unrecognised", summary.unrecognised], ["immune hits", summary.immune_hits],
+      ["LLM diagnoses", summary.diagnoses_asked],
+      ["repair cost", usd(summary.repair_cost_micro_usd)]]);
     const b = summary.budget;
     $("budget").textContent = b
       ? `${b.month}: ${usd(b.spent)} spent, ${usd(b.reserved)} reserved of ${usd(b.cap)}`
@@ -468,17 +462,11 @@ async function openGene(path) {
     const d = await api(`/v1/genes/${path.split("/").map(encodeURIComponent).join("/")}`);
     const g = d.gene;
     $("gene-title").textContent = `Gene ${g.key.code}/${g.key.category} \u2192 ${g.strategy}`;
-    const facts = $("gene-facts");
-    facts.replaceChildren();
-    for (const [k, v] of [["q", g.q.toFixed(3)], ["confidence", g.confidence.toFixed(2)],
-        ["successes / failures", `${g.successes} / ${g.failures}`],
-        ["platforms healed", (g.platforms || []).join(", ") || "-"], ["source", g.source],
-        ["mean time", duration(g.mean_ms)], ["mean cost", usd(g.mean_cost)],
-        ["last used", new Date(g.last_used_at).toLocaleString()], ...registryFacts(d.registry)]) {
-      const dt = document.createElement("dt"); dt.textContent = k;
-      const dd = document.createElement("dd"); dd.textContent = v;
-      facts.append(dt, dd);
-    }
+    facts($("gene-facts"), [["q", g.q.toFixed(3)], ["confidence", g.confidence.toFixed(2)],
+      ["successes / failures", `${g.successes} / ${g.failures}`],
+      ["platforms healed", (g.platforms || []).join(", ") || "-"], ["source", g.source],
+      ["mean time", duration(g.mean_ms)], ["mean cost", usd(g.mean_cost)],
+      ["last used", new Date(g.last_used_at).toLocaleString()], ...registryFacts(d.registry)]);
     const t = d.learned.map((p) => p.at / 1000);
     drawChart("chart-gene", "", t, [
       { label: "q", values: d.learned.map((p) => p.q), color: colors.info },
