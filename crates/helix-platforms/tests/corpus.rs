@@ -15,8 +15,46 @@ use helix_core::{Adapter, Category, ErrorSignal, FailureCode};
 use serde_json::Value;
 
 /// Libraries held out, fixed before tuning: about a third of the corpus,
-/// across chain clients, HTTP 402 protocols, fiat and HTTP stacks.
+/// across chain clients and nodes, contracts, fiat processors, HTTP stacks
+/// and HTTP 402 implementations. None of them was in the corpus before
+/// session 14, and no rule was written from their strings.
 const HELD_OUT: &[&str] = &[
+    "web3.py",
+    "web3.js",
+    "foundry",
+    "hardhat",
+    "nethermind",
+    "besu",
+    "erigon",
+    "openzeppelin",
+    "permit2",
+    "uniswap",
+    "safe",
+    "erc4337",
+    "usdc",
+    "adyen",
+    "braintree",
+    "paypal",
+    "square",
+    "checkout.com",
+    "circle",
+    "aiohttp",
+    "urllib3",
+    "okhttp",
+    "curl",
+    "got",
+    "envoy",
+    "haproxy",
+    "caddy",
+    "traefik",
+    "x402-rs",
+    "l402",
+];
+
+/// The third held out from session 7 to session 13. Its figure was read
+/// after every tuning step and so it was spent as a measure; session 14
+/// tuned on it and reports it apart, so the record stays readable.
+const HELD_OUT_UNTIL_14: &[&str] = &[
     "ethers",
     "geth",
     "reth",
@@ -30,6 +68,16 @@ const HELD_OUT: &[&str] = &[
     "stripe-python",
     "stripe-node",
 ];
+
+fn split_of(library: &str) -> &'static str {
+    if HELD_OUT.contains(&library) {
+        "held out"
+    } else if HELD_OUT_UNTIL_14.contains(&library) {
+        "tuned on, held out until session 14"
+    } else {
+        "tuned on"
+    }
+}
 
 struct Entry {
     text: String,
@@ -128,11 +176,7 @@ fn accuracy_on_real_error_text_by_split() {
                 (f.code, f.category)
             });
         let t = split
-            .entry(if HELD_OUT.contains(&e.library.as_str()) {
-                "held out"
-            } else {
-                "tuned on"
-            })
+            .entry(split_of(&e.library))
             .or_default();
         t.n += 1;
         let lib = by_library.entry(e.library.clone()).or_default();
@@ -173,16 +217,30 @@ fn accuracy_on_real_error_text_by_split() {
         c.rules().rules().len(),
         c.rules().phrase_count()
     );
+    let rest = split
+        .iter()
+        .filter(|(name, _)| **name != "held out")
+        .fold((0, 0, 0), |(n, k, f), (_, t)| (n + t.n, k + t.category, f + t.forced));
+    println!(
+        "the rest (all tuned on): {} strings, category {:.1} %, forced {}",
+        rest.0,
+        Tally::pct(rest.1, rest.0),
+        rest.2
+    );
+    // Tuning may read only the tuned-on misses: `HELIX_CORPUS_MISSES=1`
+    // lists those; `=held` lists the held-out ones too, with the held-out
+    // libraries' own figures, for a final report.
+    let list = std::env::var("HELIX_CORPUS_MISSES").ok();
+    let report_held = list.as_deref() == Some("held");
     println!("by library (category right / strings):");
     for (lib, (n, ok)) in &by_library {
-        println!("  {lib}: {ok}/{n}");
+        if split_of(lib) != "held out" || report_held {
+            println!("  {lib}: {ok}/{n}");
+        }
     }
-    // Tuning may read only the tuned-on misses: `HELIX_CORPUS_MISSES=1`
-    // lists those; `=held` lists the held-out ones too, for a final report.
-    let list = std::env::var("HELIX_CORPUS_MISSES").ok();
-    if let Some(which) = list.as_deref() {
+    if list.is_some() {
         for (name, t) in &split {
-            if *name == "held out" && which != "held" {
+            if *name == "held out" && !report_held {
                 continue;
             }
             println!("misses, {name}:");
@@ -192,24 +250,20 @@ fn accuracy_on_real_error_text_by_split() {
         }
     }
     let held = &split["held out"];
-    let tuned = &split["tuned on"];
-    // Floors at what was measured in session 8; the targets (97 % held
-    // out, 99 % tuned on, nothing forced) are in docs/PERCEPTION.md.
+    // Floors at what was measured; the targets (97 % held out, 99 % on the
+    // rest, nothing forced) are in docs/PERCEPTION.md.
     assert!(
         Tally::pct(held.category, held.n) >= FLOOR_HELD,
         "held out fell"
     );
-    assert!(
-        Tally::pct(tuned.category, tuned.n) >= FLOOR_TUNED,
-        "tuned-on fell"
-    );
+    assert!(Tally::pct(rest.1, rest.0) >= FLOOR_REST, "the rest fell");
     assert_eq!(
-        tuned.forced, 0,
+        rest.2, 0,
         "a tuned-on string that is no payment failure was forced"
     );
     assert!(held.forced <= FORCED_HELD, "more held-out strings forced");
 }
 
 const FLOOR_HELD: f64 = 69.0;
-const FLOOR_TUNED: f64 = 97.5;
+const FLOOR_REST: f64 = 97.5;
 const FORCED_HELD: usize = 5;
