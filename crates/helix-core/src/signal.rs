@@ -202,6 +202,8 @@ impl ErrorSignal {
             self.message = str_of(v, "detail")
                 .or_else(|| str_of(v, "title"))
                 .unwrap_or_default();
+            // A relay's reason passed on under `details` (pympp).
+            self.platform_code = v.get("details").and_then(|d| str_of(d, "code"));
             if let Some(c) = v.get("acceptedCurrencies").and_then(Value::as_array) {
                 self.facts.accepted_currencies = c
                     .iter()

@@ -175,9 +175,7 @@ fn accuracy_on_real_error_text_by_split() {
             .map_or((FailureCode::Unknown, Category::Unknown), |f| {
                 (f.code, f.category)
             });
-        let t = split
-            .entry(split_of(&e.library))
-            .or_default();
+        let t = split.entry(split_of(&e.library)).or_default();
         t.n += 1;
         let lib = by_library.entry(e.library.clone()).or_default();
         lib.0 += 1;
@@ -186,12 +184,16 @@ fn accuracy_on_real_error_text_by_split() {
             lib.1 += 1;
         } else {
             t.misses.push(format!(
-                "  [{}] want {}/{} got {}/{}: {:.300} ({})",
+                "  [{}] want {}/{} got {}/{} ({}): {:.300} ({})",
                 e.library,
                 e.code,
                 e.category,
                 gc,
                 gk,
+                got.as_ref().map_or(String::new(), |f| format!(
+                    "{} {:?}",
+                    f.platform, f.evidence
+                )),
                 e.text.replace('\n', " "),
                 e.provenance
             ));
@@ -220,7 +222,9 @@ fn accuracy_on_real_error_text_by_split() {
     let rest = split
         .iter()
         .filter(|(name, _)| **name != "held out")
-        .fold((0, 0, 0), |(n, k, f), (_, t)| (n + t.n, k + t.category, f + t.forced));
+        .fold((0, 0, 0), |(n, k, f), (_, t)| {
+            (n + t.n, k + t.category, f + t.forced)
+        });
     println!(
         "the rest (all tuned on): {} strings, category {:.1} %, forced {}",
         rest.0,

@@ -24,6 +24,15 @@ pub fn structured(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
     if let Some(v) = super::x402::reason(s, m) {
         return Some(v);
     }
+    // A prepaid API's credit ran out; it answers 429 like a rate limit,
+    // but waiting does not help.
+    if s.platform_code.as_deref() == Some("insufficient_quota") {
+        return Some(Verdict::new(
+            C::PaymentInsufficient,
+            K::Balance,
+            E::PlatformCode,
+        ));
+    }
     match s.http_status? {
         429 => Some(Verdict::new(C::RateLimited, K::Throttle, E::Status)),
         408 => Some(Verdict::new(C::Timeout, K::Service, E::Status)),
@@ -99,8 +108,14 @@ pub const RULES: &[Rule] = &[
             "incomplete message",
             "unexpected eof",
             "eof",
+            "other side closed",
+            "connection aborted",
+            "remote end closed connection",
+            "server disconnected",
+            "network error",
         ]],
-        &[],
+        // A certificate refused is no dropped connection: nothing left.
+        &["certificate", "ssl"],
     )
     .severity(Severity::High),
     // Nothing reached the server.
@@ -127,6 +142,8 @@ pub const RULES: &[Rule] = &[
             "http request failed",
             "fetch failed",
             "failed to fetch",
+            "connection attempts failed",
+            "failed to broadcast",
         ]],
         // It answered: refused credentials are no outage; a request that
         // timed out is read by the timeout rule.
@@ -157,6 +174,8 @@ pub const RULES: &[Rule] = &[
             "credits limited",
             "exceeds defined limit",
             "compute units",
+            "account limit exceeded",
+            "in-flight transaction limit",
             "retry after",
             "retry-after",
         ]],
@@ -196,8 +215,21 @@ pub const RULES: &[Rule] = &[
             "websocket request failed",
             "resource not available",
             "disconnected from all chains",
+            "quorum not met",
+            "txpool is full",
+            "transaction pool is full",
         ]],
         &[],
+    ),
+    rule(
+        "status-402",
+        C::PaymentRequired,
+        K::Service,
+        &[
+            &["402"],
+            &["status code", "status", "http", "response code"],
+        ],
+        AMOUNTS,
     ),
     rule(
         "status-5xx",
@@ -241,6 +273,8 @@ pub const RULES: &[Rule] = &[
             "no scheme",
             "unsupported x402 version",
             "facilitator does not support",
+            "no method found",
+            "challenge does not support",
         ]],
         &[],
     ),
@@ -275,6 +309,7 @@ pub const RULES: &[Rule] = &[
             "payment retry limit",
             "previously paid challenge",
             "www-authenticate",
+            "no challenge in response",
         ]],
         // A wallet connection's own handshake, not a payment.
         &["walletconnect"],

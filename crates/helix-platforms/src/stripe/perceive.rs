@@ -97,7 +97,6 @@ pub const RULES: &[Rule] = &[
             "card_declined",
             "do_not_honor",
             "generic_decline",
-            "insufficient_funds",
             "lost_card",
             "stolen_card",
             "card declined",
@@ -119,8 +118,43 @@ pub const RULES: &[Rule] = &[
             "requires_payment_method",
         ]],
         // A wallet short of gas says "insufficient_funds" too, and so do
-        // Tempo's payment relay and a failed payout (the platform balance).
+        // Tempo's payment relay, an MPP verification, a chain client
+        // holding the transaction, and a failed payout (the platform
+        // balance).
         &["gas", "wallet", "relay", "payout"],
+    ),
+    // Stripe's decline code, said bare. A wallet short of gas, Tempo's
+    // relay, an MPP verification and a chain client holding the
+    // transaction say it too.
+    rule(
+        "declined-funds",
+        C::CardDeclined,
+        K::Card,
+        &[&["insufficient_funds"]],
+        &[
+            "gas",
+            "wallet",
+            "relay",
+            "payout",
+            "verification failed",
+            "transaction",
+        ],
+    ),
+    // The SDKs' own words for a request whose answer never came back: it
+    // may have been carried out.
+    rule(
+        "sdk-connection",
+        C::OutcomeUnknown,
+        K::Service,
+        &[&["connection to stripe", "communicating with stripe"]],
+        &[],
+    ),
+    rule(
+        "sdk-bad-answer",
+        C::ServerError,
+        K::Service,
+        &[&["invalid json received"]],
+        &[],
     ),
     rule(
         "platform-balance",
@@ -157,6 +191,7 @@ pub const RULES: &[Rule] = &[
                 "idempotency",
                 "idempotency-key",
                 "idempotency_key",
+                "with this id",
             ],
             &[
                 "same parameters",

@@ -21,6 +21,13 @@ pub fn structured(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
     {
         return Some(v);
     }
+    // A generic verification failure whose document names the relay's
+    // reason (`details.code`).
+    if t.is_some_and(|t| t.ends_with("/verification-failed"))
+        && let Some(v) = s.platform_code.as_deref().and_then(relay_reason)
+    {
+        return Some(v);
+    }
     if let Some(v) = revert(s, m) {
         return Some(v);
     }
@@ -60,12 +67,13 @@ fn problem_in_message<'a>(msg: &'a str, m: &Marks) -> Option<&'a str> {
 /// arrive as one), so its detail's words go first and the type is the
 /// last resort.
 pub fn fallback(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
-    if s.rpc_code == Some(-32003) {
+    if s.rpc_code == Some(-32003) && says_funds(&s.message) {
         // "Insufficient funds for gas * price + value": on Tempo the fee is
         // paid in a TIP-20, often the charged one. Nodes answer other
         // rejections with -32003 too (a fee token that is no TIP-20, a
-        // paused one), so the message's words go first and the code decides
-        // only what they leave open.
+        // paused one, a sender with code, a gas limit over the block's),
+        // so the message's words go first and the code decides only a
+        // message about funds, or none at all.
         return Some(Verdict::new(C::PaymentInsufficient, K::Fee, E::Rpc));
     }
     let t = s
@@ -74,6 +82,20 @@ pub fn fallback(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
         .or_else(|| problem_in_message(&s.message, m))?;
     (t.rsplit('/').next() == Some("verification-failed"))
         .then(|| Verdict::new(C::VerificationFailed, K::Signature, E::ProblemType))
+}
+
+fn says_funds(msg: &str) -> bool {
+    let mut words = msg
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty());
+    let mut any = false;
+    let funds = words.any(|w| {
+        any = true;
+        ["fund", "funds", "insufficient", "balance", "fee"]
+            .iter()
+            .any(|k| w.eq_ignore_ascii_case(k))
+    });
+    funds || !any
 }
 
 fn mentions_fee(msg: &str) -> bool {
@@ -102,9 +124,25 @@ fn problem(t: &str, msg: &str) -> Option<Verdict> {
         "channel-not-found" | "channel-finalized" => {
             Verdict::new(C::InvalidChallenge, K::Session, E::ProblemType)
         }
-        "payment-required" => Verdict::new(C::PaymentRequired, K::Session, E::ProblemType),
+        // Asked to pay again: the same reading as a bare "payment
+        // required" (the safe side: nothing is paid twice on its word).
+        "payment-required" => Verdict::new(C::PaymentRequired, K::Service, E::ProblemType),
         _ => return None,
     })
+}
+
+/// Tempo's payment relay's reasons for refusing a credential, as MPP
+/// servers pass them on in a problem's `details.code`.
+fn relay_reason(code: &str) -> Option<Verdict> {
+    let (c, k) = match code {
+        "insufficient_funds" => (C::PaymentInsufficient, K::Balance),
+        "already_used" => (C::InvalidChallenge, K::Session),
+        "simulation_failed" => (C::TxReverted, K::Batch),
+        "broadcast_failed" | "temporarily_unavailable" => (C::ServerError, K::Service),
+        "unsupported" => (C::MethodUnsupported, K::Currency),
+        _ => return None,
+    };
+    Some(Verdict::new(c, k, E::PlatformCode))
 }
 
 fn revert(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
@@ -254,6 +292,9 @@ pub const RULES: &[Rule] = &[
             "settlement reconciliation",
             "reconcile the pending",
             "not yet mined",
+            "transaction indexing is in progress",
+            "wasn't confirmed within",
+            "was not confirmed within",
         ]],
         &[],
     )),
@@ -269,6 +310,11 @@ pub const RULES: &[Rule] = &[
             "charge currency is not allowed",
             "filtered out by policies",
             "cannot authorize other keys",
+            "exceeds maxamount",
+            "exceeds max amount",
+            "exceeds the configured cap",
+            "currency is not allowed",
+            "chain id is not allowed",
         ]],
         // The chain's own bounds on a transaction's shape.
         &["too many calls"],
@@ -313,9 +359,11 @@ pub const RULES: &[Rule] = &[
             "transaction expired",
             "not valid yet",
             "not yet valid",
+            "blockhash not found",
         ]],
-        // "requires valid_before to be set" is a malformed transaction.
-        &["replay", "requires"],
+        // "requires valid_before to be set" is a malformed transaction; a
+        // wallet app's login key is no payment's.
+        &["replay", "requires", "user signing key"],
     ),
     rule(
         "already-pending",
@@ -328,6 +376,9 @@ pub const RULES: &[Rule] = &[
             "replacement fee too low",
             "expiringnoncereplay",
             "nonce replay",
+            "transaction was replaced",
+            "tries to replace pending",
+            "already reserved",
         ]],
         &[],
     ),
@@ -340,6 +391,7 @@ pub const RULES: &[Rule] = &[
             &[
                 "could not be found",
                 "has not been submitted",
+                "not found",
                 "not found or not yet",
                 "register pending transaction",
             ],
@@ -351,7 +403,7 @@ pub const RULES: &[Rule] = &[
         C::MethodUnsupported,
         K::Currency,
         &[
-            &["fee token", "fee tokens"],
+            &["fee token", "fee tokens", "feetoken"],
             &[
                 "is invalid",
                 "invalid fee token",
@@ -452,6 +504,18 @@ pub const RULES: &[Rule] = &[
         &[&["sponsor returned"]],
         &[],
     ),
+    // A server that offers sponsored fees without a fee payer to pay them.
+    rule(
+        "no-fee-payer",
+        C::ServerError,
+        K::Service,
+        &[&[
+            "no configured fee payer",
+            "no fee payer configured",
+            "fee payer signing failed",
+        ]],
+        &[],
+    ),
     // Tempo's payment relay names why it refused a credential.
     rule(
         "relay-replayed",
@@ -499,6 +563,25 @@ pub const RULES: &[Rule] = &[
             "not connected to the requested chain",
             "does not support the requested chain",
             "switch chain",
+            "could not decode result data",
+        ]],
+        &[],
+    ),
+    // A payment that does not bind to what the challenge asked: another
+    // amount, resource or route, or calls it did not ask for.
+    rule(
+        "binding",
+        C::InvalidChallenge,
+        K::Session,
+        &[&[
+            "amount mismatch",
+            "recipient mismatch",
+            "does not match route binding",
+            "does not match payment amount",
+            "does not match response url",
+            "transfer log matching",
+            "unauthorized extra calls",
+            "invalid charge request",
         ]],
         &[],
     ),
@@ -526,6 +609,7 @@ pub const RULES: &[Rule] = &[
                     "conflict*",
                     "does not match",
                     "exceeds the maximum",
+                    "max value",
                 ],
             ],
             &[],
@@ -543,6 +627,7 @@ pub const RULES: &[Rule] = &[
             "has already been submitted",
             "has already been processed",
             "no matching transfer",
+            "hash already used",
             "no matching payment call",
             "disallowed call pattern",
             "require a proof credential",
@@ -567,7 +652,39 @@ pub const RULES: &[Rule] = &[
                 "s value",
             ],
         ],
-        &["permit", "chain", "network"],
+        // A wallet app's own quorum of request signers is no payment's.
+        &["permit", "chain", "network", "authorization threshold"],
+    ),
+    rule(
+        "sender",
+        C::VerificationFailed,
+        K::Signature,
+        &[&["invalid sender", "sender mismatch"]],
+        &["chain id"],
+    ),
+    // A payment channel's voucher that does not move forward.
+    rule(
+        "voucher",
+        C::VerificationFailed,
+        K::Signature,
+        &[&["highest accepted voucher", "cumulativeamount must be"]],
+        &[],
+    ),
+    // A server's verdict on the request it issued: its validity ran out.
+    rule(
+        "request-expired",
+        C::PaymentExpired,
+        K::Session,
+        &[&["request has expired", "request expired"]],
+        // A request issued without an expiry is malformed, not late.
+        &["no expires"],
+    ),
+    rule(
+        "subscription-renewal",
+        C::PaymentExpired,
+        K::Session,
+        &[&["subscription"], &["renewal", "expired", "lapsed"]],
+        &[],
     ),
     with(
         rule(
@@ -608,8 +725,15 @@ pub const RULES: &[Rule] = &[
             "output below minimum",
             "amountout",
             "uniswapv2router",
+            "toolittlereceived",
+            "v2toolittlereceived",
+            "v3toolittlereceived",
+            "insufficient_liquidity",
+            "insufficient liquidity",
+            "insufficientliquidity",
         ]],
-        &[],
+        // The fee AMM's liquidity is the fee's problem, not a swap's.
+        &["feeamm", "fee token", "fee tokens"],
     ),
     severe(rule(
         "tip-403",
@@ -636,7 +760,7 @@ pub const RULES: &[Rule] = &[
         "paused-selector",
         C::Tip403,
         K::Compliance,
-        &[&["contractpaused"]],
+        &[&["contractpaused", "enforcedpause"]],
         &[],
     )),
     severe(rule(
@@ -695,7 +819,7 @@ pub const RULES: &[Rule] = &[
                 "unavailable",
             ],
         ],
-        &["declin*", "refund*"],
+        &["declin*", "refund*", "voucher"],
     ),
     rule(
         "offramp",
@@ -730,6 +854,7 @@ pub const RULES: &[Rule] = &[
                     "fee",
                     "fees",
                     "fee token",
+                    "fee tokens",
                     "fee payer",
                     "feepayer",
                     "sponsor",
@@ -754,12 +879,23 @@ pub const RULES: &[Rule] = &[
                     "cannot be lower",
                     "underpriced",
                     "exceeds allowance",
+                    "less than block base fee",
+                    "below minimum",
+                    "below the minimum",
+                    "budget",
                 ],
             ],
             // The gas limit the caller set is its own mistake.
-            &["card", "intrinsic gas", "amount of gas"],
+            &["card", "intrinsic gas", "amount of gas", "out of gas"],
         ),
         &EXTRACT_BALANCE,
+    ),
+    rule(
+        "fee-underpriced",
+        C::PaymentInsufficient,
+        K::Fee,
+        &[&["transaction underpriced"]],
+        &[],
     ),
     with(
         rule(
@@ -786,6 +922,8 @@ pub const RULES: &[Rule] = &[
                 "transfer amount exceeds balance",
                 "transfer amount exceeds allowance",
                 "exceeds channel deposit",
+                "no record of a prior credit",
+                "insufficient_funds",
             ]],
             &["card"],
         ),
@@ -836,7 +974,15 @@ pub const RULES: &[Rule] = &[
                 "no valid",
             ],
         ],
-        &["card", "chain id", "chainid", "chain_id", "network"],
+        // A client's own transport limit is no challenge's fault.
+        &[
+            "card",
+            "chain id",
+            "chainid",
+            "chain_id",
+            "network",
+            "request bodies",
+        ],
     ),
     rule(
         "currency",
@@ -916,6 +1062,8 @@ pub const RULES: &[Rule] = &[
                     "incorrect",
                     "invalid",
                     "expected",
+                    "changed",
+                    "not authorized to transact",
                 ],
             ],
             &["nonce", "card"],
@@ -927,7 +1075,7 @@ pub const RULES: &[Rule] = &[
         "reverted",
         C::TxReverted,
         K::Batch,
-        &[&["revert*", "call failed"]],
+        &[&["revert*", "call failed", "out of gas"]],
         // An unknown custom error stays unknown: its selector says more
         // than the word, and we cannot read it.
         &["custom error"],
