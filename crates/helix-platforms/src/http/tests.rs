@@ -131,3 +131,48 @@ fn standard_json_rpc_codes_decide_what_the_words_leave_open() {
         assert_eq!(rpc(code, "request failed"), None, "{code}");
     }
 }
+
+#[test]
+fn transport_words_of_other_stacks_and_a_402_status_line() {
+    all_classify(
+        &[
+            "other side closed",
+            "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))",
+            "Server disconnected without sending a response.",
+            "Network Error",
+            "socket hang up",
+        ],
+        C::OutcomeUnknown,
+        K::Service,
+        Http,
+    );
+    // A refused certificate: nothing left the client.
+    none_classify(&["Network error: SSLError: certificate verify failed"]);
+    all_classify(
+        &[
+            "Request failed with status code 402",
+            "HTTP 402 Payment Required",
+            "No challenge in response.",
+            "response code 402",
+            "payment required",
+        ],
+        C::PaymentRequired,
+        K::Service,
+        Http,
+    );
+    none_classify(&["sent 402 USDC to the vendor"]);
+}
+
+#[test]
+fn a_prepaid_apis_exhausted_quota_is_a_balance_not_a_rate_limit() {
+    let body = br#"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#;
+    let s = ErrorSignal::from_http(429, |_| None, body);
+    let f = CL.perceive(&s).unwrap();
+    assert_eq!((f.code, f.category), (C::PaymentInsufficient, K::Balance));
+    let plain = ErrorSignal::from_http(
+        429,
+        |_| None,
+        br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#,
+    );
+    assert_eq!(CL.perceive(&plain).unwrap().code, C::RateLimited);
+}

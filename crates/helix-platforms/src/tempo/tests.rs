@@ -328,3 +328,87 @@ fn unknown_problem_types_and_selectors_stay_unknown() {
         "tx 0x54cfe659aa confirmed",
     ]);
 }
+
+#[test]
+fn a_relay_reason_in_a_problems_details_decides_its_verification_failure() {
+    let body = |code: &str| {
+        format!(
+            r#"{{"type":"https://paymentauth.org/problems/verification-failed","title":"Verification Failed","status":402,"detail":"Payment verification failed.","details":{{"code":"{code}"}}}}"#
+        )
+    };
+    for (code, want) in [
+        ("insufficient_funds", (C::PaymentInsufficient, K::Balance)),
+        ("already_used", (C::InvalidChallenge, K::Session)),
+        ("simulation_failed", (C::TxReverted, K::Batch)),
+        ("temporarily_unavailable", (C::ServerError, K::Service)),
+        ("unsupported", (C::MethodUnsupported, K::Currency)),
+    ] {
+        let s = helix_core::ErrorSignal::from_http(402, |_| None, body(code).as_bytes());
+        let f = CL.perceive(&s).unwrap();
+        assert_eq!((f.code, f.category), want, "for {code}");
+    }
+    // A reason the relay does not define leaves the generic reading.
+    let s = helix_core::ErrorSignal::from_http(402, |_| None, body("no_such_reason").as_bytes());
+    let f = CL.perceive(&s).unwrap();
+    assert_eq!((f.code, f.category), (C::VerificationFailed, K::Signature));
+}
+
+#[test]
+fn a_payment_required_problem_is_never_read_as_a_session_to_renew() {
+    let s = signal(|s| {
+        s.http_status = Some(402);
+        s.problem_type = Some("https://paymentauth.org/problems/payment-required".into());
+        s.message = "Payment is required.".into();
+    });
+    let f = CL.perceive(&s).unwrap();
+    assert_eq!((f.code, f.category), (C::PaymentRequired, K::Service));
+}
+
+#[test]
+fn json_rpc_minus_32003_decides_only_a_message_about_funds() {
+    let with = |m: &str| {
+        signal(|s| {
+            s.rpc_code = Some(-32003);
+            s.message = m.into();
+        })
+    };
+    for m in ["", "transaction rejected: fee"] {
+        let f = CL.perceive(&with(m)).unwrap();
+        assert_eq!(
+            (f.code, f.category),
+            (C::PaymentInsufficient, K::Fee),
+            "{m:?}"
+        );
+    }
+    for m in ["sender is not an EOA", "gas limit too high"] {
+        assert!(CL.perceive(&with(m)).is_none(), "{m}");
+    }
+}
+
+#[test]
+fn node_pool_and_fee_words() {
+    all_classify(
+        &[
+            "transaction underpriced",
+            "max fee per gas less than block base fee",
+            "transaction gas price below minimum: gas tip cap 1000, minimum needed 1000000",
+            "insufficient liquidity in FeeAMM pool to swap fee tokens for user token 0x20C0000000000000000000000000000000000001 (required: 5000)",
+            "sponsored transaction fee exceeds the fee budget",
+        ],
+        C::PaymentInsufficient,
+        K::Fee,
+        Tempo,
+    );
+    all_classify(
+        &[
+            "transaction was replaced (cancelled=true)",
+            "future transaction tries to replace pending",
+            "address already reserved",
+            "transaction indexing is in progress",
+            "Transaction 0x5c50 was added to the mempool but wasn't confirmed within 10s.",
+        ],
+        C::OutcomeUnknown,
+        K::Service,
+        Tempo,
+    );
+}
