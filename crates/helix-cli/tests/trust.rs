@@ -134,6 +134,21 @@ async fn anchors_verify_alterations_show_and_governance_moves_the_registry() {
     );
     assert!(pulled.lookup(KEY).await.unwrap().is_some(), "pulled");
     drop(pulled);
+    // A gene this agent learned alone, which the registry never saw.
+    let own = helix_core::Outcome::new(
+        GeneKey {
+            code: FailureCode::RateLimited,
+            category: Category::Throttle,
+        },
+        StrategyId::WaitAndRetry,
+        helix_core::Platform::Http,
+        true,
+    );
+    helix_genemap::SqliteGeneStore::open(&served_db)
+        .unwrap()
+        .record(&own)
+        .await
+        .unwrap();
     let toml = dir.path().join("helix.toml");
     std::fs::write(
         &toml,
@@ -155,6 +170,17 @@ async fn anchors_verify_alterations_show_and_governance_moves_the_registry() {
     );
     assert!(r["quality"].as_f64().is_some(), "{d}");
     assert!(r["anchor"].as_str().unwrap().starts_with("valid"), "{d}");
+    let d = get_json(
+        &http,
+        &format!("{served}/v1/genes/rate-limited/throttle/wait_and_retry"),
+        SERVE_TOKEN,
+    )
+    .await;
+    assert_eq!(
+        (d["registry"]["known"].as_bool(), d["registry"]["quality"].as_f64()),
+        (Some(false), None),
+        "a gene the registry never saw: {d}"
+    );
 
     // Someone with the registry's database alters the gene.
     rusqlite::Connection::open(&db)
