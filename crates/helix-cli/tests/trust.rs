@@ -177,7 +177,10 @@ async fn anchors_verify_alterations_show_and_governance_moves_the_registry() {
     )
     .await;
     assert_eq!(
-        (d["registry"]["known"].as_bool(), d["registry"]["quality"].as_f64()),
+        (
+            d["registry"]["known"].as_bool(),
+            d["registry"]["quality"].as_f64()
+        ),
         (Some(false), None),
         "a gene the registry never saw: {d}"
     );
