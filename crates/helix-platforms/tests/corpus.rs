@@ -165,6 +165,9 @@ fn accuracy_on_real_error_text_by_split() {
     // Held out, by the category it should get: strings, right, and misses
     // left unknown. Counts only, so reading them tunes nothing.
     let mut held_by_category: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    // `HELIX_CORPUS_DUMP=file` writes each string's split, label and
+    // verdict, for experiments outside the test (docs/PERCEPTION.md).
+    let mut dump = std::env::var_os("HELIX_CORPUS_DUMP").map(|p| std::fs::File::create(p).unwrap());
     for e in &all {
         // Every label is a pair of the taxonomy.
         let code: FailureCode = e.code.parse().unwrap_or_else(|_| panic!("code {}", e.code));
@@ -178,6 +181,14 @@ fn accuracy_on_real_error_text_by_split() {
             .map_or((FailureCode::Unknown, Category::Unknown), |f| {
                 (f.code, f.category)
             });
+        if let Some(f) = dump.as_mut() {
+            use std::io::Write;
+            let row = serde_json::json!({
+                "text": e.text, "library": e.library, "split": split_of(&e.library),
+                "category": e.category, "got": gk.as_str(),
+            });
+            writeln!(f, "{row}").unwrap();
+        }
         let t = split.entry(split_of(&e.library)).or_default();
         t.n += 1;
         let lib = by_library.entry(e.library.clone()).or_default();
