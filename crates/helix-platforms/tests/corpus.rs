@@ -181,19 +181,20 @@ fn accuracy_on_real_error_text_by_split() {
             .map_or((FailureCode::Unknown, Category::Unknown), |f| {
                 (f.code, f.category)
             });
+        let which = split_of(&e.library);
         if let Some(f) = dump.as_mut() {
             use std::io::Write;
             let row = serde_json::json!({
-                "text": e.text, "library": e.library, "split": split_of(&e.library),
+                "text": e.text, "library": e.library, "split": which,
                 "category": e.category, "got": gk.as_str(),
             });
             writeln!(f, "{row}").unwrap();
         }
-        let t = split.entry(split_of(&e.library)).or_default();
+        let t = split.entry(which).or_default();
         t.n += 1;
         let lib = by_library.entry(e.library.clone()).or_default();
         lib.0 += 1;
-        if split_of(&e.library) == "held out" {
+        if which == "held out" {
             let c = held_by_category.entry(e.category.clone()).or_default();
             c.0 += 1;
             if gk == category {

@@ -117,10 +117,8 @@ pub const RULES: &[Rule] = &[
             "invalid_number",
             "requires_payment_method",
         ]],
-        // A wallet short of gas says "insufficient_funds" too, and so do
-        // Tempo's payment relay, an MPP verification, a chain client
-        // holding the transaction, and a failed payout (the platform
-        // balance).
+        // A wallet, Tempo's payment relay and a failed payout (the
+        // platform balance) use the same words.
         &["gas", "wallet", "relay", "payout"],
     ),
     // Stripe's decline code, said bare. A wallet short of gas, Tempo's

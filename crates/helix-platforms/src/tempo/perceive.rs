@@ -84,23 +84,20 @@ pub fn fallback(s: &ErrorSignal, m: &Marks) -> Option<Verdict> {
         .then(|| Verdict::new(C::VerificationFailed, K::Signature, E::ProblemType))
 }
 
+/// Whether `msg` has one of `words` as a whole word.
+fn has_word(msg: &str, words: &[&str]) -> bool {
+    msg.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| words.iter().any(|k| w.eq_ignore_ascii_case(k)))
+}
+
+/// A message about funds or fees, or one with no words at all.
 fn says_funds(msg: &str) -> bool {
-    let mut words = msg
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty());
-    let mut any = false;
-    let funds = words.any(|w| {
-        any = true;
-        ["fund", "funds", "insufficient", "balance", "fee"]
-            .iter()
-            .any(|k| w.eq_ignore_ascii_case(k))
-    });
-    funds || !any
+    !msg.bytes().any(|b| b.is_ascii_alphanumeric())
+        || has_word(msg, &["fund", "funds", "insufficient", "balance", "fee"])
 }
 
 fn mentions_fee(msg: &str) -> bool {
-    msg.split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|w| w.eq_ignore_ascii_case("fee") || w.eq_ignore_ascii_case("gas"))
+    has_word(msg, &["fee", "gas"])
 }
 
 fn problem(t: &str, msg: &str) -> Option<Verdict> {
