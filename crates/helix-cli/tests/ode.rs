@@ -173,20 +173,60 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
     let transfer_with_memo = alloy::hex::encode(
         &alloy::primitives::keccak256("transferWithMemo(address,uint256,bytes32)")[..4],
     );
-    let t = Instant::now();
-    loop {
+    // The agent's transactions waiting in the pool, and the memos of the
+    // payments among them.
+    let pool_of_agent = || async {
         let pool = node("txpool_content", json!([])).await;
-        let mine: Vec<String> = pool["pending"]
+        let txs: Vec<Value> = pool["pending"]
             .as_object()
             .into_iter()
             .flatten()
             .filter(|(from, _)| from.eq_ignore_ascii_case(&agent))
-            .map(|(_, txs)| txs.to_string())
+            .flat_map(|(_, by_nonce)| by_nonce.as_object().into_iter().flatten())
+            .map(|(_, tx)| tx.clone())
             .collect();
-        if mine.iter().any(|t| t.contains(&transfer_with_memo)) {
-            break;
+        // A payment may be the transaction's input or one of a 0x76
+        // transaction's calls: read the calldata wherever it is.
+        let memos: Vec<String> = txs
+            .iter()
+            .flat_map(|tx| {
+                let text = tx.to_string().to_ascii_lowercase();
+                text.match_indices(&transfer_with_memo)
+                    .filter_map(|(at, _)| text.get(at + 8 + 128..at + 8 + 192))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        (txs.len(), memos)
+    };
+    let step_of_memo = |memo: &str| {
+        world
+            .payees
+            .iter()
+            .map(|p| format!("pay-{}", p.id))
+            .find(|step| {
+                let key = helix_ode::payment_key("payroll", step);
+                alloy::hex::encode(helix_tempo::memo_of(&key)) == memo
+            })
+    };
+    let t = Instant::now();
+    let not_done_at_kill = loop {
+        // Read before the pool: a step not done now was not done at the
+        // kill either.
+        let not_done: Vec<String> = match temporal.progress("payroll").await {
+            Ok(p) => p
+                .steps
+                .iter()
+                .filter(|(_, s)| s.state != "done")
+                .map(|(id, _)| id.clone())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let (waiting, memos) = pool_of_agent().await;
+        if !memos.is_empty() && !not_done.is_empty() {
+            break not_done;
         }
-        if !mine.is_empty() {
+        if waiting > 0 {
             // A repair's transaction (a swap): let it land and wait on.
             node("evm_mine", json!([])).await;
         }
@@ -195,8 +235,18 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
             "no payment reached the pool"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    };
     drop(first); // SIGKILL
+    // Steps run in parallel, so more than one payment may be in the pool.
+    let (_, memos) = pool_of_agent().await;
+    let in_pool_at_kill: Vec<String> = memos
+        .iter()
+        .map(|m| step_of_memo(m).unwrap_or_else(|| panic!("a payment with a foreign memo {m}")))
+        .collect();
+    assert!(
+        !in_pool_at_kill.is_empty(),
+        "a payment was in the pool at the kill"
+    );
     node("evm_mine", json!([])).await;
     node("evm_setAutomine", json!([true])).await;
     assert!(
@@ -228,17 +278,27 @@ async fn a_killed_worker_is_taken_over_and_every_payee_is_paid_once() {
         assert_eq!(sent.len(), 1, "{} has one transfer with its memo", p.id);
     }
 
-    let found: Vec<_> = report
+    // Every payment in the pool at the kill was found by its memo, not sent
+    // again. Others may be found too (one mined whose result the dead worker
+    // never reported), but only among steps not done before the kill.
+    let found: Vec<&String> = report
         .steps
         .iter()
         .filter(|(_, s)| s.result.as_ref().is_some_and(|r| r.found_on_chain))
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "the payment in flight at the kill was found by its memo: {found:?}"
-    );
+    for step in &in_pool_at_kill {
+        assert!(
+            found.contains(&step),
+            "{step}, in the pool at the kill, was found by its memo: {found:?}"
+        );
+    }
+    for step in &found {
+        assert!(
+            not_done_at_kill.contains(step),
+            "{step} was done before the kill, yet run again: {not_done_at_kill:?}"
+        );
+    }
     // The workers' repairs are in the event log of the Gene Map they share,
     // as any agent's: a ThetaUSD payee was paid after a swap.
     let out = Command::new(env!("CARGO_BIN_EXE_helix"))
