@@ -79,6 +79,14 @@ impl PostgresGeneStore {
         })
     }
 
+    /// How long a call may take, waiting for the write lock included,
+    /// before it is `Unavailable` (default [`CALL_TIMEOUT`], under the
+    /// engine's store timeout).
+    pub fn answer_within(mut self, d: Duration) -> Self {
+        self.call_timeout = d;
+        self
+    }
+
     /// Removes every gene (`helix-lab demo --fresh`, tests).
     pub async fn clear(&self) -> Result<u64, StoreError> {
         self.client

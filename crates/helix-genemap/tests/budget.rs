@@ -90,6 +90,11 @@ impl Executor for PaidRepair {
     }
 }
 
+/// The claim here is the cap under contention, not speed: dozens of
+/// reservations queue on one lock, each a synced commit, and on a slow disk
+/// the last would pass the default bounds (and be refused as unavailable).
+const PATIENT: Duration = Duration::from_secs(30);
+
 /// Runs `n` concurrent payments that each need a paid repair; returns
 /// (repaired, refused by the budget, worst spent+reserved seen).
 async fn payments(budget: Arc<dyn Budget>, n: usize) -> (usize, usize, u64) {
@@ -101,6 +106,10 @@ async fn payments(budget: Arc<dyn Budget>, n: usize) -> (usize, usize, u64) {
             worst: worst.clone(),
         })
         .budget(budget.clone())
+        .policy(Policy {
+            store_timeout: PATIENT,
+            ..Policy::default()
+        })
         .mode(Mode::Full)
         .build();
     let mut tasks = Vec::new();
@@ -135,7 +144,12 @@ async fn payments(budget: Arc<dyn Budget>, n: usize) -> (usize, usize, u64) {
 async fn open(at: &str, cap: u64) -> Arc<dyn Budget> {
     match at.strip_prefix("sqlite:") {
         Some(path) => Arc::new(SqliteBudget::open(path, cap).unwrap()),
-        None => Arc::new(PostgresBudget::connect(at, cap).await.unwrap()),
+        None => Arc::new(
+            PostgresBudget::connect(at, cap)
+                .await
+                .unwrap()
+                .answer_within(PATIENT),
+        ),
     }
 }
 

@@ -69,7 +69,7 @@ async fn events_survive_a_nats_outage_in_a_bounded_disk_buffer() {
 
     gate.open();
     let mut waited = 0;
-    while p.buffered() > 0 && waited < 50 {
+    while p.buffered() > 0 && waited < 300 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         waited += 1;
     }

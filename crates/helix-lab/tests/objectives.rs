@@ -18,7 +18,9 @@ fn provider(base: &str, key: &str, model: &str) -> ProviderConfig {
         base_url: base.to_string(),
         api_key: ApiKey::new(key),
         model: model.to_string(),
-        timeout: Duration::from_millis(800),
+        // Long enough that a stand-in answering on a loaded machine is
+        // not taken for a hang.
+        timeout: Duration::from_secs(2),
         max_tokens: 256,
     }
 }

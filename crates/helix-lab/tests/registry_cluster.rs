@@ -104,7 +104,7 @@ async fn reads_go_to_the_replica_and_fall_back_to_the_primary_when_it_stops() {
 
     // The replica serves reads once it has replayed the write.
     let mut seen = None;
-    for _ in 0..50 {
+    for _ in 0..500 {
         seen = store.show(stored.id).await.unwrap();
         if seen.is_some() {
             break;
@@ -122,7 +122,7 @@ async fn reads_go_to_the_replica_and_fall_back_to_the_primary_when_it_stops() {
     // The replica really stops: reads go to the primary, and say so.
     cluster_sh("stop-replica");
     let mut fell_back = false;
-    for _ in 0..20 {
+    for _ in 0..150 {
         let found = store
             .best(KEY, 0.0)
             .await
@@ -145,7 +145,7 @@ async fn reads_go_to_the_replica_and_fall_back_to_the_primary_when_it_stops() {
 
     // And back: the probe reconnects and the replica serves again.
     let mut back = false;
-    for _ in 0..60 {
+    for _ in 0..300 {
         let s = store.replica_state();
         if s.up {
             let r = s.replica_reads;

@@ -60,6 +60,11 @@ impl Metrics {
         self.refused.load(Ordering::Relaxed)
     }
 
+    /// Messages acknowledged so far (and acknowledged to the stream).
+    pub fn acked_total(&self) -> u64 {
+        self.acked.load(Ordering::Relaxed)
+    }
+
     /// Prometheus text.
     pub fn render(&self, node: &str) -> String {
         let mut out = String::new();

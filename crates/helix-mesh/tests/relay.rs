@@ -26,7 +26,13 @@ fn redis() -> String {
 }
 
 async fn node(name: &str) -> (Running, Relay) {
-    let relay = Relay::connect(RelayConfig::new(name), &nats(), Some(&redis()))
+    // A short acknowledgement wait, so that "not sent again" can be checked
+    // past it: a message the relay forgot to acknowledge comes back then.
+    let cfg = RelayConfig {
+        ack_wait: ACK_WAIT,
+        ..RelayConfig::new(name)
+    };
+    let relay = Relay::connect(cfg, &nats(), Some(&redis()))
         .await
         .expect("NATS and Redis (scripts/services.sh)");
     (
@@ -36,6 +42,7 @@ async fn node(name: &str) -> (Running, Relay) {
 }
 
 const WAIT: Duration = Duration::from_secs(5);
+const ACK_WAIT: Duration = Duration::from_secs(3);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_on_two_nodes_reach_each_other_and_offline_agents_catch_up() {
@@ -87,17 +94,27 @@ async fn agents_on_two_nodes_reach_each_other_and_offline_agents_catch_up() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut c = MeshClient::connect(&n2.connect_url(), &kc).await.unwrap();
     // At once when the old connection's close was seen; at worst after the
-    // acknowledgement wait (10 s).
+    // acknowledgement wait.
     let again = c.recv(Duration::from_secs(15)).await.expect("redelivered");
     assert_eq!(again.id, "for-c");
+    // An ack is queued for the connection's writer: wait until the relay
+    // has it before the connection goes, or the close would hand the
+    // message back.
+    // n2 has then taken two: B's job-1 and this one.
     c.ack(&again).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t = std::time::Instant::now();
+    while r2.metrics().acked_total() < 2 {
+        assert!(t.elapsed() < WAIT, "the relay took the acknowledgement");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     drop(c);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut c = MeshClient::connect(&n1.connect_url(), &kc).await.unwrap();
     assert!(
-        c.recv(Duration::from_millis(500)).await.is_none(),
-        "acknowledged: not sent again"
+        c.recv(ACK_WAIT + Duration::from_millis(1_500))
+            .await
+            .is_none(),
+        "acknowledged: not sent again, even past the acknowledgement wait"
     );
 
     // The same send twice (a retry) is stored once.
