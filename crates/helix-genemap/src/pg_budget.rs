@@ -42,6 +42,7 @@ pub struct PostgresBudget {
     next: std::sync::atomic::AtomicUsize,
     cap: u64,
     stale_after: Duration,
+    call_timeout: Duration,
 }
 
 impl std::fmt::Debug for PostgresBudget {
@@ -76,7 +77,16 @@ impl PostgresBudget {
             next: std::sync::atomic::AtomicUsize::new(0),
             cap,
             stale_after: STALE_AFTER,
+            call_timeout: CALL_TIMEOUT,
         })
+    }
+
+    /// How long a call may take, waiting for a connection and the lock
+    /// included, before it is `Unavailable` (default 1 s, under the engine's
+    /// store timeout).
+    pub fn answer_within(mut self, d: Duration) -> Self {
+        self.call_timeout = d;
+        self
     }
 
     /// When an unsettled reservation counts as abandoned (default 10 min).
@@ -103,7 +113,10 @@ impl PostgresBudget {
 
     /// Settled spend and open reservations of the current month.
     pub async fn usage(&self) -> Result<(u64, u64), BudgetError> {
-        within(async { usage(&*self.client().await, &current_month()).await }).await
+        within(self.call_timeout, async {
+            usage(&*self.client().await, &current_month()).await
+        })
+        .await
     }
 
     async fn reserve_now(
@@ -170,14 +183,13 @@ async fn usage(c: &impl GenericClient, month: &str) -> Result<(u64, u64), Budget
 }
 
 /// Runs a budget call within the bound; a cut call is `Unavailable`.
-async fn within<T>(call: impl Future<Output = Result<T, BudgetError>>) -> Result<T, BudgetError> {
-    tokio::time::timeout(CALL_TIMEOUT, call)
+async fn within<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, BudgetError>>,
+) -> Result<T, BudgetError> {
+    tokio::time::timeout(limit, call)
         .await
-        .unwrap_or_else(|_| {
-            Err(unavailable(format!(
-                "postgres did not answer in {CALL_TIMEOUT:?}"
-            )))
-        })
+        .unwrap_or_else(|_| Err(unavailable(format!("postgres did not answer in {limit:?}"))))
 }
 
 #[async_trait]
@@ -203,12 +215,12 @@ impl Budget for PostgresBudget {
         amount: u64,
         moves_funds: bool,
     ) -> Result<Reservation, BudgetError> {
-        within(self.reserve_now(amount, moves_funds)).await
+        within(self.call_timeout, self.reserve_now(amount, moves_funds)).await
     }
 
     async fn settle(&self, r: Reservation, actual: u64) -> Result<(), BudgetError> {
         let actual = as_i64(actual)?;
-        let n = within(async {
+        let n = within(self.call_timeout, async {
             self.client()
                 .await
                 .execute(
