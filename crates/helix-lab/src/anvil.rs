@@ -32,6 +32,34 @@ impl Drop for Anvil {
     }
 }
 
+/// Reads anvil's output until it says where it listens, then drains the
+/// rest on a thread of its own (anvil logs each call; a full pipe would
+/// stall it).
+async fn listening_on(out: std::process::ChildStdout) -> std::io::Result<String> {
+    use std::io::BufRead;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.trim().strip_prefix("Listening on ")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(addr.trim().to_owned());
+            }
+        }
+    });
+    match tokio::time::timeout(Duration::from_secs(15), rx).await {
+        Ok(Ok(addr)) => Ok(addr),
+        Ok(Err(_)) => Err(std::io::Error::other(
+            "anvil exited before it said where it listens",
+        )),
+        Err(_) => Err(std::io::Error::other(
+            "anvil did not say where it listens within 15 s",
+        )),
+    }
+}
+
 /// Where the anvil binary is.
 pub fn binary() -> PathBuf {
     if let Ok(p) = std::env::var("HELIX_ANVIL") {
@@ -49,24 +77,17 @@ impl Anvil {
     /// Starts `anvil --network tempo` (chain id 31337 unless given) and waits
     /// until it answers.
     pub async fn start(chain_id: Option<u64>) -> std::io::Result<Anvil> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        // Port 0: anvil binds a free port itself and says which. A port
+        // picked here and handed over could be taken first by another
+        // test's anvil, which would then answer this one's probe.
         let mut cmd = Command::new(binary());
-        cmd.args([
-            "--network",
-            "tempo",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        cmd.args(["--network", "tempo", "--host", "127.0.0.1", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         if let Some(id) = chain_id {
             cmd.args(["--chain-id", &id.to_string()]);
         }
-        let child = cmd.spawn().map_err(|e| {
+        let mut child = cmd.spawn().map_err(|e| {
             std::io::Error::new(
                 e.kind(),
                 format!(
@@ -75,12 +96,17 @@ impl Anvil {
                 ),
             )
         })?;
-        let url = format!("http://127.0.0.1:{port}");
-        let anvil = Anvil {
+        let out = child.stdout.take();
+        let mut anvil = Anvil {
             child: Some(child),
-            url,
+            url: String::new(),
             chain_id: chain_id.unwrap_or(31337),
         };
+        let addr = match out {
+            Some(out) => listening_on(out).await?,
+            None => return Err(std::io::Error::other("anvil's output was not piped")),
+        };
+        anvil.url = format!("http://{addr}");
         let probe =
             TempoChain::connect(&anvil.url, &Wallet::random()).map_err(std::io::Error::other)?;
         let t = Instant::now();

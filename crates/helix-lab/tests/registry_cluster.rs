@@ -184,7 +184,9 @@ async fn buckets_cache_and_ranking_live_in_the_redis_cluster() {
     assert!(limiter.take(&who, Action::Push).await.is_ok());
     let wait = limiter.take(&who, Action::Push).await.unwrap_err();
     assert!(
-        wait > Duration::from_millis(1000) && wait <= Duration::from_millis(2000),
+        // A token takes 2 s; the lower bound leaves a loaded machine 1.5 s
+        // between the takes.
+        wait > Duration::from_millis(500) && wait <= Duration::from_millis(2000),
         "{wait:?}"
     );
     assert!(

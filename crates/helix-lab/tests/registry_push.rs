@@ -315,8 +315,17 @@ async fn the_websocket_stream_delivers_accepted_genes_for_the_keys_asked() {
     let sub_other = helix_registry::client::watch(&server.url(), &[rate], other.clone())
         .await
         .unwrap();
-    // The upgrade is answered before the handler subscribes; give it a beat.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The upgrade is answered before the handler subscribes: wait until
+    // both are counted (the count follows the subscription).
+    let t = std::time::Instant::now();
+    while !registry
+        .metrics()
+        .render(None)
+        .contains("helix_registry_ws_clients 2")
+    {
+        assert!(t.elapsed() < Duration::from_secs(10), "both subscribed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     let (w, tx) = agent_with_a_tx(&funder, &anvil.url).await.unwrap();
     let stored = client

@@ -56,8 +56,10 @@ pub(crate) async fn stream(
 
 async fn feed(mut socket: WebSocket, s: AppState, keys: Option<HashSet<GeneKey>>) {
     let metrics = s.registry.metrics().clone();
-    metrics.ws(1);
+    // Counted once subscribed: a client that sees itself counted misses no
+    // broadcast.
     let mut rx = s.registry.broadcast().subscribe();
+    metrics.ws(1);
     loop {
         tokio::select! {
             got = rx.recv() => match got {
