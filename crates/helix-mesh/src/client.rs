@@ -117,9 +117,12 @@ impl MeshClient {
                     continue;
                 };
                 if sink.send(Message::Text(text.into())).await.is_err() {
-                    break;
+                    return;
                 }
             }
+            // Every queued frame has left: say goodbye, so the relay hands
+            // back at once what was delivered and not acknowledged.
+            let _ = sink.close().await;
         });
         let w = waiting.clone();
         let reader = tokio::spawn(async move {
@@ -177,6 +180,26 @@ impl MeshClient {
             waiting,
             tasks: vec![writer, reader],
         })
+    }
+
+    /// Closes the connection once every queued acknowledgement and send has
+    /// left (bounded by `within`). Dropping the client instead cuts the
+    /// queue: an acknowledgement still in it is lost, and its message comes
+    /// again.
+    pub async fn close(mut self, within: Duration) -> Result<(), ClientError> {
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.up, closed));
+        let mut writer = self.tasks.remove(0);
+        match tokio::time::timeout(within, &mut writer).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ClientError::Connection(e.to_string())),
+            Err(_) => {
+                writer.abort();
+                Err(ClientError::Connection(format!(
+                    "the queue did not drain within {within:?}"
+                )))
+            }
+        }
     }
 
     /// Who this agent is on the mesh.

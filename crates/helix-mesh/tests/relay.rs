@@ -97,17 +97,17 @@ async fn agents_on_two_nodes_reach_each_other_and_offline_agents_catch_up() {
     // acknowledgement wait.
     let again = c.recv(Duration::from_secs(15)).await.expect("redelivered");
     assert_eq!(again.id, "for-c");
-    // An ack is queued for the connection's writer: wait until the relay
-    // has it before the connection goes, or the close would hand the
-    // message back.
-    // n2 has then taken two: B's job-1 and this one.
+    // An ack is queued for the connection's writer: closing (not
+    // dropping) sends it before the goodbye, so the relay has it before it
+    // hands back what was not acknowledged.
     c.ack(&again).await.unwrap();
+    c.close(WAIT).await.unwrap();
+    // n2 has then taken two: B's job-1 and this one.
     let t = std::time::Instant::now();
     while r2.metrics().acked_total() < 2 {
         assert!(t.elapsed() < WAIT, "the relay took the acknowledgement");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    drop(c);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut c = MeshClient::connect(&n1.connect_url(), &kc).await.unwrap();
     assert!(
