@@ -96,6 +96,8 @@ impl Anvil {
                 ),
             )
         })?;
+        // Owned by an `Anvil` before anything can fail, so that its drop
+        // kills the process on every error below.
         let out = child.stdout.take();
         let mut anvil = Anvil {
             child: Some(child),

@@ -28,6 +28,17 @@ fn outcome() -> Outcome {
 }
 
 /// A fresh schema reached through a gate, and its direct URL.
+/// A reconnect is tried at most once a second, each try bounded: on a
+/// loaded machine the first may miss, so calls go on until one lands.
+async fn until_reconnected(store: &FallbackGeneStore) {
+    let began = Instant::now();
+    while !store.connected().await {
+        assert!(began.elapsed() < RECONNECT_WITHIN, "reconnected");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        store.lookup(outcome().key).await.unwrap().unwrap();
+    }
+}
+
 struct Shared {
     admin: tokio_postgres::Client,
     schema: String,
@@ -108,14 +119,7 @@ async fn postgres_down_then_back_loses_no_outcome() {
     assert_eq!(store.queued(), 2);
 
     t.gate.open();
-    // A reconnect is tried at most once a second, each try bounded: on a
-    // loaded machine the first may miss, so calls go on until one lands.
-    let began = Instant::now();
-    while !store.connected().await {
-        assert!(began.elapsed() < RECONNECT_WITHIN, "reconnected");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        store.lookup(outcome().key).await.unwrap().unwrap();
-    }
+    until_reconnected(store).await;
     let g = store.lookup(outcome().key).await.unwrap().unwrap();
     assert_eq!(store.queued(), 0, "the queue was merged");
     assert_eq!(g.successes, 3, "PostgreSQL has every outcome");
@@ -154,14 +158,7 @@ async fn a_hung_postgres_holds_no_call_past_the_bound_and_loses_nothing() {
     assert_eq!(store.queued(), 3);
 
     t.gate.open();
-    // A reconnect is tried at most once a second, each try bounded: on a
-    // loaded machine the first may miss, so calls go on until one lands.
-    let began = Instant::now();
-    while !store.connected().await {
-        assert!(began.elapsed() < RECONNECT_WITHIN, "reconnected");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        store.lookup(outcome().key).await.unwrap().unwrap();
-    }
+    until_reconnected(store).await;
     let g = store.lookup(outcome().key).await.unwrap().unwrap();
     assert_eq!(store.queued(), 0, "the queue was merged");
     assert_eq!(g.successes, 4);
